@@ -1,0 +1,80 @@
+"""The `chatops` command: one entry point, a subcommand per component."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from chatops.settings import SettingsError
+
+# subcommand -> (module:function taking argv and returning an exit code, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "up": ("chatops.launcher:main", "run the whole system locally and supervise it"),
+    "gateway": ("gateway.cli:main", "run the Slack gateway (commands and alert delivery)"),
+    "ops": ("ops.cli:main", "run the Ops service (one NATS micro service, every command)"),
+    "notifier": ("notifier.cli:main", "run the Alertmanager webhook receiver"),
+    "petstore": ("petstore.cli:main", "run the demo Petstore, its demo load, or its CLI client"),
+    "slackemu": ("slackemu.cli:main", "run the offline Slack emulator and its web page"),
+    "ask": ("gateway.console:main", "run one chat command over the bus and print the reply"),
+    "history": ("gateway.console:history_main", "show the audit log (who ran what)"),
+    "provision": ("chatops.cli:provision_main", "create or update the JetStream streams and buckets"),
+}
+
+
+def _resolve(target: str) -> Callable[[list[str]], int]:
+    module, func = target.split(":")
+    fn: Callable[[list[str]], int] = getattr(importlib.import_module(module), func)
+    return fn
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chatops",
+        description="ChatOps over a NATS bus. Each subcommand has its own --help.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="<command>")
+    for name, (_, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    p = parser()
+    if not args or args[0] not in SUBCOMMANDS:
+        if not args or args[0] in ("-h", "--help"):
+            p.print_help()
+            return 0 if args else 2
+        p.error(f"unknown command {args[0]!r}")
+    target, _ = SUBCOMMANDS[args[0]]
+    try:
+        return _resolve(target)(args[1:])
+    except SettingsError as exc:
+        print(f"chatops {args[0]}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def provision_main(argv: list[str]) -> int:
+    """`chatops provision`: create or update the streams and buckets, print what changed."""
+    from chatops.bus import connect
+    from chatops.settings import BusSettings, load_settings
+    from chatops.streams import provision
+
+    argparse.ArgumentParser(prog="chatops provision", description=provision_main.__doc__).parse_args(argv)
+    settings = load_settings(BusSettings)
+
+    async def run() -> None:
+        nc = await connect(settings.NATS_URL, "chatops-provision")
+        try:
+            changes = await provision(nc.jetstream())
+            print("\n".join(changes) if changes else "nothing to change")
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    return 0

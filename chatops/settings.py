@@ -1,0 +1,99 @@
+"""Typed settings, read once from the environment and `.env`; a bad value names its variable."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+S = TypeVar("S", bound="BusSettings")
+
+
+class SettingsError(SystemExit):
+    """Start-up failure caused by configuration; its text is one line naming the variable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _nats_urls(value: str) -> str:
+    for part in value.split(","):
+        url = urlsplit(part.strip())
+        if url.scheme not in ("nats", "tls", "ws", "wss") or not url.hostname:
+            raise ValueError("must be nats://host:port (comma-separated for a cluster)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _optional_http_url(value: str) -> str:
+    return _http_url(value) if value else value
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+    return value
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _csv(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    raise ValueError("must be a comma-separated list")
+
+
+NatsUrl = Annotated[str, AfterValidator(_nats_urls)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
+HostPort = Annotated[str, AfterValidator(_host_port)]
+RequiredSecret = Annotated[SecretStr, AfterValidator(_not_empty)]
+CsvList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_csv)]
+
+
+class BusSettings(BaseSettings):
+    """What every process needs: where the bus is and how much to log."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=True,
+    )
+
+    NATS_URL: NatsUrl = "nats://127.0.0.1:4222"
+    LOG_LEVEL: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+
+
+def load_settings(cls: type[S]) -> S:
+    """Read `cls` from the environment; on a bad value raise SettingsError naming the variable."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"])
+        reason = first["msg"].removeprefix("Value error, ")
+        more = len(exc.errors()) - 1
+        tail = f" (and {more} more)" if more else ""
+        where = f"{name}: " if name else ""  # model-level checks name their variable themselves
+        raise SettingsError(f"configuration error: {where}{reason}{tail}") from None

@@ -1,0 +1,70 @@
+"""Every subject, stream, KV bucket and header name of the bus contract (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import re
+
+# Commands: request/reply on chatops.cmd.<noun>.<verb>, served by one nats.micro service.
+CMD_PREFIX = "chatops.cmd"
+SERVICE_NAME = "chatops-ops"
+QUEUE_GROUP = "ops"
+
+# Events: JetStream streams.
+ALERTS_STREAM = "CHATOPS_ALERTS"
+ALERTS_PREFIX = "chatops.alerts"
+AUDIT_STREAM = "CHATOPS_AUDIT"
+AUDIT_PREFIX = "chatops.audit"
+
+# KV buckets: projections rebuilt from events.
+KV_ALERT_MESSAGES = "chatops_alert_messages"  # alert group key -> Slack channel/ts
+KV_SEEN_EVENTS = "chatops_seen_events"  # Slack event_id -> seen (answer once)
+KV_CONFIRMATIONS = "chatops_confirmations"  # pending confirmation id -> command awaiting Confirm
+
+# Durable consumer that delivers alerts to chat.
+ALERTS_DELIVERY_DURABLE = "chatops-gateway-alerts"
+
+# Headers on a command.
+H_ACTOR = "Chatops-Actor"
+H_ACTOR_NAME = "Chatops-Actor-Name"
+H_CHANNEL = "Chatops-Channel"
+H_SOURCE = "Chatops-Source"
+H_REQUEST_ID = "Chatops-Request-Id"
+H_TRACEPARENT = "traceparent"
+H_CONTENT_TYPE = "Content-Type"
+JSON_CONTENT_TYPE = "application/json"
+PROTOBUF_CONTENT_TYPE = "application/protobuf"
+
+# NATS-defined headers.
+H_MSG_ID = "Nats-Msg-Id"
+H_SERVICE_ERROR = "Nats-Service-Error"
+H_SERVICE_ERROR_CODE = "Nats-Service-Error-Code"
+
+_TOKEN_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def token(value: str) -> str:
+    """Make one safe subject token: no dots, spaces or wildcards, never empty."""
+    cleaned = _TOKEN_UNSAFE.sub("_", value.strip().lower()).strip("_")
+    return cleaned or "none"
+
+
+def subject(prefix: str, *tokens: str) -> str:
+    """Build a subject from a prefix and tokens, each made safe."""
+    return ".".join([prefix, *(token(t) for t in tokens)])
+
+
+def command_subject(command: str) -> str:
+    """`sampling.set` -> `chatops.cmd.sampling.set`."""
+    noun, verb = command.split(".", 1)
+    return subject(CMD_PREFIX, noun, verb)
+
+
+def alert_subject(status: str, severity: str) -> str:
+    """`firing`, `critical` -> `chatops.alerts.firing.critical`."""
+    return subject(ALERTS_PREFIX, status, severity)
+
+
+def audit_subject(command: str) -> str:
+    """`sampling.set` -> `chatops.audit.sampling.set`."""
+    noun, verb = command.split(".", 1)
+    return subject(AUDIT_PREFIX, noun, verb)

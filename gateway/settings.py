@@ -1,0 +1,38 @@
+"""The gateway's settings: Slack credentials and mode, the on-call channel, admins, timeouts."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from chatops.settings import BusSettings, CsvList, HostPort, HttpUrl
+
+
+class GatewaySettings(BusSettings):
+    """Socket Mode when SLACK_APP_TOKEN is set, otherwise the HTTP Events API."""
+
+    SLACK_BOT_TOKEN: SecretStr = SecretStr("")
+    SLACK_APP_TOKEN: SecretStr = SecretStr("")
+    SLACK_SIGNING_SECRET: SecretStr = SecretStr("")
+    SLACK_API_URL: HttpUrl = "https://slack.com/api/"
+    SLACK_HTTP_LISTEN: HostPort = "127.0.0.1:3000"
+    SLACK_ONCALL_CHANNEL: str = ""
+    # Optional alert routes by label: "team=payments:C0PAYMENTS,severity=info:C0INFO".
+    SLACK_ALERT_ROUTES: CsvList
+    CHATOPS_ADMINS: CsvList
+    CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
+    CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
+    GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"
+    PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
+    ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"
+
+    @model_validator(mode="after")
+    def _credentials(self) -> GatewaySettings:
+        if not self.SLACK_BOT_TOKEN.get_secret_value().strip():
+            raise ValueError("SLACK_BOT_TOKEN: must not be empty (the bot token, xoxb-…)")
+        if not (self.SLACK_APP_TOKEN.get_secret_value() or self.SLACK_SIGNING_SECRET.get_secret_value()):
+            raise ValueError("SLACK_APP_TOKEN: set it for Socket Mode, or SLACK_SIGNING_SECRET for HTTP mode")
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.SLACK_APP_TOKEN.get_secret_value())

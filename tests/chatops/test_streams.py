@@ -1,0 +1,56 @@
+"""Stream and bucket provisioning against a real nats-server."""
+
+from __future__ import annotations
+
+from nats.aio.client import Client
+
+from chatops import codec
+from chatops.streams import Limits, provision
+from chatops.subjects import (
+    ALERTS_STREAM,
+    AUDIT_STREAM,
+    H_MSG_ID,
+    KV_ALERT_MESSAGES,
+    KV_SEEN_EVENTS,
+    alert_subject,
+    audit_subject,
+)
+from chatops.v1 import events_pb2
+
+
+async def test_provision_creates_everything_once(nc: Client) -> None:
+    js = nc.jetstream()
+    first = await provision(js)
+    assert "stream CHATOPS_ALERTS created" in first
+    assert "stream CHATOPS_AUDIT created" in first
+    assert f"bucket {KV_SEEN_EVENTS} created" in first
+
+    assert await provision(js) == []  # a second run changes nothing
+
+    alerts = await js.stream_info(ALERTS_STREAM)
+    assert alerts.config.subjects == ["chatops.alerts.>"]
+    assert alerts.config.duplicate_window == Limits().duplicate_window
+    audit = await js.stream_info(AUDIT_STREAM)
+    assert audit.config.subjects == ["chatops.audit.>"]
+    assert (await (await js.key_value(KV_ALERT_MESSAGES)).status()).bucket == KV_ALERT_MESSAGES
+
+
+async def test_changed_limits_update_the_stream(nc: Client) -> None:
+    js = nc.jetstream()
+    await provision(js)
+    changes = await provision(js, Limits(alerts_max_age=3 * 3600.0))
+    assert changes == ["stream CHATOPS_ALERTS updated"]
+    assert (await js.stream_info(ALERTS_STREAM)).config.max_age == 3 * 3600.0
+
+
+async def test_duplicate_window_stores_a_notification_once(nc: Client) -> None:
+    js = nc.jetstream()
+    await provision(js)
+    event = codec.encode(events_pb2.AlertNotification(group_key='{}:{alertname="X"}', status="firing"))
+    first = await js.publish(alert_subject("firing", "critical"), event, headers={H_MSG_ID: "abc"})
+    again = await js.publish(alert_subject("firing", "critical"), event, headers={H_MSG_ID: "abc"})
+    assert not first.duplicate
+    assert again.duplicate
+    assert (await js.stream_info(ALERTS_STREAM)).state.messages == 1
+    ack = await js.publish(audit_subject("sampling.set"), b"x")
+    assert ack.stream == AUDIT_STREAM

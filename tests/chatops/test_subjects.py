@@ -1,0 +1,39 @@
+"""Subject names are built by one function and are always valid NATS tokens."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatops.contract import COMMANDS, command
+from chatops.subjects import alert_subject, audit_subject, command_subject, token
+
+
+def test_command_subjects_match_the_contract() -> None:
+    assert [c.subject for c in COMMANDS] == [
+        "chatops.cmd.traces.list",
+        "chatops.cmd.traces.show",
+        "chatops.cmd.traces.logs",
+        "chatops.cmd.sampling.get",
+        "chatops.cmd.sampling.set",
+        "chatops.cmd.version.get",
+        "chatops.cmd.alerts.list",
+        "chatops.cmd.silences.create",
+        "chatops.cmd.audit.list",
+    ]
+    assert {c.name for c in COMMANDS if c.changes} == {"sampling.set", "silences.create"}
+    assert command("version.get").subject == command_subject("version.get")
+
+
+def test_event_subjects() -> None:
+    assert alert_subject("firing", "critical") == "chatops.alerts.firing.critical"
+    assert alert_subject("resolved", "") == "chatops.alerts.resolved.none"
+    assert alert_subject("firing", "p1 page.me*") == "chatops.alerts.firing.p1_page_me"
+    assert audit_subject("silences.create") == "chatops.audit.silences.create"
+
+
+@given(st.text(max_size=64))
+def test_any_label_becomes_one_safe_token(value: str) -> None:
+    t = token(value)
+    assert t
+    assert not any(c in t for c in ".*> \t\r\n")

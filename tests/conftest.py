@@ -1,0 +1,34 @@
+"""Fixtures shared by every test: real servers on free loopback ports, stopped after."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+from chatops.bus import connect
+from tests.harness.servers import NatsServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh nats-server with JetStream for one test."""
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    """A client connected to this test's nats-server."""
+    client = await connect(nats_server.url, "test")
+    try:
+        yield client
+    finally:
+        await client.close()

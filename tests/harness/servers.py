@@ -1,0 +1,270 @@
+"""Start real servers (nats-server, Prometheus, Alertmanager) on free loopback ports, and stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise RuntimeError(f"none of {names} is installed; run `make test` (it installs them)")
+
+
+def wait_tcp(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on {LOOPBACK}:{port} within {timeout}s")
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout}s ({last})")
+
+
+@dataclass
+class Proc:
+    """A started server process with its log file; `stop()` is safe to call twice."""
+
+    args: list[str]
+    workdir: Path
+    name: str
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.workdir / f"{self.name}.log"
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.proc = subprocess.Popen(
+            self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            start_new_session=True,
+        )
+        log.close()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class NatsServer:
+    """nats-server with JetStream, its store in a directory of its own; restartable on the same port."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.store = workdir / "jetstream"
+        self.proc = Proc(
+            [
+                binary("nats-server"),
+                "-a",
+                LOOPBACK,
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.store),
+                "-n",
+                f"test-{self.port}",
+            ],
+            workdir,
+            f"nats-{self.port}",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"nats://{LOOPBACK}:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.proc.start()
+        wait_tcp(self.port, proc=self.proc.proc)
+        return self
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+
+class Alertmanager:
+    """A real Alertmanager with a generated config; `config` is the parsed YAML to write."""
+
+    def __init__(self, workdir: Path, config: dict[str, object] | None = None) -> None:
+        self.port = free_port()
+        self.cluster_port = free_port()
+        self.workdir = workdir
+        self.config = config or {
+            "route": {
+                "receiver": "null",
+                "group_wait": "1s",
+                "group_interval": "5s",
+                "repeat_interval": "1h",
+            },
+            "receivers": [{"name": "null"}],
+        }
+        cfg = workdir / "alertmanager.yml"
+        self.proc = Proc(
+            [
+                binary("prometheus-alertmanager", "alertmanager"),
+                f"--config.file={cfg}",
+                f"--storage.path={workdir / 'am-data'}",
+                f"--web.listen-address={LOOPBACK}:{self.port}",
+                f"--cluster.listen-address={LOOPBACK}:{self.cluster_port}",
+                f"--web.external-url=http://{LOOPBACK}:{self.port}",
+            ],
+            workdir,
+            f"alertmanager-{self.port}",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> Alertmanager:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(self.config))
+        self.proc.start()
+        wait_http(f"{self.url}/-/ready", proc=self.proc.proc)
+        return self
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+class Prometheus:
+    """A real Prometheus with a generated config and rules; scrapes every second."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        scrape_targets: dict[str, list[str]] | None = None,
+        rules: list[dict[str, object]] | None = None,
+        alertmanager_url: str | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.scrape_targets = scrape_targets or {}
+        self.rules = rules or []
+        self.alertmanager_url = alertmanager_url
+        cfg = workdir / "prometheus.yml"
+        self.proc = Proc(
+            [
+                binary("prometheus"),
+                f"--config.file={cfg}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                f"--web.listen-address={LOOPBACK}:{self.port}",
+                "--rules.alert.resend-delay=1s",
+                "--web.enable-lifecycle",
+            ],
+            workdir,
+            f"prometheus-{self.port}",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def config(self) -> dict[str, object]:
+        config: dict[str, object] = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": targets}]}
+                for job, targets in self.scrape_targets.items()
+            ],
+        }
+        if self.rules:
+            config["rule_files"] = [str(self.workdir / "rules.yml")]
+        if self.alertmanager_url:
+            host = self.alertmanager_url.split("://", 1)[1].rstrip("/")
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
+        return config
+
+    def start(self) -> Prometheus:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.rules:
+            (self.workdir / "rules.yml").write_text(
+                yaml.safe_dump({"groups": [{"name": "test", "interval": "1s", "rules": self.rules}]})
+            )
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(self.config()))
+        self.proc.start()
+        wait_http(f"{self.url}/-/ready", proc=self.proc.proc)
+        return self
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@contextlib.contextmanager
+def running(server: NatsServer | Alertmanager | Prometheus) -> Iterator[None]:
+    """Start a server and stop it on the way out, even when the body fails."""
+    server.start()
+    try:
+        yield
+    finally:
+        server.stop()
+
+
+def env_with(**extra: str) -> dict[str, str]:
+    """The current environment plus `extra`, for starting project processes in tests."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
