@@ -1,0 +1,1 @@
+"""The demo Petstore from the seed: gRPC CRUD, OpenTelemetry traces, Prometheus metrics."""
