@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -17,6 +18,16 @@ from pathlib import Path
 import yaml
 
 LOOPBACK = "127.0.0.1"
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: own session, and SIGTERM when the test run dies, so no server outlives it."""
+    os.setsid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -82,7 +93,7 @@ class Proc:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
-            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
 
