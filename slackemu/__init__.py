@@ -1,0 +1,1 @@
+"""An offline Slack that speaks Slack's wire protocol, for tests and the demo."""

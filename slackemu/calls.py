@@ -1,0 +1,53 @@
+"""A parsed Web API call and the error answer a method raises."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slackemu.state import JsonDict
+
+if TYPE_CHECKING:
+    from slackemu.core import Emulator
+
+
+class ApiError(Exception):
+    """An `{"ok": false, "error": …}` answer, optionally with an HTTP status and headers."""
+
+    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call after parsing: the method, who called it, and its arguments."""
+
+    method: str
+    token_kind: str
+    args: JsonDict
+
+    def text(self, name: str) -> str:
+        value = self.args.get(name)
+        return "" if value is None else str(value)
+
+    def json_list(self, name: str) -> list[Any] | None:
+        """A list argument that form bodies carry as a JSON string (blocks, attachments)."""
+        value = self.args.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ApiError(f"invalid_{name}") from None
+        if not isinstance(value, list):
+            raise ApiError(f"invalid_{name}")
+        return value
+
+
+Handler = Callable[["Emulator", Call], Awaitable[JsonDict]]

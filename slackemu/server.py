@@ -1,0 +1,38 @@
+"""The emulator's HTTP application: Web API, Socket Mode, control API, page, health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from slackemu import control, webapi
+from slackemu.core import Emulator
+
+PAGE = Path(__file__).parent / "page"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE / "index.html")
+
+
+def build_app(emulator: Emulator) -> web.Application:
+    """Wire every route to one emulator; the emulator closes with the app."""
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app["emulator"] = emulator
+    app.router.add_get("/healthz", healthz)
+    app.router.add_route("*", "/api/{method}", webapi.handle)
+    app.router.add_get("/link/", emulator.sockets.handle)
+    control.add_routes(app)
+    app.router.add_get("/", index)
+    app.router.add_static("/page/", PAGE)
+
+    async def close(_: web.Application) -> None:
+        await emulator.close()
+
+    app.on_shutdown.append(close)
+    return app

@@ -1,0 +1,374 @@
+"""The workspace the emulator holds in memory: users, channels, messages and their edits."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+class NotFound(LookupError):
+    """A user, channel or message the caller named does not exist; `error` is Slack's error name."""
+
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class User:
+    """A workspace member; the bot is one too."""
+
+    id: str
+    name: str
+    real_name: str
+    team_id: str
+    is_bot: bool = False
+    bot_id: str | None = None
+
+    def to_slack(self) -> JsonDict:
+        """The `user` object users.info answers with."""
+        return {
+            "id": self.id,
+            "team_id": self.team_id,
+            "name": self.name,
+            "deleted": False,
+            "real_name": self.real_name,
+            "tz": "Etc/UTC",
+            "tz_offset": 0,
+            "is_bot": self.is_bot,
+            "is_admin": False,
+            "is_app_user": False,
+            "updated": 0,
+            "profile": {"real_name": self.real_name, "display_name": self.name, "bot_id": self.bot_id}
+            if self.bot_id
+            else {"real_name": self.real_name, "display_name": self.name},
+        }
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A public channel or a direct-message conversation with the bot (`im_user` set)."""
+
+    id: str
+    name: str
+    created: int
+    im_user: str | None = None
+
+    @property
+    def is_im(self) -> bool:
+        return self.im_user is not None
+
+    @property
+    def channel_type(self) -> str:
+        return "im" if self.is_im else "channel"
+
+    def to_slack(self) -> JsonDict:
+        """The `channel` object conversations.info answers with."""
+        if self.im_user is not None:
+            return {
+                "id": self.id,
+                "created": self.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": self.im_user,
+                "is_user_deleted": False,
+                "priority": 0,
+            }
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": False,
+            "is_archived": False,
+            "is_general": self.name == "general",
+            "created": self.created,
+            "is_member": True,
+            "name_normalized": self.name,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+        }
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What a message looked like before one chat.update."""
+
+    ts: str
+    text: str
+    blocks: tuple[JsonDict, ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message as stored; edits keep the earlier versions in `history`."""
+
+    channel: str
+    ts: str
+    user: str
+    text: str
+    blocks: tuple[JsonDict, ...] = ()
+    thread_ts: str | None = None
+    bot_id: str | None = None
+    edited_ts: str | None = None
+    history: tuple[Edit, ...] = ()
+    reactions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ephemeral_to: str | None = None
+    deleted: bool = False
+
+    def to_slack(self) -> JsonDict:
+        """The `message` object Slack's answers and payloads carry."""
+        out: JsonDict = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
+        if self.blocks:
+            out["blocks"] = list(self.blocks)
+        if self.bot_id:
+            out["bot_id"] = self.bot_id
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if self.edited_ts:
+            out["edited"] = {"user": self.user, "ts": self.edited_ts}
+        if self.reactions:
+            out["reactions"] = [{"name": n, "users": list(u), "count": len(u)} for n, u in self.reactions]
+        return out
+
+    def to_record(self) -> JsonDict:
+        """Everything a test may want to check, edits and thread included."""
+        out = self.to_slack()
+        out["channel"] = self.channel
+        out["history"] = [{"ts": e.ts, "text": e.text, "blocks": list(e.blocks)} for e in self.history]
+        out["ephemeral_to"] = self.ephemeral_to
+        out["deleted"] = self.deleted
+        return out
+
+
+class TsClock:
+    """Slack timestamps ("seconds.micros"), strictly increasing even within one microsecond."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+        self._last = 0
+
+    def next(self) -> str:
+        micros = max(int(self._now() * 1_000_000), self._last + 1)
+        self._last = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+@dataclass
+class Workspace:
+    """All state of the emulated Slack team; every change wakes `changed` waiters."""
+
+    team_id: str = "T0EMU0001"
+    team_domain: str = "emulator"
+    app_id: str = "A0EMU0001"
+    bot_id: str = "B0EMU0001"
+    bot_user_id: str = "U0EMUB0T1"
+    users: dict[str, User] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    messages: dict[str, list[Message]] = field(default_factory=dict)
+    clock: TsClock = field(default_factory=TsClock)
+    version: int = 0
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _listeners: list[Callable[[str], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.users[self.bot_user_id] = User(
+            self.bot_user_id, "chatops", "ChatOps bot", self.team_id, is_bot=True, bot_id=self.bot_id
+        )
+
+    # -- change notification ------------------------------------------------------------------
+    def on_change(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call `listener(channel_id)` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _touch(self, channel: str) -> None:
+        self.version += 1
+        for listener in list(self._listeners):
+            listener(channel)
+
+    # -- users and channels ---------------------------------------------------------------------
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}0{next(self._ids):07X}"
+
+    def add_user(self, name: str, real_name: str | None = None) -> User:
+        """Create a member; names are unique, like Slack handles."""
+        if not name or any(u.name == name for u in self.users.values()):
+            raise ValueError(f"user name {name!r} is empty or taken")
+        user = User(self._new_id("U"), name, real_name or name.title(), self.team_id)
+        self.users[user.id] = user
+        self._touch("")
+        return user
+
+    def add_channel(self, name: str) -> Channel:
+        """Create a public channel; `name` may carry a leading '#'."""
+        name = name.lstrip("#")
+        if not name or any(c.name == name and not c.is_im for c in self.channels.values()):
+            raise ValueError(f"channel name {name!r} is empty or taken")
+        channel = Channel(self._new_id("C"), name, int(time.time()))
+        self.channels[channel.id] = channel
+        self.messages[channel.id] = []
+        self._touch(channel.id)
+        return channel
+
+    def open_im(self, user_id: str) -> Channel:
+        """The direct-message conversation between `user_id` and the bot, created on first use."""
+        user = self.user(user_id)
+        for channel in self.channels.values():
+            if channel.im_user == user.id:
+                return channel
+        channel = Channel(self._new_id("D"), f"dm-{user.name}", int(time.time()), im_user=user.id)
+        self.channels[channel.id] = channel
+        self.messages[channel.id] = []
+        self._touch(channel.id)
+        return channel
+
+    def user(self, user_id: str) -> User:
+        try:
+            return self.users[user_id]
+        except KeyError:
+            raise NotFound("user_not_found", f"no user {user_id!r}") from None
+
+    def user_by_name(self, name: str) -> User:
+        for user in self.users.values():
+            if user.name == name:
+                return user
+        raise NotFound("user_not_found", f"no user named {name!r}")
+
+    def channel(self, ref: str) -> Channel:
+        """Find a channel by id, `#name` or name, as chat.postMessage accepts."""
+        if ref in self.channels:
+            return self.channels[ref]
+        name = ref.lstrip("#")
+        for channel in self.channels.values():
+            if channel.name == name and not channel.is_im:
+                return channel
+        if ref in self.users:  # posting to a user id lands in the DM with the bot
+            return self.open_im(ref)
+        raise NotFound("channel_not_found", f"no channel {ref!r}")
+
+    # -- messages -------------------------------------------------------------------------------
+    def post(
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        *,
+        blocks: Sequence[JsonDict] = (),
+        thread_ts: str | None = None,
+        ephemeral_to: str | None = None,
+    ) -> Message:
+        """Store a new message (or thread reply) and return it."""
+        channel = self.channel(channel_id)
+        if thread_ts is not None:
+            # Stricter than Slack, which accepts any ts: a reply must name an existing message.
+            # Like Slack, a reply to a reply is not moved to the parent's thread (it is lost there).
+            self.message(channel.id, thread_ts)
+        user = self.user(user_id)
+        msg = Message(
+            channel=channel.id,
+            ts=self.clock.next(),
+            user=user.id,
+            text=text,
+            blocks=tuple(blocks),
+            thread_ts=thread_ts,
+            bot_id=user.bot_id,
+            ephemeral_to=ephemeral_to,
+        )
+        self.messages[channel.id].append(msg)
+        self._touch(channel.id)
+        return msg
+
+    def message(self, channel_id: str, ts: str) -> Message:
+        for msg in self.messages.get(channel_id, []):
+            if msg.ts == ts:
+                return msg
+        raise NotFound("message_not_found", f"no message {ts} in {channel_id}")
+
+    def _replace(self, new: Message) -> Message:
+        items = self.messages[new.channel]
+        for i, msg in enumerate(items):
+            if msg.ts == new.ts:
+                items[i] = new
+        self._touch(new.channel)
+        return new
+
+    def update(
+        self, channel_id: str, ts: str, *, text: str | None, blocks: Sequence[JsonDict] | None
+    ) -> Message:
+        """Apply chat.update, keeping the previous version in the history."""
+        old = self.message(channel_id, ts)
+        new = replace(
+            old,
+            text=old.text if text is None else text,
+            blocks=old.blocks if blocks is None else tuple(blocks),
+            edited_ts=self.clock.next(),
+            history=(*old.history, Edit(old.edited_ts or old.ts, old.text, old.blocks)),
+        )
+        return self._replace(new)
+
+    def delete(self, channel_id: str, ts: str) -> Message:
+        return self._replace(replace(self.message(channel_id, ts), deleted=True))
+
+    def react(self, channel_id: str, ts: str, name: str, user_id: str, *, add: bool) -> Message:
+        """Add or remove a reaction; raises NotFound with Slack's error names when it cannot."""
+        msg = self.message(channel_id, ts)
+        reactions = dict(msg.reactions)
+        users = reactions.get(name, ())
+        if add:
+            if user_id in users:
+                raise NotFound("already_reacted", f"{user_id} already reacted with {name}")
+            reactions[name] = (*users, user_id)
+        else:
+            if user_id not in users:
+                raise NotFound("no_reaction", f"{user_id} has no {name} reaction here")
+            reactions[name] = tuple(u for u in users if u != user_id)
+        pairs = tuple((n, u) for n, u in reactions.items() if u)
+        return self._replace(replace(msg, reactions=pairs))
+
+    def listing(self, channel_id: str) -> list[Message]:
+        """Messages of a channel in time order, thread replies included."""
+        return list(self.messages.get(self.channel(channel_id).id, []))
+
+    def reply_counts(self, channel_id: str) -> Mapping[str, int]:
+        counts: dict[str, int] = {}
+        for msg in self.messages.get(channel_id, []):
+            if msg.thread_ts and msg.thread_ts != msg.ts:
+                counts[msg.thread_ts] = counts.get(msg.thread_ts, 0) + 1
+        return counts
+
+    def snapshot(self) -> JsonDict:
+        """Ids and names for the control API and the page; never tokens."""
+        return {
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+            "bot_user_id": self.bot_user_id,
+            "version": self.version,
+            "users": [
+                {"id": u.id, "name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
+                for u in self.users.values()
+            ],
+            "channels": [
+                {"id": c.id, "name": c.name, "is_im": c.is_im, "user": c.im_user}
+                for c in self.channels.values()
+            ],
+        }
+
+
+def default_workspace() -> Workspace:
+    """The workspace a fresh emulator starts with: the bot, alice, bob, #oncall and #general."""
+    ws = Workspace()
+    ws.add_user("alice", "Alice Oncall")
+    ws.add_user("bob", "Bob Builder")
+    ws.add_channel("oncall")
+    ws.add_channel("general")
+    return ws

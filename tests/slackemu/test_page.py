@@ -1,0 +1,131 @@
+"""The web page in headless Chromium: type as a user, see the bot's reply, click its button."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import async_playwright, expect
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slackemu.client import EmulatorControl
+from tests.harness.slackemu import SlackEmulator
+from tests.slackemu.bolt_apps import echo_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No network but loopback here, and no downloads: keep Chromium from trying.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+ALERT_BLOCKS: list[dict[str, Any]] = [
+    {"type": "header", "text": {"type": "plain_text", "text": "🔥 HighErrorRate"}},
+    {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": "*Severity*\ncritical"},
+            {"type": "mrkdwn", "text": "*Job*\n`petstore`"},
+        ],
+    },
+    {"type": "divider"},
+    {
+        "type": "actions",
+        "block_id": "alert",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "silence",
+                "style": "danger",
+                "value": "1h",
+                "text": {"type": "plain_text", "text": "Silence 1h"},
+            },
+        ],
+    },
+    {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "from Alertmanager · <http://127.0.0.1:9093|open>"}],
+    },
+]
+
+
+@pytest.fixture
+async def bolt(slack_emulator: SlackEmulator) -> AsyncIterator[EmulatorControl]:
+    handler = AsyncSocketModeHandler(echo_app(slack_emulator), slack_emulator.app_token, ping_interval=2)
+    await handler.connect_async()
+    try:
+        async with slack_emulator.control() as control:
+            await control.wait_connected()
+            yield control
+    finally:
+        await handler.close_async()
+
+
+async def test_page_shows_a_conversation(
+    slack_emulator: SlackEmulator, bolt: EmulatorControl, tmp_path: Path
+) -> None:
+    control = bolt
+    alice, oncall = await control.user_id("alice"), await control.channel_id("oncall")
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1100, "height": 700},
+        )
+        try:
+            page = context.pages[0] if context.pages else await context.new_page()
+            errors: list[Any] = []
+            page.on("pageerror", lambda exc: errors.append(exc))
+            await page.goto(slack_emulator.base_url + "/")
+            await page.locator(f'#channels li[data-id="{oncall}"]').click()
+            await page.select_option("#user-select", alice)
+            await expect(page.locator("#status")).to_have_text("live", timeout=20_000)
+
+            await page.fill("#text", "@chatops hello from the browser")
+            await page.press("#text", "Enter")
+            reply = page.locator(".thread .message.bot .text", has_text="pong: hello from the browser")
+            await expect(reply).to_be_visible(timeout=20_000)
+            mine = page.locator(f'.message[data-user="{alice}"] .mention', has_text="@chatops")
+            await expect(mine.first).to_be_visible()
+
+            await page.fill("#text", "@chatops buttons")
+            await page.press("#text", "Enter")
+            button = page.locator('button.block-button[data-action-id="approve"]').last
+            await expect(button).to_be_visible(timeout=20_000)
+            await expect(page.locator(".section-text b", has_text="Deploy v2?").last).to_be_visible()
+            await button.click()
+            approved = page.locator(".message.bot .text", has_text=f"approved v2 by @alice in {oncall}")
+            await expect(approved).to_be_visible(timeout=20_000)
+            await expect(page.locator(".message.bot .edited").last).to_be_visible()
+
+            web = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
+            await web.chat_postMessage(channel=oncall, text="HighErrorRate firing", blocks=ALERT_BLOCKS)
+            await expect(page.locator(".block.header", has_text="HighErrorRate")).to_be_visible(
+                timeout=20_000
+            )
+            await expect(page.locator(".fields div", has_text="critical")).to_be_visible()
+            await expect(page.locator(".block.context", has_text="Alertmanager")).to_be_visible()
+            await expect(page.locator('button.block-button.danger[data-action-id="silence"]')).to_be_visible()
+
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / "slackemu-page.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            assert errors == []
+        finally:
+            await context.close()
+
+    texts = [m["text"] for m in await control.messages(oncall)]
+    assert f"<@{control.bot_user_id}> hello from the browser" in texts
+    assert "pong: hello from the browser" in texts
