@@ -1,0 +1,136 @@
+"""Build the whole Ops service from settings inside an AsyncExitStack (used by main and by tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from nats.aio.client import Client
+from nats.micro.service import Service
+from opentelemetry.sdk.trace import TracerProvider
+
+from chatops import logs
+from chatops.bus import connect
+from chatops.streams import provision
+from ops.auditlog import AuditLog
+from ops.backends import alertmanager, jaeger, prometheus
+from ops.backends.http import HttpBackend
+from ops.backends.petstore import GrpcPetstore
+from ops.backends.traces import TraceBackend
+from ops.deps import Deps
+from ops.metrics import Metrics, metrics_app
+from ops.service import Endpoints, start_service
+from ops.settings import OpsSettings
+from ops.telemetry import tracer_provider
+from ops.tracestore.receiver import receiver_app
+from ops.tracestore.store import LocalTraces, SpanStore
+
+log = logs.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Running:
+    """The parts of a running Ops service that callers may look at."""
+
+    nc: Client
+    service: Service
+    endpoints: Endpoints
+    metrics: Metrics
+    store: SpanStore | None
+    provider: TracerProvider
+
+
+async def _serve_http(stack: contextlib.AsyncExitStack, app: web.Application, listen: str) -> None:
+    host, _, port = listen.rpartition(":")
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, host, int(port)).start()
+
+
+class _Health:
+    """Healthy once the service is registered, and while the NATS connection is up."""
+
+    def __init__(self) -> None:
+        self.nc: Client | None = None
+
+    def problem(self) -> str:
+        if self.nc is None:
+            return "starting: not yet serving commands (waiting for NATS)"
+        return "" if self.nc.is_connected else "NATS connection lost; reconnecting"
+
+
+@contextlib.asynccontextmanager
+async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncIterator[Running]:
+    """Start every part in order, stop them in reverse; a backend being down does not stop start-up."""
+    async with contextlib.AsyncExitStack() as stack:
+        provider = tracer_provider(settings.span_export_endpoint)
+        tracer = provider.get_tracer("ops")
+
+        metrics = Metrics()
+        health = _Health()
+        await _serve_http(stack, metrics_app(metrics, health.problem), settings.OPS_METRICS_LISTEN)
+
+        store: SpanStore | None = None
+        session = aiohttp.ClientSession()
+        stack.push_async_callback(session.close)
+        timeout = settings.OPS_BACKEND_TIMEOUT
+        traces: TraceBackend
+        if settings.local_traces:
+            store = SpanStore(
+                settings.TRACE_STORE_PATH,
+                max_spans=settings.TRACE_STORE_MAX_SPANS,
+                max_age=settings.TRACE_STORE_MAX_AGE,
+                ui_url=settings.trace_ui_url,
+            )
+            stack.callback(store.close)
+            await _serve_http(stack, receiver_app(store), settings.OTLP_LISTEN)
+            traces = LocalTraces(store)
+        else:
+            traces = jaeger.JaegerTraces(
+                HttpBackend(jaeger.NAME, settings.JAEGER_URL, session, timeout), settings.trace_ui_url
+            )
+        # Flush our own spans while the receiver still listens; in a thread, since it may post to us.
+        stack.push_async_callback(asyncio.to_thread, provider.shutdown)
+
+        petstore = GrpcPetstore(settings.PETSTORE_ADDR, timeout)
+        stack.push_async_callback(petstore.close)
+
+        log.info("ops.connecting", nats=settings.NATS_URL)
+        nc = await connect(settings.NATS_URL, name)
+        stack.push_async_callback(nc.drain)
+        js = nc.jetstream()
+        await provision(js)
+
+        deps = Deps(
+            traces=traces,
+            petstore=petstore,
+            prometheus=prometheus.HttpPrometheus(
+                HttpBackend(prometheus.NAME, settings.PROMETHEUS_URL, session, timeout)
+            ),
+            alertmanager=alertmanager.HttpAlertmanager(
+                HttpBackend(alertmanager.NAME, settings.ALERTMANAGER_URL, session, timeout)
+            ),
+            audit=AuditLog(js),
+            alertmanager_url=settings.ALERTMANAGER_URL,
+            petstore_job=settings.PETSTORE_JOB,
+        )
+        endpoints = Endpoints(deps, tracer, metrics, admins=settings.CHATOPS_ADMINS)
+        service = await start_service(nc, endpoints)
+        await nc.flush()  # the server has every subscription before we say we are up
+        health.nc = nc
+        stack.push_async_callback(endpoints.drain)
+        stack.push_async_callback(service.stop)
+        log.info(
+            "ops.started",
+            nats=settings.NATS_URL,
+            traces="local" if store else "jaeger",
+            otlp=settings.OTLP_LISTEN if store else None,
+            metrics=settings.OPS_METRICS_LISTEN,
+        )
+        yield Running(nc, service, endpoints, metrics, store, provider)
+        log.info("ops.stopping")

@@ -1,0 +1,1 @@
+"""Backends of the Ops service: small Protocols and their real HTTP/gRPC clients."""

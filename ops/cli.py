@@ -1,0 +1,67 @@
+"""`chatops ops`: run the Ops service until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from opentelemetry import trace
+
+from chatops import logs
+from chatops.settings import load_settings
+from ops.app import running
+from ops.settings import OpsSettings
+
+log = logs.get_logger(__name__)
+
+
+async def serve(settings: OpsSettings) -> None:
+    """Run until a signal; a signal during start-up (e.g. NATS not reachable yet) stops at once."""
+    stop = asyncio.Event()
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def run() -> None:
+        async with running(settings) as ops:
+            # Backend client spans (HTTP, gRPC) join the command's trace through the global provider.
+            trace.set_tracer_provider(ops.provider)
+            started.set()
+            await stop.wait()
+
+    service = asyncio.create_task(run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({service, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not started.is_set() and not service.done():
+        log.info("ops.stopped_during_startup")
+        service.cancel()
+    stopping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await service
+
+
+def _epilog() -> str:
+    lines = ["environment (default):"]
+    for name, info in OpsSettings.model_fields.items():
+        default = info.default if info.default is not None else ""
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        lines.append(f"  {name:<28} {default!s}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Run the Ops service; configuration comes from the environment (see ops/settings.py)."""
+    argparse.ArgumentParser(
+        prog="chatops ops",
+        description="Run the Ops service: one NATS micro service (chatops-ops) answering every command.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
+    settings = load_settings(OpsSettings)
+    logs.setup(settings.LOG_LEVEL, "ops")
+    asyncio.run(serve(settings))
+    return 0

@@ -1,0 +1,34 @@
+"""Everything a handler may use, built once by main() and passed explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import Message
+
+from ops.auditlog import AuditLog
+from ops.backends.alertmanager import AlertmanagerBackend
+from ops.backends.petstore import SamplerBackend
+from ops.backends.prometheus import PrometheusBackend
+from ops.backends.traces import TraceBackend
+from ops.context import CallContext
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The backends and the few settings handlers read."""
+
+    traces: TraceBackend
+    petstore: SamplerBackend
+    prometheus: PrometheusBackend
+    alertmanager: AlertmanagerBackend
+    audit: AuditLog
+    alertmanager_url: str
+    petstore_job: str = "petstore"
+    default_service: str = "petstore"
+
+
+# A handler: (deps, caller, decoded request) -> reply message; raises OpsError.
+Handler = Callable[[Deps, CallContext, Any], Awaitable[Message]]

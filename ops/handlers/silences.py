@@ -1,0 +1,86 @@
+"""silences.create through Alertmanager's v2 API; createdBy is the actor."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chatops.v1 import alerts_pb2
+from ops.backends.alertmanager import NewSilence, SilenceMatcher
+from ops.context import CallContext
+from ops.deps import Deps
+from ops.errors import bad_request
+
+MIN_SECONDS = 60
+MAX_SECONDS = 30 * 24 * 3600
+DEFAULT_SECONDS = 3600  # when the request carries no duration at all
+_LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def matchers(req: alerts_pb2.CreateSilenceRequest) -> tuple[SilenceMatcher, ...]:
+    """Check the matchers (pure): at least one, label names valid, regexes compile."""
+    if not req.matchers:
+        raise bad_request("a silence needs at least one matcher, e.g. alertname=HighLatency")
+    out = []
+    for m in req.matchers:
+        if not _LABEL.match(m.name):
+            raise bad_request(f"matcher label {m.name!r} is not a valid label name")
+        if m.is_regex:
+            try:
+                re.compile(m.value)
+            except re.error as exc:
+                raise bad_request(
+                    f"matcher {m.name}=~{m.value!r} has a bad regular expression: {exc}"
+                ) from None
+        elif not m.value and m.is_equal:
+            raise bad_request(f"matcher {m.name} needs a value (an empty one would match every alert)")
+        out.append(SilenceMatcher(m.name, m.value, m.is_regex, m.is_equal))
+    if all(not m.is_equal for m in out) or all(m.is_regex and m.value in (".*", "") for m in out):
+        raise bad_request(
+            "the matchers would silence every alert; add a positive matcher such as alertname=X"
+        )
+    return tuple(out)
+
+
+def duration_seconds(req: alerts_pb2.CreateSilenceRequest) -> float:
+    if not req.HasField("duration"):
+        return DEFAULT_SECONDS
+    seconds = req.duration.ToNanoseconds() / 1e9
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise bad_request(f"silence duration must be 1m to 30d, not {seconds:g}s")
+    return seconds
+
+
+def _rfc3339(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _ts(ns: int) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(ns)
+    return t
+
+
+async def create_silence(
+    deps: Deps, ctx: CallContext, req: alerts_pb2.CreateSilenceRequest
+) -> alerts_pb2.CreateSilenceReply:
+    """Everything is checked before Alertmanager is asked."""
+    ms = matchers(req)
+    seconds = duration_seconds(req)
+    starts = time.time_ns()
+    ends = starts + int(seconds * 1e9)
+    created_by = ctx.actor_name or ctx.actor
+    comment = req.comment.strip() or f"silenced from chat by {created_by}"
+    silence_id = await deps.alertmanager.create_silence(
+        NewSilence(ms, _rfc3339(starts), _rfc3339(ends), created_by, comment)
+    )
+    return alerts_pb2.CreateSilenceReply(
+        silence_id=silence_id,
+        starts_at=_ts(starts),
+        ends_at=_ts(ends),
+        created_by=created_by,
+        url=f"{deps.alertmanager_url.rstrip('/')}/#/silences/{silence_id}",
+    )

@@ -1,0 +1,66 @@
+"""The Ops service's Prometheus metrics and the small HTTP app serving /metrics and /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    """Commands by endpoint and outcome, their latency, and backend errors, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.commands = Counter(
+            "chatops_ops_commands",
+            "Commands answered, by command and outcome (ok or the error code).",
+            ["command", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "chatops_ops_command_seconds",
+            "Time to answer a command, by command.",
+            ["command"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.backend_errors = Counter(
+            "chatops_ops_backend_errors",
+            "Backend calls that failed (502) or timed out (504).",
+            ["backend", "code"],
+            registry=self.registry,
+        )
+        self.audit_failures = Counter(
+            "chatops_ops_audit_failures",
+            "Audit events that could not be appended.",
+            registry=self.registry,
+        )
+
+    def observe(self, command: str, code: int, seconds: float, backend: str = "") -> None:
+        self.commands.labels(command, "ok" if code == 0 else str(code)).inc()
+        self.latency.labels(command).observe(seconds)
+        if backend:
+            self.backend_errors.labels(backend, str(code)).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def metrics_app(metrics: Metrics, problem: Callable[[], str]) -> web.Application:
+    """`/metrics` in the Prometheus text format; `/healthz` is 200 "ok", or 503 with `problem()`."""
+
+    async def scrape(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(_: web.Request) -> web.Response:
+        trouble = problem()
+        if trouble:
+            return web.Response(status=503, text=trouble + "\n")
+        return web.Response(text="ok\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,238 @@
+"""The one wrapper around every handler, and the `chatops-ops` micro service with one endpoint per command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.client import Client
+from nats.micro import add_service
+from nats.micro.request import Request
+from nats.micro.service import EndpointConfig, Service, ServiceConfig
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from chatops import codec, logs
+from chatops.contract import COMMANDS, Command
+from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE, QUEUE_GROUP, SERVICE_NAME
+from chatops.v1.audit_pb2 import AuditEvent
+from ops.context import CallContext, require_admin
+from ops.deps import Deps, Handler
+from ops.errors import BAD_REQUEST, OpsError
+from ops.handlers import HANDLERS
+from ops.metrics import Metrics
+
+log = logs.get_logger(__name__)
+
+VERSION = "0.1.0"
+INTERNAL = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one command ended: a reply, or an error code and text."""
+
+    reply: Message | None = None
+    code: int = 0
+    text: str = ""
+    backend: str = ""
+
+
+@dataclass
+class Endpoints:
+    """Runs commands: decode, check, handle, answer, audit, count; never leaves a request unanswered."""
+
+    deps: Deps
+    tracer: Tracer
+    metrics: Metrics
+    admins: tuple[str, ...] = ()
+    handlers: dict[str, Handler] = field(default_factory=lambda: dict(HANDLERS))
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        missing = [c.name for c in COMMANDS if c.name not in self.handlers]
+        if missing:
+            raise ValueError(f"no handler for {', '.join(missing)}")
+
+    def endpoint(self, command: Command) -> EndpointConfig:
+        async def handle(request: Request) -> None:
+            # Each request runs on its own task, so a slow backend does not queue up the endpoint.
+            task = asyncio.create_task(self.serve_safely(command, request))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        return EndpointConfig(
+            name=command.name.replace(".", "-"),
+            subject=command.subject,
+            handler=handle,
+            metadata={
+                "command": command.name,
+                "request": command.request.DESCRIPTOR.full_name,
+                "reply": command.reply.DESCRIPTOR.full_name,
+                "changes": str(command.changes).lower(),
+                "summary": command.summary,
+            },
+        )
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let requests in flight finish (they answer and audit) before the connection closes."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def serve_safely(self, command: Command, request: Request) -> None:
+        """`serve`, with a last resort: whatever breaks, the caller still gets a 500."""
+        try:
+            await self.serve(command, request)
+        except Exception:
+            log.exception("command.wrapper_failed", command=command.name)
+            with contextlib.suppress(Exception):
+                await request.respond_error(str(INTERNAL), f"internal error in {command.name}")
+
+    async def serve(self, command: Command, request: Request) -> None:
+        started = time.perf_counter()
+        as_json = codec.wants_json(request.headers)
+        ctx = CallContext.from_headers(request.headers)
+        parent = extract({k.lower(): v for k, v in (request.headers or {}).items()})
+        with self.tracer.start_as_current_span(
+            f"chatops {command.name}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={
+                "chatops.command": command.name,
+                "chatops.actor": ctx.actor,
+                "chatops.request_id": ctx.request_id,
+            },
+        ) as span:
+            trace_id = format(span.get_span_context().trace_id, "032x")
+            arguments, outcome = await self.run(command, request.data, as_json, ctx, trace_id)
+            if outcome.code:
+                span.set_status(Status(StatusCode.ERROR, outcome.text))
+                span.set_attribute("chatops.error_code", outcome.code)
+            seconds = time.perf_counter() - started
+            # Audit before answering: whoever reads the log after the reply finds this command in it.
+            await self.audit(command, ctx, arguments, outcome, seconds, trace_id)
+            await self.answer(request, outcome, as_json, command, ctx, trace_id)
+        self.metrics.observe(command.name, outcome.code, seconds, outcome.backend)
+        log.debug(
+            "command.done",
+            command=command.name,
+            code=outcome.code,
+            ms=round(seconds * 1000, 3),
+            request_id=ctx.request_id,
+            trace_id=trace_id,
+            actor=ctx.actor,
+        )
+
+    async def run(
+        self, command: Command, data: bytes, as_json: bool, ctx: CallContext, trace_id: str
+    ) -> tuple[str, Outcome]:
+        """Decode and handle; returns the arguments as JSON for the audit log, and the outcome."""
+        arguments = ""
+        try:
+            try:
+                message = codec.decode(data, command.request, as_json=as_json)
+            except codec.CodecError as exc:
+                raise OpsError(BAD_REQUEST, str(exc)) from None
+            arguments = json_format.MessageToJson(message, preserving_proto_field_name=True, indent=None)
+            if command.changes:
+                require_admin(command.name, ctx, self.admins)
+            reply = await self.handlers[command.name](self.deps, ctx, message)
+            return arguments, Outcome(reply=reply)
+        except OpsError as exc:
+            log.info(
+                "command.refused",
+                command=command.name,
+                code=exc.code,
+                error=exc.text,
+                request_id=ctx.request_id,
+                trace_id=trace_id,
+                actor=ctx.actor,
+            )
+            return arguments, Outcome(code=exc.code, text=exc.text, backend=exc.backend)
+        except Exception as exc:
+            log.exception(
+                "command.crashed", command=command.name, request_id=ctx.request_id, trace_id=trace_id
+            )
+            return arguments, Outcome(
+                code=INTERNAL, text=f"internal error in {command.name}: {type(exc).__name__}"
+            )
+
+    async def answer(
+        self,
+        request: Request,
+        outcome: Outcome,
+        as_json: bool,
+        command: Command,
+        ctx: CallContext,
+        trace_id: str,
+    ) -> None:
+        try:
+            if outcome.reply is not None:
+                headers = {H_CONTENT_TYPE: JSON_CONTENT_TYPE} if as_json else None
+                await request.respond(codec.encode(outcome.reply, as_json=as_json), headers=headers)
+            else:
+                await request.respond_error(str(outcome.code), outcome.text)
+        except Exception:  # the caller may be gone; nothing else can be done for it
+            log.exception(
+                "command.reply_failed", command=command.name, request_id=ctx.request_id, trace_id=trace_id
+            )
+
+    async def audit(
+        self,
+        command: Command,
+        ctx: CallContext,
+        arguments: str,
+        outcome: Outcome,
+        seconds: float,
+        trace_id: str,
+    ) -> None:
+        now = Timestamp()
+        now.GetCurrentTime()
+        event = AuditEvent(
+            time=now,
+            actor=ctx.actor,
+            actor_name=ctx.actor_name,
+            channel=ctx.channel,
+            source=ctx.source,
+            request_id=ctx.request_id,
+            command=command.name,
+            arguments=arguments,
+            outcome="ok" if outcome.code == 0 else "error",
+            error_code=outcome.code,
+            error=outcome.text,
+            trace_id=trace_id,
+        )
+        event.duration.FromNanoseconds(int(seconds * 1e9))
+        try:
+            async with asyncio.timeout(5):
+                await self.deps.audit.append(event)
+        except Exception as exc:
+            self.metrics.audit_failures.inc()
+            log.error(
+                "audit.append_failed",
+                command=command.name,
+                request_id=ctx.request_id,
+                trace_id=trace_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+
+async def start_service(nc: Client, endpoints: Endpoints) -> Service:
+    """Register `chatops-ops` with one endpoint per command of the contract, in queue group `ops`."""
+    service = await add_service(
+        nc,
+        ServiceConfig(
+            name=SERVICE_NAME,
+            version=VERSION,
+            queue_group=QUEUE_GROUP,
+            description="ChatOps commands: traces, sampling, version, alerts, silences, audit",
+        ),
+    )
+    for command in COMMANDS:
+        await service.add_endpoint(endpoints.endpoint(command))
+    return service

@@ -1,0 +1,50 @@
+"""The Ops service's settings: where its backends are, limits, admins and listen addresses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from chatops.settings import BusSettings, CsvList, HostPort, HttpUrl, OptionalHttpUrl
+
+JAEGER_UI_DEFAULT = "http://127.0.0.1:16686"
+
+
+class OpsSettings(BusSettings):
+    """Read once at start-up; a bad value names its variable."""
+
+    PETSTORE_ADDR: HostPort = "127.0.0.1:6742"
+    PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
+    ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"
+    JAEGER_URL: OptionalHttpUrl = ""
+    TRACE_UI_URL: OptionalHttpUrl = ""
+    TRACE_STORE_PATH: Path = Path(".chatops/traces.sqlite3")
+    TRACE_STORE_MAX_SPANS: int = Field(default=200_000, ge=100)
+    TRACE_STORE_MAX_AGE: float = Field(default=24 * 3600.0, gt=0)  # seconds
+    OTLP_LISTEN: HostPort = "127.0.0.1:4318"
+    OPS_METRICS_LISTEN: HostPort = "127.0.0.1:9102"
+    OPS_BACKEND_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
+    CHATOPS_ADMINS: CsvList
+    PETSTORE_JOB: str = Field(default="petstore", pattern=r"^[A-Za-z0-9_:.-]+$")
+    # Where ops sends its own spans; empty: the local store when JAEGER_URL is unset, else nowhere.
+    OTEL_EXPORTER_OTLP_ENDPOINT: OptionalHttpUrl = ""
+
+    @property
+    def local_traces(self) -> bool:
+        return not self.JAEGER_URL
+
+    @property
+    def trace_ui_url(self) -> str:
+        """Base of trace links: TRACE_UI_URL, else Jaeger's UI, else the local store's own page."""
+        if self.TRACE_UI_URL:
+            return self.TRACE_UI_URL.rstrip("/")
+        if self.JAEGER_URL:
+            return JAEGER_UI_DEFAULT
+        return f"http://{self.OTLP_LISTEN}"
+
+    @property
+    def span_export_endpoint(self) -> str:
+        if self.OTEL_EXPORTER_OTLP_ENDPOINT:
+            return self.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/")
+        return "" if self.JAEGER_URL else f"http://{self.OTLP_LISTEN}"

@@ -1,0 +1,175 @@
+"""Spans in SQLite with a size and age limit, searchable the way traces.list asks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ops.spans import STATUS_ERROR, Span, SpanEvent, Trace, TraceQuery
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_span_id TEXT NOT NULL,
+    service TEXT NOT NULL,
+    name TEXT NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    status_code INTEGER NOT NULL,
+    status_message TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    events TEXT NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
+"""
+
+
+def _row(span: Span) -> tuple[object, ...]:
+    return (
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.service,
+        span.name,
+        span.start_ns,
+        span.end_ns,
+        span.status_code,
+        span.status_message,
+        json.dumps(dict(span.attributes)),
+        json.dumps([[e.time_ns, e.name, dict(e.attributes)] for e in span.events]),
+    )
+
+
+def _span(row: Sequence[object]) -> Span:
+    attrs: dict[str, str] = json.loads(str(row[9]))
+    events = tuple(SpanEvent(int(t), str(n), tuple(a.items())) for t, n, a in json.loads(str(row[10])))
+    return Span(
+        trace_id=str(row[0]),
+        span_id=str(row[1]),
+        parent_span_id=str(row[2]),
+        service=str(row[3]),
+        name=str(row[4]),
+        start_ns=int(str(row[5])),
+        end_ns=int(str(row[6])),
+        status_code=int(str(row[7])),
+        status_message=str(row[8]),
+        attributes=tuple(attrs.items()),
+        events=events,
+    )
+
+
+class SpanStore:
+    """SQLite holding at most `max_spans` spans, none older than `max_age` seconds; thread-safe."""
+
+    def __init__(
+        self, path: Path, *, max_spans: int = 200_000, max_age: float = 86400.0, ui_url: str = ""
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self.max_spans = max_spans
+        self.max_age = max_age
+        self.ui_url = ui_url.rstrip("/")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def url(self, trace_id: str) -> str:
+        return f"{self.ui_url}/trace/{trace_id}"
+
+    # -- writing --------------------------------------------------------------------------------
+    def add(self, spans: Sequence[Span], now_ns: int | None = None) -> int:
+        """Store spans (a re-sent span replaces itself), then enforce the limits; returns how many."""
+        if not spans:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?)", [_row(s) for s in spans]
+            )
+            self._prune(now_ns if now_ns is not None else time.time_ns())
+            self._db.execute("COMMIT")
+        return len(spans)
+
+    def _prune(self, now_ns: int) -> None:
+        self._db.execute("DELETE FROM spans WHERE start_ns < ?", (now_ns - int(self.max_age * 1e9),))
+        (count,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
+        if count > self.max_spans:
+            # Drop the oldest spans; whole traces go once their spans age out too.
+            self._db.execute(
+                "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
+                (count - self.max_spans,),
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            (n,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
+        return int(n)
+
+    # -- reading --------------------------------------------------------------------------------
+    def search(self, query: TraceQuery) -> list[Trace]:
+        """Traces fitting the query, newest first: one pass, one group per trace, no correlated lookups."""
+        having = ["min(start_ns) >= ?", "min(start_ns) < ?", "max(end_ns) - min(start_ns) >= ?"]
+        args: list[object] = [query.start_ns, query.end_ns, query.min_duration_ns]
+        if query.max_duration_ns:
+            having.append("max(end_ns) - min(start_ns) <= ?")
+            args.append(query.max_duration_ns)
+        # "Some span of the trace has ..." is max(condition) over the trace's spans.
+        if query.service:
+            having.append("max(service = ?) = 1")
+            args.append(query.service)
+        if query.operation:
+            having.append("max(name = ?) = 1")
+            args.append(query.operation)
+        if query.errors_only:
+            having.append("max(status_code = ?) = 1")
+            args.append(STATUS_ERROR)
+        if query.attributes:
+            # One span must carry every attribute asked for.
+            conds = " AND ".join("json_extract(attributes, ?) IS ?" for _ in query.attributes)
+            having.append(f"max({conds}) = 1")
+            for key, value in query.attributes:
+                args.extend([f'$."{key}"', value])
+        sql = (
+            # Only traces with a span starting in the window can start in it: the start index narrows.
+            "SELECT trace_id FROM spans"
+            " WHERE trace_id IN (SELECT trace_id FROM spans WHERE start_ns >= ? AND start_ns < ?)"
+            " GROUP BY trace_id HAVING " + " AND ".join(having) + " ORDER BY min(start_ns) DESC LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, [query.start_ns, query.end_ns, *args, query.limit]).fetchall()
+            return [t for t in (self._load(r[0]) for r in rows) if t is not None]
+
+    def get(self, trace_id: str) -> Trace | None:
+        with self._lock:
+            return self._load(trace_id)
+
+    def _load(self, trace_id: str) -> Trace | None:
+        rows = self._db.execute("SELECT * FROM spans WHERE trace_id = ?", (trace_id,)).fetchall()
+        return Trace.of(trace_id, [_span(r) for r in rows]) if rows else None
+
+
+class LocalTraces:
+    """TraceBackend over the SQLite store; queries run in a worker thread."""
+
+    def __init__(self, store: SpanStore) -> None:
+        self.store = store
+
+    def url(self, trace_id: str) -> str:
+        return self.store.url(trace_id)
+
+    async def find(self, query: TraceQuery) -> list[Trace]:
+        return await asyncio.to_thread(self.store.search, query)
+
+    async def get(self, trace_id: str) -> Trace | None:
+        return await asyncio.to_thread(self.store.get, trace_id)

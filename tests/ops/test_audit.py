@@ -1,0 +1,66 @@
+"""audit.list over a log of ten thousand events: newest first, filters, and since."""
+
+from __future__ import annotations
+
+import asyncio
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.client import Client
+
+from chatops.contract import COMMANDS
+from chatops.subjects import audit_subject
+from chatops.v1 import audit_pb2
+from ops.auditlog import AuditFilter, AuditLog
+from tests.ops.conftest import OpsUnderTest, ask, reply_of
+
+N = 10_000
+BASE_S = 1_700_000_000
+
+
+def _event(i: int) -> audit_pb2.AuditEvent:
+    command = COMMANDS[i % len(COMMANDS)].name
+    actor = "slack:URARE" if i % 1000 == 999 else f"slack:U{i % 7}"
+    ev = audit_pb2.AuditEvent(actor=actor, command=command, outcome="ok", request_id=f"r{i}")
+    ev.time.FromSeconds(BASE_S + i)
+    return ev
+
+
+async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client) -> None:
+    for i in range(N):
+        ev = _event(i)
+        await nc.publish(audit_subject(ev.command), ev.SerializeToString())
+    await nc.flush()
+    js = nc.jetstream()
+    for _ in range(300):  # up to a minute for the server to store them all
+        if (await js.stream_info("CHATOPS_AUDIT")).state.messages >= N:
+            break
+        await asyncio.sleep(0.2)
+    assert (await js.stream_info("CHATOPS_AUDIT")).state.messages == N
+
+    rare = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(actor="slack:URARE", limit=5)), "audit.list"
+    )
+    assert [e.request_id for e in rare.events] == [f"r{i}" for i in (9999, 8999, 7999, 6999, 5999)]
+    assert [e.sequence for e in rare.events] == [10000, 9000, 8000, 7000, 6000]
+
+    log = AuditLog(js)
+    newest = await log.read(AuditFilter(limit=100))
+    assert newest[0].command == "audit.list"  # the call above was audited after the seeded events
+    assert [e.request_id for e in newest[1:]] == [f"r{i}" for i in range(N - 1, N - 100, -1)]
+
+    name = COMMANDS[3].name
+    by_command = await log.read(AuditFilter(limit=100, command=name))
+    assert len(by_command) == 100 and {e.command for e in by_command} == {name}
+    assert by_command[0].request_id == f"r{max(i for i in range(N) if i % len(COMMANDS) == 3)}"
+
+    since = Timestamp()
+    since.FromSeconds(BASE_S + N - 30)
+    recent = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(since=since, limit=100), as_json=True),
+        "audit.list",
+        as_json=True,
+    )
+    # 30 seeded events are at or after `since`; the audit.list calls above are too (they are "now").
+    seeded = [e for e in recent.events if e.request_id[1:].isdigit()]
+    assert [e.request_id for e in seeded] == [f"r{i}" for i in range(N - 1, N - 31, -1)]
+    assert recent.events[0].command == "audit.list"

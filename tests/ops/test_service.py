@@ -1,0 +1,216 @@
+"""The micro service over a real nats-server: discovery, encodings, errors, admins, audit, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+from nats.aio.client import Client
+
+from chatops.contract import COMMANDS
+from chatops.subjects import QUEUE_GROUP, SERVICE_NAME
+from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
+
+
+async def test_srv_info_lists_every_endpoint_in_queue_group(ops: OpsUnderTest, nc: Client) -> None:
+    msg = await nc.request(f"$SRV.INFO.{SERVICE_NAME}", b"", timeout=10)
+    info = json.loads(msg.data)
+    assert info["name"] == SERVICE_NAME
+    subjects = {e["subject"] for e in info["endpoints"]}
+    assert subjects == {c.subject for c in COMMANDS}
+    assert {e["queue_group"] for e in info["endpoints"]} == {QUEUE_GROUP}
+    assert {e["metadata"]["command"] for e in info["endpoints"]} == {c.name for c in COMMANDS}
+
+
+async def test_plain_json_request_without_project_code(ops: OpsUnderTest, nc: Client) -> None:
+    msg = await nc.request(
+        "chatops.cmd.audit.list",
+        b'{"limit": 5}',
+        timeout=30,
+        headers={"Content-Type": "application/json", "Chatops-Actor": "shell:me"},
+    )
+    assert "Nats-Service-Error-Code" not in (msg.headers or {})
+    assert (msg.headers or {}).get("Content-Type") == "application/json"
+    assert json.loads(msg.data) == {} or "events" in json.loads(msg.data)
+    # A second plain request sees the first one in the log.
+    msg = await nc.request(
+        "chatops.cmd.audit.list", b"{}", timeout=30, headers={"Content-Type": "application/json"}
+    )
+    events = json.loads(msg.data)["events"]
+    assert events[0]["actor"] == "shell:me"
+    assert events[0]["command"] == "audit.list"
+    assert json.loads(events[0]["arguments"]) == {"limit": 5}
+
+
+async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc: Client) -> None:
+    """With no backend reachable, each command still answers: a reply or a coded error, never silence."""
+    requests = {
+        "traces.list": traces_pb2.ListTracesRequest(),
+        "traces.show": traces_pb2.ShowTraceRequest(trace_id="0" * 31 + "1"),
+        "traces.logs": traces_pb2.ShowLogsRequest(trace_id="0" * 16),
+        "sampling.get": sampling_pb2.GetSamplingRequest(),
+        "sampling.set": sampling_pb2.SetSamplingRequest(
+            sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS)
+        ),
+        "version.get": version_pb2.GetVersionRequest(),
+        "alerts.list": alerts_pb2.ListAlertsRequest(),
+        "silences.create": alerts_pb2.CreateSilenceRequest(
+            matchers=[alerts_pb2.Matcher(name="alertname", value="X", is_equal=True)]
+        ),
+        "audit.list": audit_pb2.ListAuditRequest(),
+    }
+    assert set(requests) == {c.name for c in COMMANDS}
+    expected = {
+        "traces.list": 0,
+        "traces.show": 404,
+        "traces.logs": 404,
+        "sampling.get": 502,
+        "sampling.set": 502,
+        "version.get": 502,
+        "alerts.list": 502,
+        "silences.create": 502,
+        "audit.list": 0,
+    }
+    for as_json in (False, True):
+        for name, request in requests.items():
+            msg = await ask(nc, name, request, as_json=as_json)
+            code, text = error_of(msg)
+            assert code == expected[name], f"{name} json={as_json}: {code} {text}"
+            if code == 0:
+                reply_of(msg, name, as_json=as_json)
+            if code == 502:
+                backend = {
+                    "sampling": "petstore",
+                    "version": "Prometheus",
+                    "alerts": "Prometheus",
+                    "silences": "Alertmanager",
+                }[name.split(".")[0]]
+                assert backend in text
+
+
+async def test_bad_requests_say_what_is_allowed(ops: OpsUnderTest, nc: Client) -> None:
+    cases = [
+        ("traces.list", traces_pb2.ListTracesRequest(limit=1000), "limit must be 1 to 100"),
+        ("traces.list", traces_pb2.ListTracesRequest(limit=-1), "limit must be 1 to 100"),
+        ("traces.list", traces_pb2.ListTracesRequest(tags=["nonsense"]), "key=value"),
+        ("traces.show", traces_pb2.ShowTraceRequest(trace_id="xyz"), "16 or 32 hex digits"),
+        ("traces.logs", traces_pb2.ShowLogsRequest(trace_id="abc"), "16 or 32 hex digits"),
+        (
+            "sampling.set",
+            sampling_pb2.SetSamplingRequest(
+                sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_FLOAT, rate=2)
+            ),
+            "(0, 1]",
+        ),
+        ("sampling.set", sampling_pb2.SetSamplingRequest(), "never, always, or float"),
+        ("alerts.list", alerts_pb2.ListAlertsRequest(labels=["sev=~[unclosed"]), "bad regular expression"),
+        ("alerts.list", alerts_pb2.ListAlertsRequest(labels=["a b c"]), "key=value"),
+        ("silences.create", alerts_pb2.CreateSilenceRequest(), "at least one matcher"),
+        ("audit.list", audit_pb2.ListAuditRequest(limit=1000), "limit must be 1 to 100"),
+        ("audit.list", audit_pb2.ListAuditRequest(command="nope"), "sampling.set"),
+    ]
+    for name, request, hint in cases:
+        code, text = error_of(await ask(nc, name, request))
+        assert code == 400, f"{name}: {code} {text}"
+        assert hint in text, f"{name}: {text!r} lacks {hint!r}"
+
+
+async def test_garbage_bodies_are_400(ops: OpsUnderTest, nc: Client) -> None:
+    msg = await nc.request(
+        "chatops.cmd.version.get", b"{not json", timeout=30, headers={"Content-Type": "application/json"}
+    )
+    code, text = error_of(msg)
+    assert code == 400 and "not valid JSON" in text
+    msg = await nc.request(
+        "chatops.cmd.version.get", b'{"jobb": 1}', timeout=30, headers={"Content-Type": "application/json"}
+    )
+    code, text = error_of(msg)
+    assert code == 400 and "GetVersionRequest" in text
+    msg = await nc.request("chatops.cmd.version.get", b"\xff\xff\xff", timeout=30)
+    assert error_of(msg)[0] == 400
+
+
+async def test_admins_only_for_commands_that_change(start_ops: StartOps, nc: Client) -> None:
+    await start_ops(CHATOPS_ADMINS=("U0BOSS", "slack:U0OTHER"))
+    request = sampling_pb2.SetSamplingRequest(
+        sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_NEVER)
+    )
+    code, text = error_of(await ask(nc, "sampling.set", request, headers={"Chatops-Actor": "slack:U0NOBODY"}))
+    assert code == 403
+    assert "only admins can run sampling.set" in text and "U0BOSS" in text
+    code, _ = error_of(
+        await ask(
+            nc,
+            "silences.create",
+            alerts_pb2.CreateSilenceRequest(
+                matchers=[alerts_pb2.Matcher(name="a", value="b", is_equal=True)]
+            ),
+            headers={},
+        )
+    )
+    assert code == 403  # no actor header: anonymous is never an admin
+    # Admins by id or by full actor get past the check (and then meet the unreachable petstore).
+    for actor in ("slack:U0BOSS", "slack:U0OTHER"):
+        code, text = error_of(await ask(nc, "sampling.set", request, headers={"Chatops-Actor": actor}))
+        assert code == 502 and "petstore" in text
+    # Reading commands are open to everyone.
+    assert error_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest(), headers={}))[0] == 0
+    log = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(command="sampling.set")), "audit.list"
+    )
+    refused = [e for e in log.events if e.actor == "slack:U0NOBODY"]
+    assert len(refused) == 1 and refused[0].error_code == 403 and refused[0].outcome == "error"
+
+
+async def test_each_command_leaves_exactly_one_audit_event(ops: OpsUnderTest, nc: Client) -> None:
+    tp_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {
+        "Chatops-Actor": "slack:U024BE7LH",
+        "Chatops-Actor-Name": "Ada",
+        "Chatops-Channel": "C1",
+        "Chatops-Source": "slack",
+        "Chatops-Request-Id": "r-42",
+        "traceparent": f"00-{tp_trace}-00f067aa0ba902b7-01",
+    }
+    await ask(nc, "traces.show", traces_pb2.ShowTraceRequest(trace_id="ab" * 8), headers=headers)
+    await ask(nc, "version.get", version_pb2.GetVersionRequest(job="web"), headers=headers)
+    js = nc.jetstream()
+    info = await js.stream_info("CHATOPS_AUDIT")
+    assert info.state.messages == 2
+    log = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(actor="slack:U024BE7LH")), "audit.list"
+    )
+    assert [e.command for e in log.events] == ["version.get", "traces.show"]
+    newest = log.events[0]
+    assert (newest.actor_name, newest.channel, newest.source, newest.request_id) == (
+        "Ada",
+        "C1",
+        "slack",
+        "r-42",
+    )
+    assert newest.outcome == "error" and newest.error_code == 502 and "Prometheus" in newest.error
+    assert newest.trace_id == tp_trace  # the command's span continues the caller's trace
+    assert json.loads(newest.arguments) == {"job": "web"}
+    assert newest.duration.ToNanoseconds() > 0 and newest.sequence == 2
+    assert log.events[1].error_code == 404
+    # audit.list itself was audited too: exactly one more event.
+    assert (await js.stream_info("CHATOPS_AUDIT")).state.messages == 3
+    by_noun = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(command="traces")), "audit.list"
+    )
+    assert [e.command for e in by_noun.events] == ["traces.show"]
+
+
+async def test_metrics_count_commands_and_backend_errors(ops: OpsUnderTest, nc: Client) -> None:
+    await ask(nc, "version.get", version_pb2.GetVersionRequest())
+    await ask(nc, "audit.list", audit_pb2.ListAuditRequest())
+    url = f"http://{ops.settings.OPS_METRICS_LISTEN}/metrics"
+    text = (await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())).decode()
+    assert 'chatops_ops_commands_total{command="audit.list",outcome="ok"} 1.0' in text
+    assert 'chatops_ops_commands_total{command="version.get",outcome="502"} 1.0' in text
+    assert 'chatops_ops_backend_errors_total{backend="Prometheus",code="502"} 1.0' in text
+    assert 'chatops_ops_command_seconds_count{command="version.get"} 1.0' in text
+    health = f"http://{ops.settings.OPS_METRICS_LISTEN}/healthz"
+    assert (await asyncio.to_thread(lambda: urllib.request.urlopen(health, timeout=10).read())) == b"ok\n"

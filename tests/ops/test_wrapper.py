@@ -1,0 +1,76 @@
+"""The one wrapper, wired by hand with a handler that crashes: 500, a logged traceback, still audited."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiohttp
+import pytest
+from nats.aio.client import Client
+from opentelemetry.sdk.trace import TracerProvider
+
+from chatops.streams import provision
+from chatops.v1 import audit_pb2, version_pb2
+from ops.auditlog import AuditFilter, AuditLog
+from ops.backends import alertmanager, prometheus
+from ops.backends.http import HttpBackend
+from ops.backends.petstore import GrpcPetstore
+from ops.context import CallContext
+from ops.deps import Deps
+from ops.handlers import HANDLERS
+from ops.metrics import Metrics
+from ops.service import Endpoints, start_service
+from ops.tracestore.store import LocalTraces, SpanStore
+from tests.harness.servers import LOOPBACK, free_port
+from tests.ops.conftest import UNUSED_URL, ask, error_of
+
+
+async def crash(
+    deps: Deps, ctx: CallContext, request: version_pb2.GetVersionRequest
+) -> version_pb2.GetVersionReply:
+    raise RuntimeError("a bug, with a secret xoxb-123-456 in its text")
+
+
+async def test_crashing_handler_gives_500_and_is_audited(
+    tmp_path: Path, nc: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    js = nc.jetstream()
+    await provision(js)
+    store = SpanStore(tmp_path / "t.db")
+    petstore = GrpcPetstore(f"{LOOPBACK}:{free_port()}", 2)
+    async with aiohttp.ClientSession() as session:
+        deps = Deps(
+            traces=LocalTraces(store),
+            petstore=petstore,
+            prometheus=prometheus.HttpPrometheus(HttpBackend("Prometheus", UNUSED_URL, session, 2)),
+            alertmanager=alertmanager.HttpAlertmanager(HttpBackend("Alertmanager", UNUSED_URL, session, 2)),
+            audit=AuditLog(js),
+            alertmanager_url=UNUSED_URL,
+        )
+        handlers = dict(HANDLERS, **{"version.get": crash})
+        endpoints = Endpoints(deps, TracerProvider().get_tracer("t"), Metrics(), handlers=handlers)
+        service = await start_service(nc, endpoints)
+        try:
+            with caplog.at_level(logging.ERROR, logger="ops.service"):
+                msg = await ask(nc, "version.get", version_pb2.GetVersionRequest())
+            code, text = error_of(msg)
+            assert (code, text) == (500, "internal error in version.get: RuntimeError")
+            crashed = [r for r in caplog.records if "command.crashed" in r.getMessage()]
+            assert crashed and crashed[0].exc_info is not None
+            events = await deps.audit.read(AuditFilter(limit=5))
+            assert [(e.command, e.error_code) for e in events] == [("version.get", 500)]
+            assert "xoxb" not in events[0].error
+            # Other endpoints are unaffected.
+            assert error_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest()))[0] == 0
+        finally:
+            await service.stop()
+            await endpoints.drain()
+            await petstore.close()
+            store.close()
+
+
+def test_every_command_needs_a_handler() -> None:
+    partial = {k: v for k, v in HANDLERS.items() if k != "audit.list"}
+    with pytest.raises(ValueError, match=r"no handler for audit\.list"):
+        Endpoints(None, TracerProvider().get_tracer("t"), Metrics(), handlers=partial)  # type: ignore[arg-type]
