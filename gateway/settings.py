@@ -36,3 +36,10 @@ class GatewaySettings(BusSettings):
     @property
     def socket_mode(self) -> bool:
         return bool(self.SLACK_APP_TOKEN.get_secret_value())
+
+
+class ConsoleSettings(BusSettings):
+    """`chatops ask` / `chatops history`: no Slack credentials, the same admins and timeout."""
+
+    CHATOPS_ADMINS: CsvList
+    CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)

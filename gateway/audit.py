@@ -1,0 +1,56 @@
+"""Audit events the gateway writes itself: refusals that never reach ops."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf import json_format
+from nats.js import JetStreamContext
+
+from chatops import codec, logs
+from chatops.bus import Caller
+from chatops.subjects import H_MSG_ID, audit_subject
+from chatops.v1 import audit_pb2
+from gateway.commands import Request
+from gateway.flow import trace_id_of
+
+log = logs.get_logger(__name__)
+FORBIDDEN = 403
+
+
+def refusal_event(
+    req: Request, caller: Caller, reason: str, now: datetime | None = None
+) -> audit_pb2.AuditEvent:
+    """The AuditEvent of a change refused to a non-admin (outcome error, code 403)."""
+    event = audit_pb2.AuditEvent(
+        actor=caller.actor,
+        actor_name=caller.actor_name,
+        channel=caller.channel,
+        source=caller.source,
+        request_id=caller.request_id,
+        command=req.command.name,
+        arguments=json_format.MessageToJson(req.message, preserving_proto_field_name=True, indent=None),
+        outcome="error",
+        error_code=FORBIDDEN,
+        error=reason,
+    )
+    event.time.FromDatetime(now or datetime.now(UTC))
+    event.duration.FromNanoseconds(0)
+    event.trace_id = trace_id_of(caller.traceparent)
+    return event
+
+
+async def publish(js: JetStreamContext, event: audit_pb2.AuditEvent) -> None:
+    """Append the event to CHATOPS_AUDIT; the request id de-duplicates a retried publish."""
+    await js.publish(
+        audit_subject(event.command),
+        codec.encode(event),
+        headers={H_MSG_ID: f"gateway-refusal-{event.request_id}"},
+    )
+    log.info(
+        "audit.published",
+        command=event.command,
+        outcome=event.outcome,
+        actor=event.actor,
+        request_id=event.request_id,
+    )

@@ -1,0 +1,139 @@
+"""`chatops gateway`: the Slack gateway process, wired explicitly and stopped cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from contextlib import AsyncExitStack
+
+from aiohttp import web
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from slack_sdk.errors import SlackApiError
+
+from chatops import logs
+from chatops.bus import connect
+from chatops.settings import load_settings
+from chatops.streams import provision
+from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
+from chatops.v1 import audit_pb2
+from gateway import audit
+from gateway.confirmations import Confirmations
+from gateway.flow import bus_asker
+from gateway.metrics import GatewayMetrics, metrics_app
+from gateway.seen import SeenEvents
+from gateway.settings import GatewaySettings
+from gateway.slack.app import build_app, build_client, register_commands, serving
+from gateway.slack.chat import SlackChat
+from gateway.slack.handlers import SlackGateway
+
+log = logs.get_logger(__name__)
+
+
+def main(argv: list[str]) -> int:
+    """Run until SIGTERM or SIGINT."""
+    argparse.ArgumentParser(
+        prog="chatops gateway",
+        description="Run the Slack gateway: chat commands over the bus, and alert delivery. "
+        "Configured by environment variables (see gateway/settings.py).",
+    ).parse_args(argv)
+    settings = load_settings(GatewaySettings)
+    logs.setup(settings.LOG_LEVEL, "gateway")
+    try:
+        asyncio.run(serve(settings))
+    except (OSError, SlackApiError) as exc:
+        # A port in use, or Slack refusing the tokens: one line, no traceback.
+        log.error("gateway.start_failed", error=f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) -> None:
+    """Build every part inside one exit stack; return when `stop` is set (without one: on a signal)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        metrics = GatewayMetrics()
+        connected: list[Client] = []  # /healthz says 503 until NATS is connected
+        await _serve_metrics(
+            stack, metrics_app(metrics, lambda: bool(connected) and connected[0].is_connected), settings
+        )
+        nc = await _connect(settings.NATS_URL, stop)
+        if nc is None:
+            return
+        connected.append(nc)
+        stack.push_async_callback(nc.close)
+        js = nc.jetstream()
+        await provision(js)
+        client = build_client(settings)
+        app = build_app(settings, client)
+
+        async def audit_sink(event: audit_pb2.AuditEvent) -> None:
+            await audit.publish(js, event)
+
+        gateway = SlackGateway(
+            chat=SlackChat(client),
+            ask=bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT),
+            seen=SeenEvents(await js.key_value(KV_SEEN_EVENTS)),
+            confirmations=Confirmations(await js.key_value(KV_CONFIRMATIONS)),
+            audit=audit_sink,
+            admins=settings.CHATOPS_ADMINS,
+            confirm_ttl=settings.CHATOPS_CONFIRM_TTL,
+            metrics=metrics,
+        )
+        register_commands(app, gateway)
+        if settings.SLACK_ONCALL_CHANNEL or settings.SLACK_ALERT_ROUTES:
+            from gateway.alerts import AlertDelivery, register_alert_actions
+
+            register_alert_actions(app, nc, settings)
+            delivery = AlertDelivery(nc=nc, client=app.client, settings=settings)
+            await delivery.start()
+            stack.push_async_callback(delivery.stop)
+        await stack.enter_async_context(serving(app, settings))
+        log.info(
+            "gateway.ready",
+            mode="socket" if settings.socket_mode else "http",
+            admins=len(settings.CHATOPS_ADMINS),
+            oncall=settings.SLACK_ONCALL_CHANNEL or "-",
+        )
+        await stop.wait()
+        log.info("gateway.stopping")
+
+
+async def _connect(url: str, stop: asyncio.Event) -> Client | None:
+    """Connect to NATS, waiting as long as it takes; None when `stop` is set first."""
+    delay = 0.5
+    while not stop.is_set():
+        # nats-py keeps retrying a refused first connection by itself; a stop must still win.
+        connecting = asyncio.ensure_future(connect(url, "chatops-gateway"))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, NatsError, OSError):
+                await connecting
+            return None
+        try:
+            return connecting.result()
+        except (NatsError, OSError) as exc:
+            # The URL is not logged: it may carry credentials.
+            log.warning("gateway.nats_unreachable", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 5.0)
+    return None
+
+
+async def _serve_metrics(stack: AsyncExitStack, app: web.Application, settings: GatewaySettings) -> None:
+    host, _, port = settings.GATEWAY_METRICS_LISTEN.rpartition(":")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, host, int(port)).start()

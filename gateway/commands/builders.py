@@ -1,0 +1,200 @@
+"""Pure builders: the text after a command's words -> the chatops.v1 request for the bus."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from google.protobuf.message import Message
+
+from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from gateway.commands.lexer import LexError, Options, options, short, split_list
+from gateway.commands.values import (
+    ValueProblem,
+    parse_actor,
+    parse_duration,
+    parse_int,
+    parse_matcher,
+    parse_rate,
+    parse_time,
+    parse_trace_id,
+)
+
+_BUS_COMMAND = re.compile(r"^[a-z_]+(?:\.[a-z_]+)?$")
+MIN_SILENCE = timedelta(minutes=1)
+MAX_SILENCE = timedelta(days=30)
+
+
+def _only(opts: Options, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The options as a dict; unknown, repeated or empty options are refused."""
+    seen: dict[str, str] = {}
+    for key, value in opts.pairs:
+        if key not in allowed:
+            known = ", ".join(f"`{a}=`" for a in allowed)
+            raise ValueProblem(f"there is no option `{short(key)}=` here; the options are {known}")
+        if key in seen:
+            raise ValueProblem(f"`{key}=` is given twice")
+        if not value:
+            raise ValueProblem(f"`{key}=` needs a value")
+        seen[key] = value
+    return seen
+
+
+def _no_args(rest: str, what: str) -> None:
+    if rest.strip():
+        raise ValueProblem(f"`{what}` takes nothing after it (got `{short(rest.strip())}`)")
+
+
+def list_traces(rest: str, now: datetime) -> Message:
+    """list traces [operation=X] [start=…] [end=…|now] [since=15m] [limit=N] [tags=[a,b]] …"""
+    allowed = ("operation", "start", "end", "since", "limit", "tags", "service", "min", "max")
+    opts = _only(options(rest), allowed)
+    req = traces_pb2.ListTracesRequest()
+    if "operation" in opts:
+        req.operation = opts["operation"]
+    if "service" in opts:
+        req.service = opts["service"]
+    if "since" in opts and "start" in opts:
+        raise ValueProblem("give `since=` or `start=`, not both")
+    end = now
+    if "end" in opts and opts["end"].lower() != "now":
+        end = parse_time(opts["end"], "end")
+        req.end.FromDatetime(end)
+    if "start" in opts:
+        start = parse_time(opts["start"], "start")
+        if start >= end:
+            raise ValueProblem("`start=` must be before `end=`")
+        req.start.FromDatetime(start)
+    if "since" in opts:
+        since = parse_duration(opts["since"], "since")
+        if since <= timedelta(0):
+            raise ValueProblem("`since=` must be longer than 0s")
+        req.start.FromDatetime(end - since)
+    if "limit" in opts:
+        req.limit = parse_int(opts["limit"], "limit", 1, 100)
+    if "tags" in opts:
+        tags = split_list(opts["tags"])
+        if not tags:
+            raise ValueProblem("`tags=` is empty; write it like tags=[error,http.status_code=500]")
+        req.tags.extend(tags)
+    for key, field in (("min", req.min_duration), ("max", req.max_duration)):
+        if key in opts:
+            field.FromTimedelta(parse_duration(opts[key], key))
+    if "min" in opts and "max" in opts and req.min_duration.ToTimedelta() > req.max_duration.ToTimedelta():
+        raise ValueProblem("`min=` is longer than `max=`")
+    return req
+
+
+def show_trace(rest: str, now: datetime) -> Message:
+    """show trace <id>"""
+    return traces_pb2.ShowTraceRequest(trace_id=_one_id(rest, "show trace"))
+
+
+def show_logs(rest: str, now: datetime) -> Message:
+    """show logs <id>"""
+    return traces_pb2.ShowLogsRequest(trace_id=_one_id(rest, "show logs"))
+
+
+def _one_id(rest: str, what: str) -> str:
+    words = rest.split()
+    if not words:
+        raise ValueProblem(f"`{what}` needs a trace id")
+    if len(words) > 1:
+        raise ValueProblem(f"`{what}` takes one trace id, not {len(words)} words")
+    return parse_trace_id(words[0])
+
+
+def change_sampling(rest: str, now: datetime) -> Message:
+    """change sampling never|always|float <rate>"""
+    words = rest.replace("=", " ").lower().split()
+    kinds = {"never": sampling_pb2.SAMPLER_TYPE_NEVER, "always": sampling_pb2.SAMPLER_TYPE_ALWAYS}
+    if not words:
+        raise ValueProblem("say which sampler: never, always, or float <rate>")
+    if words[0] in kinds:
+        if len(words) > 1:
+            raise ValueProblem(f"`{words[0]}` takes no rate")
+        return sampling_pb2.SetSamplingRequest(sampler=sampling_pb2.Sampler(type=kinds[words[0]]))
+    if words[0] == "float":
+        if len(words) != 2:
+            raise ValueProblem("`float` needs one rate, e.g. `change sampling float 0.25`")
+        sampler = sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_FLOAT, rate=parse_rate(words[1]))
+        return sampling_pb2.SetSamplingRequest(sampler=sampler)
+    raise ValueProblem(f"`{short(words[0])}` is not a sampler; choose never, always, or float <rate>")
+
+
+def show_sampling(rest: str, now: datetime) -> Message:
+    """show sampling"""
+    _no_args(rest, "show sampling")
+    return sampling_pb2.GetSamplingRequest()
+
+
+def deployed_version(rest: str, now: datetime) -> Message:
+    """deployed version [job=X]"""
+    opts = _only(options(rest), ("job",))
+    return version_pb2.GetVersionRequest(job=opts.get("job", ""))
+
+
+def alerts(rest: str, now: datetime) -> Message:
+    """alerts [labels=[a=b,c]] [state=firing|pending] [since=1h]"""
+    opts = _only(options(rest), ("labels", "state", "since"))
+    req = alerts_pb2.ListAlertsRequest()
+    if "labels" in opts:
+        labels = split_list(opts["labels"])
+        if not labels:
+            raise ValueProblem("`labels=` is empty; write it like labels=[severity=critical,team]")
+        req.labels.extend(labels)
+    if "state" in opts:
+        states = {"firing": alerts_pb2.ALERT_STATE_FIRING, "pending": alerts_pb2.ALERT_STATE_PENDING}
+        state = opts["state"].lower()
+        if state not in states:
+            raise ValueProblem(f"`state={short(opts['state'])}` is not a state; use firing or pending")
+        req.state = states[state]
+    if "since" in opts:
+        req.active_since.FromDatetime(now - parse_duration(opts["since"], "since"))
+    return req
+
+
+def silence(rest: str, now: datetime) -> Message:
+    """silence <matchers> for=<duration> [comment…]"""
+    words = rest.split()
+    matchers: list[alerts_pb2.Matcher] = []
+    duration: timedelta | None = None
+    comment: list[str] = []
+    for i, word in enumerate(words):
+        if word.lower().startswith("for="):
+            duration = parse_duration(word[4:], "for")
+            comment = words[i + 1 :]
+            break
+        matchers.append(parse_matcher(word))
+    if not matchers:
+        raise ValueProblem("say which alerts to silence, e.g. `alertname=HighLatency`")
+    if duration is None:
+        raise ValueProblem("say for how long, e.g. `for=2h`")
+    if not MIN_SILENCE <= duration <= MAX_SILENCE:
+        raise ValueProblem("a silence lasts from 1m to 30d")
+    req = alerts_pb2.CreateSilenceRequest(matchers=matchers, comment=" ".join(comment))
+    req.duration.FromTimedelta(duration)
+    return req
+
+
+def history(rest: str, now: datetime) -> Message:
+    """history [limit=N] [user=@someone] [command=…] [since=1d]"""
+    opts = _only(options(rest), ("limit", "user", "command", "since"))
+    req = audit_pb2.ListAuditRequest()
+    if "limit" in opts:
+        req.limit = parse_int(opts["limit"], "limit", 1, 100)
+    if "user" in opts:
+        req.actor = parse_actor(opts["user"])
+    if "command" in opts:
+        req.command = opts["command"].lower()
+        if not _BUS_COMMAND.match(req.command):
+            raise ValueProblem(
+                f"`command={short(opts['command'])}` is not a bus command; use one like sampling.set, "
+                "or a noun like sampling"
+            )
+    if "since" in opts:
+        req.since.FromDatetime(now - parse_duration(opts["since"], "since"))
+    return req
+
+
+__all__ = ["LexError", "ValueProblem"]

@@ -1,0 +1,44 @@
+"""Help text and the Markdown command reference, both drawn from the command table."""
+
+from __future__ import annotations
+
+from gateway.commands.table import SPECS, Spec
+
+
+def overview() -> tuple[tuple[str, str], ...]:
+    """(phrase, summary) for every command, in table order."""
+    return tuple((s.phrase, s.summary) for s in SPECS)
+
+
+def topic(spec: Spec) -> tuple[str, ...]:
+    """The lines of `help <command>`: usage, summary, options, examples."""
+    lines = [f"`{spec.usage}`", spec.summary, *spec.details]
+    lines.extend(f"Example: `{e}`" for e in spec.examples)
+    return tuple(lines)
+
+
+def markdown() -> str:
+    """The README's command reference: one section per command with an example."""
+    out = [
+        "## Chat commands",
+        "",
+        "Mention the bot (`@chatops deployed version`) or send it a direct message. "
+        "Commands marked *admins* need your Slack user id in `CHATOPS_ADMINS` and ask you to "
+        'confirm with a button first. `chatops ask "…"` runs the same commands from a shell.',
+        "",
+        "| command | what it does |",
+        "|---|---|",
+    ]
+    out.extend(f"| `{_cell(s.usage)}` | {s.summary} |" for s in SPECS)
+    for spec in SPECS:
+        out += ["", f"### {spec.phrase}", "", spec.summary, "", "```", spec.usage, "```"]
+        if spec.details:
+            out.append("")
+            out.extend(f"- {d}" for d in spec.details)
+        out += ["", "Example:", "", "```", *(f"@chatops {e}" for e in spec.examples), "```"]
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    # A bare | would end the Markdown table cell.
+    return text.replace("|", "\\|")

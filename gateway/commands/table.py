@@ -1,0 +1,145 @@
+"""The one table of chat commands: it drives matching, help text and the README's command list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from google.protobuf.message import Message
+
+from chatops.contract import Command, command
+from gateway.commands import builders
+
+Build = Callable[[str, datetime], Message]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One chat command: the words that start it, the bus command it sends, and its help."""
+
+    phrase: str
+    command: Command | None  # None: answered by the gateway itself (help)
+    usage: str
+    summary: str
+    examples: tuple[str, ...]
+    build: Build | None
+    details: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.phrase.split())
+
+    @property
+    def changes(self) -> bool:
+        return self.command is not None and self.command.changes
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(
+        "help",
+        None,
+        "help [command]",
+        "List the commands, or explain one.",
+        ("help", "help list traces"),
+        None,
+    ),
+    Spec(
+        "list traces",
+        command("traces.list"),
+        "list traces [operation=X] [start=MM/DD/YYYY-HH:MM:SS] [end=…|now] [since=15m] [limit=N] "
+        "[tags=[a,b]] [service=X] [min=D] [max=D]",
+        "List recent traces, newest first.",
+        ("list traces since=15m limit=5", "list traces operation=/petstore.v1.PetStore/AddPets tags=[error]"),
+        builders.list_traces,
+        (
+            "`operation=` only traces with a span of this operation",
+            "`start=` / `end=` the window in UTC as MM/DD/YYYY-HH:MM:SS; `end=now` is the default",
+            "`since=` a window ending now, e.g. 15m, 2h, 1d (instead of `start=`)",
+            "`limit=` how many, 1 to 100 (default 20)",
+            "`tags=` attribute filters like [error,http.status_code=500]",
+            "`min=` / `max=` only traces at least / at most this long, e.g. 250ms",
+        ),
+    ),
+    Spec(
+        "show trace",
+        command("traces.show"),
+        "show trace <id>",
+        "Summarise one trace: operations, errors, the slowest span.",
+        ("show trace 4bf92f3577b34da6a3ce929d0e0e4736",),
+        builders.show_trace,
+        ("A trace id is 16 or 32 hex digits; a link pasted from `list traces` works too.",),
+    ),
+    Spec(
+        "show logs",
+        command("traces.logs"),
+        "show logs <id>",
+        "The log lines (span events) of one trace, in time order.",
+        ("show logs 4bf92f3577b34da6a3ce929d0e0e4736",),
+        builders.show_logs,
+    ),
+    Spec(
+        "show sampling",
+        command("sampling.get"),
+        "show sampling",
+        "The petstore's trace sampler in force.",
+        ("show sampling",),
+        builders.show_sampling,
+    ),
+    Spec(
+        "change sampling",
+        command("sampling.set"),
+        "change sampling never|always|float <rate>",
+        "Switch the petstore's trace sampler (admins; asks to confirm).",
+        ("change sampling float 0.25", "change sampling always"),
+        builders.change_sampling,
+        ("`float <rate>` traces that fraction of requests, more than 0 and at most 1.",),
+    ),
+    Spec(
+        "deployed version",
+        command("version.get"),
+        "deployed version [job=X]",
+        "Every version of the petstore that is live, and on how many instances.",
+        ("deployed version",),
+        builders.deployed_version,
+    ),
+    Spec(
+        "alerts",
+        command("alerts.list"),
+        "alerts [labels=[a=b,c]] [state=firing|pending] [since=1h]",
+        "Active alerts from Prometheus.",
+        ("alerts state=firing", "alerts labels=[severity=critical]"),
+        builders.alerts,
+        (
+            "`labels=` filters: `key`, `key=value`, `key!=value`, `key=~regex`",
+            "`state=` firing or pending",
+            "`since=` only alerts that became active within this window, e.g. 1h",
+        ),
+    ),
+    Spec(
+        "silence",
+        command("silences.create"),
+        "silence <matchers> for=<duration> [comment…]",
+        "Silence alerts in Alertmanager (admins; asks to confirm).",
+        ("silence alertname=HighLatency for=2h deploying the fix",),
+        builders.silence,
+        (
+            "matchers: `name=value`, `name!=value`, `name=~regex`, `name!~regex`",
+            "`for=` from 1m to 30d; the words after it are the comment",
+        ),
+    ),
+    Spec(
+        "history",
+        command("audit.list"),
+        "history [limit=N] [user=@someone] [command=…] [since=1d]",
+        "Who ran what: the audit log, newest first.",
+        ("history limit=10", "history command=sampling.set since=1d"),
+        builders.history,
+        (
+            "`user=` mention someone (@alice in Slack), or an actor like slack:U024BE7LH or console:alice",
+            "`command=` a bus command like sampling.set, or a noun like sampling",
+        ),
+    ),
+)
+
+BY_PHRASE: dict[str, Spec] = {s.phrase: s for s in SPECS}

@@ -1,0 +1,107 @@
+"""The console front end: `chatops ask "deployed version"` and `chatops history`, over the bus."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pwd
+import sys
+
+from chatops import logs
+from chatops.bus import Caller, connect
+from chatops.settings import load_settings
+from gateway.audit import publish, refusal_event
+from gateway.commands import parse
+from gateway.flow import Answer, Confirm, Refuse, Run, bus_asker, decide, new_traceparent, run
+from gateway.render.text import to_text
+from gateway.settings import ConsoleSettings
+
+OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+
+
+def _login() -> str:
+    # The password database, not $USER: nothing outside settings reads the environment.
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def ask_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chatops ask",
+        description="Run one chat command over the bus and print the reply: chatops ask deployed version",
+    )
+    p.add_argument("text", nargs="+", help="the command, as you would type it in chat")
+    p.add_argument("--as", dest="user", default=_login(), help="who asks (actor console:USER); default: you")
+    p.add_argument("--channel", default="console", help="recorded as the channel in the audit log")
+    p.add_argument("--yes", action="store_true", help="confirm a command that changes something")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """`chatops ask`: parse, check admins, send, print; the exit code says how it went."""
+    args = ask_parser().parse_args(argv)
+    settings = load_settings(ConsoleSettings)
+    logs.setup("WARNING", "console")
+    return asyncio.run(_ask(" ".join(args.text), args.user, args.channel, args.yes, settings))
+
+
+async def _ask(text: str, user: str, channel: str, yes: bool, settings: ConsoleSettings) -> int:
+    actor = user if ":" in user else f"console:{user}"
+    caller = Caller(
+        actor=actor, actor_name=user, channel=channel, source="console", traceparent=new_traceparent()
+    )
+    step = decide(parse(text), actor, settings.CHATOPS_ADMINS)
+    if isinstance(step, Answer):
+        _print(step)
+        return USAGE if step.outcome == "usage" else OK
+    if isinstance(step, Confirm) and not yes:
+        print(
+            f"`{step.request.text}` changes the system; run it again with --yes to confirm.", file=sys.stderr
+        )
+        return USAGE
+    nc = await connect(settings.NATS_URL, "chatops-console")
+    try:
+        if isinstance(step, Refuse):
+            await publish(nc.jetstream(), refusal_event(step.request, caller, step.doc.title))
+            print(to_text(step.doc), file=sys.stderr)
+            return REFUSED
+        request = step.request if isinstance(step, Run | Confirm) else None
+        assert request is not None
+        answer = await run(request, caller, bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT))
+    finally:
+        await nc.close()
+    _print(answer)
+    return OK if answer.outcome == "ok" else FAILED
+
+
+def _print(answer: Answer) -> None:
+    print(to_text(answer.doc), file=sys.stdout if answer.doc.ok else sys.stderr)
+
+
+def history_main(argv: list[str]) -> int:
+    """`chatops history`: the audit log, newest first, through the same grammar as chat."""
+    p = argparse.ArgumentParser(prog="chatops history", description="Show who ran what (the audit log).")
+    p.add_argument("--limit", help="how many events, 1 to 100 (default 20)")
+    p.add_argument("--user", help="only this actor, e.g. slack:U024BE7LH or console:alice")
+    p.add_argument("--command", help="only this command (sampling.set) or noun (sampling)")
+    p.add_argument("--since", help="only events this recent, e.g. 1h or 7d")
+    p.add_argument("--as", dest="who", default=_login(), help="who asks; default: you")
+    args = p.parse_args(argv)
+    options = [
+        f"{k}={v}"
+        for k, v in (
+            ("limit", args.limit),
+            ("user", args.user),
+            ("command", args.command),
+            ("since", args.since),
+        )
+        if v
+    ]
+    if any(" " in o for o in options):
+        p.error("option values cannot contain spaces")
+    settings = load_settings(ConsoleSettings)
+    logs.setup("WARNING", "console")
+    return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings))

@@ -1,0 +1,171 @@
+"""Pure renderers: each command's reply -> a Doc."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from gateway.render.doc import Doc, Fields, Link, Links, Para, Part, Table, took, when
+
+
+def _time(ts: Timestamp, present: bool = True) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if present and (ts.seconds or ts.nanos) else None
+
+
+def _labels(labels: Mapping[str, str], skip: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in skip)
+
+
+def sampler_text(sampler: sampling_pb2.Sampler) -> str:
+    """`always`, `never`, `float 0.25`."""
+    if sampler.type == sampling_pb2.SAMPLER_TYPE_FLOAT:
+        return f"float {sampler.rate:g}"
+    names = {sampling_pb2.SAMPLER_TYPE_NEVER: "never", sampling_pb2.SAMPLER_TYPE_ALWAYS: "always"}
+    return names.get(sampler.type, "unknown")
+
+
+def list_traces(reply: traces_pb2.ListTracesReply) -> Doc:
+    if not reply.traces:
+        return Doc("No traces match.", (Para("Widen the window with `since=` or drop a filter."),))
+    rows = tuple(
+        (
+            when(_time(t.start)),
+            t.trace_id,
+            t.root_operation,
+            took(t.duration.ToTimedelta()),
+            str(t.span_count),
+            "yes" if t.has_errors else "",
+        )
+        for t in reply.traces
+    )
+    table = Table(("start (UTC)", "trace id", "operation", "duration", "spans", "errors"), rows)
+    parts: list[Part] = [table]
+    links = tuple(Link(t.trace_id, t.url) for t in reply.traces if t.url)
+    if links:
+        parts.append(Links(links))
+    parts.append(Para("Say `show trace <id>` for one of them; pasting a link above works too."))
+    return Doc(f"{len(rows)} traces, newest first:", tuple(parts))
+
+
+def show_trace(reply: traces_pb2.ShowTraceReply) -> Doc:
+    parts: list[Part] = [
+        Fields(
+            (
+                ("started (UTC)", when(_time(reply.start))),
+                ("duration", took(reply.duration.ToTimedelta())),
+                ("spans", str(reply.span_count)),
+                ("slowest span", f"{reply.longest_operation} ({took(reply.longest_span.ToTimedelta())})"),
+            )
+        ),
+        Para("*Operations:* " + ", ".join(f"`{o}`" for o in reply.operations)),
+    ]
+    if reply.errors:
+        parts.append(Para("*Errors:* " + "; ".join(reply.errors)))
+    if reply.attribute_keys:
+        parts.append(Para("*Attributes:* " + ", ".join(reply.attribute_keys)))
+    if reply.url:
+        parts.append(Link("open the trace", reply.url))
+    return Doc(f"Trace {reply.trace_id}", tuple(parts))
+
+
+def show_logs(reply: traces_pb2.ShowLogsReply) -> Doc:
+    if not reply.logs:
+        return Doc(f"Trace {reply.trace_id} has no log lines.")
+    rows = tuple((when(_time(e.time)), e.operation, e.message, _labels(e.attributes)) for e in reply.logs)
+    table = Table(("time (UTC)", "operation", "message", "attributes"), rows)
+    return Doc(f"{len(rows)} log lines of trace {reply.trace_id}:", (table,))
+
+
+def get_sampling(reply: sampling_pb2.GetSamplingReply) -> Doc:
+    return Doc(f"The petstore samples traces with: {sampler_text(reply.sampler)}")
+
+
+def set_sampling(reply: sampling_pb2.SetSamplingReply) -> Doc:
+    before, now = sampler_text(reply.previous), sampler_text(reply.current)
+    return Doc(f"Sampling changed from {before} to {now}.")
+
+
+def get_version(reply: version_pb2.GetVersionReply) -> Doc:
+    if not reply.versions:
+        return Doc("No instance reports a version.", (Para("Is the petstore up and scraped by Prometheus?"),))
+    rows = tuple((v.version, str(v.instances), ", ".join(v.instance_names)) for v in reply.versions)
+    title = (
+        f"Deployed version: {reply.versions[0].version}"
+        if len(rows) == 1
+        else f"{len(rows)} versions are live (a rollout is under way):"
+    )
+    return Doc(title, (Table(("version", "instances", "where"), rows),))
+
+
+def list_alerts(reply: alerts_pb2.ListAlertsReply) -> Doc:
+    if not reply.alerts:
+        return Doc("No active alerts.")
+    states = {alerts_pb2.ALERT_STATE_FIRING: "firing", alerts_pb2.ALERT_STATE_PENDING: "pending"}
+    rows = tuple(
+        (
+            a.name,
+            states.get(a.state, "?"),
+            when(_time(a.active_at)),
+            _labels(a.labels, ("alertname",)),
+            a.value,
+        )
+        for a in reply.alerts
+    )
+    return Doc(
+        f"{len(rows)} active alerts:", (Table(("alert", "state", "since (UTC)", "labels", "value"), rows),)
+    )
+
+
+def create_silence(reply: alerts_pb2.CreateSilenceReply) -> Doc:
+    parts: list[Part] = [
+        Fields(
+            (
+                ("silence id", reply.silence_id),
+                ("until (UTC)", when(_time(reply.ends_at))),
+                ("created by", reply.created_by),
+            )
+        )
+    ]
+    if reply.url:
+        parts.append(Link("open in Alertmanager", reply.url))
+    return Doc("Silenced.", tuple(parts))
+
+
+def list_audit(reply: audit_pb2.ListAuditReply) -> Doc:
+    if not reply.events:
+        return Doc("Nothing in the audit log matches.")
+    rows = tuple(
+        (
+            when(_time(e.time)),
+            e.actor_name or e.actor,
+            e.command,
+            e.outcome if not e.error_code else f"{e.outcome} {e.error_code}",
+            e.channel,
+            took(e.duration.ToTimedelta()),
+        )
+        for e in reply.events
+    )
+    table = Table(("time (UTC)", "who", "command", "outcome", "channel", "took"), rows)
+    return Doc(f"{len(rows)} audit events, newest first:", (table,))
+
+
+RENDERERS: dict[str, Callable[..., Doc]] = {
+    "traces.list": list_traces,
+    "traces.show": show_trace,
+    "traces.logs": show_logs,
+    "sampling.get": get_sampling,
+    "sampling.set": set_sampling,
+    "version.get": get_version,
+    "alerts.list": list_alerts,
+    "silences.create": create_silence,
+    "audit.list": list_audit,
+}
+
+
+def render_reply(command: str, reply: Message) -> Doc:
+    """The Doc for `reply` to bus command `command`."""
+    return RENDERERS[command](reply)

@@ -1,0 +1,107 @@
+"""slack-bolt wiring: the AsyncApp, its listeners, and Socket Mode or HTTP serving."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from chatops import logs
+from gateway.settings import GatewaySettings
+from gateway.slack.blocks import CANCEL, CONFIRM
+from gateway.slack.events import button_click, chat_message
+from gateway.slack.handlers import SlackGateway
+
+log = logs.get_logger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+def build_client(settings: GatewaySettings) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL as base, 429s retried after Retry-After, 5xx retried."""
+    client = AsyncWebClient(
+        base_url=settings.SLACK_API_URL, token=settings.SLACK_BOT_TOKEN.get_secret_value()
+    )
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class _DropTokenNotice(logging.Filter):
+    # bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that our client wins.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def build_app(settings: GatewaySettings, client: AsyncWebClient) -> AsyncApp:
+    """The bolt app; signatures are checked in HTTP mode (Socket Mode needs none)."""
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_DropTokenNotice())
+    secret = settings.SLACK_SIGNING_SECRET.get_secret_value()
+    return AsyncApp(
+        client=client,
+        signing_secret=secret or None,
+        request_verification_enabled=not settings.socket_mode,
+        name="chatops-gateway",
+    )
+
+
+def register_commands(app: AsyncApp, gateway: SlackGateway) -> None:
+    """app_mention and message.im become commands; Confirm / Cancel finish a pending change."""
+
+    async def on_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        msg = chat_message(body, context.bot_user_id or "")
+        if msg is None:
+            return
+        try:
+            await gateway.on_message(msg)
+        except Exception:  # one bad message must never take the gateway down
+            log.exception("slack.message_crashed", channel=msg.channel, user=msg.user)
+
+    async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        click = button_click(body)
+        if click is None:
+            return
+        try:
+            await gateway.on_click(click)
+        except Exception:
+            log.exception("slack.click_crashed", channel=click.channel, user=click.user)
+
+    app.event("app_mention")(on_event)
+    app.event("message")(on_event)
+    app.action(CONFIRM)(on_click)
+    app.action(CANCEL)(on_click)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: AsyncApp, settings: GatewaySettings) -> AsyncIterator[None]:
+    """Connect Socket Mode, or listen for Events API POSTs on SLACK_HTTP_LISTEN, until exit."""
+    if settings.socket_mode:
+        handler = AsyncSocketModeHandler(app, settings.SLACK_APP_TOKEN.get_secret_value())
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        log.info("slack.socket_mode_connected")
+        try:
+            yield
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        return
+    host, _, port = settings.SLACK_HTTP_LISTEN.rpartition(":")
+    runner = web.AppRunner(app.web_app(path=EVENTS_PATH))
+    await runner.setup()
+    await web.TCPSite(runner, host, int(port)).start()
+    log.info("slack.http_listening", listen=settings.SLACK_HTTP_LISTEN, path=EVENTS_PATH)
+    try:
+        yield
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,186 @@
+"""What the gateway does with a Slack message or button click, in the project's own types."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from chatops import logs
+from chatops.bus import Caller
+from chatops.v1 import audit_pb2
+from gateway.audit import refusal_event
+from gateway.commands import Request, parse
+from gateway.commands.table import SPECS
+from gateway.confirmations import Confirmations, Pending, pending_for
+from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
+from gateway.metrics import GatewayMetrics
+from gateway.render.doc import Doc
+from gateway.render.notes import confirm_doc
+from gateway.render.slack import to_slack
+from gateway.seen import SeenEvents
+from gateway.slack.blocks import CANCEL, confirm_message, resolved_message
+from gateway.slack.chat import Chat
+from gateway.slack.events import ButtonClick, ChatMessage
+
+log = logs.get_logger(__name__)
+AuditSink = Callable[[audit_pb2.AuditEvent], Awaitable[None]]
+SLOW_REACTION = "hourglass_flowing_sand"
+
+
+class SlackGateway:
+    """Answers messages once, refuses or confirms changes, and finishes confirmations on click."""
+
+    def __init__(
+        self,
+        *,
+        chat: Chat,
+        ask: Asker,
+        seen: SeenEvents,
+        confirmations: Confirmations,
+        audit: AuditSink,
+        admins: tuple[str, ...],
+        confirm_ttl: float,
+        metrics: GatewayMetrics,
+        slow_after: float = 1.5,
+    ) -> None:
+        self.chat, self.ask, self.seen, self.confirmations = chat, ask, seen, confirmations
+        self.audit, self.admins, self.confirm_ttl = audit, admins, confirm_ttl
+        self.metrics, self.slow_after = metrics, slow_after
+
+    async def on_message(self, msg: ChatMessage) -> None:
+        """Handle one message addressed to the bot; a duplicate delivery is dropped."""
+        if not await self.seen.first(msg.dedupe_key):
+            self.metrics.duplicates.inc()
+            log.info("slack.duplicate", key=msg.dedupe_key)
+            return
+        started = time.monotonic()
+        caller = Caller(
+            actor=f"slack:{msg.user}",
+            actor_name=await self.chat.user_name(msg.user),
+            channel=msg.channel,
+            source="slack",
+            traceparent=new_traceparent(),
+        )
+        step = decide(parse(msg.text), caller.actor, self.admins)
+        try:
+            name, outcome = await self._act(step, caller, msg)
+        except Exception:
+            # Say so in the thread rather than leave the user waiting; the log has the traceback.
+            name, outcome = "", "crashed"
+            log.exception("slack.message_failed", request_id=caller.request_id, channel=msg.channel)
+            sorry = Doc(f"Sorry, that failed inside the gateway (request id {caller.request_id}).", ok=False)
+            with contextlib.suppress(Exception):
+                await self.chat.post(msg.channel, to_slack(sorry), msg.thread_ts)
+        self.metrics.commands.labels(name, outcome).inc()
+        self.metrics.latency.labels(name).observe(time.monotonic() - started)
+        log.info(
+            "slack.message",
+            command=name,
+            outcome=outcome,
+            user=msg.user,
+            channel=msg.channel,
+            request_id=caller.request_id,
+            trace_id=trace_id_of(caller.traceparent),
+        )
+
+    async def _act(self, step: Step, caller: Caller, msg: ChatMessage) -> tuple[str, str]:
+        """Carry out the step; returns (command, outcome) for the metrics."""
+        if isinstance(step, Answer):
+            await self.chat.post(msg.channel, to_slack(step.doc), msg.thread_ts)
+            return step.outcome, step.outcome
+        if isinstance(step, Refuse):
+            try:
+                await self.audit(refusal_event(step.request, caller, step.doc.title))
+            except Exception:  # the refusal still stands, and is said, when the audit log is down
+                log.exception("audit.refusal_not_recorded", request_id=caller.request_id)
+            await self.chat.post(msg.channel, to_slack(step.doc), msg.thread_ts)
+            return step.request.command.name, "refused"
+        if isinstance(step, Confirm):
+            await self._ask_to_confirm(step.request, caller, msg)
+            return step.request.command.name, "confirm"
+        answer = await self._run_noting_slowness(step.request, caller, msg)
+        await self.chat.post(msg.channel, to_slack(answer.doc), msg.thread_ts)
+        return step.request.command.name, answer.outcome
+
+    async def _run_noting_slowness(self, req: Request, caller: Caller, msg: ChatMessage) -> Answer:
+        task = asyncio.ensure_future(run(req, caller, self.ask))
+        done, _ = await asyncio.wait({task}, timeout=self.slow_after)
+        if not done:
+            await self.chat.react(msg.channel, msg.ts, SLOW_REACTION)
+        return await task
+
+    async def _ask_to_confirm(self, req: Request, caller: Caller, msg: ChatMessage) -> None:
+        pending = pending_for(
+            req,
+            actor=caller.actor,
+            actor_name=caller.actor_name,
+            channel=msg.channel,
+            thread_ts=msg.thread_ts,
+            ttl=self.confirm_ttl,
+        )
+        await self.confirmations.save(pending)
+        ts = await self.chat.post(
+            msg.channel, confirm_message(confirm_doc(req, self.confirm_ttl), pending.id), msg.thread_ts
+        )
+        await self.confirmations.attach_message(pending, ts)
+
+    async def on_click(self, click: ButtonClick) -> None:
+        """Confirm runs the change (only for the user who asked); Cancel or expiry drops it."""
+        found = await self.confirmations.get(click.value)
+        if found is None:
+            self.metrics.clicks.labels("stale").inc()
+            await self.chat.update(
+                click.channel,
+                click.message_ts,
+                resolved_message("This request was already handled or has expired."),
+            )
+            return
+        pending, revision = found
+        owner = pending.actor.removeprefix("slack:")
+        if click.user != owner:
+            self.metrics.clicks.labels("not_owner").inc()
+            await self.chat.ephemeral(
+                click.channel, click.user, f"Only <@{owner}> can confirm or cancel this.", pending.thread_ts
+            )
+            return
+        if not await self.confirmations.take(pending.id, revision):
+            self.metrics.clicks.labels("taken").inc()
+            return  # another click or replica is handling it
+        ts = click.message_ts or pending.message_ts
+        if pending.expired():
+            self.metrics.clicks.labels("expired").inc()
+            await self.chat.update(
+                click.channel, ts, resolved_message(f"Expired: `{pending.text}` was not run.")
+            )
+            return
+        if click.action_id == CANCEL:
+            self.metrics.clicks.labels("cancelled").inc()
+            await self.chat.update(
+                click.channel, ts, resolved_message(f"Cancelled by <@{owner}>: `{pending.text}` was not run.")
+            )
+            return
+        self.metrics.clicks.labels("confirmed").inc()
+        await self.chat.update(click.channel, ts, resolved_message(f"Running `{pending.text}` (confirmed)…"))
+        answer = await run(_request_of(pending), _caller_of(pending), self.ask)
+        self.metrics.commands.labels(pending.command, answer.outcome).inc()
+        await self.chat.update(
+            click.channel, ts, resolved_message(f"Confirmed by <@{owner}>: `{pending.text}`", answer.doc)
+        )
+
+
+def _request_of(pending: Pending) -> Request:
+    command = pending.bus_command
+    spec = next(s for s in SPECS if s.command == command)
+    return Request(spec, command, command.request.FromString(pending.request), pending.text)
+
+
+def _caller_of(pending: Pending) -> Caller:
+    return Caller(
+        actor=pending.actor,
+        actor_name=pending.actor_name,
+        channel=pending.channel,
+        source="slack",
+        traceparent=new_traceparent(),
+    )

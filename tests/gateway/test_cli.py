@@ -1,0 +1,145 @@
+"""The gateway's entry points: bad configuration named clearly, the docs command, the Slack manifest."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from gateway.commands import SPECS
+from gateway.commands.help import markdown
+from tests.harness.petstore import EnvProc
+from tests.harness.servers import NatsServer, env_with, free_port
+from tests.harness.slackemu import SlackEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        env=env_with(PYTHONPATH=str(ROOT), **env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_missing_bot_token_is_named_and_nothing_starts():
+    done = run("-m", "gateway", SLACK_BOT_TOKEN="", SLACK_APP_TOKEN="xapp-1-x")
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_neither_app_token_nor_signing_secret_is_named():
+    done = run(
+        "-m", "gateway", SLACK_BOT_TOKEN="xoxb-1-secretvalue", SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=""
+    )
+    assert done.returncode == 2
+    assert "SLACK_APP_TOKEN" in done.stderr and "SLACK_SIGNING_SECRET" in done.stderr
+    assert "secretvalue" not in done.stderr
+
+
+def test_a_bad_listen_address_is_named():
+    done = run(
+        "-m", "gateway", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1", GATEWAY_METRICS_LISTEN="nowhere"
+    )
+    assert done.returncode == 2 and "GATEWAY_METRICS_LISTEN" in done.stderr
+
+
+def test_the_docs_command_prints_every_command_with_an_example():
+    done = run("-m", "gateway.docs")
+    assert done.returncode == 0
+    assert done.stdout == markdown()
+    for spec in SPECS:
+        assert f"### {spec.phrase}" in done.stdout
+        assert f"@chatops {spec.examples[0]}" in done.stdout
+
+
+def test_the_manifest_asks_for_what_the_gateway_uses_and_no_more():
+    manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text())
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == ["app_mention", "message.im"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(
+        ["app_mentions:read", "chat:write", "im:history", "im:read", "users:read", "reactions:write"]
+    )
+
+
+def _health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _wait_health(port: int, status: int, gw: EnvProc, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _health(port) != status:
+        assert gw.proc is not None and gw.proc.poll() is None, gw.log_tail()
+        assert time.monotonic() < deadline, f"/healthz never said {status}\n{gw.log_tail()}"
+        time.sleep(0.2)
+
+
+async def test_the_gateway_waits_for_nats_and_then_answers(tmp_path):
+    slack = SlackEmulator(tmp_path / "slack").start()
+    nats = NatsServer(tmp_path / "nats")  # not started yet
+    metrics_port = free_port()
+    env = env_with(
+        NATS_URL=nats.url,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_APP_TOKEN=slack.app_token,
+        SLACK_API_URL=slack.api_url,
+        GATEWAY_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+        SLACK_ONCALL_CHANNEL="",
+        PYTHONPATH=str(ROOT),
+    )
+    gw = EnvProc([sys.executable, "-m", "gateway"], tmp_path / "gw", "gateway", env=env)
+    try:
+        gw.start()
+        await asyncio.to_thread(_wait_health, metrics_port, 503, gw)
+        nats.start()
+        await asyncio.to_thread(_wait_health, metrics_port, 200, gw)
+        async with slack.control() as ctl:
+            await ctl.wait_connected(1, timeout=60)
+            user = await ctl.create_user("late")
+            channel = await ctl.create_channel("late-start")
+            ts = await ctl.mention(user, channel, "help")
+            reply = await ctl.wait_for_message(channel, thread_ts=ts, timeout=30)
+        assert "Here is what I can do" in reply["text"]
+        assert "ConnectionRefusedError" in gw.log_tail(200)  # it did wait for NATS
+    finally:
+        gw.stop()
+        nats.stop()
+        slack.stop()
+    assert gw.proc is not None and gw.proc.returncode == 0  # SIGTERM is a clean stop
+
+
+def test_sigterm_stops_a_gateway_still_waiting_for_nats(tmp_path):
+    metrics_port = free_port()
+    env = env_with(
+        NATS_URL=f"nats://127.0.0.1:{free_port()}",
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_APP_TOKEN="xapp-1",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        GATEWAY_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+        PYTHONPATH=str(ROOT),
+    )
+    gw = EnvProc([sys.executable, "-m", "gateway"], tmp_path / "gw", "gateway", env=env)
+    gw.start()
+    try:
+        _wait_health(metrics_port, 503, gw)
+    finally:
+        gw.stop(timeout=30)
+    assert gw.proc is not None and gw.proc.returncode == 0, gw.log_tail()

@@ -1,0 +1,95 @@
+"""`chatops ask` and `chatops history`: the same grammar and renderer over a real bus and real ops."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from ops.app import running
+from petstore.client import PetstoreClient
+from petstore.v1 import petstore_pb2 as pb
+from tests.harness.petstore import Petstore
+from tests.harness.servers import NatsServer, env_with
+from tests.ops.conftest import ops_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def chatops(nats: NatsServer, *args: str, admins: str = "") -> tuple[int, str, str]:
+    """Run `python -m chatops …` without blocking the loop that serves ops."""
+    env = env_with(
+        NATS_URL=nats.url, CHATOPS_ADMINS=admins, CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT)
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatops",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=90)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def petstore(tmp_path: Path):
+    server = Petstore(tmp_path / "petstore", sampler="float:0.1").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_with_ops_stopped_the_console_says_ops_is_not_answering(nats_server):
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version")
+    assert code == 1
+    assert "the Ops service is not answering" in err
+    assert "Traceback" not in err
+
+
+async def test_usage_errors_and_help_need_no_ops(nats_server):
+    code, _, err = await chatops(nats_server, "ask", "lsit", "traces")
+    assert code == 2 and "Did you mean `list traces`?" in err
+    code, out, _ = await chatops(nats_server, "ask", "help")
+    assert code == 0 and "*change sampling*: Switch the petstore" in out
+
+
+async def test_console_reads_changes_and_refuses_through_real_ops(tmp_path, nats_server, petstore):
+    settings = ops_settings(tmp_path / "ops", nats_server.url, PETSTORE_ADDR=petstore.addr)
+    async with running(settings, name="ops-console-test"):
+        code, out, err = await chatops(nats_server, "ask", "show", "sampling")
+        assert code == 0, err
+        assert "float 0.1" in out
+
+        code, _, err = await chatops(
+            nats_server, "ask", "--as", "mallory", "change sampling always", admins="console:root"
+        )
+        assert code == 3
+        assert "only admins may run it" in err and "console:root" in err
+
+        code, _, err = await chatops(
+            nats_server, "ask", "--as", "root", "change sampling always", admins="console:root"
+        )
+        assert code == 2 and "--yes" in err
+        async with PetstoreClient(petstore.addr) as client:
+            assert (await client.get_sampler()).type == pb.SAMPLER_TYPE_FLOAT
+
+        code, out, err = await chatops(
+            nats_server, "ask", "--as", "root", "--yes", "change sampling always", admins="console:root"
+        )
+        assert code == 0, err
+        assert "Sampling changed from float 0.1 to always." in out
+        async with PetstoreClient(petstore.addr) as client:
+            assert (await client.get_sampler()).type == pb.SAMPLER_TYPE_ALWAYS
+
+        code, out, err = await chatops(nats_server, "history", "--limit", "10", "--command", "sampling")
+        assert code == 0, err
+        assert "console:root" in out or "root" in out
+        assert "error 403" in out  # mallory's refusal, audited by the console itself
+        assert "sampling.set" in out

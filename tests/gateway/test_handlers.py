@@ -1,0 +1,180 @@
+"""SlackGateway's decisions on real NATS KV, with a recording Chat at the Protocol seam (no Slack needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from google.protobuf.message import Message
+
+from chatops.bus import Caller
+from chatops.contract import Command
+from chatops.streams import provision
+from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
+from chatops.v1 import audit_pb2, sampling_pb2
+from gateway.confirmations import Confirmations
+from gateway.flow import bus_asker
+from gateway.metrics import GatewayMetrics
+from gateway.render.slack import SlackMessage
+from gateway.seen import SeenEvents
+from gateway.slack.blocks import CONFIRM
+from gateway.slack.events import ButtonClick, ChatMessage
+from gateway.slack.handlers import SlackGateway
+
+
+@dataclass
+class RecordingChat:
+    """A Chat that remembers what the gateway said."""
+
+    posts: list[tuple[str, str, str]] = field(default_factory=list)  # channel, thread, text
+    updates: list[tuple[str, str]] = field(default_factory=list)  # ts, text
+    ephemerals: list[tuple[str, str]] = field(default_factory=list)  # user, text
+    reactions: list[tuple[str, str]] = field(default_factory=list)  # ts, name
+
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
+        self.posts.append((channel, thread_ts, message.text))
+        return f"9.{len(self.posts)}"
+
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        self.updates.append((ts, message.text))
+
+    async def ephemeral(self, channel: str, user: str, text: str, thread_ts: str = "") -> None:
+        self.ephemerals.append((user, text))
+
+    async def react(self, channel: str, ts: str, name: str) -> None:
+        self.reactions.append((ts, name))
+
+    async def user_name(self, user: str) -> str:
+        return f"name-of-{user}"
+
+
+async def slow_sampling(command: Command, request: Message, caller: Caller) -> Message:
+    """An Asker standing in for a slow ops: answers sampling.get after 2 s."""
+    await asyncio.sleep(2.0)
+    return sampling_pb2.GetSamplingReply(sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS))
+
+
+async def gateway_on(nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0):
+    js = nc.jetstream()
+    await provision(js)
+    audited: list[audit_pb2.AuditEvent] = []
+
+    async def audit(event: audit_pb2.AuditEvent) -> None:
+        audited.append(event)
+
+    gw = SlackGateway(
+        chat=chat,
+        ask=ask or bus_asker(nc, 5.0),
+        seen=SeenEvents(await js.key_value(KV_SEEN_EVENTS)),
+        confirmations=Confirmations(await js.key_value(KV_CONFIRMATIONS)),
+        audit=audit,
+        admins=("UADMIN",),
+        confirm_ttl=ttl,
+        metrics=GatewayMetrics(),
+    )
+    return gw, audited
+
+
+def said(key: str, user: str, text: str) -> ChatMessage:
+    return ChatMessage(
+        dedupe_key=key, user=user, channel="C1", text=text, ts=f"1.{key}", thread_ts=f"1.{key}", direct=False
+    )
+
+
+async def test_a_slow_command_gets_an_hourglass_then_its_answer(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat, ask=slow_sampling)
+    await gw.on_message(said("e1", "U1", "show sampling"))
+    assert chat.reactions == [("1.e1", "hourglass_flowing_sand")]
+    assert chat.posts == [("C1", "1.e1", "The petstore samples traces with: always")]
+
+
+async def test_ops_not_running_is_said_plainly_and_a_repeat_is_dropped(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat)
+    await gw.on_message(said("e2", "U1", "deployed version"))
+    await gw.on_message(said("e2", "U1", "deployed version"))
+    assert len(chat.posts) == 1
+    assert "the Ops service is not answering" in chat.posts[0][2]
+    assert chat.reactions == []
+
+
+async def test_a_refusal_is_audited_with_the_askers_name(nc):
+    chat = RecordingChat()
+    gw, audited = await gateway_on(nc, chat)
+    await gw.on_message(said("e3", "U2", "silence alertname=X for=1h"))
+    assert "only admins may run it" in chat.posts[0][2]
+    [event] = audited
+    assert (event.actor, event.actor_name, event.command, event.error_code) == (
+        "slack:U2",
+        "name-of-U2",
+        "silences.create",
+        403,
+    )
+
+
+async def test_an_expired_confirmation_does_not_run(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat, ttl=0.5)
+    await gw.on_message(said("e4", "UADMIN", "change sampling always"))
+    [(_, _, question)] = chat.posts
+    assert question.startswith("Run `change sampling always`?")
+    pending_id = await _only_pending_id(nc)
+    await asyncio.sleep(1.0)  # past the 0.5 s expiry
+    await gw.on_click(ButtonClick(CONFIRM, pending_id, "UADMIN", "C1", "9.1"))
+    assert chat.updates == [("9.1", "Expired: `change sampling always` was not run.")]
+    await gw.on_click(ButtonClick(CONFIRM, pending_id, "UADMIN", "C1", "9.1"))
+    assert chat.updates[-1] == ("9.1", "This request was already handled or has expired.")
+
+
+async def test_only_the_asker_may_confirm(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat)
+    await gw.on_message(said("e5", "UADMIN", "change sampling never"))
+    pending_id = await _only_pending_id(nc)
+    await gw.on_click(ButtonClick(CONFIRM, pending_id, "UOTHER", "C1", "9.1"))
+    assert chat.ephemerals == [("UOTHER", "Only <@UADMIN> can confirm or cancel this.")]
+    assert chat.updates == []
+    await gw.on_click(ButtonClick(CONFIRM, pending_id, "UADMIN", "C1", "9.1"))
+    assert chat.updates[0] == ("9.1", "Running `change sampling never` (confirmed)…")
+    assert "the Ops service is not answering" in chat.updates[-1][1]  # nothing serves commands here
+
+
+async def _only_pending_id(nc) -> str:
+    kv = await nc.jetstream().key_value(KV_CONFIRMATIONS)
+    keys = await kv.keys()
+    assert len(keys) == 1
+    return str(keys[0])
+
+
+@dataclass
+class FlakyChat(RecordingChat):
+    """Slack refusing the first post: the gateway must still say something."""
+
+    failures: int = 1
+
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("slack went away")
+        return await super().post(channel, message, thread_ts)
+
+
+async def test_a_failure_inside_the_gateway_is_said_in_the_thread(nc):
+    chat = FlakyChat()
+    gw, _ = await gateway_on(nc, chat)
+    await gw.on_message(said("e6", "U1", "help"))
+    [(_, thread, text)] = chat.posts
+    assert thread == "1.e6" and text.startswith("Sorry, that failed inside the gateway (request id ")
+
+
+async def test_a_refusal_is_said_even_when_the_audit_log_is_down(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat)
+
+    async def broken_audit(event: audit_pb2.AuditEvent) -> None:
+        raise ConnectionError("no JetStream")
+
+    gw.audit = broken_audit
+    await gw.on_message(said("e7", "U2", "change sampling always"))
+    assert "only admins may run it" in chat.posts[0][2]

@@ -1,0 +1,89 @@
+"""The Slack edge: recorded Slack payloads (tests/fixtures/slack) -> the gateway's own values."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from gateway.render.doc import Doc, Para
+from gateway.slack.blocks import CANCEL, CONFIRM, confirm_message, resolved_message
+from gateway.slack.events import ButtonClick, ChatMessage, button_click, chat_message, strip_mention
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "slack"
+MENTION = json.loads((FIXTURES / "app_mention_event_callback.json").read_text())
+ACTIONS = json.loads((FIXTURES / "block_actions.json").read_text())
+BOT = "W111"
+
+
+def test_an_app_mention_becomes_a_chat_message_without_the_bots_mention():
+    msg = chat_message(MENTION, BOT)
+    assert msg == ChatMessage(
+        dedupe_key="Ev111",
+        user="W222",
+        channel="C111",
+        text="Hi there!",
+        ts="1595926230.009600",
+        thread_ts="1595926230.009600",
+        direct=False,
+    )
+
+
+def test_a_mention_inside_a_thread_is_answered_in_that_thread():
+    body = copy.deepcopy(MENTION)
+    body["event"]["thread_ts"] = "1595926000.000100"
+    msg = chat_message(body, BOT)
+    assert msg is not None and msg.thread_ts == "1595926000.000100"
+
+
+def test_a_direct_message_is_a_command_and_other_messages_are_not():
+    body = copy.deepcopy(MENTION)
+    body["event"].update(type="message", channel_type="im", text="deployed version", channel="D111")
+    msg = chat_message(body, BOT)
+    assert msg is not None and msg.direct and msg.text == "deployed version" and msg.channel == "D111"
+    in_channel = copy.deepcopy(body)
+    in_channel["event"]["channel_type"] = "channel"
+    assert chat_message(in_channel, BOT) is None
+
+
+def test_bot_posts_edits_and_our_own_messages_are_ignored():
+    for change in ({"bot_id": "B1"}, {"subtype": "message_changed"}, {"user": BOT}, {"user": ""}):
+        body = copy.deepcopy(MENTION)
+        body["event"].update(change)
+        assert chat_message(body, BOT) is None, change
+    assert chat_message({"type": "event_callback"}, BOT) is None
+    assert chat_message({"event": "nonsense"}, BOT) is None
+
+
+def test_without_an_event_id_the_client_msg_id_or_channel_and_ts_dedupe():
+    body = copy.deepcopy(MENTION)
+    del body["event_id"]
+    assert chat_message(body, BOT).dedupe_key == "9cbd4c5b-7ddf-4ede-b479-ad21fca66d63"  # type: ignore[union-attr]
+    del body["event"]["client_msg_id"]
+    assert chat_message(body, BOT).dedupe_key == "C111-1595926230.009600"  # type: ignore[union-attr]
+
+
+def test_only_the_bots_own_mention_is_stripped():
+    assert strip_mention("<@W111>  history user=<@U222|bob>  ", BOT) == "history user=<@U222|bob>"
+
+
+def test_a_button_click_becomes_a_button_click():
+    click = button_click(ACTIONS)
+    assert click == ButtonClick(
+        action_id="a", value="click_me_123", user="W111", channel="C111", message_ts="111.222"
+    )
+    assert button_click({"type": "view_submission"}) is None
+    assert button_click({"type": "block_actions", "actions": []}) is None
+
+
+def test_the_confirmation_question_carries_both_buttons_and_the_pending_id():
+    msg = confirm_message(Doc("Run `change sampling always`?", (Para("sure?"),)), "abc123")
+    actions = msg.blocks[-1]
+    assert actions["type"] == "actions"
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        (CONFIRM, "abc123"),
+        (CANCEL, "abc123"),
+    ]
+    done = resolved_message("Cancelled by <@U1>", None)
+    assert done.blocks[0]["type"] == "context" and "actions" not in json.dumps(done.blocks)
+    assert done.blocks[0]["elements"][0]["text"] == "Cancelled by <@U1>"
