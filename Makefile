@@ -7,7 +7,7 @@ DEBS := nats-server prometheus prometheus-alertmanager
 BROWSER_DEBS := chromium chromium-driver
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck proto readme system-deps clean
+.PHONY: demo test lint typecheck proto readme asyncapi system-deps clean
 
 demo: $(STAMP) system-deps
 	$(BIN)/chatops up
@@ -47,6 +47,13 @@ system-deps:
 proto: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=. --pyi_out=. --grpc_python_out=. \
 		proto/chatops/v1/*.proto proto/petstore/v1/*.proto
+
+# The README's command list and asyncapi.yaml are generated; tests fail when they are stale.
+readme: $(STAMP)
+	$(BIN)/python -m chatops.launcher.readme
+
+asyncapi: $(STAMP)
+	$(BIN)/python -m chatops.launcher.asyncapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .chatops
