@@ -1,0 +1,29 @@
+# One image for every Python part: `chatops <subcommand>` (petstore, ops, notifier, gateway, slackemu).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+# Dependencies change less often than code: install them in their own layer first.
+COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
+
+COPY chatops ./chatops
+COPY gateway ./gateway
+COPY ops ./ops
+COPY notifier ./notifier
+COPY petstore ./petstore
+COPY slackemu ./slackemu
+RUN pip install --no-deps . \
+    && useradd --system --uid 10001 --home-dir /data chatops \
+    && mkdir -p /data && chown chatops /data
+
+USER chatops
+WORKDIR /data
+ENTRYPOINT ["chatops"]
+CMD ["--help"]

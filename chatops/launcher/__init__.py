@@ -1,0 +1,116 @@
+"""`chatops up`: the whole system as supervised local processes (see `chatops up --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from pathlib import Path
+
+from chatops import logs
+from chatops.launcher import configs, spec
+from chatops.launcher.ports import Ports, first_busy
+from chatops.launcher.settings import LauncherSettings
+from chatops.launcher.stack import Preflight, find_binaries, preflight, run
+from chatops.settings import load_settings
+
+__all__ = ["main"]
+
+# The committed configs live beside the packages in a source checkout (`pip install -e .`).
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_DIR = SOURCE_ROOT / "alertmanager"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chatops up",
+        description="Start NATS, Prometheus, Alertmanager, the petstore and its demo load, ops, "
+        "the notifier, the offline Slack (when no SLACK_BOT_TOKEN is set) and the gateway; "
+        "supervise them until Ctrl-C. "
+        "Set NATS_URL to use a NATS that already runs.",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".chatops"),
+        help="where stores, rewritten configs, logs and state.json go (default: ./.chatops)",
+    )
+    p.add_argument("--no-demo-load", action="store_true", help="do not start the petstore demo load")
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=0,
+        help="listen on BASE, BASE+1, … instead of the default ports (e.g. beside another stack)",
+    )
+    p.add_argument(
+        "--config-dir",
+        type=Path,
+        default=DEFAULT_CONFIG_DIR,
+        help="folder with prometheus.yml, alertmanager.yml and the rules (default: the repo's)",
+    )
+    p.add_argument(
+        "--health-timeout",
+        type=float,
+        default=90.0,
+        help="seconds each component gets to become healthy (default: 90)",
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the output prefixes (default: when the output is a terminal)",
+    )
+    return p
+
+
+def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.StackOptions:
+    try:
+        ports = Ports.from_base(args.base_port) if args.base_port else Ports()
+    except ValueError as exc:
+        raise Preflight(str(exc)) from None
+    data_dir = args.data_dir.resolve()
+    token = secrets.token_urlsafe(24)
+    try:
+        files = configs.write_configs(args.config_dir, data_dir / "config", ports.moved(), token)
+    except configs.ConfigError as exc:
+        raise Preflight(f"{exc} (use --config-dir to point at the alertmanager/ folder)") from None
+    slack = None
+    if not settings.real_slack:
+        slack = spec.EmulatedSlack(
+            bot_token=f"xoxb-local-{secrets.token_hex(12)}",
+            app_token=f"xapp-local-{secrets.token_hex(12)}",
+            signing_secret=secrets.token_hex(16),
+        )
+    return spec.StackOptions(
+        ports=ports,
+        data_dir=data_dir,
+        configs=files,
+        notifier_token=token,
+        nats_url=settings.external_nats,
+        demo_load=not args.no_demo_load,
+        slack=slack,
+        log_level=settings.LOG_LEVEL.upper(),
+        source_root=SOURCE_ROOT if (SOURCE_ROOT / "pyproject.toml").is_file() else None,
+        binaries=find_binaries(),
+    )
+
+
+def main(argv: list[str]) -> int:
+    """Run `chatops up` with `argv`; returns the exit code."""
+    from chatops.launcher.output import Output
+
+    args = parser().parse_args(argv)
+    if args.health_timeout <= 0:
+        parser().error("--health-timeout must be positive")
+    settings = load_settings(LauncherSettings)
+    logs.setup(settings.LOG_LEVEL, "up")  # for library warnings; the launcher's own lines are printed
+    try:
+        opts = _options(args, settings)
+        preflight(opts, first_busy)
+    except Preflight as exc:
+        print(f"chatops up: {exc}", file=sys.stderr)
+        return 2
+    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    out = Output(sys.stdout, [c.name for c in spec.plan(opts)], colour)
+    return asyncio.run(run(opts, out, health_timeout=args.health_timeout))

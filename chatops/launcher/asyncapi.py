@@ -1,0 +1,360 @@
+"""Generate asyncapi.yaml (AsyncAPI 3.0) from the command table and the .proto files, comments included."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf import descriptor_pb2 as d
+
+from chatops import subjects
+from chatops.contract import COMMANDS
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = ROOT / "asyncapi.yaml"
+PACKAGE = "chatops.v1"
+EVENTS = ("AlertNotification", "AuditEvent")
+F = d.FieldDescriptorProto
+
+_SCALARS: dict[int, dict[str, Any]] = {
+    F.TYPE_STRING: {"type": "string"},
+    F.TYPE_BOOL: {"type": "boolean"},
+    F.TYPE_DOUBLE: {"type": "number"},
+    F.TYPE_FLOAT: {"type": "number"},
+    F.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+    **{t: {"type": "integer", "format": "int32"} for t in (F.TYPE_INT32, F.TYPE_SINT32, F.TYPE_SFIXED32)},
+    **{t: {"type": "integer", "format": "uint32"} for t in (F.TYPE_UINT32, F.TYPE_FIXED32)},
+    # The protobuf JSON mapping writes 64-bit integers as strings (parsers accept numbers too).
+    **{
+        t: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+        for t in (F.TYPE_INT64, F.TYPE_SINT64, F.TYPE_SFIXED64, F.TYPE_UINT64, F.TYPE_FIXED64)
+    },
+}
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    ".google.protobuf.Timestamp": {
+        "type": "string",
+        "format": "date-time",
+        "description": "RFC 3339, e.g. 2024-05-01T12:00:00Z",
+    },
+    ".google.protobuf.Duration": {
+        "type": "string",
+        "pattern": "^-?[0-9]+(\\.[0-9]+)?s$",
+        "description": "seconds with an s suffix, e.g. 1.5s",
+    },
+}
+
+
+def descriptor_set(proto_dir: Path) -> d.FileDescriptorSet:
+    """Compile the chatops .proto files with their comments (grpc_tools, a dev dependency)."""
+    import grpc_tools
+    from grpc_tools import protoc
+
+    include = Path(grpc_tools.__file__).parent / "_proto"
+    files = sorted(str(p.relative_to(proto_dir)) for p in (proto_dir / "chatops" / "v1").glob("*.proto"))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "set.pb"
+        code = protoc.main(
+            [
+                "protoc",
+                f"-I{proto_dir}",
+                f"-I{include}",
+                "--include_source_info",
+                f"--descriptor_set_out={out}",
+                *files,
+            ]
+        )
+        if code != 0:
+            raise RuntimeError(f"protoc failed with {code}")
+        return d.FileDescriptorSet.FromString(out.read_bytes())
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every message and enum of the package, and the comment above each one and each field."""
+
+    messages: dict[str, d.DescriptorProto]
+    enums: dict[str, d.EnumDescriptorProto]
+    comments: dict[tuple[str, ...], str]
+
+    @classmethod
+    def build(cls, fds: d.FileDescriptorSet) -> Catalog:
+        messages: dict[str, d.DescriptorProto] = {}
+        enums: dict[str, d.EnumDescriptorProto] = {}
+        comments: dict[tuple[str, ...], str] = {}
+        for f in fds.file:
+            if f.package != PACKAGE:
+                continue
+            text = {tuple(loc.path): _clean(loc.leading_comments) for loc in f.source_code_info.location}
+            for i, msg in enumerate(f.message_type):
+                messages[msg.name] = msg
+                for nested in msg.nested_type:  # map entries
+                    messages[f"{msg.name}.{nested.name}"] = nested
+                comments[(msg.name,)] = text.get((4, i), "")
+                for j, fld in enumerate(msg.field):
+                    comments[(msg.name, fld.name)] = text.get((4, i, 2, j), "")
+            for i, enum in enumerate(f.enum_type):
+                enums[enum.name] = enum
+                comments[(enum.name,)] = text.get((5, i), "")
+        return cls(messages, enums, comments)
+
+    def field_schema(self, fld: d.FieldDescriptorProto) -> dict[str, Any]:
+        if fld.type == F.TYPE_MESSAGE:
+            if fld.type_name in _WELL_KNOWN:
+                one = dict(_WELL_KNOWN[fld.type_name])
+            else:
+                local = fld.type_name.removeprefix(f".{PACKAGE}.")
+                entry = self.messages[local]
+                if entry.options.map_entry:
+                    value = self.field_schema(entry.field[1])
+                    return {"type": "object", "additionalProperties": value}
+                one = {"$ref": f"#/components/schemas/{local}"}
+        elif fld.type == F.TYPE_ENUM:
+            one = {"$ref": f"#/components/schemas/{fld.type_name.removeprefix(f'.{PACKAGE}.')}"}
+        else:
+            one = dict(_SCALARS[fld.type])
+        if fld.label == F.LABEL_REPEATED:
+            return {"type": "array", "items": one}
+        return one
+
+    def schema(self, name: str) -> dict[str, Any]:
+        if name in self.enums:
+            enum = self.enums[name]
+            return {
+                "type": "string",
+                "description": self.comments[(name,)],
+                "enum": [v.name for v in enum.value],
+            }
+        msg = self.messages[name]
+        props = {}
+        for fld in msg.field:
+            prop = self.field_schema(fld)
+            note = self.comments.get((name, fld.name), "")
+            if note:
+                prop = (
+                    {**prop, "description": note}
+                    if "$ref" not in prop
+                    else {"allOf": [prop], "description": note}
+                )
+            props[fld.json_name] = prop
+        schema: dict[str, Any] = {"type": "object", "description": self.comments[(name,)]}
+        if props:
+            schema["properties"] = props
+        return schema
+
+    def schemas(self) -> dict[str, Any]:
+        names = [n for n in self.messages if "." not in n] + list(self.enums)
+        return {n: self.schema(n) for n in sorted(names)}
+
+
+def _clean(comment: str) -> str:
+    return " ".join(line.strip() for line in comment.strip().splitlines())
+
+
+def _header(description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **extra}
+
+
+COMMAND_HEADERS = {
+    "type": "object",
+    "properties": {
+        subjects.H_CONTENT_TYPE: _header(
+            "application/json for the protobuf JSON mapping (the reply comes back as JSON too); "
+            "absent or application/protobuf for protobuf binary",
+            enum=[subjects.JSON_CONTENT_TYPE, subjects.PROTOBUF_CONTENT_TYPE],
+        ),
+        subjects.H_ACTOR: _header(
+            "who asks, e.g. slack:U024BE7LH; checked against CHATOPS_ADMINS for "
+            "commands that change things; anonymous when absent"
+        ),
+        subjects.H_ACTOR_NAME: _header("the asker's display name, for the audit log"),
+        subjects.H_CHANNEL: _header("where it was asked, e.g. a Slack channel id"),
+        subjects.H_SOURCE: _header("which front end sent it, e.g. slack, console, or your tool's name"),
+        subjects.H_REQUEST_ID: _header("an id to follow one request through the logs and the audit log"),
+        subjects.H_TRACEPARENT: _header("W3C trace context; ops continues that trace"),
+    },
+}
+REPLY_HEADERS = {
+    "type": "object",
+    "properties": {
+        subjects.H_CONTENT_TYPE: _header("application/json when the request was JSON"),
+        subjects.H_SERVICE_ERROR_CODE: _header(
+            "set only on errors: 400 bad request, 403 forbidden (not an admin), 404 not found, "
+            "500 internal, 502 a backend failed, 504 a backend timed out; the body is then empty",
+            enum=["400", "403", "404", "500", "502", "504"],
+        ),
+        subjects.H_SERVICE_ERROR: _header("set only on errors: what went wrong, for a person"),
+    },
+}
+EVENT_HEADERS = {
+    "type": "object",
+    "properties": {
+        subjects.H_MSG_ID: _header(
+            "JetStream de-duplication id: a hash of the content, so retries are stored once"
+        ),
+    },
+}
+
+
+def _camel(command: str) -> str:
+    noun, verb = command.split(".")
+    return noun + verb.title()
+
+
+def document(catalog: Catalog) -> dict[str, Any]:
+    """The whole AsyncAPI document."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    reply_messages: dict[str, Any] = {}
+    for cmd in COMMANDS:
+        req, rep = cmd.request.DESCRIPTOR.name, cmd.reply.DESCRIPTOR.name
+        messages[req] = {
+            "name": req,
+            "title": f"{cmd.name} request",
+            "summary": catalog.comments[(req,)],
+            "contentType": subjects.JSON_CONTENT_TYPE,
+            "headers": {"$ref": "#/components/schemas/CommandHeaders"},
+            "payload": {"$ref": f"#/components/schemas/{req}"},
+        }
+        messages[rep] = {
+            "name": rep,
+            "title": f"{cmd.name} reply",
+            "summary": catalog.comments[(rep,)],
+            "contentType": subjects.JSON_CONTENT_TYPE,
+            "headers": {"$ref": "#/components/schemas/ReplyHeaders"},
+            "payload": {"$ref": f"#/components/schemas/{rep}"},
+        }
+        key = _camel(cmd.name)
+        channels[key] = {
+            "address": cmd.subject,
+            "title": cmd.name,
+            "description": cmd.summary + (" Changes the system: admins only." if cmd.changes else ""),
+            "messages": {req: {"$ref": f"#/components/messages/{req}"}},
+        }
+        reply_messages[rep] = {"$ref": f"#/components/messages/{rep}"}
+        operations[key] = {
+            "action": "receive",
+            "title": f"ops answers {cmd.name}",
+            "summary": cmd.summary,
+            "channel": {"$ref": f"#/channels/{key}"},
+            "bindings": {"nats": {"queue": subjects.QUEUE_GROUP}},
+            "reply": {
+                "channel": {"$ref": "#/channels/replies"},
+                "messages": [{"$ref": f"#/channels/replies/messages/{rep}"}],
+            },
+        }
+    channels["replies"] = {
+        "address": None,
+        "description": "The reply subject the requester put on its request (an _INBOX; NATS request/reply).",
+        "messages": reply_messages,
+    }
+    channels["alerts"] = {
+        "address": f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}",
+        "title": "alert notifications",
+        "description": f"One event per Alertmanager notification, kept in the JetStream stream "
+        f"{subjects.ALERTS_STREAM}. Payload: protobuf binary (no Content-Type header); "
+        "decode it with proto/chatops/v1/events.proto.",
+        "parameters": {
+            "status": {"enum": ["firing", "resolved"], "description": "the notification's status"},
+            "severity": {
+                "enum": ["critical", "warning", "info", "none"],
+                "description": "the highest severity label among its alerts",
+            },
+        },
+        "messages": {"AlertNotification": {"$ref": "#/components/messages/AlertNotification"}},
+    }
+    channels["audit"] = {
+        "address": f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}",
+        "title": "audit events",
+        "description": f"One event per command run or refused, kept in the JetStream stream "
+        f"{subjects.AUDIT_STREAM}. Payload: protobuf binary; read it back as JSON with "
+        f"{subjects.command_subject('audit.list')}.",
+        "parameters": {
+            "noun": {"description": "the command's noun, e.g. sampling"},
+            "verb": {"description": "the command's verb, e.g. set"},
+        },
+        "messages": {"AuditEvent": {"$ref": "#/components/messages/AuditEvent"}},
+    }
+    for event in EVENTS:
+        messages[event] = {
+            "name": event,
+            "summary": catalog.comments[(event,)],
+            "contentType": subjects.PROTOBUF_CONTENT_TYPE,
+            "headers": {"$ref": "#/components/schemas/EventHeaders"},
+            "payload": {"$ref": f"#/components/schemas/{event}"},
+        }
+    operations["publishAlert"] = {
+        "action": "send",
+        "title": "the notifier publishes alert notifications",
+        "channel": {"$ref": "#/channels/alerts"},
+    }
+    operations["publishAudit"] = {
+        "action": "send",
+        "title": "ops appends an audit event per command",
+        "channel": {"$ref": "#/channels/audit"},
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "ChatOps bus",
+            "version": "1.0.0",
+            "description": "Commands are NATS request/reply served by the micro service "
+            f"`{subjects.SERVICE_NAME}` (queue group `{subjects.QUEUE_GROUP}`); events are "
+            "JetStream streams. Send JSON with `Content-Type: application/json` and no code "
+            "generation is needed. Generated by `python -m chatops.launcher.asyncapi` from "
+            "proto/chatops/v1 and chatops/contract.py; do not edit by hand.",
+        },
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:4222",
+                "protocol": "nats",
+                "description": "`chatops up` (set NATS_URL for another)",
+            }
+        },
+        "defaultContentType": subjects.JSON_CONTENT_TYPE,
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "schemas": {
+                "CommandHeaders": COMMAND_HEADERS,
+                "ReplyHeaders": REPLY_HEADERS,
+                "EventHeaders": EVENT_HEADERS,
+                **catalog.schemas(),
+            },
+        },
+    }
+
+
+def render(proto_dir: Path = ROOT / "proto") -> str:
+    """The text of asyncapi.yaml."""
+    doc = document(Catalog.build(descriptor_set(proto_dir)))
+    return "# Generated by `python -m chatops.launcher.asyncapi`; do not edit.\n" + yaml.safe_dump(
+        doc, sort_keys=False, width=100, allow_unicode=True
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write asyncapi.yaml, or with --check exit 1 when it differs from what the protos say."""
+    p = argparse.ArgumentParser(prog="python -m chatops.launcher.asyncapi", description=main.__doc__)
+    p.add_argument("--check", action="store_true", help="only check; exit 1 when asyncapi.yaml is stale")
+    args = p.parse_args(argv)
+    text = render()
+    current = TARGET.read_text() if TARGET.exists() else ""
+    if current == text:
+        return 0
+    if args.check:
+        print(f"{TARGET} is out of date: run `python -m chatops.launcher.asyncapi`", file=sys.stderr)
+        return 1
+    TARGET.write_text(text)
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

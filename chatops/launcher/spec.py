@@ -1,0 +1,283 @@
+"""The local stack as data: which processes run, with what arguments, environment and health check."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatops.launcher.configs import ConfigFiles
+from chatops.launcher.ports import LOOPBACK, Ports
+
+# How many petstore requests per second the demo load sends (its own default error mix makes the
+# error-ratio rule in alertmanager/rules.yml fire).
+DEMO_RATE = "4"
+
+
+@dataclass(frozen=True)
+class Health:
+    """How to tell a component is ready: an HTTP URL answering 200, or a TCP port accepting."""
+
+    url: str = ""
+    tcp: int = 0
+
+    def __str__(self) -> str:
+        return self.url or f"tcp {LOOPBACK}:{self.tcp}"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One supervised process."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    health: Health | None = None
+    where: str = ""  # shown in the table: what a person would open or connect to
+    install_hint: str = ""  # what to run when argv[0] is missing
+
+    @property
+    def binary(self) -> str:
+        return self.argv[0]
+
+
+@dataclass(frozen=True)
+class EmulatedSlack:
+    """The offline Slack the stack starts when no Slack tokens are configured."""
+
+    bot_token: str
+    app_token: str
+    signing_secret: str
+    oncall_channel: str = ""  # its id, known once the emulator answers
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Everything the plan depends on; built once by the launcher from its flags and settings."""
+
+    ports: Ports
+    data_dir: Path
+    configs: ConfigFiles
+    notifier_token: str
+    nats_url: str = ""  # an existing NATS; empty starts nats-server
+    demo_load: bool = True
+    slack: EmulatedSlack | None = None  # None: the gateway uses the Slack tokens from the environment
+    python: str = sys.executable
+    log_level: str = "INFO"
+    binaries: Mapping[str, str] = field(default_factory=dict)  # prometheus / alertmanager executable names
+    source_root: Path | None = None  # the checkout holding the packages, when running from one
+
+    @property
+    def bus_url(self) -> str:
+        return self.nats_url or f"nats://{self.ports.addr('nats')}"
+
+
+def _apt(package: str) -> str:
+    return f"install it with `sudo apt-get install {package}` (or run `make demo`, which does)"
+
+
+def _python_env(opts: StackOptions, **extra: str) -> dict[str, str]:
+    env = {"NATS_URL": opts.bus_url, "LOG_LEVEL": opts.log_level, "PYTHONUNBUFFERED": "1", **extra}
+    if opts.source_root:
+        # `python -m ops` finds a source checkout's packages from any working directory.
+        env["PYTHONPATH"] = str(opts.source_root)
+    return env
+
+
+def nats(opts: StackOptions) -> Component:
+    p = opts.ports
+    return Component(
+        "nats",
+        (
+            "nats-server",
+            "-a",
+            LOOPBACK,
+            "-p",
+            str(p.nats),
+            "-js",
+            "-sd",
+            str(opts.data_dir / "nats"),
+            "-n",
+            "chatops-local",
+        ),
+        health=Health(tcp=p.nats),
+        where=opts.bus_url,
+        install_hint=_apt("nats-server"),
+    )
+
+
+def prometheus(opts: StackOptions) -> Component:
+    p = opts.ports
+    return Component(
+        "prometheus",
+        (
+            opts.binaries.get("prometheus", "prometheus"),
+            f"--config.file={opts.configs.prometheus}",
+            f"--storage.tsdb.path={opts.data_dir / 'prometheus'}",
+            f"--web.listen-address={p.addr('prometheus')}",
+            f"--web.external-url={p.url('prometheus')}",
+            # Firing alerts reach Alertmanager seconds after the rule fires, not the default minute.
+            "--rules.alert.resend-delay=5s",
+        ),
+        health=Health(url=p.url("prometheus", "/-/ready")),
+        where=p.url("prometheus"),
+        install_hint=_apt("prometheus"),
+    )
+
+
+def alertmanager(opts: StackOptions) -> Component:
+    p = opts.ports
+    return Component(
+        "alertmanager",
+        (
+            opts.binaries.get("alertmanager", "prometheus-alertmanager"),
+            f"--config.file={opts.configs.alertmanager}",
+            f"--storage.path={opts.data_dir / 'alertmanager'}",
+            f"--web.listen-address={p.addr('alertmanager')}",
+            f"--web.external-url={p.url('alertmanager')}",
+            "--cluster.listen-address=",
+        ),  # one local instance: no gossip port to collide with
+        health=Health(url=p.url("alertmanager", "/-/ready")),
+        where=p.url("alertmanager"),
+        install_hint=_apt("prometheus-alertmanager"),
+    )
+
+
+def ops(opts: StackOptions) -> Component:
+    p = opts.ports
+    env = _python_env(
+        opts,
+        PETSTORE_ADDR=p.addr("petstore"),
+        PROMETHEUS_URL=p.url("prometheus"),
+        ALERTMANAGER_URL=p.url("alertmanager"),
+        JAEGER_URL="",  # the local trace store
+        TRACE_STORE_PATH=str(opts.data_dir / "traces.sqlite3"),
+        OTLP_LISTEN=p.addr("otlp"),
+        OPS_METRICS_LISTEN=p.addr("ops_metrics"),
+    )
+    return Component(
+        "ops",
+        (opts.python, "-m", "ops"),
+        env,
+        Health(url=p.url("ops_metrics", "/healthz")),
+        where=f"traces {p.url('otlp')}",
+    )
+
+
+def petstore(opts: StackOptions) -> Component:
+    p = opts.ports
+    env = _python_env(
+        opts,
+        PETSTORE_LISTEN=p.addr("petstore"),
+        PETSTORE_METRICS_LISTEN=p.addr("petstore_metrics"),
+        OTEL_EXPORTER_OTLP_ENDPOINT=p.url("otlp"),
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=p.url("otlp", "/v1/traces"),
+        OTEL_SERVICE_NAME="petstore",
+    )
+    return Component(
+        "petstore",
+        (opts.python, "-m", "petstore", "serve"),
+        env,
+        Health(url=p.url("petstore_metrics", "/healthz")),
+        where=f"grpc {p.addr('petstore')}",
+    )
+
+
+def demo_load(opts: StackOptions) -> Component:
+    env = _python_env(opts, PETSTORE_ADDR=opts.ports.addr("petstore"))
+    return Component(
+        "demo-load",
+        (opts.python, "-m", "petstore", "demo", "--rate", DEMO_RATE),
+        env,
+        where=f"-> {opts.ports.addr('petstore')}",
+    )
+
+
+def notifier(opts: StackOptions) -> Component:
+    p = opts.ports
+    env = _python_env(opts, NOTIFIER_TOKEN=opts.notifier_token, NOTIFIER_LISTEN=p.addr("notifier"))
+    return Component(
+        "notifier",
+        (opts.python, "-m", "notifier"),
+        env,
+        Health(url=p.url("notifier", "/healthz")),
+        where=p.url("notifier", "/alerts"),
+    )
+
+
+def slackemu(opts: StackOptions, slack: EmulatedSlack) -> Component:
+    p = opts.ports
+    env = _python_env(
+        opts,
+        SLACKEMU_LISTEN=p.addr("slackemu"),
+        SLACKEMU_BOT_TOKEN=slack.bot_token,
+        SLACKEMU_APP_TOKEN=slack.app_token,
+        SLACKEMU_SIGNING_SECRET=slack.signing_secret,
+    )
+    return Component(
+        "slackemu",
+        (opts.python, "-m", "slackemu"),
+        env,
+        Health(url=p.url("slackemu", "/healthz")),
+        where=p.url("slackemu", "/"),
+    )
+
+
+def gateway(opts: StackOptions) -> Component:
+    p = opts.ports
+    extra = {
+        "GATEWAY_METRICS_LISTEN": p.addr("gateway_metrics"),
+        "SLACK_HTTP_LISTEN": p.addr("gateway_http"),
+        "PROMETHEUS_URL": p.url("prometheus"),
+        "ALERTMANAGER_URL": p.url("alertmanager"),
+    }
+    where = "your Slack workspace"
+    if opts.slack is not None:
+        extra |= {
+            "SLACK_API_URL": p.url("slackemu", "/api/"),
+            "SLACK_BOT_TOKEN": opts.slack.bot_token,
+            "SLACK_APP_TOKEN": opts.slack.app_token,
+            "SLACK_SIGNING_SECRET": "",
+            "SLACK_ONCALL_CHANNEL": opts.slack.oncall_channel,
+        }
+        where = "the offline Slack (Socket Mode)"
+    return Component(
+        "gateway",
+        (opts.python, "-m", "gateway"),
+        _python_env(opts, **extra),
+        Health(url=p.url("gateway_metrics", "/healthz")),
+        where=where,
+    )
+
+
+def plan(opts: StackOptions) -> tuple[Component, ...]:
+    """Every component in start order: each one's dependencies come before it."""
+    parts = [] if opts.nats_url else [nats(opts)]
+    parts += [prometheus(opts), alertmanager(opts), ops(opts), petstore(opts), notifier(opts)]
+    if opts.slack is not None:
+        parts.append(slackemu(opts, opts.slack))
+    parts.append(gateway(opts))
+    if opts.demo_load:
+        parts.append(demo_load(opts))
+    return tuple(parts)
+
+
+def listening_ports(opts: StackOptions) -> dict[str, int]:
+    """The ports this plan will bind, by component, for the in-use check before anything starts."""
+    p = opts.ports
+    wanted = {
+        "prometheus": p.prometheus,
+        "alertmanager": p.alertmanager,
+        "ops": p.ops_metrics,
+        "ops OTLP receiver": p.otlp,
+        "petstore": p.petstore,
+        "petstore metrics": p.petstore_metrics,
+        "notifier": p.notifier,
+        "gateway metrics": p.gateway_metrics,
+    }
+    if not opts.nats_url:
+        wanted = {"nats": p.nats, **wanted}
+    if opts.slack is not None:
+        wanted["slackemu"] = p.slackemu
+    return wanted

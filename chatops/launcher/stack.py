@@ -1,0 +1,183 @@
+"""`chatops up`: check what the stack needs, start it in order, report where things run, stop on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from chatops.launcher import spec
+from chatops.launcher.output import Output, Row, table
+from chatops.launcher.spec import StackOptions
+from chatops.launcher.supervisor import StartFailed, Supervisor
+
+
+class Preflight(Exception):
+    """Something to fix before the stack can start; the text is one line saying what to do."""
+
+
+def find_binaries() -> dict[str, str]:
+    """Debian names Alertmanager `prometheus-alertmanager`; upstream tarballs call it `alertmanager`."""
+    found = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager"}
+    if not shutil.which(found["alertmanager"]) and shutil.which("alertmanager"):
+        found["alertmanager"] = "alertmanager"
+    return found
+
+
+def preflight(opts: StackOptions, busy: Callable[[dict[str, int]], tuple[str, int] | None]) -> None:
+    """Missing binaries and taken ports, before anything starts; Preflight names the first problem."""
+    for comp in spec.plan(opts):
+        if shutil.which(comp.binary) is None:
+            raise Preflight(f"{comp.binary} is not installed: {comp.install_hint}")
+    taken = busy(spec.listening_ports(opts))
+    if taken is not None:
+        name, port = taken
+        state = opts.data_dir / "state.json"
+        # A launcher killed with SIGKILL cannot stop its children; its state file still names them.
+        earlier = (
+            f"; an earlier `chatops up` may still run: its pids are in {state}" if state.exists() else ""
+        )
+        raise Preflight(
+            f"port {port} (for {name}) is already in use: stop whatever listens there "
+            f"(`ss -ltnp 'sport = :{port}'` shows it) or move the stack with --base-port N{earlier}"
+        )
+    if opts.nats_url and not _reachable(opts.nats_url):
+        raise Preflight(
+            f"NATS_URL={opts.nats_url} does not answer: start that NATS, or unset NATS_URL "
+            "and `chatops up` starts its own"
+        )
+
+
+def _reachable(nats_url: str) -> bool:
+    for part in nats_url.split(","):
+        url = urlsplit(part.strip())
+        try:
+            with socket.create_connection((url.hostname or "127.0.0.1", url.port or 4222), 2):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+async def oncall_channel(emulator_url: str) -> str:
+    """The id of #oncall in the offline Slack, so the gateway posts alerts where the page shows them."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+            http.get(f"{emulator_url}/control/state") as resp,
+        ):
+            state = await resp.json()
+        for channel in state.get("channels", []):
+            if channel.get("name") == "oncall":
+                return str(channel["id"])
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, AttributeError):
+        pass
+    return "#oncall"  # chat.postMessage takes a channel name too
+
+
+class StateFile:
+    """`<data dir>/state.json`: what runs, its pid and health, so scripts and tests can see the stack."""
+
+    def __init__(self, path: Path, opts: StackOptions) -> None:
+        self.path = path
+        self.opts = opts
+        self.healthy = False
+
+    def write(self, sup: Supervisor) -> None:
+        doc: dict[str, Any] = {
+            "launcher_pid": os.getpid(),
+            "healthy": self.healthy,
+            "nats_url": self.opts.bus_url,
+            "slack_page": slack_page(self.opts),
+            "components": {
+                name: {
+                    "pid": c.pid,
+                    "pgids": sorted(c.pgids),
+                    "healthy": c.healthy,
+                    "restarts": c.restarts,
+                    "where": c.component.where,
+                    "log": str(c.log_path),
+                }
+                for name, c in sup.children.items()
+            },
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(self.path)
+
+
+def slack_page(opts: StackOptions) -> str:
+    return opts.ports.url("slackemu", "/") if opts.slack is not None else ""
+
+
+async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackOptions:
+    for comp in spec.plan(opts):
+        if comp.name == "gateway" and opts.slack is not None:
+            channel = await oncall_channel(opts.ports.url("slackemu"))
+            opts = replace(opts, slack=replace(opts.slack, oncall_channel=channel))
+            comp = spec.gateway(opts)
+        out.note(f"starting {comp.name}: {' '.join(comp.argv[:4])}{' …' if len(comp.argv) > 4 else ''}")
+        await sup.start(comp)
+        out.note(f"{comp.name} is healthy" if comp.health else f"{comp.name} is running")
+    return opts
+
+
+async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Path | None = None) -> int:
+    """Start everything, wait for SIGINT/SIGTERM, stop everything; 1 when the stack could not start."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    state = StateFile(opts.data_dir / "state.json", opts)
+    code = 0
+    try:
+        async with Supervisor(
+            out,
+            opts.data_dir / "logs",
+            cwd=cwd,
+            health_timeout=health_timeout,
+            on_change=lambda: state.write(sup),
+        ) as sup:
+            starting = asyncio.create_task(_start_all(sup, opts, out))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+                out.note("interrupted while starting; stopping what runs")
+                await asyncio.gather(starting, return_exceptions=True)
+                return 130
+            stopping.cancel()
+            try:
+                opts = starting.result()
+            except StartFailed as exc:
+                out.note(f"chatops up: {exc}")
+                return 1
+            state.opts = opts
+            state.healthy = True
+            state.write(sup)
+            rows = [Row(n, c.component.where, c.pid, str(c.log_path)) for n, c in sup.children.items()]
+            out.note(table(rows))
+            page = slack_page(opts)
+            chat = (
+                f"chat with the bot at {page} (#oncall shows alerts)"
+                if page
+                else "the bot answers in your Slack workspace"
+            )
+            out.note(f"all {len(rows)} components are healthy; {chat}. Ctrl-C stops everything.")
+            await stop.wait()
+            out.note("stopping every component")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    out.note("stopped; nothing left running")
+    return code

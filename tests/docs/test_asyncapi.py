@@ -1,0 +1,90 @@
+"""asyncapi.yaml: current with the protos, and naming every subject, header and payload field."""
+
+from __future__ import annotations
+
+import yaml
+from google.protobuf import json_format
+
+from chatops import subjects
+from chatops.contract import COMMANDS
+from chatops.launcher.asyncapi import TARGET, render
+from chatops.v1 import audit_pb2, events_pb2
+
+DOC = yaml.safe_load(TARGET.read_text())
+
+
+def _resolve(ref: str):
+    node = DOC
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return _resolve(node["$ref"]) if isinstance(node, dict) and "$ref" in node else node
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_asyncapi_is_what_the_protos_generate():
+    assert TARGET.read_text() == render(), "asyncapi.yaml is stale: run `python -m chatops.launcher.asyncapi`"
+
+
+def test_it_is_asyncapi_3_and_every_reference_resolves():
+    assert DOC["asyncapi"] == "3.0.0"
+    refs = list(_refs(DOC))
+    assert len(refs) > 50
+    for ref in refs:
+        assert _resolve(ref) is not None, ref
+
+
+def test_every_command_is_a_channel_with_request_and_reply():
+    addresses = {ch.get("address"): key for key, ch in DOC["channels"].items()}
+    for cmd in COMMANDS:
+        key = addresses[cmd.subject]
+        op = DOC["operations"][key]
+        assert op["action"] == "receive" and op["bindings"]["nats"]["queue"] == subjects.QUEUE_GROUP
+        request = _resolve(next(iter(DOC["channels"][key]["messages"].values()))["$ref"])
+        reply = _resolve(op["reply"]["messages"][0]["$ref"])
+        assert request["payload"]["$ref"].endswith("/" + cmd.request.DESCRIPTOR.name)
+        assert reply["payload"]["$ref"].endswith("/" + cmd.reply.DESCRIPTOR.name)
+    assert f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}" in addresses
+    assert f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}" in addresses
+
+
+def test_every_header_of_the_contract_is_described():
+    text = TARGET.read_text()
+    for name in (
+        subjects.H_ACTOR,
+        subjects.H_ACTOR_NAME,
+        subjects.H_CHANNEL,
+        subjects.H_SOURCE,
+        subjects.H_REQUEST_ID,
+        subjects.H_TRACEPARENT,
+        subjects.H_CONTENT_TYPE,
+        subjects.H_MSG_ID,
+        subjects.H_SERVICE_ERROR,
+        subjects.H_SERVICE_ERROR_CODE,
+    ):
+        assert f"{name}:" in text, name
+
+
+def test_payload_properties_are_the_protobuf_json_names():
+    """A real message in the JSON mapping uses exactly the property names the document lists."""
+    schemas = DOC["components"]["schemas"]
+    note = events_pb2.AlertNotification(group_key="{}:{}", status="firing", truncated_alerts=1, severity="x")
+    note.alerts.add(status="firing", generator_url="http://p")
+    note.common_labels["alertname"] = "A"
+    as_json = json_format.MessageToDict(note)
+    assert set(as_json) <= set(schemas["AlertNotification"]["properties"])
+    assert set(as_json["alerts"][0]) <= set(schemas["AlertInstance"]["properties"])
+    event = json_format.MessageToDict(audit_pb2.AuditEvent(actor="a", error_code=403, sequence=7))
+    assert set(event) <= set(schemas["AuditEvent"]["properties"])
+    assert schemas["AuditEvent"]["properties"]["sequence"]["type"] == "string"  # uint64 is a JSON string
+    assert event["sequence"] == "7"

@@ -1,0 +1,224 @@
+"""docker-compose.yml and the Dockerfile agree with the code: configs, variables, required values, ports.
+
+Docker cannot run on the development machines, so this reads the files and checks them against the
+components' settings classes and the committed configs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from gateway.settings import GatewaySettings
+from notifier.settings import NotifierSettings
+from ops.settings import OpsSettings
+from petstore.settings import PetstoreSettings
+from tests.docs.settings_fields import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+# `chatops <subcommand>` -> the settings class that subcommand reads.
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "petstore": PetstoreSettings,
+    "ops": OpsSettings,
+    "notifier": NotifierSettings,
+    "gateway": GatewaySettings,
+}
+PYTHON_SERVICES = ("petstore", "demo-load", "ops", "notifier", "gateway")
+# Read by the OpenTelemetry SDK itself, not by our settings classes.
+OTEL_STANDARD = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
+# What a person puts in .env for compose (README, "docker-compose").
+USER_ENV = {
+    "NOTIFIER_TOKEN": "compose-test-token",
+    "SLACK_BOT_TOKEN": "xoxb-compose-test",
+    "SLACK_APP_TOKEN": "xapp-compose-test",
+}
+_VAR = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+def interpolate(value: object, user: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} with `user` as the .env file."""
+
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m["name"], m["op"] or "", m["arg"] or ""
+        if name in user and (user[name] or op in ("-", "?")):
+            return user[name]
+        if op.endswith("?"):
+            raise KeyError(f"{name} is required: {arg}")
+        return arg if op.endswith("-") else ""
+
+    return str(_VAR.sub(one, str(value)))
+
+
+def env_of(service: str, user: dict[str, str] | None = None) -> dict[str, str]:
+    raw = SERVICES[service].get("environment") or {}
+    return {k: interpolate(v, USER_ENV if user is None else user) for k, v in raw.items()}
+
+
+def settings_of(service: str) -> type[BaseSettings]:
+    return SETTINGS[str(SERVICES[service]["command"][0])]
+
+
+def flag(service: str, name: str) -> str:
+    for arg in SERVICES[service]["command"]:
+        if arg.startswith(f"{name}="):
+            return str(arg.split("=", 1)[1])
+    raise KeyError(f"{service} has no {name}")
+
+
+def port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1]) if "://" not in address else int(urlsplit(address).port or 0)
+
+
+def health_port(service: str) -> int:
+    test = " ".join(SERVICES[service]["healthcheck"]["test"])
+    found = re.search(r"127\.0\.0\.1:(\d+)", test)
+    assert found, f"{service} health check names no loopback port"
+    return int(found[1])
+
+
+def test_every_part_of_the_system_is_a_service():
+    assert set(SERVICES) == {"nats", "jaeger", "prometheus", "alertmanager", *PYTHON_SERVICES}
+    assert SERVICES["jaeger"]["image"].startswith("jaegertracing/jaeger:2.")
+    assert "--jetstream" in SERVICES["nats"]["command"]
+    assert any(v.startswith("nats-data:") for v in SERVICES["nats"]["volumes"])
+
+
+def test_every_long_running_service_has_a_health_check_on_its_real_port():
+    for name in set(SERVICES) - {"demo-load"}:
+        assert "healthcheck" in SERVICES[name], name
+    assert health_port("prometheus") == port_of(flag("prometheus", "--web.listen-address"))
+    assert health_port("alertmanager") == port_of(flag("alertmanager", "--web.listen-address"))
+    assert health_port("petstore") == port_of(env_of("petstore")["PETSTORE_METRICS_LISTEN"])
+    assert health_port("ops") == port_of(env_of("ops")["OPS_METRICS_LISTEN"])
+    assert health_port("notifier") == port_of(env_of("notifier")["NOTIFIER_LISTEN"])
+    assert health_port("gateway") == port_of(env_of("gateway")["GATEWAY_METRICS_LISTEN"])
+
+
+def mounts(service: str) -> dict[str, str]:
+    """Container path -> the repository path mounted there (named volumes left out)."""
+    found = {}
+    for volume in SERVICES[service].get("volumes") or []:
+        source, target = volume.split(":")[:2]
+        if source.startswith("."):
+            found[target] = source
+    return found
+
+
+def secret_targets(service: str) -> dict[str, str]:
+    """Container path -> the secret's source file, for the secrets a service mounts."""
+    files = {name: spec["file"] for name, spec in COMPOSE.get("secrets", {}).items()}
+    return {s["target"]: files[s["source"]] for s in SERVICES[service].get("secrets") or []}
+
+
+def test_every_mounted_path_exists_and_so_do_the_configs_it_is_read_from():
+    for name in SERVICES:
+        for source in mounts(name).values():
+            assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    prom_config = flag("prometheus", "--config.file")
+    assert prom_config in mounts("prometheus")
+    prom = yaml.safe_load((ROOT / mounts("prometheus")[prom_config]).read_text())
+    for rule_file in prom.get("rule_files") or []:
+        in_container = str(Path(prom_config).parent / rule_file)
+        assert in_container in mounts("prometheus"), f"{rule_file} is not mounted beside prometheus.yml"
+        assert (ROOT / mounts("prometheus")[in_container]).is_file()
+    am_config = flag("alertmanager", "--config.file")
+    assert am_config in mounts("alertmanager")
+    am = yaml.safe_load((ROOT / mounts("alertmanager")[am_config]).read_text())
+    for receiver in am["receivers"]:
+        for hook in receiver.get("webhook_configs") or []:
+            token = hook["http_config"]["authorization"]["credentials_file"]
+            # Alertmanager reads a relative credentials_file beside its config: the secret goes there.
+            assert str(Path(am_config).parent / token) in secret_targets("alertmanager"), token
+    assert secret_targets("alertmanager")
+
+
+@pytest.mark.parametrize("service", PYTHON_SERVICES)
+def test_every_variable_is_a_setting_of_that_component(service):
+    fields = set(settings_of(service).model_fields)
+    unknown = set(env_of(service)) - fields - OTEL_STANDARD
+    assert not unknown, f"{service} sets variables its settings do not have: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", PYTHON_SERVICES)
+def test_the_environment_is_valid_for_that_component(service, tmp_path, monkeypatch):
+    # Only what compose passes: no .env from this checkout and no variables from this shell.
+    monkeypatch.chdir(tmp_path)
+    cls = settings_of(service)
+    for name in cls.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env_of(service).items():
+        monkeypatch.setenv(name, value)
+    try:
+        cls()
+    except ValidationError as exc:
+        raise AssertionError(f"{service}: {exc}") from None
+
+
+def test_every_required_variable_is_demanded_from_the_user():
+    for service in PYTHON_SERVICES:
+        required = {n for n, f in settings_of(service).model_fields.items() if f.is_required()}
+        assert required <= set(env_of(service)), service
+    with pytest.raises(KeyError, match="NOTIFIER_TOKEN"):
+        env_of("notifier", user={})
+    with pytest.raises(KeyError, match="SLACK_BOT_TOKEN"):
+        env_of("gateway", user={})
+
+
+def test_ports_agree_between_components_and_with_the_settings_defaults():
+    pet, ops, gw, demo = env_of("petstore"), env_of("ops"), env_of("gateway"), env_of("demo-load")
+    nats_port = int(SERVICES["nats"]["command"][SERVICES["nats"]["command"].index("--port") + 1])
+    for service in ("ops", "notifier", "gateway"):
+        assert port_of(env_of(service)["NATS_URL"]) == nats_port
+    assert ops["PETSTORE_ADDR"] == demo["PETSTORE_ADDR"] == pet["PETSTORE_LISTEN"]
+    prom = flag("prometheus", "--web.listen-address")
+    am = flag("alertmanager", "--web.listen-address")
+    assert port_of(ops["PROMETHEUS_URL"]) == port_of(gw["PROMETHEUS_URL"]) == port_of(prom)
+    assert port_of(ops["ALERTMANAGER_URL"]) == port_of(gw["ALERTMANAGER_URL"]) == port_of(am)
+    assert port_of(ops["JAEGER_URL"]) == 16686  # Jaeger's query/api_v3 port
+    assert port_of(pet["OTEL_EXPORTER_OTLP_ENDPOINT"]) == 4318  # Jaeger's OTLP/HTTP port
+    for service in PYTHON_SERVICES:
+        defaults = settings_of(service).model_fields
+        for key, value in env_of(service).items():
+            if key.endswith("_LISTEN"):
+                assert value == defaults[key].default, f"{service} {key}={value} moves a fixed port"
+    assert port_of(prom) == 9090 and port_of(am) == 9093 and nats_port == 4222
+
+
+def test_the_committed_configs_point_at_the_services_compose_runs():
+    prom = yaml.safe_load((ROOT / "alertmanager" / "prometheus.yml").read_text())
+    targets = {
+        t for job in prom["scrape_configs"] for s in job.get("static_configs", []) for t in s["targets"]
+    }
+    for service, var in (
+        ("petstore", "PETSTORE_METRICS_LISTEN"),
+        ("ops", "OPS_METRICS_LISTEN"),
+        ("gateway", "GATEWAY_METRICS_LISTEN"),
+        ("notifier", "NOTIFIER_LISTEN"),
+    ):
+        assert env_of(service)[var] in targets, f"prometheus.yml does not scrape {service}"
+    alerting = prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert flag("alertmanager", "--web.listen-address") in alerting
+    am = yaml.safe_load((ROOT / "alertmanager" / "alertmanager.yml").read_text())
+    hooks = [h for r in am["receivers"] for h in r.get("webhook_configs") or []]
+    notifier = env_of("notifier")["NOTIFIER_LISTEN"]
+    assert any(urlsplit(h["url"]).netloc == notifier and urlsplit(h["url"]).path == "/alerts" for h in hooks)
+
+
+def test_the_dockerfile_installs_every_package_on_python_311_slim():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
+    for package in ("chatops", "gateway", "ops", "notifier", "petstore", "slackemu"):
+        assert re.search(rf"^COPY {package} \./{package}$", text, re.M), package
+    assert 'ENTRYPOINT ["chatops"]' in text
+    for service in PYTHON_SERVICES:
+        assert SERVICES[service]["image"] == "chatops:local" and SERVICES[service]["build"] == "."
+        assert SERVICES[service]["command"][0] in SETTINGS
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored and ".venv" in ignored and "secrets" in ignored

@@ -1,0 +1,72 @@
+"""README.md: the newcomer's order, the generated command reference, and every environment variable."""
+
+from __future__ import annotations
+
+import re
+
+from chatops.launcher.readme import END, START, MarkersMissing, reference, splice
+from tests.docs.settings_fields import ROOT, settings_classes
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_two_commands_come_first_then_the_architecture():
+    demo, test = README.index("make demo"), README.index("make test")
+    architecture = README.index("## Architecture")
+    commands = README.index(START)
+    assert demo < test < architecture < commands
+    for section in (
+        "## Environment variables",
+        "## Real Slack",
+        "## docker-compose",
+        "## Using the bus from another language",
+    ):
+        assert commands < README.index(section), section
+
+
+def test_the_command_reference_is_what_the_gateway_generates():
+    assert splice(README, reference()) == README, "README.md is out of date: run `make readme`"
+
+
+def test_splice_replaces_only_between_the_markers():
+    text = f"intro\n{START}\nold\n{END}\noutro\n"
+    assert splice(text, "new\n") == f"intro\n{START}\nnew\n{END}\noutro\n"
+    try:
+        splice("no markers", "x")
+    except MarkersMissing as exc:
+        assert START in str(exc)
+    else:
+        raise AssertionError("missing markers were accepted")
+
+
+def test_every_setting_of_every_component_is_documented():
+    classes = settings_classes()
+    assert {
+        "gateway.settings.GatewaySettings",
+        "ops.settings.OpsSettings",
+        "notifier.settings.NotifierSettings",
+        "petstore.settings.PetstoreSettings",
+        "chatops.launcher.settings.LauncherSettings",
+    } <= set(classes)
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", README))
+    missing = {
+        f"{cls}.{field}"
+        for cls, model in classes.items()
+        for field in model.model_fields
+        if field not in documented
+    }
+    assert not missing, f"README.md does not mention: {sorted(missing)}"
+
+
+def test_every_linked_file_exists():
+    for target in re.findall(r"\]\((?!https?://|#)([^)]+)\)", README):
+        assert (ROOT / target).exists(), target
+    for name in ("slack-app-manifest.yml", "asyncapi.yaml", "docker-compose.yml", "Dockerfile"):
+        assert name in README and (ROOT / name).exists(), name
+
+
+def test_every_bus_subject_is_in_the_readme():
+    from chatops.contract import COMMANDS
+
+    for cmd in COMMANDS:
+        assert f"`{cmd.subject}`" in README, cmd.subject

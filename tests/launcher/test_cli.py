@@ -1,0 +1,112 @@
+"""`chatops up` refuses to start with one clear line: missing binary, port in use, NATS_URL down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import yaml
+
+from chatops.launcher.ports import Ports, in_use
+from tests.harness.servers import free_port
+from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
+
+
+def free_base() -> int:
+    """A base port whose whole block is free right now."""
+    for _ in range(50):
+        base = free_port() // 16 * 16
+        if base + 16 < 65535 and not any(in_use(p) for p in Ports.from_base(base).named().values()):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def run_up(tmp_path, *args, env_extra=None, path=None):
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "prometheus.yml").write_text(yaml.safe_dump(PROMETHEUS_YML))
+    (src / "alertmanager.yml").write_text(yaml.safe_dump(ALERTMANAGER_YML))
+    (src / "rules.yml").write_text(yaml.safe_dump(RULES_YML))
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "SLACK_BOT_TOKEN")}
+    env.update(env_extra or {})
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatops.launcher",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--config-dir",
+            str(src),
+            *args,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_binary_is_one_line_saying_how_to_install(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = run_up(tmp_path, "--base-port", str(free_base()), path=str(empty))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "chatops up: nats-server is not installed: install it with `sudo apt-get install nats-server` "
+        "(or run `make demo`, which does)"
+    ]
+    assert not (tmp_path / "data" / "logs").exists()  # nothing was started
+
+
+def test_port_in_use_is_one_line_naming_port_and_component(tmp_path):
+    base = free_base()
+    ports = Ports.from_base(base)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports.prometheus))
+        s.listen()
+        done = run_up(tmp_path, "--base-port", str(base))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"chatops up: port {ports.prometheus} (for prometheus) is already in use")
+    assert "--base-port" in lines[0]
+
+
+def test_existing_nats_that_does_not_answer_is_one_line(tmp_path):
+    url = f"nats://127.0.0.1:{free_port()}"
+    done = run_up(tmp_path, "--base-port", str(free_base()), env_extra={"NATS_URL": url})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"chatops up: NATS_URL={url} does not answer: start that NATS, or unset NATS_URL "
+        "and `chatops up` starts its own"
+    )
+
+
+def test_bad_base_port_and_missing_configs_are_one_line(tmp_path):
+    done = run_up(tmp_path, "--base-port", "70")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("chatops up: --base-port must be between 1024 and")
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatops.launcher",
+            "--config-dir",
+            str(tmp_path / "nowhere"),
+            "--data-dir",
+            str(tmp_path / "d2"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr and "--config-dir" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

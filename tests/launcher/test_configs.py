@@ -1,0 +1,144 @@
+"""Rewriting the committed configs for other ports: pure checks, then the real servers load them."""
+
+from __future__ import annotations
+
+import json
+import stat
+import urllib.request
+from typing import Any
+
+import yaml
+
+from chatops.launcher.configs import (
+    alertmanager_config,
+    move_address,
+    move_url,
+    prometheus_config,
+    write_configs,
+)
+from chatops.launcher.ports import Ports
+from tests.harness.servers import Proc, binary, free_port, wait_http
+
+PROMETHEUS_YML: dict[str, Any] = {
+    "global": {"scrape_interval": "15s"},
+    "rule_files": ["rules.yml"],
+    "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:9093"]}]}]},
+    "scrape_configs": [
+        {"job_name": "petstore", "static_configs": [{"targets": ["127.0.0.1:9101"]}]},
+        {"job_name": "ops", "static_configs": [{"targets": ["127.0.0.1:9102"]}]},
+        {"job_name": "elsewhere", "static_configs": [{"targets": ["10.0.0.1:8080"]}]},
+    ],
+}
+ALERTMANAGER_YML: dict[str, Any] = {
+    "route": {"receiver": "chatops", "group_wait": "1s"},
+    "receivers": [
+        {
+            "name": "chatops",
+            "webhook_configs": [
+                {
+                    "url": "http://127.0.0.1:9095/alerts",
+                    "send_resolved": True,
+                    "http_config": {"authorization": {"type": "Bearer", "credentials": "committed-value"}},
+                }
+            ],
+        }
+    ],
+}
+RULES_YML: dict[str, Any] = {
+    "groups": [{"name": "petstore", "rules": [{"alert": "Always", "expr": "vector(1)", "labels": {}}]}]
+}
+
+
+def _targets(doc):
+    return [t for job in doc["scrape_configs"] for s in job["static_configs"] for t in s["targets"]]
+
+
+def test_addresses_and_urls_move_only_known_ports():
+    moved = {9101: 20004, 9095: 20009}
+    assert move_address("127.0.0.1:9101", moved) == "127.0.0.1:20004"
+    assert move_address("10.0.0.1:8080", moved) == "10.0.0.1:8080"
+    assert move_address("no-port", moved) == "no-port"
+    assert move_url("http://127.0.0.1:9095/alerts", moved) == "http://127.0.0.1:20009/alerts"
+    assert move_url("https://example.invalid/x", moved) == "https://example.invalid/x"
+
+
+def test_prometheus_config_moves_targets_and_alertmanager_and_shortens_intervals(tmp_path):
+    ports = Ports.from_base(21000)
+    out = prometheus_config(PROMETHEUS_YML, ports.moved(), [tmp_path / "rules.yml"])
+    assert _targets(out) == [ports.addr("petstore_metrics"), ports.addr("ops_metrics"), "10.0.0.1:8080"]
+    assert out["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [ports.addr("alertmanager")]
+    assert out["rule_files"] == [str(tmp_path / "rules.yml")]
+    assert out["global"]["scrape_interval"] == "5s"
+    assert PROMETHEUS_YML["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9101"]
+
+
+def test_alertmanager_config_reads_the_token_from_a_file_and_drops_inline_credentials(tmp_path):
+    ports = Ports.from_base(21000)
+    out = alertmanager_config(ALERTMANAGER_YML, ports.moved(), tmp_path / "token")
+    hook = out["receivers"][0]["webhook_configs"][0]
+    assert hook["url"] == ports.url("notifier", "/alerts")
+    expected = {"type": "Bearer", "credentials_file": str(tmp_path / "token")}
+    assert hook["http_config"]["authorization"] == expected
+    assert "committed-value" not in yaml.safe_dump(out)
+
+
+def _write_sources(src):
+    src.mkdir()
+    (src / "prometheus.yml").write_text(yaml.safe_dump(PROMETHEUS_YML))
+    (src / "alertmanager.yml").write_text(yaml.safe_dump(ALERTMANAGER_YML))
+    (src / "rules.yml").write_text(yaml.safe_dump(RULES_YML))
+
+
+def test_written_configs_keep_the_token_private(tmp_path):
+    _write_sources(tmp_path / "src")
+    files = write_configs(tmp_path / "src", tmp_path / "out", Ports.from_base(21000).moved(), "s3cret-token")
+    assert files.notifier_token.read_text() == "s3cret-token"
+    assert stat.S_IMODE(files.notifier_token.stat().st_mode) == 0o600
+    for path in (files.prometheus, files.alertmanager, *files.rules):
+        assert "s3cret-token" not in path.read_text()
+
+
+def _get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.load(resp)
+
+
+def test_real_prometheus_and_alertmanager_load_the_rewritten_configs(tmp_path):
+    _write_sources(tmp_path / "src")
+    ports = Ports(prometheus=free_port(), alertmanager=free_port())
+    files = write_configs(tmp_path / "src", tmp_path / "out", ports.moved(), "tok")
+    am = Proc(
+        [
+            binary("prometheus-alertmanager", "alertmanager"),
+            f"--config.file={files.alertmanager}",
+            f"--storage.path={tmp_path / 'am'}",
+            f"--web.listen-address={ports.addr('alertmanager')}",
+            "--cluster.listen-address=",
+        ],
+        tmp_path,
+        "alertmanager",
+    )
+    prom = Proc(
+        [
+            binary("prometheus"),
+            f"--config.file={files.prometheus}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address={ports.addr('prometheus')}",
+        ],
+        tmp_path,
+        "prometheus",
+    )
+    am.start()
+    prom.start()
+    try:
+        wait_http(ports.url("alertmanager", "/-/ready"), proc=am.proc)
+        wait_http(ports.url("prometheus", "/-/ready"), proc=prom.proc)
+        status = _get_json(ports.url("alertmanager", "/api/v2/status"))
+        assert str(files.notifier_token) in status["config"]["original"]
+        rules = _get_json(ports.url("prometheus", "/api/v1/rules"))["data"]["groups"]
+        assert [r["name"] for g in rules for r in g["rules"]] == ["Always"]
+        config = yaml.safe_load(_get_json(ports.url("prometheus", "/api/v1/status/config"))["data"]["yaml"])
+        assert ports.addr("alertmanager") in yaml.safe_dump(config["alerting"])
+    finally:
+        prom.stop()
+        am.stop()

@@ -1,0 +1,93 @@
+"""The stack plan as data: order, wiring between components, emulator only without Slack tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatops.launcher.configs import ConfigFiles
+from chatops.launcher.ports import Ports
+from chatops.launcher.spec import EmulatedSlack, StackOptions, listening_ports, plan
+
+PORTS = Ports.from_base(30000)
+FILES = ConfigFiles(
+    Path("/d/config/prometheus.yml"),
+    Path("/d/config/alertmanager.yml"),
+    (Path("/d/config/rules.yml"),),
+    Path("/d/config/notifier.token"),
+)
+SLACK = EmulatedSlack("xoxb-local-1", "xapp-local-1", "sig", oncall_channel="C0ONCALL")
+
+
+def options(**kw) -> StackOptions:
+    base = {"ports": PORTS, "data_dir": Path("/d"), "configs": FILES, "notifier_token": "tok", "slack": SLACK}
+    return StackOptions(**{**base, **kw})
+
+
+def by_name(opts: StackOptions):
+    return {c.name: c for c in plan(opts)}
+
+
+def test_start_order_puts_dependencies_first():
+    names = [c.name for c in plan(options())]
+    assert names == [
+        "nats",
+        "prometheus",
+        "alertmanager",
+        "ops",
+        "petstore",
+        "notifier",
+        "slackemu",
+        "gateway",
+        "demo-load",
+    ]
+
+
+def test_existing_nats_and_real_slack_and_no_demo_leave_those_parts_out():
+    opts = options(nats_url="nats://127.0.0.1:4999", slack=None, demo_load=False)
+    names = [c.name for c in plan(opts)]
+    assert "nats" not in names and "slackemu" not in names and "demo-load" not in names
+    assert all(c.env["NATS_URL"] == "nats://127.0.0.1:4999" for c in plan(opts) if c.env)
+    assert "nats" not in listening_ports(opts) and "slackemu" not in listening_ports(opts)
+    gateway = by_name(opts)["gateway"]
+    assert "SLACK_BOT_TOKEN" not in gateway.env  # the gateway reads the real tokens itself
+
+
+def test_components_are_wired_to_each_other():
+    parts = by_name(options())
+    ops, pet, gw, notifier = parts["ops"], parts["petstore"], parts["gateway"], parts["notifier"]
+    assert ops.env["JAEGER_URL"] == ""
+    assert ops.env["OTLP_LISTEN"] == PORTS.addr("otlp")
+    assert pet.env["OTEL_EXPORTER_OTLP_ENDPOINT"] == PORTS.url("otlp")
+    assert ops.env["PETSTORE_ADDR"] == pet.env["PETSTORE_LISTEN"] == PORTS.addr("petstore")
+    assert ops.env["PROMETHEUS_URL"] == PORTS.url("prometheus")
+    assert ops.env["TRACE_STORE_PATH"] == "/d/traces.sqlite3"
+    assert notifier.env["NOTIFIER_TOKEN"] == "tok"
+    assert gw.env["SLACK_API_URL"] == PORTS.url("slackemu", "/api/")
+    assert gw.env["SLACK_BOT_TOKEN"] == parts["slackemu"].env["SLACKEMU_BOT_TOKEN"]
+    assert gw.env["SLACK_APP_TOKEN"] == parts["slackemu"].env["SLACKEMU_APP_TOKEN"]
+    assert gw.env["SLACK_ONCALL_CHANNEL"] == "C0ONCALL"
+    assert parts["demo-load"].env["PETSTORE_ADDR"] == PORTS.addr("petstore")
+
+
+def test_every_server_has_a_health_check_on_its_own_port():
+    parts = by_name(options())
+    assert parts["nats"].health.tcp == PORTS.nats
+    assert parts["prometheus"].health.url == PORTS.url("prometheus", "/-/ready")
+    assert parts["alertmanager"].health.url == PORTS.url("alertmanager", "/-/ready")
+    for name, port in [
+        ("ops", "ops_metrics"),
+        ("petstore", "petstore_metrics"),
+        ("notifier", "notifier"),
+        ("slackemu", "slackemu"),
+        ("gateway", "gateway_metrics"),
+    ]:
+        assert parts[name].health.url == PORTS.url(port, "/healthz")
+    assert parts["demo-load"].health is None
+    prom_args = " ".join(parts["prometheus"].argv)
+    assert "--rules.alert.resend-delay=5s" in prom_args and "/d/config/prometheus.yml" in prom_args
+
+
+def test_secrets_are_in_the_environment_never_in_arguments():
+    for comp in plan(options()):
+        joined = " ".join(comp.argv)
+        assert "tok" not in comp.argv and "xoxb-" not in joined and "xapp-" not in joined

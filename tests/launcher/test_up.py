@@ -1,0 +1,200 @@
+"""`chatops up` end to end: the whole stack on free ports in a tmp dir, as a newcomer would run it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from chatops.launcher.ports import Ports, in_use
+from slackemu.client import EmulatorControl
+from tests.launcher.procs import in_groups, wait_until
+from tests.launcher.test_cli import free_base
+
+pytestmark = pytest.mark.slow
+
+STARTUP = 240.0  # nine processes on a shared 2-core machine
+
+
+@dataclass
+class Stack:
+    """A running `chatops up` and what it reported."""
+
+    proc: subprocess.Popen[bytes]
+    data_dir: Path
+    ports: Ports
+    output: Path
+    pgids: set[int] = field(default_factory=set)
+
+    def state(self) -> dict[str, Any]:
+        try:
+            doc = json.loads((self.data_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        for comp in doc.get("components", {}).values():
+            self.pgids.update(comp["pgids"])
+        return dict(doc)
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.read_text(errors="replace").splitlines()[-lines:])
+
+
+def launch(tmp: Path, out: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `chatops up` on a free block of ports; pick another block if one got taken meanwhile."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NATS_URL", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+    }
+    for _ in range(3):
+        base = free_base()
+        args = ["--data-dir", str(tmp / "data"), "--base-port", str(base), "--color", "never"]
+        with open(out, "wb") as sink:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "chatops.launcher", *args, "--health-timeout", "120"],
+                cwd=tmp,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            code = proc.wait(5)
+        except subprocess.TimeoutExpired:
+            return proc, base
+        if code != 2 or "already in use" not in out.read_text():
+            return proc, base
+    raise AssertionError(f"no free block of ports for chatops up: {out.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("up")
+    out = tmp / "up.out"
+    proc, base = launch(tmp, out)
+    running = Stack(proc, tmp / "data", Ports.from_base(base), out)
+    try:
+
+        def healthy():
+            if proc.poll() is not None:
+                raise AssertionError(f"chatops up exited with {proc.returncode}:\n{running.tail()}")
+            return running.state().get("healthy")
+
+        wait_until(healthy, timeout=STARTUP, what="chatops up to report healthy")
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        running.state()
+        for pgid in running.pgids:  # belt and braces: never leave a stack behind a failed test
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+
+
+async def ask(control: EmulatorControl, channel: str, user: str, text: str, expect: str, timeout=90.0):
+    """Mention the bot until a reply in the thread contains `expect` (Prometheus may not have scraped yet)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        ts = await control.mention(user, channel, text)
+        last = await control.wait_for_message(channel, thread_ts=ts, timeout=60)
+        if expect in json.dumps(last):
+            return last
+        await asyncio.sleep(5)
+    raise AssertionError(f"no reply containing {expect!r}; last reply: {last}")
+
+
+def test_the_table_and_the_slack_page_are_reported(stack):
+    text = stack.output.read_text()
+    for name in (
+        "nats",
+        "prometheus",
+        "alertmanager",
+        "ops",
+        "petstore",
+        "notifier",
+        "slackemu",
+        "gateway",
+        "demo-load",
+    ):
+        assert f"up           | {name}" in text, name
+    page = stack.ports.url("slackemu", "/")
+    assert f"chat with the bot at {page}" in text
+    with urllib.request.urlopen(page, timeout=10) as resp:
+        assert resp.status == 200
+    logs = [Path(c["log"]) for c in stack.state()["components"].values()]
+    wait_until(lambda: all(p.stat().st_size > 0 for p in logs), timeout=60, what="every log file")
+
+
+async def test_a_command_through_the_offline_slack_gets_a_reply(stack):
+    async with EmulatorControl(stack.ports.url("slackemu")) as control:
+        alice = await control.user_id("alice")
+        oncall = await control.channel_id("oncall")
+        reply = await ask(control, oncall, alice, "deployed version", expect="0.1.0")
+        assert reply["thread_ts"]
+
+
+async def test_an_alert_pushed_by_the_real_alertmanager_reaches_oncall(stack):
+    alert = [
+        {
+            "labels": {"alertname": "LauncherSmoke", "severity": "warning", "job": "petstore"},
+            "annotations": {"summary": "sent by the launcher's end-to-end test"},
+            "startsAt": datetime.now(UTC).isoformat(),
+        }
+    ]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(stack.ports.url("alertmanager", "/api/v2/alerts"), json=alert) as resp,
+    ):
+        assert resp.status == 200
+    async with EmulatorControl(stack.ports.url("slackemu")) as control:
+        oncall = await control.channel_id("oncall")
+        msg = await control.wait_for_message(
+            oncall, predicate=lambda m: "LauncherSmoke" in json.dumps(m), timeout=120
+        )
+        assert "launcher's end-to-end test" in json.dumps(msg)
+
+
+async def test_killed_ops_is_restarted_and_commands_work_again(stack):
+    before = stack.state()["components"]["ops"]
+    os.kill(before["pid"], signal.SIGKILL)
+
+    def restarted():
+        ops = stack.state()["components"]["ops"]
+        return ops["restarts"] >= 1 and ops["healthy"] and ops["pid"] != before["pid"]
+
+    wait_until(restarted, timeout=120, what="ops to be restarted")
+    assert "ops exited with code -9; restarting it in" in stack.output.read_text()
+    async with EmulatorControl(stack.ports.url("slackemu")) as control:
+        alice = await control.user_id("alice")
+        oncall = await control.channel_id("oncall")
+        await ask(control, oncall, alice, "deployed version", expect="0.1.0")
+
+
+def test_sigterm_stops_everything_and_leaves_no_process(stack):
+    stack.state()
+    assert stack.pgids
+    stack.proc.send_signal(signal.SIGTERM)
+    assert stack.proc.wait(120) == 0
+    assert "stopped; nothing left running" in stack.output.read_text()
+    assert in_groups(stack.pgids) == []
+    busy = [p for p in stack.ports.named().values() if in_use(p)]
+    assert busy == []

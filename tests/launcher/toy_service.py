@@ -1,0 +1,28 @@
+"""A small real process for supervisor tests: /healthz on a port, prints lines, leaves a grandchild."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        print("request", self.path, flush=True)
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    # A grandchild in the same process group: stopping the component must take it too.
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    print(f"toy listening on {port}", flush=True)
+    HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
