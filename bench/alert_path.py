@@ -1,0 +1,178 @@
+"""What our alert path adds: Alertmanager -> notifier -> JetStream -> gateway -> Slack, against
+Alertmanager's own slack_configs posting straight to the same Slack (the emulator), in one run.
+
+One real Alertmanager routes every group to both receivers (`continue: true`), so each notification
+leaves Alertmanager for both paths at the same moment. For each alert the emulator's request log gives
+when each path's chat.postMessage arrived (one clock); the difference is the latency our path adds.
+Alerts are pushed to Alertmanager's API one group at a time, spaced so Slack's 1 msg/s per channel
+rate limit does not dominate.
+
+    .venv/bin/python bench/alert_path.py [--alerts 20] [--spacing 1.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.alerts.stack import TOKEN, gateway, notifier  # noqa: E402
+from tests.harness.servers import Alertmanager, NatsServer  # noqa: E402
+from tests.harness.slackemu import SlackEmulator  # noqa: E402
+
+
+def am_config(notifier_url: str, slack_api: str, bot_token: str, direct_channel: str) -> dict[str, Any]:
+    return {
+        "route": {
+            "receiver": "chatops-notifier",
+            "group_by": ["alertname"],
+            "group_wait": "0s",
+            "group_interval": "1m",
+            "repeat_interval": "1h",
+            "routes": [
+                {"receiver": "chatops-notifier", "continue": True},
+                {"receiver": "direct-slack"},
+            ],
+        },
+        "receivers": [
+            {
+                "name": "chatops-notifier",
+                "webhook_configs": [
+                    {
+                        "url": f"{notifier_url}/alerts",
+                        "send_resolved": True,
+                        "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}},
+                    }
+                ],
+            },
+            {
+                "name": "direct-slack",
+                "slack_configs": [
+                    {
+                        # chat.postMessage takes the same JSON as an incoming webhook, with a bearer token.
+                        "api_url": f"{slack_api}chat.postMessage",
+                        "channel": direct_channel,
+                        "send_resolved": False,
+                        "title": "{{ .CommonLabels.alertname }}",
+                        "http_config": {"authorization": {"type": "Bearer", "credentials": bot_token}},
+                    }
+                ],
+            },
+        ],
+    }
+
+
+async def push_alert(session: aiohttp.ClientSession, am_url: str, name: str) -> None:
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    body = [
+        {
+            "labels": {"alertname": name, "severity": "warning"},
+            "annotations": {"summary": f"bench alert {name}"},
+            "startsAt": now,
+        }
+    ]
+    async with session.post(f"{am_url}/api/v2/alerts", json=body) as resp:
+        resp.raise_for_status()
+
+
+def arrival(requests: list[dict[str, Any]], channel: str, name: str) -> float | None:
+    """When the first accepted chat.postMessage for `name` reached `channel`."""
+    for req in requests:
+        args = req.get("args") or {}
+        if (
+            req["method"] == "chat.postMessage"
+            and req["ok"]
+            and args.get("channel") == channel
+            and not args.get("thread_ts")
+            and name in json.dumps(args)
+        ):
+            return float(req["at"])
+    return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def run(alerts: int, spacing: float, workdir: Path) -> int:
+    nats_server = NatsServer(workdir / "nats").start()
+    slack = SlackEmulator(workdir / "slack", rate_per_sec=1.0, rate_burst=4.0).start()
+    parts: list[Any] = [nats_server, slack]
+    try:
+        async with slack.control() as control:
+            await control.state()
+            ours = await control.create_channel("bench-chatops")
+            direct = await control.create_channel("bench-direct")
+            hook = notifier(workdir / "notifier", nats_server.url).start()
+            parts.append(hook)
+            am = Alertmanager(
+                workdir / "am", config=am_config(hook.url, slack.api_url, slack.bot_token, direct)
+            ).start()
+            parts.append(am)
+            parts.append(gateway(workdir / "gw", nats_server.url, slack, ours).start())
+            await control.wait_connected()
+
+            names = [f"BenchAlert{i:03d}" for i in range(alerts)]
+            async with aiohttp.ClientSession() as session:
+                # Alertmanager holds notifications until its cluster gossip settles; a warm-up alert
+                # that reached both channels means later ones leave at once.
+                await push_alert(session, am.url, "BenchWarmUp")
+                await control.wait_for_message(ours, timeout=120)
+                await control.wait_for_message(direct, timeout=120)
+                await asyncio.sleep(spacing)
+                for name in names:
+                    await push_alert(session, am.url, name)
+                    await asyncio.sleep(spacing)
+
+            deadline = asyncio.get_running_loop().time() + 120
+            while True:
+                requests = await control.requests("chat.postMessage")
+                pairs = {n: (arrival(requests, direct, n), arrival(requests, ours, n)) for n in names}
+                if all(a is not None and b is not None for a, b in pairs.values()):
+                    break
+                if asyncio.get_running_loop().time() > deadline:
+                    missing = [n for n, (a, b) in pairs.items() if a is None or b is None]
+                    print(f"not delivered within 120 s: {missing}", file=sys.stderr)
+                    return 1
+                await asyncio.sleep(0.5)
+    finally:
+        for part in reversed(parts):
+            part.stop()
+
+    added = [(b - a) * 1000 for a, b in pairs.values() if a is not None and b is not None]
+    retried = sum(1 for r in requests if r["status"] != 200)
+    print(
+        f"alerts: {alerts} (one group each, {spacing:g} s apart), Alertmanager group_wait 0s; "
+        f"Slack answers other than 200: {retried}"
+    )
+    print("added latency of notifier -> JetStream -> gateway vs Alertmanager's own slack_configs (ms):")
+    print(
+        f"  p50 {statistics.median(added):8.1f}   p95 {percentile(added, 0.95):8.1f}   "
+        f"max {max(added):8.1f}   min {min(added):8.1f}   mean {statistics.fmean(added):8.1f}"
+    )
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--alerts", type=int, default=20)
+    parser.add_argument("--spacing", type=float, default=1.5, help="seconds between alert groups")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="alert-path-") as tmp:
+        return asyncio.run(run(args.alerts, args.spacing, Path(tmp)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

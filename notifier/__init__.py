@@ -1,0 +1,1 @@
+"""The notifier: receives Alertmanager webhooks and appends them to CHATOPS_ALERTS."""

@@ -1,0 +1,92 @@
+"""`chatops notifier`: serve the Alertmanager webhook and append notifications to the bus."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from contextlib import AsyncExitStack
+
+from aiohttp import web
+from nats.aio.client import Client
+
+from chatops import logs
+from chatops.bus import connect
+from chatops.settings import load_settings
+from chatops.streams import provision
+from notifier.app import make_app
+from notifier.metrics import NotifierMetrics
+from notifier.publisher import JetStreamPublisher
+from notifier.settings import NotifierSettings
+
+log = logs.get_logger(__name__)
+
+
+async def attach_bus(url: str, publisher: JetStreamPublisher) -> Client:
+    """Connect (retrying forever), provision the streams (retrying), then hand the client over."""
+    nc = await connect(url, "chatops-notifier")
+    delay = 0.5
+    while True:
+        try:
+            await provision(nc.jetstream())
+            break
+        except Exception as exc:  # any failure here is transient: JetStream not ready yet
+            log.warning("provision.retry", error=f"{type(exc).__name__}: {exc}", delay=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    publisher.nc = nc
+    log.info("nats.ready", url=url)
+    return nc
+
+
+async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
+    """Run until `stop` is set: the HTTP server answers 503 until the bus is attached."""
+    publisher = JetStreamPublisher()
+    app = make_app(
+        publisher,
+        token=settings.NOTIFIER_TOKEN.get_secret_value(),
+        max_body=settings.NOTIFIER_MAX_BODY,
+        metrics=NotifierMetrics(),
+    )
+    host, _, port = settings.NOTIFIER_LISTEN.rpartition(":")
+    async with AsyncExitStack() as stack:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, host, int(port)).start()
+        log.info("notifier.listening", listen=settings.NOTIFIER_LISTEN)
+
+        bus = asyncio.create_task(attach_bus(settings.NATS_URL, publisher))
+
+        async def close_bus() -> None:
+            bus.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bus
+            if publisher.nc is not None:
+                await publisher.nc.close()
+
+        stack.push_async_callback(close_bus)
+        await stop.wait()
+        log.info("notifier.stopping")
+
+
+def main(argv: list[str]) -> int:
+    """Run the notifier until SIGTERM or SIGINT."""
+    argparse.ArgumentParser(
+        prog="chatops notifier",
+        description="Receive Alertmanager webhooks on POST /alerts and append them to CHATOPS_ALERTS. "
+        "Settings: NOTIFIER_TOKEN (required), NOTIFIER_LISTEN, NOTIFIER_MAX_BODY, NATS_URL, LOG_LEVEL.",
+    ).parse_args(argv)
+    settings = load_settings(NotifierSettings)
+    logs.setup(settings.LOG_LEVEL, "notifier")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(run())
+    return 0

@@ -1,0 +1,89 @@
+"""Building webhook bodies and storing them on the bus the way the notifier does."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client
+
+from chatops import codec
+from chatops.subjects import ALERTS_STREAM, H_MSG_ID, alert_subject
+from notifier.webhook import content_id, parse_payload, to_notification
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+def webhook(group: str, alerts: list[tuple[str, str]], *, severity: str = "warning") -> dict[str, Any]:
+    """A v4 body for group `group` with alerts (instance, status); status follows Alertmanager's rule."""
+    body = copy.deepcopy(fixture("webhook-01-firing-AlwaysFiring.json"))
+    template = body["alerts"][0]
+    body["alerts"] = []
+    for instance, status in alerts:
+        alert = copy.deepcopy(template)
+        alert["status"] = status
+        alert["labels"] = {"alertname": group, "severity": severity, "instance": instance}
+        alert["annotations"] = {"summary": f"{group} on {instance}"}
+        alert["fingerprint"] = f"{group}-{instance}"
+        if status == "resolved":
+            alert["endsAt"] = "2026-11-27T04:00:00Z"
+        body["alerts"].append(alert)
+    body["status"] = "firing" if any(s == "firing" for _, s in alerts) else "resolved"
+    body["groupKey"] = f'{{}}:{{alertname="{group}"}}'
+    body["groupLabels"] = {"alertname": group}
+    body["commonLabels"] = {"alertname": group, "severity": severity}
+    body["commonAnnotations"] = {}
+    return body
+
+
+async def store(nc: Client, body: dict[str, Any]) -> int:
+    """Append a webhook body to CHATOPS_ALERTS as the notifier would; returns the stream sequence."""
+    note = to_notification(parse_payload(json.dumps(body).encode()))
+    note.notification_id = content_id(note)
+    note.received_at.GetCurrentTime()
+    ack = await nc.jetstream().publish(
+        alert_subject(note.status, note.severity),
+        codec.encode(note),
+        stream=ALERTS_STREAM,
+        headers={H_MSG_ID: note.notification_id},
+    )
+    return int(ack.seq)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, what: str = "") -> Any:
+    """Poll `check` until it returns something truthy (and return it), or fail after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = await check()
+        except AssertionError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        if loop.time() > deadline:
+            raise AssertionError(f"not reached within {timeout}s: {what} (last: {last!r})")
+        await asyncio.sleep(0.2)
+
+
+def top_level(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in messages if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+
+
+def replies(messages: list[dict[str, Any]], ts: str) -> list[dict[str, Any]]:
+    return [m for m in messages if m.get("thread_ts") == ts and m["ts"] != ts]
+
+
+def flat(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))

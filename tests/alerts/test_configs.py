@@ -1,0 +1,165 @@
+"""The committed configs in alertmanager/ are valid for the real tools and say what the stack needs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from notifier.settings import NotifierSettings
+
+ERROR_RATIO_DESCRIPTION = (
+    "More than 20% of petstore requests failed over the last minute on petstore. "
+    "Ask chat for `traces tags=error` to see which calls fail."
+)
+DOWN_DESCRIPTION = "Prometheus cannot scrape 127.0.0.1:9101 (job petstore) for 30s."
+CONFIGS = Path(__file__).resolve().parents[2] / "alertmanager"
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is not installed (Debian: prometheus / prometheus-alertmanager)"
+    return path
+
+
+def run(*args: str, cwd: Path = CONFIGS) -> str:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_prometheus_config_and_rules_pass_promtool() -> None:
+    assert "SUCCESS" in run(tool("promtool"), "check", "config", "prometheus.yml")
+    assert "SUCCESS: 3 rules found" in run(tool("promtool"), "check", "rules", "rules.yml")
+
+
+def test_alertmanager_config_passes_amtool() -> None:
+    assert "SUCCESS" in run(tool("amtool"), "check-config", "alertmanager.yml")
+
+
+def test_alertmanager_sends_everything_to_the_notifier_with_a_token() -> None:
+    config = yaml.safe_load((CONFIGS / "alertmanager.yml").read_text())
+    assert config["route"]["receiver"] == "chatops-notifier"
+    [receiver] = config["receivers"]
+    [hook] = receiver["webhook_configs"]
+    listen = NotifierSettings.model_fields["NOTIFIER_LISTEN"].default
+    assert hook["url"] == f"http://{listen}/alerts"
+    assert hook["send_resolved"] is True
+    auth = hook["http_config"]["authorization"]
+    assert auth["type"] == "Bearer" and "credentials_file" in auth
+    assert "credentials" not in auth  # no secret committed
+
+
+def test_prometheus_scrapes_petstore_and_every_component() -> None:
+    config = yaml.safe_load((CONFIGS / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets == {
+        "petstore": "127.0.0.1:9101",
+        "chatops-ops": "127.0.0.1:9102",
+        "chatops-gateway": "127.0.0.1:9103",
+        "chatops-notifier": "127.0.0.1:9095",
+    }
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093"]
+
+
+def test_every_rule_has_severity_summary_and_description() -> None:
+    rules = yaml.safe_load((CONFIGS / "rules.yml").read_text())["groups"][0]["rules"]
+    assert {r["alert"]: r["labels"]["severity"] for r in rules} == {
+        "PetstoreErrorRatioHigh": "warning",
+        "PetstoreDown": "critical",
+        "PetstoreSlowSearches": "warning",
+    }
+    for rule in rules:
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("errors_per_step", "fires"),
+    [(8, True), (2, False)],
+)
+def test_error_ratio_rule_fires_only_above_20_percent(
+    tmp_path: Path, errors_per_step: int, fires: bool
+) -> None:
+    shutil.copy(CONFIGS / "rules.yml", tmp_path / "rules.yml")
+    expected = (
+        [
+            {
+                "exp_labels": {"severity": "warning", "job": "petstore"},
+                "exp_annotations": {
+                    "summary": f"Petstore error ratio is {errors_per_step * 5}%",
+                    "description": ERROR_RATIO_DESCRIPTION,
+                },
+            }
+        ]
+        if fires
+        else []
+    )
+    test = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": [
+                    {
+                        "series": 'petstore_requests_total{job="petstore",method="SearchPets",code="OK"}',
+                        "values": "0+20x20",
+                    },
+                    {
+                        "series": 'petstore_request_errors_total{job="petstore",method="SearchPets"}',
+                        "values": f"0+{errors_per_step}x20",
+                    },
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "4m", "alertname": "PetstoreErrorRatioHigh", "exp_alerts": expected}
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
+    run(tool("promtool"), "test", "rules", "test.yml", cwd=tmp_path)
+
+
+def test_petstore_down_rule_fires_when_the_target_is_down(tmp_path: Path) -> None:
+    shutil.copy(CONFIGS / "rules.yml", tmp_path / "rules.yml")
+    test = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": [
+                    {"series": 'up{job="petstore",instance="127.0.0.1:9101"}', "values": "0x10"}
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "1m",
+                        "alertname": "PetstoreDown",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "severity": "critical",
+                                    "job": "petstore",
+                                    "instance": "127.0.0.1:9101",
+                                },
+                                "exp_annotations": {
+                                    "summary": "Petstore 127.0.0.1:9101 is down",
+                                    "description": DOWN_DESCRIPTION,
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
+    run(tool("promtool"), "test", "rules", "test.yml", cwd=tmp_path)

@@ -1,0 +1,186 @@
+"""Alert delivery against a real nats-server and the Slack emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError
+
+from gateway.alerts import AlertDelivery
+from gateway.alerts.render import RESOLVED_COLOUR
+from tests.alerts.conftest import Slack
+from tests.alerts.helpers import eventually, fixture, flat, replies, store, top_level, webhook
+
+
+async def test_firing_is_posted_then_updated_to_resolved_with_a_thread_reply(
+    js_ready: Client, slack: Slack, nats_server
+) -> None:
+    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    await delivery.start()
+    try:
+        await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
+        posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
+        assert "FIRING [info] ShortLived" in flat(posted)
+        assert "chatops_silence_1h" in flat(posted)
+
+        await store(js_ready, fixture("webhook-04-resolved-ShortLived.json"))
+        reply = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=30)
+        assert "Resolved" in reply["text"]
+        messages = await slack.control.messages(slack.oncall)
+        [original] = top_level(messages)
+        assert original["ts"] == posted["ts"]
+        assert "RESOLVED" in flat(original)
+        assert "~*ShortLived*" in flat(original)
+        assert "chatops_silence_1h" not in flat(original)
+        assert len(original["history"]) == 1
+        updates = await slack.control.requests("chat.update")
+        assert [u["args"]["attachments"][0]["color"] for u in updates if u["ok"]] == [RESOLVED_COLOUR]
+    finally:
+        await delivery.stop()
+
+
+async def test_redelivered_notification_is_not_posted_twice(
+    js_ready: Client, slack: Slack, nats_server
+) -> None:
+    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    await delivery.start()
+    try:
+        body = fixture("webhook-01-firing-AlwaysFiring.json")
+        await store(js_ready, body)
+        await slack.control.wait_for_message(slack.oncall, timeout=30)
+    finally:
+        await delivery.stop()
+    # Forget the consumer's progress: every stored notification comes again, as after a lost ack.
+    await js_ready.jetstream().delete_consumer("CHATOPS_ALERTS", "chatops-gateway-alerts")
+    again = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    await again.start()
+    try:
+
+        async def consumed() -> bool:
+            try:
+                info = await js_ready.jetstream().consumer_info("CHATOPS_ALERTS", "chatops-gateway-alerts")
+            except NotFoundError:
+                return False
+            return bool(info.ack_floor.stream_seq >= 1)
+
+        await eventually(consumed, what="redelivered notification acknowledged")
+        assert len(await slack.control.messages(slack.oncall)) == 1
+    finally:
+        await again.stop()
+
+
+async def test_routes_send_a_team_to_its_channel(js_ready: Client, slack: Slack, nats_server) -> None:
+    payments = await slack.control.create_channel("payments")
+    settings = slack.settings(nats_server.url, SLACK_ALERT_ROUTES=f"team=chatops:{payments}")
+    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=settings)
+    await delivery.start()
+    try:
+        await store(js_ready, fixture("webhook-01-firing-AlwaysFiring.json"))
+        await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
+        routed = await slack.control.wait_for_message(payments, timeout=30)
+        assert "AlwaysFiring" in flat(routed)
+        default = await slack.control.wait_for_message(slack.oncall, timeout=30)
+        assert "ShortLived" in flat(default)
+    finally:
+        await delivery.stop()
+
+
+async def test_a_group_of_500_alerts_is_one_accepted_message(
+    js_ready: Client, slack: Slack, nats_server
+) -> None:
+    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    await delivery.start()
+    try:
+        await store(js_ready, webhook("Burst", [(f"host-{i:03d}", "firing") for i in range(500)]))
+        posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
+        assert len(posted["blocks"]) <= 50
+        assert "… and 460 more" in flat(posted)
+        assert len(top_level(await slack.control.messages(slack.oncall))) == 1
+    finally:
+        await delivery.stop()
+
+
+def updates_of(message: dict[str, Any]) -> list[str]:
+    """Every version of a message's blocks, oldest first."""
+    versions = [flat(h) for h in message["history"]] + [flat(message)]
+    return versions
+
+
+async def test_429_then_500_for_a_while_loses_nothing_keeps_order_no_dupes(
+    js_ready: Client, slack: Slack, nats_server
+) -> None:
+    """Two groups, each firing -> partly resolved -> resolved, while Slack throttles and then fails."""
+    steps = {
+        "GroupA": [
+            [("a1", "firing"), ("a2", "firing")],
+            [("a1", "resolved"), ("a2", "firing")],
+            [("a1", "resolved"), ("a2", "resolved")],
+        ],
+        "GroupB": [
+            [("b1", "firing")],
+            [("b1", "firing"), ("b2", "firing")],
+            [("b1", "resolved"), ("b2", "resolved")],
+        ],
+    }
+    await slack.control.set_fault("ratelimited", count=4, retry_after=1)
+    await slack.control.set_fault("server_error", seconds=6)
+    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    await delivery.start()
+    try:
+        for i in range(3):
+            for group, versions in steps.items():
+                await store(js_ready, webhook(group, versions[i]))
+
+        async def all_there() -> list[dict[str, Any]] | None:
+            messages = await slack.control.messages(slack.oncall)
+            tops = top_level(messages)
+            if len(tops) == 2 and all(len(replies(messages, t["ts"])) >= 2 for t in tops):
+                return messages
+            return None
+
+        messages = await eventually(all_there, timeout=90, what="2 messages with 2 thread replies each")
+        tops = top_level(messages)
+        assert len(tops) == 2
+        for top in tops:
+            group = "GroupA" if "GroupA" in flat(top) else "GroupB"
+            shown = updates_of(top)
+            assert len(shown) == 3, shown
+            # In order: first all firing, then one resolved, then all resolved.
+            assert "FIRING" in shown[0] and ":white_check_mark: resolved" not in shown[0]
+            assert "FIRING" in shown[1] and shown[1].count(":white_check_mark: resolved") == (
+                1 if group == "GroupA" else 0
+            )
+            assert "RESOLVED" in shown[2]
+            thread = replies(messages, top["ts"])
+            assert len(thread) == 2
+            assert "Update" in thread[0]["text"] and "Resolved" in thread[1]["text"]
+        requests = await slack.control.requests()
+        assert any(r["status"] == 429 for r in requests)
+        assert any(r["status"] == 500 for r in requests)
+    finally:
+        await delivery.stop()
+
+
+async def test_stop_during_start_up_returns_and_a_restart_delivers(
+    js_ready: Client, slack: Slack, nats_server
+) -> None:
+    for _ in range(3):
+        early = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+        await early.start()
+        # One round trip to the server, so the start-up is half done when stop() comes.
+        with contextlib.suppress(NotFoundError):
+            await js_ready.jetstream().consumer_info("CHATOPS_ALERTS", "chatops-gateway-alerts")
+        await asyncio.wait_for(early.stop(), 30)
+        with contextlib.suppress(NotFoundError):
+            await js_ready.jetstream().delete_consumer("CHATOPS_ALERTS", "chatops-gateway-alerts")
+    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    await delivery.start()
+    try:
+        await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
+        posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
+        assert "ShortLived" in flat(posted)
+    finally:
+        await asyncio.wait_for(delivery.stop(), 30)

@@ -1,0 +1,227 @@
+"""End to end: Prometheus -> Alertmanager -> notifier -> nats-server -> gateway -> Slack emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from chatops import codec
+from chatops.bus import connect
+from chatops.subjects import AUDIT_STREAM
+from chatops.v1.audit_pb2 import AuditEvent
+from tests.alerts.conftest import Slack
+from tests.alerts.helpers import eventually, fixture, flat, replies, top_level, webhook
+from tests.alerts.stack import (
+    SWITCH_RULE,
+    TOKEN,
+    Component,
+    Switch,
+    alertmanager_config,
+    gateway,
+    notifier,
+    ops,
+)
+from tests.harness.servers import Alertmanager, NatsServer, Prometheus
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Callable[[Any], Any]]:
+    """Start parts through `started(part)`; every part is stopped at the end, last first."""
+    async with AsyncExitStack() as exits:
+
+        def started(part: Any) -> Any:
+            exits.callback(part.stop)
+            return part
+
+        yield started
+
+
+async def post_webhook(notifier_url: str, body: dict[str, Any]) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{notifier_url}/alerts", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as resp,
+    ):
+        return resp.status
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+) -> None:
+    switch = await Switch().start()
+    try:
+        hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+        am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+        stack(
+            Prometheus(
+                tmp_path / "prom",
+                scrape_targets={"switch": [switch.target]},
+                rules=[SWITCH_RULE],
+                alertmanager_url=am.url,
+            ).start()
+        )
+        gw = stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+        switch.value = 1
+        posted = await slack.control.wait_for_message(slack.oncall, timeout=90)
+        text = flat(posted)
+        assert "FIRING [critical] ChatopsSwitchOn" in text
+        assert "The test switch is on" in text
+        assert "`team=chatops`" in text
+        assert "/graph?g0.expr=" in text
+        assert f"<{am.url}/#/alerts|Alertmanager>" in text
+
+        switch.value = 0
+        reply = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=90)
+        assert "Resolved" in reply["text"]
+        messages = await slack.control.messages(slack.oncall)
+        [original] = top_level(messages)
+        assert original["ts"] == posted["ts"]
+        assert "RESOLVED [critical] ChatopsSwitchOn" in flat(original)
+        assert "~*ChatopsSwitchOn*" in flat(original)
+        assert hook.metric("chatops_notifier_published_total") == 2
+        assert gw.proc.proc is not None and gw.proc.proc.poll() is None
+    finally:
+        await switch.stop()
+
+
+async def test_nats_down_gives_503_then_the_alert_arrives_once(
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+) -> None:
+    switch = await Switch().start()
+    try:
+        hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+        am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+        stack(
+            Prometheus(
+                tmp_path / "prom",
+                scrape_targets={"switch": [switch.target]},
+                rules=[SWITCH_RULE],
+                alertmanager_url=am.url,
+            ).start()
+        )
+        stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+
+        nats_server.stop()
+        switch.value = 1
+
+        async def refused() -> bool:
+            return bool(hook.metric('chatops_notifier_rejected_total{reason="unavailable"}') >= 1)
+
+        await eventually(refused, timeout=90, what="the notifier answering 503 to Alertmanager")
+        assert hook.metric("chatops_notifier_published_total") == 0
+        stack(NatsServer(tmp_path / "nats", port=nats_server.port).start())
+
+        posted = await slack.control.wait_for_message(slack.oncall, timeout=90)
+        assert "ChatopsSwitchOn" in flat(posted)
+        # Give Alertmanager's retries and group_interval flushes time to (wrongly) send more.
+        await asyncio.sleep(8)
+        assert len(top_level(await slack.control.messages(slack.oncall))) == 1
+        assert hook.metric("chatops_notifier_published_total") == 1
+    finally:
+        await switch.stop()
+
+
+async def test_gateway_killed_and_restarted_delivers_everything_once_in_order(
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+) -> None:
+    hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+    first = stack(gateway(tmp_path / "gw1", nats_server.url, slack.emulator, slack.oncall).start())
+    await slack.control.set_fault("server_error", methods=["chat.postMessage"], seconds=600)
+    groups = [f"Killed{i}" for i in range(5)]
+    for group in groups:
+        assert await post_webhook(hook.url, webhook(group, [("h1", "firing")])) == 200
+
+    async def tried() -> bool:
+        return any(r["status"] == 500 for r in await slack.control.requests("chat.postMessage"))
+
+    await eventually(tried, what="the gateway trying to post while Slack fails")
+    first.kill()
+    await slack.control.clear_faults()
+    stack(gateway(tmp_path / "gw2", nats_server.url, slack.emulator, slack.oncall).start())
+
+    async def all_posted() -> list[dict[str, Any]] | None:
+        tops = top_level(await slack.control.messages(slack.oncall))
+        return tops if len(tops) >= len(groups) else None
+
+    await eventually(all_posted, timeout=90, what="all five alerts posted")
+    await asyncio.sleep(3)
+    tops = top_level(await slack.control.messages(slack.oncall))
+    names = [next(g for g in groups if f"FIRING [warning] {g}" in flat(m)) for m in tops]
+    assert names == groups
+
+
+async def test_silence_button_creates_the_silence_in_alertmanager(
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+) -> None:
+    admin = await slack.control.create_user("alert-admin")
+    visitor = await slack.control.create_user("alert-visitor")
+    hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+    am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+    stack(ops(tmp_path / "ops", nats_server.url, am.url, admin).start())
+    gw: Component = stack(
+        gateway(
+            tmp_path / "gw",
+            nats_server.url,
+            slack.emulator,
+            slack.oncall,
+            admins=admin,
+            alertmanager_url=am.url,
+        ).start()
+    )
+    await slack.control.wait_connected()
+    assert await post_webhook(hook.url, fixture("webhook-01-firing-AlwaysFiring.json")) == 200
+    posted = await slack.control.wait_for_message(slack.oncall, timeout=60)
+
+    await slack.control.click_button(visitor, slack.oncall, posted["ts"], "chatops_silence_1h")
+    refusal = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=60)
+    assert "only admins" in refusal["text"]
+    assert get_json(f"{am.url}/api/v2/silences") == []
+
+    await slack.control.click_button(admin, slack.oncall, posted["ts"], "chatops_silence_1h")
+    done = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=60)
+    assert f"<@{admin}> silenced this group until" in done["text"], gw.proc.log_tail()
+    [silence] = get_json(f"{am.url}/api/v2/silences")
+    assert silence["status"]["state"] == "active"
+    assert sorted((m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in silence["matchers"]) == [
+        ("alertname", "AlwaysFiring", False, True),
+        ("severity", "page", False, True),
+        ("team", "chatops", False, True),
+    ]
+    starts = datetime.fromisoformat(silence["startsAt"].replace("Z", "+00:00"))
+    ends = datetime.fromisoformat(silence["endsAt"].replace("Z", "+00:00"))
+    assert 3500 <= (ends - starts).total_seconds() <= 3700
+    [original] = top_level(await slack.control.messages(slack.oncall))
+    assert f"Silenced by <@{admin}> until" in flat(original)
+    assert len(replies(await slack.control.messages(slack.oncall), posted["ts"])) == 2
+
+    # Both attempts are in the audit log: the refusal (by the gateway) and the silence (by ops).
+    nc = await connect(nats_server.url, "test-audit")
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(AUDIT_STREAM)
+        events = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            raw = await js.get_msg(AUDIT_STREAM, seq)
+            events.append(codec.decode(raw.data or b"", AuditEvent))
+    finally:
+        await nc.close()
+    silences = [(e.actor, e.outcome, e.error_code) for e in events if e.command == "silences.create"]
+    assert silences == [(f"slack:{visitor}", "error", 403), (f"slack:{admin}", "ok", 0)]
+    assert "Traceback" not in gw.proc.log_tail(400)

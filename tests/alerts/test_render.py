@@ -1,0 +1,151 @@
+"""Rendering a notification as a Slack message: content, resolved marks, and Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatops.v1.events_pb2 import AlertInstance, AlertNotification
+from gateway.alerts.render import (
+    RESOLVED_COLOUR,
+    Limits,
+    Silenced,
+    render,
+    silence_reply,
+    update_reply,
+)
+from notifier.webhook import parse_payload, to_notification
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
+
+
+def fixture(name: str) -> AlertNotification:
+    return to_notification(parse_payload((FIXTURES / name).read_bytes()))
+
+
+def all_text(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_firing_message_shows_what_on_call_needs() -> None:
+    note = fixture("webhook-01-firing-AlwaysFiring.json")
+    msg = render(note, ref="abc123")
+    text = all_text(msg.blocks)
+    assert msg.blocks[0]["type"] == "header"
+    assert "FIRING [none] AlwaysFiring" in msg.blocks[0]["text"]["text"]
+    assert "Always firing test alert" in text
+    assert "`team=chatops`" in text
+    assert "since 2026-11-27 03:55:51 UTC" in text
+    assert "http://127.0.0.1:19090/graph?g0.expr=vector%281%29&g0.tab=1|graph>" in text
+    assert "<http://127.0.0.1:19093/#/alerts|Alertmanager>" in text
+    assert [(b["action_id"], b["text"]["text"], b["value"]) for b in buttons(msg.blocks)] == [
+        ("chatops_silence_1h", "Silence 1h", "abc123"),
+        ("chatops_silence_4h", "Silence 4h", "abc123"),
+    ]
+    assert msg.attachments[0]["color"] != RESOLVED_COLOUR
+    assert "AlwaysFiring" in msg.text
+
+
+def test_resolved_message_strikes_alerts_and_turns_green() -> None:
+    note = fixture("webhook-04-resolved-ShortLived.json")
+    msg = render(note, ref="r")
+    text = all_text(msg.blocks)
+    assert "RESOLVED" in msg.blocks[0]["text"]["text"]
+    assert "~*ShortLived*" in text
+    assert "resolved at 2026-11-27 03:56:06 UTC" in text
+    assert msg.attachments[0]["color"] == RESOLVED_COLOUR
+    assert buttons(msg.blocks) == []
+    assert update_reply(note).startswith(":white_check_mark: Resolved")
+
+
+def test_partly_resolved_group_marks_only_the_resolved_alert() -> None:
+    note = fixture("webhook-01-firing-AlwaysFiring.json")
+    second = AlertInstance()
+    second.CopyFrom(note.alerts[0])
+    second.status = "resolved"
+    second.labels["instance"] = "b"
+    note.alerts.append(second)
+    msg = render(note, ref="r")
+    text = all_text(msg.blocks)
+    assert text.count(":fire:") == 1
+    assert text.count(":white_check_mark: resolved") == 1
+    assert "1 firing, 1 resolved" in update_reply(note)
+
+
+def test_truncated_alerts_are_counted_in_and_more() -> None:
+    msg = render(fixture("webhook-03-firing-Multi.json"), ref="r")
+    assert "… and 2 more" in all_text(msg.blocks)
+
+
+def test_mrkdwn_is_escaped() -> None:
+    note = fixture("webhook-01-firing-AlwaysFiring.json")
+    note.common_annotations["summary"] = "<!channel> & <http://evil|click>"
+    text = all_text(render(note, ref="r").blocks)
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; &amp;" in text
+
+
+def test_silenced_note_and_reply() -> None:
+    until = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    silenced = Silenced(user_id="U123", until=until, silence_id="s1", url="http://am/#/silences/s1")
+    msg = render(fixture("webhook-01-firing-AlwaysFiring.json"), ref="r", silenced=silenced)
+    text = all_text(msg.blocks)
+    assert "Silenced by <@U123> until 2026-11-27 06:00 UTC" in text
+    assert "<@U123> silenced this group until 2026-11-27 06:00 UTC" in silence_reply(silenced)
+
+
+def big_group(count: int, text_len: int) -> AlertNotification:
+    note = fixture("webhook-01-firing-AlwaysFiring.json")
+    template = note.alerts[0]
+    del note.alerts[:]
+    for i in range(count):
+        alert = AlertInstance()
+        alert.CopyFrom(template)
+        alert.labels["instance"] = f"host-{i:04d}"
+        alert.annotations["summary"] = "s" * text_len
+        note.alerts.append(alert)
+    return note
+
+
+def section_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+def test_a_group_of_500_is_one_message_within_slack_limits() -> None:
+    msg = render(big_group(500, 80), ref="r")
+    assert len(msg.blocks) <= 50
+    assert all(len(t) <= 3000 for t in section_texts(msg.blocks))
+    assert "… and 460 more" in all_text(msg.blocks)
+    assert all_text(msg.blocks).count("host-") == 40
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(min_value=1, max_value=120),
+    text_len=st.integers(min_value=0, max_value=5000),
+    listed=st.integers(min_value=1, max_value=200),
+    truncated=st.integers(min_value=0, max_value=1000),
+)
+def test_limits_hold_for_any_group(count: int, text_len: int, listed: int, truncated: int) -> None:
+    note = big_group(count, text_len)
+    note.truncated_alerts = truncated
+    note.common_annotations["description"] = "d" * text_len
+    msg = render(note, ref="r", limits=Limits(max_listed_alerts=listed))
+    assert len(msg.blocks) <= 50
+    assert all(len(t) <= 3000 for t in section_texts(msg.blocks))
+    assert len(msg.blocks[0]["text"]["text"]) <= 150
+    shown = all_text(msg.blocks).count("host-")
+    hidden = count - shown + truncated
+    if hidden:
+        assert f"… and {hidden} more" in all_text(msg.blocks)
+    else:
+        assert "more" not in all_text(msg.blocks)

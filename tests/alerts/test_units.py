@@ -1,0 +1,123 @@
+"""Pure parts of delivery: routes, failure classification, the KV record, click parsing, silence request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from gateway.alerts.actions import parse_click, silence_request
+from gateway.alerts.failures import GiveUp, Retry, backoff, classify
+from gateway.alerts.render import Silenced
+from gateway.alerts.routing import RouteError, channel_for, parse_routes
+from gateway.alerts.store import MessageRecord, group_ref, with_silence
+
+
+def test_routes_pick_the_first_match_else_default() -> None:
+    routes = parse_routes(["team=payments:C0PAY", "severity=info:C0INFO"])
+    assert channel_for({"team": "payments", "severity": "info"}, routes, "C0ONCALL") == "C0PAY"
+    assert channel_for({"severity": "info"}, routes, "C0ONCALL") == "C0INFO"
+    assert channel_for({"team": "web"}, routes, "C0ONCALL") == "C0ONCALL"
+
+
+@pytest.mark.parametrize("entry", ["team", "team=payments", "=x:C1", "team=payments:"])
+def test_bad_route_names_the_entry(entry: str) -> None:
+    with pytest.raises(RouteError, match="SLACK_ALERT_ROUTES"):
+        parse_routes([entry])
+
+
+def slack_error(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="http://127.0.0.1/api/chat.postMessage",
+        req_args={},
+        data=body,
+        headers=headers or {},
+        status_code=status,
+    )
+    return SlackApiError("failed", response)
+
+
+def test_429_waits_retry_after() -> None:
+    outcome = classify(slack_error(429, {"ok": False, "error": "ratelimited"}, {"retry-after": "7"}), 1)
+    assert outcome == Retry(7.0, "ratelimited")
+
+
+def test_5xx_and_network_faults_back_off() -> None:
+    assert classify(slack_error(500, {"ok": False, "error": "internal_error"}), 3) == Retry(
+        4.0, "internal_error"
+    )
+    assert isinstance(classify(aiohttp.ClientConnectionError("refused"), 1), Retry)
+    assert isinstance(classify(TimeoutError(), 2), Retry)
+    assert backoff(1) == 1.0 and backoff(30) == 30.0
+
+
+def test_client_errors_give_up() -> None:
+    assert classify(slack_error(200, {"ok": False, "error": "channel_not_found"}), 1) == GiveUp(
+        "channel_not_found"
+    )
+
+
+def test_unexpected_errors_are_retried_a_few_times_then_given_up() -> None:
+    assert isinstance(classify(ValueError("odd"), 1), Retry)
+    assert isinstance(classify(ValueError("odd"), 10), GiveUp)
+
+
+def test_record_round_trips_and_shows_only_live_silences() -> None:
+    record = MessageRecord(
+        channel="C1",
+        ts="1.2",
+        group_key='{}:{a="b"}',
+        applied_seq=3,
+        replied_seq=3,
+        labels={"alertname": "X"},
+    )
+    assert MessageRecord.decode(record.encode()) == record
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    silenced = with_silence(record, Silenced("U1", now + timedelta(hours=1), "s1", "http://am/#/silences/s1"))
+    assert silenced.silenced(now) == Silenced("U1", now + timedelta(hours=1), "s1", "http://am/#/silences/s1")
+    assert silenced.silenced(now + timedelta(hours=2)) is None
+    assert record.silenced(now) is None
+
+
+def test_group_ref_is_kv_safe_and_stable() -> None:
+    ref = group_ref('{}/{alertname="Multi"}:{alertname="Multi"}')
+    assert ref == group_ref('{}/{alertname="Multi"}:{alertname="Multi"}')
+    assert ref.isalnum() and len(ref) == 40
+    assert ref != group_ref('{}:{alertname="Multi"}')
+
+
+def test_click_is_translated_from_block_actions() -> None:
+    body = {
+        "type": "block_actions",
+        "user": {"id": "U1", "username": "alice"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "123.456"},
+        "container": {"type": "message", "message_ts": "123.456", "channel_id": "C1"},
+        "actions": [{"action_id": "chatops_silence_4h", "value": "ref1"}],
+    }
+    click = parse_click(body, 4)
+    assert click is not None
+    assert (click.user_id, click.user_name, click.channel, click.message_ts, click.ref, click.hours) == (
+        "U1",
+        "alice",
+        "C1",
+        "123.456",
+        "ref1",
+        4,
+    )
+    assert parse_click({"user": {"id": "U1"}}, 1) is None
+
+
+def test_silence_request_matches_every_common_label_exactly() -> None:
+    request = silence_request({"team": "a", "alertname": "X"}, 4, "alice")
+    assert [(m.name, m.value, m.is_regex, m.is_equal) for m in request.matchers] == [
+        ("alertname", "X", False, True),
+        ("team", "a", False, True),
+    ]
+    assert request.duration.seconds == 4 * 3600
+    assert "alice" in request.comment

@@ -1,0 +1,79 @@
+"""`python -m notifier` as its own process: settings errors, start without NATS, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.alerts.stack import ROOT, TOKEN, notifier
+from tests.harness.servers import NatsServer, env_with, free_port, wait_http
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "alertmanager" / "webhook-01-firing-AlwaysFiring.json"
+
+
+def status_of(url: str, body: bytes | None = None) -> int:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    req = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_missing_token_is_a_clear_error(tmp_path: Path) -> None:
+    env = env_with(PYTHONPATH=str(ROOT), NOTIFIER_LISTEN=f"127.0.0.1:{free_port()}")
+    env.pop("NOTIFIER_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "chatops", "notifier"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "NOTIFIER_TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_empty_token_is_refused(tmp_path: Path) -> None:
+    env = env_with(PYTHONPATH=str(ROOT), NOTIFIER_TOKEN="  ")
+    done = subprocess.run(
+        [sys.executable, "-m", "notifier"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "NOTIFIER_TOKEN: must not be empty" in done.stderr
+
+
+def test_starts_without_nats_answers_503_then_stores_once_nats_is_up(tmp_path: Path) -> None:
+    nats_port = free_port()
+    proc = notifier(tmp_path / "notifier", f"nats://127.0.0.1:{nats_port}")
+    proc.start(wait=False)
+    server: NatsServer | None = None
+    try:
+        wait_http(proc.url + "/metrics", proc=proc.proc.proc)
+        assert status_of(proc.url + "/healthz") == 503
+        assert status_of(proc.url + "/alerts", FIXTURE.read_bytes()) == 503
+
+        server = NatsServer(tmp_path / "nats", port=nats_port).start()
+        wait_http(proc.url + "/healthz", proc=proc.proc.proc, timeout=60)
+        assert status_of(proc.url + "/alerts", FIXTURE.read_bytes()) == 200
+        assert proc.metric("chatops_notifier_published_total") == 1
+
+        assert proc.proc.proc is not None
+        proc.proc.proc.send_signal(signal.SIGTERM)
+        assert proc.proc.proc.wait(30) == 0
+        log = proc.proc.log_path.read_text()
+        assert TOKEN not in log
+        assert "notifier.listening" in log and "nats.ready" in log
+        assert json.dumps(TOKEN) not in log
+    finally:
+        proc.stop()
+        if server is not None:
+            server.stop()
