@@ -8,12 +8,11 @@ import contextlib
 import signal
 from contextlib import AsyncExitStack
 
-from aiohttp import web
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from slack_sdk.errors import SlackApiError
 
-from chatops import logs
+from chatops import health, logs
 from chatops.bus import connect
 from chatops.settings import load_settings
 from chatops.streams import provision
@@ -22,7 +21,7 @@ from chatops.v1 import audit_pb2
 from gateway import audit
 from gateway.confirmations import Confirmations
 from gateway.flow import bus_asker
-from gateway.metrics import GatewayMetrics, metrics_app
+from gateway.metrics import GatewayMetrics
 from gateway.seen import SeenEvents
 from gateway.settings import GatewaySettings
 from gateway.slack.app import build_app, build_client, register_commands, serving
@@ -61,8 +60,12 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
     async with AsyncExitStack() as stack:
         metrics = GatewayMetrics()
         connected: list[Client] = []  # /healthz says 503 until NATS is connected
-        await _serve_metrics(
-            stack, metrics_app(metrics, lambda: bool(connected) and connected[0].is_connected), settings
+        await stack.enter_async_context(
+            health.serving(
+                health.metrics_app(metrics.registry, lambda: _nats_problem(connected)),
+                settings.GATEWAY_METRICS_LISTEN,
+                purpose="/metrics",
+            )
         )
         nc = await _connect(settings.NATS_URL, stop)
         if nc is None:
@@ -131,9 +134,7 @@ async def _connect(url: str, stop: asyncio.Event) -> Client | None:
     return None
 
 
-async def _serve_metrics(stack: AsyncExitStack, app: web.Application, settings: GatewaySettings) -> None:
-    host, _, port = settings.GATEWAY_METRICS_LISTEN.rpartition(":")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, host, int(port)).start()
+def _nats_problem(connected: list[Client]) -> str:
+    if not connected:
+        return "starting: not yet connected to NATS"
+    return "" if connected[0].is_connected else "NATS connection lost; reconnecting"

@@ -1,12 +1,8 @@
-"""The gateway's own Prometheus metrics, and the /metrics + /healthz HTTP endpoint."""
+"""The gateway's own Prometheus metrics (served with /healthz by chatops.health)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
 class GatewayMetrics:
@@ -33,20 +29,3 @@ class GatewayMetrics:
         self.clicks = Counter(
             "chatops_gateway_button_clicks", "Confirm/Cancel clicks, by result", ["result"], registry=reg
         )
-
-
-def metrics_app(metrics: GatewayMetrics, healthy: Callable[[], bool]) -> web.Application:
-    """GET /metrics (Prometheus text) and GET /healthz (200 when connected to NATS, else 503)."""
-
-    async def get_metrics(_: web.Request) -> web.Response:
-        body = generate_latest(metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def get_health(_: web.Request) -> web.Response:
-        ok = healthy()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
-
-    app = web.Application()
-    app.router.add_get("/metrics", get_metrics)
-    app.router.add_get("/healthz", get_health)
-    return app

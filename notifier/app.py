@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from chatops import codec, logs
+from chatops.health import add_health_routes
 from chatops.subjects import alert_subject
 from notifier.metrics import NotifierMetrics
 from notifier.publisher import Publisher, PublishUnavailable
@@ -79,19 +80,6 @@ async def post_alerts(request: web.Request) -> web.Response:
     return web.json_response({"status": "stored", "id": note.notification_id, "duplicate": duplicate})
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """200 only when NATS is connected, so a load balancer skips a notifier that would answer 503."""
-    if request.app[PUBLISHER].connected:
-        return web.json_response({"status": "ok", "nats": "connected"})
-    return web.json_response({"status": "unavailable", "nats": "disconnected"}, status=503)
-
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
-    body = request.app[METRICS].render()
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
-
-
 def make_app(publisher: Publisher, *, token: str, max_body: int, metrics: NotifierMetrics) -> web.Application:
     """Build the aiohttp application around a publisher."""
     app = web.Application(client_max_size=max_body)
@@ -100,6 +88,6 @@ def make_app(publisher: Publisher, *, token: str, max_body: int, metrics: Notifi
     app[TOKEN] = token.encode()
     app[MAX_BODY] = max_body
     app.router.add_post("/alerts", post_alerts)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_endpoint)
+    # 503 while NATS is down, so a load balancer skips a notifier that could not store alerts.
+    add_health_routes(app, metrics.registry, lambda: "" if publisher.connected else "NATS disconnected")
     return app

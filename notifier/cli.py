@@ -8,11 +8,11 @@ import contextlib
 import signal
 from contextlib import AsyncExitStack
 
-from aiohttp import web
 from nats.aio.client import Client
 
 from chatops import logs
 from chatops.bus import connect
+from chatops.health import ListenError, serving
 from chatops.settings import load_settings
 from chatops.streams import provision
 from notifier.app import make_app
@@ -49,12 +49,8 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         max_body=settings.NOTIFIER_MAX_BODY,
         metrics=NotifierMetrics(),
     )
-    host, _, port = settings.NOTIFIER_LISTEN.rpartition(":")
     async with AsyncExitStack() as stack:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, host, int(port)).start()
+        await stack.enter_async_context(serving(app, settings.NOTIFIER_LISTEN, purpose="webhooks"))
         log.info("notifier.listening", listen=settings.NOTIFIER_LISTEN)
 
         bus = asyncio.create_task(attach_bus(settings.NATS_URL, publisher))
@@ -88,5 +84,9 @@ def main(argv: list[str]) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ListenError as exc:
+        log.error("notifier.listen_failed", error=str(exc))
+        return 1
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter
 
 REJECT_REASONS = ("unauthorized", "too_large", "invalid", "unavailable")
 
@@ -35,7 +35,3 @@ class NotifierMetrics:
         )
         for reason in REJECT_REASONS:
             self.rejected.labels(reason=reason)
-
-    def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
-from aiohttp import web
 from nats.aio.client import Client
 from nats.micro.service import Service
 from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs
 from chatops.bus import connect
+from chatops.health import metrics_app, serving
 from chatops.streams import provision
 from ops.auditlog import AuditLog
 from ops.backends import alertmanager, jaeger, prometheus
@@ -22,7 +22,7 @@ from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.backends.traces import TraceBackend
 from ops.deps import Deps
-from ops.metrics import Metrics, metrics_app
+from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
 from ops.settings import OpsSettings
 from ops.telemetry import tracer_provider
@@ -42,14 +42,6 @@ class Running:
     metrics: Metrics
     store: SpanStore | None
     provider: TracerProvider
-
-
-async def _serve_http(stack: contextlib.AsyncExitStack, app: web.Application, listen: str) -> None:
-    host, _, port = listen.rpartition(":")
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, host, int(port)).start()
 
 
 class _Health:
@@ -73,7 +65,11 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
 
         metrics = Metrics()
         health = _Health()
-        await _serve_http(stack, metrics_app(metrics, health.problem), settings.OPS_METRICS_LISTEN)
+        await stack.enter_async_context(
+            serving(
+                metrics_app(metrics.registry, health.problem), settings.OPS_METRICS_LISTEN, purpose="/metrics"
+            )
+        )
 
         store: SpanStore | None = None
         session = aiohttp.ClientSession()
@@ -88,7 +84,9 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
                 ui_url=settings.trace_ui_url,
             )
             stack.callback(store.close)
-            await _serve_http(stack, receiver_app(store), settings.OTLP_LISTEN)
+            await stack.enter_async_context(
+                serving(receiver_app(store), settings.OTLP_LISTEN, purpose="OTLP/HTTP")
+            )
             traces = LocalTraces(store)
         else:
             traces = jaeger.JaegerTraces(

@@ -10,6 +10,7 @@ import signal
 from opentelemetry import trace
 
 from chatops import logs
+from chatops.health import ListenError
 from chatops.settings import load_settings
 from ops.app import running
 from ops.settings import OpsSettings
@@ -63,5 +64,9 @@ def main(argv: list[str]) -> int:
     ).parse_args(argv)
     settings = load_settings(OpsSettings)
     logs.setup(settings.LOG_LEVEL, "ops")
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except ListenError as exc:
+        log.error("ops.listen_failed", error=str(exc))
+        return 1
     return 0

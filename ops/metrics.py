@@ -1,11 +1,8 @@
-"""The Ops service's Prometheus metrics and the small HTTP app serving /metrics and /healthz."""
+"""The Ops service's Prometheus metrics (served by chatops.health)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
 class Metrics:
@@ -43,24 +40,3 @@ class Metrics:
         self.latency.labels(command).observe(seconds)
         if backend:
             self.backend_errors.labels(backend, str(code)).inc()
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-def metrics_app(metrics: Metrics, problem: Callable[[], str]) -> web.Application:
-    """`/metrics` in the Prometheus text format; `/healthz` is 200 "ok", or 503 with `problem()`."""
-
-    async def scrape(_: web.Request) -> web.Response:
-        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def healthz(_: web.Request) -> web.Response:
-        trouble = problem()
-        if trouble:
-            return web.Response(status=503, text=trouble + "\n")
-        return web.Response(text="ok\n")
-
-    app = web.Application()
-    app.router.add_get("/metrics", scrape)
-    app.router.add_get("/healthz", healthz)
-    return app

@@ -1,10 +1,9 @@
-"""Prometheus metrics for every RPC, and the HTTP endpoint that serves them with /healthz."""
+"""Prometheus metrics for every RPC (served with /healthz by chatops.health)."""
 
 from __future__ import annotations
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.exposition import generate_latest
 
 METHODS = ("AddPets", "UpdatePets", "DeletePets", "SearchPets", "ChangeSampler", "GetSampler")
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -59,19 +58,3 @@ class PetstoreMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def metrics_app(metrics: PetstoreMetrics) -> web.Application:
-    """`GET /metrics` (Prometheus text format) and `GET /healthz`."""
-
-    # The classic text format, which every Prometheus release still in use parses.
-    async def get_metrics(_: web.Request) -> web.Response:
-        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
-
-    app = web.Application()
-    app.router.add_get("/metrics", get_metrics)
-    app.router.add_get("/healthz", healthz)
-    return app

@@ -9,11 +9,11 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import grpc
-from aiohttp import web
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from chatops import logs
-from petstore.metrics import PetstoreMetrics, metrics_app
+from chatops.health import ListenError, metrics_app, serving, split_listen
+from petstore.metrics import PetstoreMetrics
 from petstore.sampler import PetstoreSampler, SamplerSpec
 from petstore.servicer import PetStoreService
 from petstore.settings import PetstoreSettings
@@ -23,10 +23,6 @@ from petstore.v1 import petstore_pb2_grpc as pb_grpc
 
 log = logs.get_logger(__name__)
 GRACE_SECONDS = 5.0
-
-
-class ListenError(Exception):
-    """A port could not be bound; the text says which and why."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +47,6 @@ class RunningServer:
     provider: TracerProvider
 
 
-def _split(host_port: str) -> tuple[str, int]:
-    host, _, port = host_port.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
 async def start(
     stack: AsyncExitStack, config: ServerConfig, processors: Sequence[SpanProcessor]
 ) -> RunningServer:
@@ -68,17 +59,9 @@ async def start(
 
     metrics_port = None
     if config.metrics_listen is not None:
-        runner = web.AppRunner(metrics_app(metrics), access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        host, port = _split(config.metrics_listen)
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            raise ListenError(
-                f"cannot listen for /metrics on {config.metrics_listen}: {exc.strerror}"
-            ) from None
-        metrics_port = runner.addresses[0][1]
+        metrics_port = await stack.enter_async_context(
+            serving(metrics_app(metrics.registry), config.metrics_listen, purpose="/metrics")
+        )
 
     # Without this, grpc sets SO_REUSEPORT and a second petstore would silently share the port.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
@@ -94,7 +77,7 @@ async def start(
     stack.push_async_callback(server.stop, GRACE_SECONDS)
     log.info(
         "petstore.started",
-        grpc=f"{_split(config.listen)[0]}:{grpc_port}",
+        grpc=f"{split_listen(config.listen)[0]}:{grpc_port}",
         metrics_port=metrics_port,
         version=config.version,
         sampler=str(config.sampler),

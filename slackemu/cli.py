@@ -9,9 +9,8 @@ import os
 import signal
 from contextlib import AsyncExitStack
 
-from aiohttp import web
-
 from chatops import logs
+from chatops.health import ListenError, serving
 from chatops.settings import load_settings
 from slackemu.core import Config, Emulator
 from slackemu.server import build_app
@@ -42,17 +41,16 @@ def config_from(settings: EmulatorSettings) -> Config:
 async def serve(settings: EmulatorSettings) -> None:
     """Listen until a stop signal arrives, then shut down cleanly."""
     config = config_from(settings)
-    host, _, port = settings.SLACKEMU_LISTEN.rpartition(":")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
             stack.callback(loop.remove_signal_handler, sig)
-        runner = web.AppRunner(build_app(Emulator(config)), access_log=None, shutdown_timeout=2)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, host, int(port)).start()
+        app = build_app(Emulator(config))
+        await stack.enter_async_context(
+            serving(app, settings.SLACKEMU_LISTEN, purpose="Slack", shutdown_timeout=2)
+        )
         log.info(
             "slackemu.listening",
             url=config.base_url,
@@ -85,6 +83,10 @@ def main(argv: list[str]) -> int:
     ).parse_args(argv)
     settings = load_settings(EmulatorSettings)
     logs.setup(settings.LOG_LEVEL, "slackemu")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+    except ListenError as exc:
+        log.error("slackemu.listen_failed", error=str(exc))
+        return 1
     return 0

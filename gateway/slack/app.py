@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -18,7 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from chatops import logs
+from chatops import health, logs
 from gateway.settings import GatewaySettings
 from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.events import button_click, chat_message
@@ -96,12 +95,8 @@ async def serving(app: AsyncApp, settings: GatewaySettings) -> AsyncIterator[Non
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
         return
-    host, _, port = settings.SLACK_HTTP_LISTEN.rpartition(":")
-    runner = web.AppRunner(app.web_app(path=EVENTS_PATH))
-    await runner.setup()
-    await web.TCPSite(runner, host, int(port)).start()
-    log.info("slack.http_listening", listen=settings.SLACK_HTTP_LISTEN, path=EVENTS_PATH)
-    try:
+    async with health.serving(
+        app.web_app(path=EVENTS_PATH), settings.SLACK_HTTP_LISTEN, purpose="Slack events"
+    ):
+        log.info("slack.http_listening", listen=settings.SLACK_HTTP_LISTEN, path=EVENTS_PATH)
         yield
-    finally:
-        await runner.cleanup()
