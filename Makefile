@@ -13,7 +13,7 @@ demo: $(STAMP) system-deps
 	$(BIN)/chatops up
 
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
