@@ -49,13 +49,17 @@ class CallContext:
 
 
 def is_admin(ctx: CallContext, admins: tuple[str, ...]) -> bool:
-    """Everyone is an admin when the list is empty; otherwise the actor or its id must be listed."""
-    if not admins:
-        return True
+    """The actor or its id must be listed; an empty list means nobody, as in the gateway."""
     return ctx.actor != ANONYMOUS and (ctx.actor in admins or ctx.actor_id in admins)
 
 
 def require_admin(command: str, ctx: CallContext, admins: tuple[str, ...]) -> None:
     """Raise 403 naming the admins when the caller may not run a command that changes things."""
-    if not is_admin(ctx, admins):
-        raise OpsError(FORBIDDEN, f"only admins can run {command}: {', '.join(admins)}")
+    if is_admin(ctx, admins):
+        return
+    if not admins:
+        # Secure by default: a forgotten setting refuses changes instead of letting everyone in.
+        raise OpsError(
+            FORBIDDEN, f"no admins are configured, so nobody can run {command}: set CHATOPS_ADMINS"
+        )
+    raise OpsError(FORBIDDEN, f"only admins can run {command}: {', '.join(admins)}")

@@ -93,6 +93,7 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         log_level=settings.LOG_LEVEL.upper(),
         source_root=SOURCE_ROOT if (SOURCE_ROOT / "pyproject.toml").is_file() else None,
         binaries=find_binaries(),
+        admins=settings.CHATOPS_ADMINS if settings.real_slack else (),  # offline: its users, once it runs
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from chatops.settings import BusSettings
+from chatops.settings import BusSettings, CsvList
 
 
 class LauncherSettings(BusSettings):
@@ -12,6 +12,8 @@ class LauncherSettings(BusSettings):
 
     # With a bot token the gateway talks to the real workspace; without one the offline Slack starts.
     SLACK_BOT_TOKEN: SecretStr = SecretStr("")
+    # With real Slack both the gateway and ops get this list; the offline Slack's users replace it.
+    CHATOPS_ADMINS: CsvList
 
     @property
     def external_nats(self) -> str:

@@ -67,6 +67,8 @@ class StackOptions:
     log_level: str = "INFO"
     binaries: Mapping[str, str] = field(default_factory=dict)  # prometheus / alertmanager executable names
     source_root: Path | None = None  # the checkout holding the packages, when running from one
+    # CHATOPS_ADMINS for the gateway and ops alike, so both refuse and allow the same people.
+    admins: tuple[str, ...] = ()
 
     @property
     def bus_url(self) -> str:
@@ -155,6 +157,7 @@ def ops(opts: StackOptions) -> Component:
         TRACE_STORE_PATH=str(opts.data_dir / "traces.sqlite3"),
         OTLP_LISTEN=p.addr("otlp"),
         OPS_METRICS_LISTEN=p.addr("ops_metrics"),
+        CHATOPS_ADMINS=",".join(opts.admins),
     )
     return Component(
         "ops",
@@ -231,6 +234,7 @@ def gateway(opts: StackOptions) -> Component:
         "SLACK_HTTP_LISTEN": p.addr("gateway_http"),
         "PROMETHEUS_URL": p.url("prometheus"),
         "ALERTMANAGER_URL": p.url("alertmanager"),
+        "CHATOPS_ADMINS": ",".join(opts.admins),
     }
     where = "your Slack workspace"
     if opts.slack is not None:
@@ -254,10 +258,11 @@ def gateway(opts: StackOptions) -> Component:
 def plan(opts: StackOptions) -> tuple[Component, ...]:
     """Every component in start order: each one's dependencies come before it."""
     parts = [] if opts.nats_url else [nats(opts)]
-    parts += [prometheus(opts), alertmanager(opts), ops(opts), petstore(opts), notifier(opts)]
+    parts += [prometheus(opts), alertmanager(opts)]
     if opts.slack is not None:
+        # Before ops and the gateway: both are told the offline Slack's user ids as admins.
         parts.append(slackemu(opts, opts.slack))
-    parts.append(gateway(opts))
+    parts += [ops(opts), petstore(opts), notifier(opts), gateway(opts)]
     if opts.demo_load:
         parts.append(demo_load(opts))
     return tuple(parts)

@@ -9,7 +9,7 @@ import shutil
 import signal
 import socket
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +18,7 @@ import aiohttp
 
 from chatops.launcher import spec
 from chatops.launcher.output import Output, Row, table
-from chatops.launcher.spec import StackOptions
+from chatops.launcher.spec import EmulatedSlack, StackOptions
 from chatops.launcher.supervisor import StartFailed, Supervisor
 
 
@@ -69,20 +69,41 @@ def _reachable(nats_url: str) -> bool:
     return False
 
 
-async def oncall_channel(emulator_url: str) -> str:
-    """The id of #oncall in the offline Slack, so the gateway posts alerts where the page shows them."""
+@dataclass(frozen=True)
+class EmulatorWorkspace:
+    """What ops and the gateway need from the offline Slack: #oncall's id and who the people are."""
+
+    oncall_channel: str = "#oncall"  # chat.postMessage takes a channel name too
+    humans: tuple[tuple[str, str], ...] = ()  # (id, name) of every user that is not a bot
+
+    @property
+    def admins(self) -> tuple[str, ...]:
+        return tuple(uid for uid, _ in self.humans)
+
+
+def workspace_of(state: Any) -> EmulatorWorkspace:
+    """Read the emulator's `GET /control/state` document; anything missing keeps the defaults."""
+    if not isinstance(state, dict):
+        return EmulatorWorkspace()
+    channels = [c for c in state.get("channels") or [] if isinstance(c, dict)]
+    users = [u for u in state.get("users") or [] if isinstance(u, dict)]
+    oncall = next((str(c["id"]) for c in channels if c.get("name") == "oncall" and c.get("id")), "#oncall")
+    humans = tuple(
+        (str(u["id"]), str(u.get("name", ""))) for u in users if u.get("id") and not u.get("is_bot")
+    )
+    return EmulatorWorkspace(oncall, humans)
+
+
+async def read_workspace(emulator_url: str) -> EmulatorWorkspace:
+    """Ask the running emulator for its workspace; the defaults when it does not answer sensibly."""
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
             http.get(f"{emulator_url}/control/state") as resp,
         ):
-            state = await resp.json()
-        for channel in state.get("channels", []):
-            if channel.get("name") == "oncall":
-                return str(channel["id"])
-    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, AttributeError):
-        pass
-    return "#oncall"  # chat.postMessage takes a channel name too
+            return workspace_of(await resp.json())
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return EmulatorWorkspace()
 
 
 class StateFile:
@@ -120,15 +141,25 @@ def slack_page(opts: StackOptions) -> str:
     return opts.ports.url("slackemu", "/") if opts.slack is not None else ""
 
 
+async def _with_emulator(opts: StackOptions, slack: EmulatedSlack, out: Output) -> StackOptions:
+    """Every human of the offline Slack is an admin, for the gateway and ops alike: it is a demo."""
+    ws = await read_workspace(opts.ports.url("slackemu"))
+    people = ", ".join(f"{name} ({uid})" for uid, name in ws.humans) or "nobody (the emulator did not say)"
+    out.note(f"admins in the offline Slack: {people}")
+    return replace(opts, slack=replace(slack, oncall_channel=ws.oncall_channel), admins=ws.admins)
+
+
 async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackOptions:
-    for comp in spec.plan(opts):
-        if comp.name == "gateway" and opts.slack is not None:
-            channel = await oncall_channel(opts.ports.url("slackemu"))
-            opts = replace(opts, slack=replace(opts.slack, oncall_channel=channel))
-            comp = spec.gateway(opts)
+    if opts.slack is None and not opts.admins:
+        out.note("CHATOPS_ADMINS is empty: nobody may change sampling or silence alerts until you set it")
+    for name in [c.name for c in spec.plan(opts)]:
+        # Built again from the current options: what the emulator told us reaches those started after it.
+        comp = next(c for c in spec.plan(opts) if c.name == name)
         out.note(f"starting {comp.name}: {' '.join(comp.argv[:4])}{' …' if len(comp.argv) > 4 else ''}")
         await sup.start(comp)
         out.note(f"{comp.name} is healthy" if comp.health else f"{comp.name} is running")
+        if name == "slackemu" and opts.slack is not None:
+            opts = await _with_emulator(opts, opts.slack, out)
     return opts
 
 

@@ -61,7 +61,10 @@ async def test_usage_errors_and_help_need_no_ops(nats_server):
 
 
 async def test_console_reads_changes_and_refuses_through_real_ops(tmp_path, nats_server, petstore):
-    settings = ops_settings(tmp_path / "ops", nats_server.url, PETSTORE_ADDR=petstore.addr)
+    # Ops checks the same list as the console: it refuses changes when its own list is empty.
+    settings = ops_settings(
+        tmp_path / "ops", nats_server.url, PETSTORE_ADDR=petstore.addr, CHATOPS_ADMINS=("console:root",)
+    )
     async with running(settings, name="ops-console-test"):
         code, out, err = await chatops(nats_server, "ask", "show", "sampling")
         assert code == 0, err

@@ -11,7 +11,7 @@ from chatops.settings import SettingsError, load_settings
 @pytest.fixture
 def clean_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    for name in ("NATS_URL", "SLACK_BOT_TOKEN", "LOG_LEVEL"):
+    for name in ("NATS_URL", "SLACK_BOT_TOKEN", "LOG_LEVEL", "CHATOPS_ADMINS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -20,6 +20,7 @@ def test_nothing_set_starts_its_own_nats_and_the_emulator(clean_env):
     settings = load_settings(LauncherSettings)
     assert settings.external_nats == ""
     assert not settings.real_slack
+    assert settings.CHATOPS_ADMINS == ()
 
 
 def test_nats_url_and_bot_token_from_the_environment(clean_env):
@@ -31,10 +32,13 @@ def test_nats_url_and_bot_token_from_the_environment(clean_env):
 
 
 def test_the_same_from_a_dotenv_file(clean_env, tmp_path):
-    (tmp_path / ".env").write_text("NATS_URL=nats://127.0.0.1:4998\nSLACK_BOT_TOKEN=xoxb-from-file\n")
+    (tmp_path / ".env").write_text(
+        "NATS_URL=nats://127.0.0.1:4998\nSLACK_BOT_TOKEN=xoxb-from-file\nCHATOPS_ADMINS=U0A, U0B\n"
+    )
     settings = load_settings(LauncherSettings)
     assert settings.external_nats == "nats://127.0.0.1:4998"
     assert settings.real_slack
+    assert settings.CHATOPS_ADMINS == ("U0A", "U0B")
 
 
 def test_a_blank_token_is_not_real_slack_and_a_bad_url_names_the_variable(clean_env):

@@ -7,6 +7,7 @@ from pathlib import Path
 from chatops.launcher.configs import ConfigFiles
 from chatops.launcher.ports import Ports
 from chatops.launcher.spec import EmulatedSlack, StackOptions, listening_ports, plan
+from chatops.launcher.stack import EmulatorWorkspace, workspace_of
 
 PORTS = Ports.from_base(30000)
 FILES = ConfigFiles(
@@ -33,10 +34,10 @@ def test_start_order_puts_dependencies_first():
         "nats",
         "prometheus",
         "alertmanager",
+        "slackemu",
         "ops",
         "petstore",
         "notifier",
-        "slackemu",
         "gateway",
         "demo-load",
     ]
@@ -67,6 +68,32 @@ def test_components_are_wired_to_each_other():
     assert gw.env["SLACK_APP_TOKEN"] == parts["slackemu"].env["SLACKEMU_APP_TOKEN"]
     assert gw.env["SLACK_ONCALL_CHANNEL"] == "C0ONCALL"
     assert parts["demo-load"].env["PETSTORE_ADDR"] == PORTS.addr("petstore")
+
+
+def test_the_gateway_and_ops_get_the_same_admins():
+    parts = by_name(options(admins=("U0ALICE", "U0BOB")))
+    assert parts["ops"].env["CHATOPS_ADMINS"] == parts["gateway"].env["CHATOPS_ADMINS"] == "U0ALICE,U0BOB"
+    real = by_name(options(slack=None, admins=("U0REAL",)))
+    assert real["ops"].env["CHATOPS_ADMINS"] == real["gateway"].env["CHATOPS_ADMINS"] == "U0REAL"
+    # None given: an explicit empty list, so neither inherits a stray value and both refuse changes.
+    none = by_name(options())
+    assert none["ops"].env["CHATOPS_ADMINS"] == none["gateway"].env["CHATOPS_ADMINS"] == ""
+
+
+def test_the_emulator_workspace_names_oncall_and_its_humans():
+    state = {
+        "users": [
+            {"id": "U0BOT", "name": "chatops", "is_bot": True},
+            {"id": "U00000001", "name": "alice", "is_bot": False},
+            {"id": "U00000002", "name": "bob", "is_bot": False},
+        ],
+        "channels": [{"id": "C0GENERAL", "name": "general"}, {"id": "C0ONCALL", "name": "oncall"}],
+    }
+    ws = workspace_of(state)
+    assert ws.oncall_channel == "C0ONCALL"
+    assert ws.humans == (("U00000001", "alice"), ("U00000002", "bob"))
+    assert ws.admins == ("U00000001", "U00000002")
+    assert workspace_of({"users": "nope"}) == workspace_of([]) == EmulatorWorkspace("#oncall", ())
 
 
 def test_every_server_has_a_health_check_on_its_own_port():

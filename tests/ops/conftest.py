@@ -19,6 +19,7 @@ from ops.settings import OpsSettings
 from tests.harness.servers import LOOPBACK, NatsServer, free_port
 
 UNUSED_URL = f"http://{LOOPBACK}:9"  # discard port: nothing listens, so calls fail fast
+ADMIN = "UTEST"  # the default actor of `ask` below, so commands that change things are allowed
 
 
 def ops_settings(tmp_path: Path, nats_url: str, **overrides: Any) -> OpsSettings:
@@ -33,7 +34,7 @@ def ops_settings(tmp_path: Path, nats_url: str, **overrides: Any) -> OpsSettings
         "OTLP_LISTEN": f"{LOOPBACK}:{free_port()}",
         "OPS_METRICS_LISTEN": f"{LOOPBACK}:{free_port()}",
         "OPS_BACKEND_TIMEOUT": 3.0,
-        "CHATOPS_ADMINS": (),
+        "CHATOPS_ADMINS": (ADMIN,),
         "OTEL_EXPORTER_OTLP_ENDPOINT": "",
     }
     values.update(overrides)
@@ -87,7 +88,7 @@ async def ask(
     timeout: float = 30.0,
 ) -> Msg:
     """Send one command the way any client would, and return the raw reply message."""
-    hdrs = dict(headers or {"Chatops-Actor": "slack:UTEST", "Chatops-Request-Id": "req-test"})
+    hdrs = dict(headers or {"Chatops-Actor": f"slack:{ADMIN}", "Chatops-Request-Id": "req-test"})
     if as_json:
         hdrs["Content-Type"] = "application/json"
     return await nc.request(

@@ -95,7 +95,9 @@ async def test_version_alerts_and_silences(
     alertmanager: Alertmanager,
     two_petstores: tuple[Petstore, Petstore],
 ) -> None:
-    await start_ops(PROMETHEUS_URL=prometheus.url, ALERTMANAGER_URL=alertmanager.url)
+    await start_ops(
+        PROMETHEUS_URL=prometheus.url, ALERTMANAGER_URL=alertmanager.url, CHATOPS_ADMINS=("U024BE7LH",)
+    )
 
     async def both_versions() -> version_pb2.GetVersionReply | None:
         reply = reply_of(await ask(nc, "version.get", version_pb2.GetVersionRequest()), "version.get")
@@ -165,7 +167,7 @@ async def test_version_alerts_and_silences(
     assert mine[0]["matchers"][0]["name"] == "alertname" and mine[0]["status"]["state"] == "active"
 
     request.duration.FromSeconds(31 * 86400)
-    code, text = error_of(await ask(nc, "silences.create", request))
+    code, text = error_of(await ask(nc, "silences.create", request, headers=headers))
     assert code == 400 and "1m to 30d" in text
 
 

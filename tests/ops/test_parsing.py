@@ -149,11 +149,16 @@ def test_audit_filter() -> None:
 def test_admins() -> None:
     boss = CallContext.from_headers({"chatops-actor": "slack:U1"})
     assert boss.actor_id == "U1"
-    assert is_admin(boss, ()) and is_admin(boss, ("U1",)) and is_admin(boss, ("slack:U1",))
+    assert is_admin(boss, ("U1",)) and is_admin(boss, ("slack:U1",))
+    assert not is_admin(boss, ())  # an empty list is nobody, not everybody
     assert not is_admin(CallContext.from_headers(None), ("U1",))
     with pytest.raises(OpsError) as err:
         require_admin("sampling.set", CallContext(actor="slack:U2"), ("U1", "U3"))
     assert err.value.code == 403 and err.value.text == "only admins can run sampling.set: U1, U3"
+    with pytest.raises(OpsError) as err:
+        require_admin("silences.create", boss, ())
+    assert err.value.code == 403
+    assert err.value.text == "no admins are configured, so nobody can run silences.create: set CHATOPS_ADMINS"
 
 
 def test_fixture_trace_summaries() -> None:

@@ -164,6 +164,24 @@ async def test_admins_only_for_commands_that_change(start_ops: StartOps, nc: Cli
     assert len(refused) == 1 and refused[0].error_code == 403 and refused[0].outcome == "error"
 
 
+async def test_no_admins_configured_refuses_changes_and_audits_it(start_ops: StartOps, nc: Client) -> None:
+    await start_ops(CHATOPS_ADMINS=())
+    request = sampling_pb2.SetSamplingRequest(
+        sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS)
+    )
+    code, text = error_of(await ask(nc, "sampling.set", request, headers={"Chatops-Actor": "slack:U0ANYONE"}))
+    assert code == 403
+    assert "no admins are configured" in text and "set CHATOPS_ADMINS" in text
+    # Reading commands still work for everyone.
+    assert error_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest(), headers={}))[0] == 0
+    log = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(command="sampling.set")), "audit.list"
+    )
+    refused = [e for e in log.events if e.actor == "slack:U0ANYONE"]
+    assert len(refused) == 1 and refused[0].error_code == 403 and refused[0].outcome == "error"
+    assert "no admins are configured" in refused[0].error
+
+
 async def test_each_command_leaves_exactly_one_audit_event(ops: OpsUnderTest, nc: Client) -> None:
     tp_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     headers = {
