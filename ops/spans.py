@@ -67,7 +67,9 @@ class TraceQuery:
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise bad_request(f"limit must be 1 to {MAX_LIMIT} (0 means {DEFAULT_LIMIT}), not {self.limit}")
+            raise bad_request(
+                f"limit must be 1 to {MAX_LIMIT} (leave it out for {DEFAULT_LIMIT}), not {self.limit}"
+            )
         if self.end_ns <= self.start_ns:
             raise bad_request("the time window is empty: start must be before end")
         if self.max_duration_ns and self.max_duration_ns < self.min_duration_ns:

@@ -14,10 +14,10 @@ DEFAULT_LIMIT = 20
 
 
 def build_filter(req: audit_pb2.ListAuditRequest) -> AuditFilter:
-    """Check the request (pure): limit 1..100 (0 = 20), command a known command or noun."""
-    limit = req.limit or DEFAULT_LIMIT
+    """Check the request (pure): limit 1..100 (unset = 20), command a known command or noun."""
+    limit = req.limit if req.HasField("limit") else DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
-        raise bad_request(f"limit must be 1 to {MAX_LIMIT} (0 means {DEFAULT_LIMIT}), not {req.limit}")
+        raise bad_request(f"limit must be 1 to {MAX_LIMIT} (leave it out for {DEFAULT_LIMIT}), not {limit}")
     command = req.command.strip()
     names = [c.name for c in COMMANDS]
     nouns = sorted({n.split(".", 1)[0] for n in names})

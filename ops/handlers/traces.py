@@ -39,7 +39,7 @@ def build_query(req: traces_pb2.ListTracesRequest, default_service: str, now_ns:
         service=req.service.strip() or default_service,
         start_ns=start,
         end_ns=end,
-        limit=req.limit or DEFAULT_LIMIT,
+        limit=req.limit if req.HasField("limit") else DEFAULT_LIMIT,
         operation=req.operation.strip(),
         attributes=attributes,
         errors_only=errors_only,

@@ -92,6 +92,7 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
 
 async def test_bad_requests_say_what_is_allowed(ops: OpsUnderTest, nc: Client) -> None:
     cases = [
+        ("traces.list", traces_pb2.ListTracesRequest(limit=0), "limit must be 1 to 100"),
         ("traces.list", traces_pb2.ListTracesRequest(limit=1000), "limit must be 1 to 100"),
         ("traces.list", traces_pb2.ListTracesRequest(limit=-1), "limit must be 1 to 100"),
         ("traces.list", traces_pb2.ListTracesRequest(tags=["nonsense"]), "key=value"),
@@ -108,6 +109,7 @@ async def test_bad_requests_say_what_is_allowed(ops: OpsUnderTest, nc: Client) -
         ("alerts.list", alerts_pb2.ListAlertsRequest(labels=["sev=~[unclosed"]), "bad regular expression"),
         ("alerts.list", alerts_pb2.ListAlertsRequest(labels=["a b c"]), "key=value"),
         ("silences.create", alerts_pb2.CreateSilenceRequest(), "at least one matcher"),
+        ("audit.list", audit_pb2.ListAuditRequest(limit=0), "limit must be 1 to 100"),
         ("audit.list", audit_pb2.ListAuditRequest(limit=1000), "limit must be 1 to 100"),
         ("audit.list", audit_pb2.ListAuditRequest(command="nope"), "sampling.set"),
     ]
@@ -232,3 +234,15 @@ async def test_metrics_count_commands_and_backend_errors(ops: OpsUnderTest, nc: 
     assert 'chatops_ops_command_seconds_count{command="version.get"} 1.0' in text
     health = f"http://{ops.settings.OPS_METRICS_LISTEN}/healthz"
     assert (await asyncio.to_thread(lambda: urllib.request.urlopen(health, timeout=10).read())) == b"ok\n"
+
+
+async def test_an_explicit_zero_limit_in_json_is_refused_and_a_missing_one_is_the_default(
+    ops: OpsUnderTest, nc: Client
+) -> None:
+    json_headers = {"Content-Type": "application/json"}
+    zero = await nc.request("chatops.cmd.traces.list", b'{"limit": 0}', timeout=30, headers=json_headers)
+    assert zero.headers is not None and zero.headers.get("Nats-Service-Error-Code") == "400"
+    assert "limit must be 1 to 100" in zero.headers.get("Nats-Service-Error", "")
+    unset = await nc.request("chatops.cmd.traces.list", b"{}", timeout=30, headers=json_headers)
+    assert unset.headers is None or "Nats-Service-Error-Code" not in unset.headers
+    assert set(json.loads(unset.data or b"{}")) <= {"traces"}  # a ListTracesReply, maybe empty
