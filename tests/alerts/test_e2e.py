@@ -62,22 +62,30 @@ def get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
+def switch_to_slack(
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any], switch: Switch
+) -> tuple[Any, Alertmanager, Any]:
+    """The whole real chain: Prometheus rule on the switch -> Alertmanager -> notifier -> NATS -> gateway."""
+    hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+    am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+    stack(
+        Prometheus(
+            tmp_path / "prom",
+            scrape_targets={"switch": [switch.target]},
+            rules=[SWITCH_RULE],
+            alertmanager_url=am.url,
+        ).start()
+    )
+    gw = stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+    return hook, am, gw
+
+
 async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
     tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
 ) -> None:
     switch = await Switch().start()
     try:
-        hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
-        am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-        stack(
-            Prometheus(
-                tmp_path / "prom",
-                scrape_targets={"switch": [switch.target]},
-                rules=[SWITCH_RULE],
-                alertmanager_url=am.url,
-            ).start()
-        )
-        gw = stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+        hook, am, gw = switch_to_slack(tmp_path, nats_server, slack, stack, switch)
         switch.value = 1
         posted = await slack.control.wait_for_message(slack.oncall, timeout=90)
         text = flat(posted)
@@ -106,17 +114,7 @@ async def test_nats_down_gives_503_then_the_alert_arrives_once(
 ) -> None:
     switch = await Switch().start()
     try:
-        hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
-        am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-        stack(
-            Prometheus(
-                tmp_path / "prom",
-                scrape_targets={"switch": [switch.target]},
-                rules=[SWITCH_RULE],
-                alertmanager_url=am.url,
-            ).start()
-        )
-        stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+        hook, _, _ = switch_to_slack(tmp_path, nats_server, slack, stack, switch)
 
         nats_server.stop()
         switch.value = 1
