@@ -21,6 +21,8 @@ class GatewaySettings(BusSettings):
     CHATOPS_ADMINS: CsvList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
+    # How long an alert handed to a gateway that died waits before another delivery takes it.
+    ALERTS_ACK_WAIT: float = Field(default=30.0, ge=5, le=600)
     GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"

@@ -28,20 +28,22 @@ from gateway.settings import GatewaySettings
 
 log = logs.get_logger(__name__)
 
-# Long enough for a slow Slack call; in_progress() extends it while we work.
-ACK_WAIT = 60.0
 # How long stop() lets the message in hand finish.
 STOP_GRACE = 15.0
 
 
-def consumer_config() -> ConsumerConfig:
-    """One message in flight at a time, so every group's notifications reach chat in order."""
+def consumer_config(ack_wait: float) -> ConsumerConfig:
+    """One message in flight at a time, so every group's notifications reach chat in order.
+
+    `ack_wait` bounds how long an alert held by a gateway that died waits for redelivery;
+    in_progress() extends it while a live gateway works on a slow Slack call.
+    """
     return ConsumerConfig(
         durable_name=ALERTS_DELIVERY_DURABLE,
         description="posts alert notifications to chat",
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT,
+        ack_wait=ack_wait,
         max_ack_pending=1,
         max_deliver=-1,
         filter_subject=f"{ALERTS_PREFIX}.>",
@@ -68,6 +70,7 @@ class AlertDelivery:
         self.nc = nc
         self.client = client
         self.channel = settings.SLACK_ONCALL_CHANNEL
+        self.ack_wait = settings.ALERTS_ACK_WAIT
         self.routes = parse_routes(settings.SLACK_ALERT_ROUTES)
         self.limits = limits or Limits()
         self.fetch_timeout = fetch_timeout
@@ -107,11 +110,12 @@ class AlertDelivery:
                 js = self.nc.jetstream()
                 await provision(js)
                 self._store = MessageStore(await js.key_value(KV_ALERT_MESSAGES))
+                # Create the durable, or update it when ALERTS_ACK_WAIT changed since it was made.
+                await js.add_consumer(ALERTS_STREAM, consumer_config(self.ack_wait))
                 sub = await js.pull_subscribe(
                     f"{ALERTS_PREFIX}.>",
                     durable=ALERTS_DELIVERY_DURABLE,
                     stream=ALERTS_STREAM,
-                    config=consumer_config(),
                 )
                 log.info("alerts.delivery_started", durable=ALERTS_DELIVERY_DURABLE)
                 return sub

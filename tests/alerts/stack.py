@@ -90,6 +90,8 @@ def gateway(
         SLACK_API_URL=slack.api_url,  # type: ignore[attr-defined]
         SLACK_ONCALL_CHANNEL=oncall,
         CHATOPS_ADMINS=admins,
+        # A killed gateway's alert in hand comes back after this; short so the kill test is quick.
+        ALERTS_ACK_WAIT="5",
         GATEWAY_METRICS_LISTEN=f"{LOOPBACK}:{port}",
         ALERTMANAGER_URL=alertmanager_url,
         PROMETHEUS_URL="http://127.0.0.1:9",

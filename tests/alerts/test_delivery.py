@@ -184,3 +184,26 @@ async def test_stop_during_start_up_returns_and_a_restart_delivers(
         assert "ShortLived" in flat(posted)
     finally:
         await asyncio.wait_for(delivery.stop(), 30)
+
+
+async def test_a_changed_ack_wait_updates_the_durable_consumer(
+    js_ready: Client, slack: Slack, nats_server
+) -> None:
+    js = js_ready.jetstream()
+    for ack_wait in (30.0, 7.0):
+        settings = slack.settings(nats_server.url, ALERTS_ACK_WAIT=ack_wait)
+        delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=settings)
+        await delivery.start()
+        try:
+
+            async def consumer_ack_wait(want: float = ack_wait) -> float | None:
+                with contextlib.suppress(NotFoundError):
+                    info = await js.consumer_info("CHATOPS_ALERTS", "chatops-gateway-alerts")
+                    got = float(info.config.ack_wait or 0)
+                    if got == want:
+                        return got
+                return None
+
+            assert await eventually(consumer_ack_wait, timeout=30) == ack_wait
+        finally:
+            await delivery.stop()
