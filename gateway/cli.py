@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 from contextlib import AsyncExitStack
 
 from nats.aio.client import Client
@@ -14,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from chatops import health, logs
 from chatops.bus import connect
+from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from chatops.streams import provision
 from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
@@ -52,11 +52,7 @@ def main(argv: list[str]) -> int:
 async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) -> None:
     """Build every part inside one exit stack; return when `stop` is set (without one: on a signal)."""
     if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
     async with AsyncExitStack() as stack:
         metrics = GatewayMetrics()
         connected: list[Client] = []  # /healthz says 503 until NATS is connected

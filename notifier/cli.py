@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 from contextlib import AsyncExitStack
 
 from nats.aio.client import Client
@@ -13,6 +12,7 @@ from nats.aio.client import Client
 from chatops import logs
 from chatops.bus import connect
 from chatops.health import ListenError, serving
+from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from chatops.streams import provision
 from notifier.app import make_app
@@ -78,10 +78,7 @@ def main(argv: list[str]) -> int:
     logs.setup(settings.LOG_LEVEL, "notifier")
 
     async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         await serve(settings, stop)
 
     try:

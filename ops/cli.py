@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 
 from opentelemetry import trace
 
 from chatops import logs
 from chatops.health import ListenError
+from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from ops.app import running
 from ops.settings import OpsSettings
@@ -20,11 +20,8 @@ log = logs.get_logger(__name__)
 
 async def serve(settings: OpsSettings) -> None:
     """Run until a signal; a signal during start-up (e.g. NATS not reachable yet) stops at once."""
-    stop = asyncio.Event()
+    stop = stop_on_signals()
     started = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
 
     async def run() -> None:
         async with running(settings) as ops:

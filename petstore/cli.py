@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from tabulate import tabulate
 
 from chatops import logs
+from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from petstore import commands
 from petstore.settings import PetstoreSettings
@@ -33,10 +33,7 @@ def _demo(args: argparse.Namespace, settings: PetstoreSettings) -> int:
     addr = args.addr or settings.PETSTORE_ADDR
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         async with PetstoreClient(addr, trace=args.trace, timeout=args.timeout) as client:
             outcomes = await run_demo(client, config, stop)
         rows = sorted(outcomes.items())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from chatops import logs
 from chatops.health import ListenError, metrics_app, serving, split_listen
+from chatops.lifecycle import stop_on_signals
 from petstore.metrics import PetstoreMetrics
 from petstore.sampler import PetstoreSampler, SamplerSpec
 from petstore.servicer import PetStoreService
@@ -87,10 +86,7 @@ async def start(
 
 async def serve(settings: PetstoreSettings) -> int:
     """Run the petstore until SIGTERM or SIGINT, then drain calls and flush spans; returns an exit code."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     processors = []
     if settings.OTEL_TRACES_EXPORTER == "otlp":
         processors.append(otlp_processor(settings.OTEL_BSP_SCHEDULE_DELAY))

@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 from contextlib import AsyncExitStack
 
 from chatops import logs
 from chatops.health import ListenError, serving
+from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from slackemu.core import Config, Emulator
 from slackemu.server import build_app
@@ -41,12 +41,8 @@ def config_from(settings: EmulatorSettings) -> Config:
 async def serve(settings: EmulatorSettings) -> None:
     """Listen until a stop signal arrives, then shut down cleanly."""
     config = config_from(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    stop = stop_on_signals()
     async with AsyncExitStack() as stack:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-            stack.callback(loop.remove_signal_handler, sig)
         app = build_app(Emulator(config))
         await stack.enter_async_context(
             serving(app, settings.SLACKEMU_LISTEN, purpose="Slack", shutdown_timeout=2)

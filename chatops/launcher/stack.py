@@ -20,6 +20,7 @@ from chatops.launcher import spec
 from chatops.launcher.output import Output, Row, table
 from chatops.launcher.spec import EmulatedSlack, StackOptions
 from chatops.launcher.supervisor import StartFailed, Supervisor
+from chatops.lifecycle import stop_on_signals
 
 
 class Preflight(Exception):
@@ -165,10 +166,7 @@ async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackO
 
 async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Path | None = None) -> int:
     """Start everything, wait for SIGINT/SIGTERM, stop everything; 1 when the stack could not start."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     state = StateFile(opts.data_dir / "state.json", opts)
     code = 0
     try:
@@ -208,7 +206,8 @@ async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Pa
             await stop.wait()
             out.note("stopping every component")
     finally:
+        # run() may be awaited again in the same loop (tests do): leave no handler behind.
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+            asyncio.get_running_loop().remove_signal_handler(sig)
     out.note("stopped; nothing left running")
     return code
