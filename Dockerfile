@@ -7,11 +7,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-# Dependencies change less often than code: install them in their own layer first.
-COPY pyproject.toml README.md ./
+# Dependencies change less often than code: install them in their own layer first, at exactly the
+# versions of constraints.txt (the lock `make` installs from too).
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+    && pip install -c constraints.txt -r /tmp/requirements.txt
 
 COPY chatops ./chatops
 COPY gateway ./gateway
