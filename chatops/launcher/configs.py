@@ -12,6 +12,10 @@ import yaml
 
 # Fast enough that the demo's error-ratio alert fires within a couple of minutes of `chatops up`.
 LOCAL_SCRAPE_INTERVAL = "5s"
+# Prometheus' --rules.alert.resend-delay, the same in `chatops up`, docker-compose and the docs: how
+# often a still-firing alert is sent again (default 1m), so an Alertmanager that restarted or missed
+# a send knows every firing alert again within seconds.
+RESEND_DELAY = "5s"
 
 
 class ConfigError(Exception):

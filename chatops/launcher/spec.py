@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatops.launcher.configs import ConfigFiles
+from chatops.launcher.configs import RESEND_DELAY, ConfigFiles
 from chatops.launcher.ports import LOOPBACK, Ports
 
 # How many petstore requests per second the demo load sends (its own default error mix makes the
@@ -119,8 +119,7 @@ def prometheus(opts: StackOptions) -> Component:
             f"--storage.tsdb.path={opts.data_dir / 'prometheus'}",
             f"--web.listen-address={p.addr('prometheus')}",
             f"--web.external-url={p.url('prometheus')}",
-            # Firing alerts reach Alertmanager seconds after the rule fires, not the default minute.
-            "--rules.alert.resend-delay=5s",
+            f"--rules.alert.resend-delay={RESEND_DELAY}",
         ),
         health=Health(url=p.url("prometheus", "/-/ready")),
         where=p.url("prometheus"),

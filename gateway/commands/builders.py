@@ -167,7 +167,7 @@ def silence(rest: str, now: datetime) -> Message:
             break
         matchers.append(parse_matcher(word))
     if not matchers:
-        raise ValueProblem("say which alerts to silence, e.g. `alertname=HighLatency`")
+        raise ValueProblem("say which alerts to silence, e.g. `alertname=PetstoreErrorRatioHigh`")
     if duration is None:
         raise ValueProblem("say for how long, e.g. `for=2h`")
     if not MIN_SILENCE <= duration <= MAX_SILENCE:

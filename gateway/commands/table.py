@@ -121,7 +121,7 @@ SPECS: tuple[Spec, ...] = (
         command("silences.create"),
         "silence <matchers> for=<duration> [comment…]",
         "Silence alerts in Alertmanager (admins; asks to confirm).",
-        ("silence alertname=HighLatency for=2h deploying the fix",),
+        ("silence alertname=PetstoreErrorRatioHigh for=2h deploying the fix",),
         builders.silence,
         (
             "matchers: `name=value`, `name!=value`, `name=~regex`, `name!~regex`",

@@ -23,7 +23,7 @@ _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def matchers(req: alerts_pb2.CreateSilenceRequest) -> tuple[SilenceMatcher, ...]:
     """Check the matchers (pure): at least one, label names valid, regexes compile."""
     if not req.matchers:
-        raise bad_request("a silence needs at least one matcher, e.g. alertname=HighLatency")
+        raise bad_request("a silence needs at least one matcher, e.g. alertname=PetstoreErrorRatioHigh")
     out = []
     for m in req.matchers:
         if not _LABEL.match(m.name):

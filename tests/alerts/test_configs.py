@@ -13,7 +13,7 @@ from notifier.settings import NotifierSettings
 
 ERROR_RATIO_DESCRIPTION = (
     "More than 5% of petstore requests failed over the last minute on petstore. "
-    "Ask chat for `traces tags=error` to see which calls fail."
+    "Ask chat for `list traces since=15m tags=[error]` to see which calls fail."
 )
 DOWN_DESCRIPTION = "Prometheus cannot scrape 127.0.0.1:9101 (job petstore) for 30s."
 CONFIGS = Path(__file__).resolve().parents[2] / "alertmanager"

@@ -222,3 +222,42 @@ def test_the_dockerfile_installs_every_package_on_python_311_slim():
         assert SERVICES[service]["command"][0] in SETTINGS
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".venv" in ignored and "secrets" in ignored
+
+
+def depends(service: str) -> dict[str, str]:
+    """What `service` waits for, and the condition."""
+    found = SERVICES[service].get("depends_on") or {}
+    return {name: spec["condition"] for name, spec in found.items()}
+
+
+def test_services_wait_for_what_they_need_and_only_on_real_health_checks():
+    for name in SERVICES:
+        for dep, condition in depends(name).items():
+            assert condition == "service_healthy", f"{name} waits for {dep} to merely start"
+            assert "healthcheck" in SERVICES[dep], f"{name} waits for {dep}, which has no health check"
+    on_the_bus = {name for name in PYTHON_SERVICES if "NATS_URL" in env_of(name)}
+    assert on_the_bus == {"ops", "notifier", "gateway"}
+    for name in on_the_bus:
+        assert "nats" in depends(name), f"{name} is on the bus but does not wait for NATS"
+    # README: ops and the petstore wait for Jaeger, the gateway for ops, the load for the petstore.
+    assert "jaeger" in depends("ops") and "jaeger" in depends("petstore")
+    assert "ops" in depends("gateway") and depends("demo-load") == {"petstore": "service_healthy"}
+    assert "healthcheck" not in SERVICES["demo-load"]
+
+
+def test_every_image_is_pinned_to_a_release():
+    for name, service in SERVICES.items():
+        if name in PYTHON_SERVICES:
+            continue
+        tag = service["image"].partition(":")[2]
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+(-alpine)?", tag), f"{name}: {service['image']} is not pinned"
+
+
+def test_one_resend_delay_everywhere():
+    from chatops.launcher.configs import RESEND_DELAY
+
+    assert flag("prometheus", "--rules.alert.resend-delay") == RESEND_DELAY
+    said = {}
+    for name in ("README.md", "alertmanager/README.md", "alertmanager/prometheus.yml", "docker-compose.yml"):
+        said[name] = set(re.findall(r"resend-delay=([0-9a-z]+)", (ROOT / name).read_text()))
+    assert all(values == {RESEND_DELAY} for values in said.values()), said

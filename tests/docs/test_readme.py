@@ -70,3 +70,28 @@ def test_every_bus_subject_is_in_the_readme():
 
     for cmd in COMMANDS:
         assert f"`{cmd.subject}`" in README, cmd.subject
+
+
+def test_a_newcomer_learns_what_the_machine_needs_and_what_make_installs():
+    two_commands = README[README.index("## Two commands") : README.index("## Architecture")]
+    for needed in ("Python 3.11", "python3-venv", "Debian", "Ubuntu", "chromium", "constraints.txt"):
+        assert needed in two_commands, needed
+    makefile = (ROOT / "Makefile").read_text()
+    assert "BROWSER_DEBS := chromium chromium-driver" in makefile  # what the README says `make test` adds
+
+
+def test_troubleshooting_quotes_what_the_code_really_says():
+    section = README[README.index("## Troubleshooting") :]
+    section = " ".join(section[: section.index("\n## ")].split())
+    files = [p for pkg in ("gateway", "notifier", "chatops") for p in sorted((ROOT / pkg).rglob("*.py"))]
+    source = "\n".join(p.read_text() for p in files)
+    # Log events, metric labels and messages the section tells people to look for.
+    for said in (
+        '"alerts.dropped"',
+        '"alerts.rejected"',
+        '"unauthorized"',
+        "configuration error: ",
+        "SLACK_APP_TOKEN: set it for Socket Mode, or SLACK_SIGNING_SECRET for HTTP mode",
+    ):
+        assert said in source, said
+        assert said.strip('"').strip() in section, said
