@@ -20,8 +20,11 @@ from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_PREFIX,
     AUDIT_STREAM,
+    DEPLOYS_PREFIX,
+    DEPLOYS_STREAM,
     KV_ALERT_MESSAGES,
     KV_CONFIRMATIONS,
+    KV_DEPLOY_MESSAGES,
     KV_SEEN_EVENTS,
 )
 
@@ -38,6 +41,8 @@ class Limits:
     alerts_max_bytes: int = 1 << 30
     audit_max_age: float = 365 * DAY
     audit_max_bytes: int = 1 << 30
+    deploys_max_age: float = 365 * DAY
+    deploys_max_bytes: int = 256 << 20
     duplicate_window: float = 2 * 3600.0
     replicas: int = 1
 
@@ -69,6 +74,15 @@ def stream_configs(limits: Limits) -> list[StreamConfig]:
             max_bytes=limits.audit_max_bytes,
             **common,  # type: ignore[arg-type]
         ),
+        StreamConfig(
+            name=DEPLOYS_STREAM,
+            description="One event per step of every deploy; a service's state is their projection",
+            subjects=[f"{DEPLOYS_PREFIX}.>"],
+            max_age=limits.deploys_max_age,
+            duplicate_window=min(limits.duplicate_window, limits.deploys_max_age),
+            max_bytes=limits.deploys_max_bytes,
+            **common,  # type: ignore[arg-type]
+        ),
     ]
 
 
@@ -93,6 +107,13 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
             description="pending confirmations",
             history=1,
             ttl=DAY,
+            replicas=limits.replicas,
+        ),
+        KeyValueConfig(
+            bucket=KV_DEPLOY_MESSAGES,
+            description="deploy -> the chat messages that show its progress",
+            history=1,
+            ttl=30 * DAY,
             replicas=limits.replicas,
         ),
     ]

@@ -8,20 +8,29 @@ import re
 CMD_PREFIX = "chatops.cmd"
 SERVICE_NAME = "chatops-ops"
 QUEUE_GROUP = "ops"
+# The deploy agent serves chatops.cmd.deploys.* as a micro service of its own, in its own queue group.
+DEPLOYER_SERVICE_NAME = "chatops-deployer"
+DEPLOYER_QUEUE_GROUP = "deployer"
 
 # Events: JetStream streams.
 ALERTS_STREAM = "CHATOPS_ALERTS"
 ALERTS_PREFIX = "chatops.alerts"
 AUDIT_STREAM = "CHATOPS_AUDIT"
 AUDIT_PREFIX = "chatops.audit"
+DEPLOYS_STREAM = "CHATOPS_DEPLOYS"
+DEPLOYS_PREFIX = "chatops.deploys"
 
 # KV buckets: projections rebuilt from events.
 KV_ALERT_MESSAGES = "chatops_alert_messages"  # alert group key -> Slack channel/ts
 KV_SEEN_EVENTS = "chatops_seen_events"  # Slack event_id -> seen (answer once)
 KV_CONFIRMATIONS = "chatops_confirmations"  # pending confirmation id -> command awaiting Confirm
+KV_DEPLOY_LOCKS = "chatops_deploy_locks"  # service -> who deploys it now (expires with its holder)
+KV_DEPLOY_MESSAGES = "chatops_deploy_messages"  # deploy / request id -> the chat messages showing it
 
 # Durable consumer that delivers alerts to chat.
 ALERTS_DELIVERY_DURABLE = "chatops-gateway-alerts"
+# Durable consumer that shows deploy steps in chat.
+DEPLOYS_DELIVERY_DURABLE = "chatops-gateway-deploys"
 
 # Headers on a command.
 H_ACTOR = "Chatops-Actor"
@@ -68,3 +77,8 @@ def audit_subject(command: str) -> str:
     """`sampling.set` -> `chatops.audit.sampling.set`."""
     noun, verb = command.split(".", 1)
     return subject(AUDIT_PREFIX, noun, verb)
+
+
+def deploy_subject(service: str, step: str) -> str:
+    """`petstore`, `canary_healthy` -> `chatops.deploys.petstore.canary_healthy`."""
+    return subject(DEPLOYS_PREFIX, service, step)

@@ -18,7 +18,7 @@ from chatops.contract import COMMANDS
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "asyncapi.yaml"
 PACKAGE = "chatops.v1"
-EVENTS = ("AlertNotification", "AuditEvent")
+EVENTS = ("AlertNotification", "AuditEvent", "DeployEvent")
 F = d.FieldDescriptorProto
 
 _SCALARS: dict[int, dict[str, Any]] = {
@@ -280,6 +280,21 @@ def document(catalog: Catalog) -> dict[str, Any]:
         },
         "messages": {"AuditEvent": {"$ref": "#/components/messages/AuditEvent"}},
     }
+    channels["deploys"] = {
+        "address": f"{subjects.DEPLOYS_PREFIX}.{{service}}.{{step}}",
+        "title": "deploy events",
+        "description": f"One event per step of every deploy, kept in the JetStream stream "
+        f"{subjects.DEPLOYS_STREAM}; the state of a service (which instance runs which version) is "
+        "a projection of them. Payload: protobuf binary; decode it with proto/chatops/v1/deploys.proto.",
+        "parameters": {
+            "service": {"description": "the service deployed, e.g. petstore"},
+            "step": {
+                "enum": ["requested", "started", "canary_healthy", "promoted", "rolled_back", "failed"],
+                "description": "the step the event records",
+            },
+        },
+        "messages": {"DeployEvent": {"$ref": "#/components/messages/DeployEvent"}},
+    }
     for event in EVENTS:
         messages[event] = {
             "name": event,
@@ -297,6 +312,11 @@ def document(catalog: Catalog) -> dict[str, Any]:
         "action": "send",
         "title": "ops appends an audit event per command",
         "channel": {"$ref": "#/channels/audit"},
+    }
+    operations["publishDeploy"] = {
+        "action": "send",
+        "title": "the deployer appends an event per deploy step",
+        "channel": {"$ref": "#/channels/deploys"},
     }
     return {
         "asyncapi": "3.0.0",

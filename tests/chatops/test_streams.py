@@ -9,11 +9,14 @@ from chatops.streams import Limits, provision
 from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_STREAM,
+    DEPLOYS_STREAM,
     H_MSG_ID,
     KV_ALERT_MESSAGES,
+    KV_DEPLOY_MESSAGES,
     KV_SEEN_EVENTS,
     alert_subject,
     audit_subject,
+    deploy_subject,
 )
 from chatops.v1 import events_pb2
 
@@ -23,6 +26,8 @@ async def test_provision_creates_everything_once(nc: Client) -> None:
     first = await provision(js)
     assert "stream CHATOPS_ALERTS created" in first
     assert "stream CHATOPS_AUDIT created" in first
+    assert "stream CHATOPS_DEPLOYS created" in first
+    assert f"bucket {KV_DEPLOY_MESSAGES} created" in first
     assert f"bucket {KV_SEEN_EVENTS} created" in first
 
     assert await provision(js) == []  # a second run changes nothing
@@ -32,6 +37,8 @@ async def test_provision_creates_everything_once(nc: Client) -> None:
     assert alerts.config.duplicate_window == Limits().duplicate_window
     audit = await js.stream_info(AUDIT_STREAM)
     assert audit.config.subjects == ["chatops.audit.>"]
+    deploys = await js.stream_info(DEPLOYS_STREAM)
+    assert deploys.config.subjects == ["chatops.deploys.>"]
     assert (await (await js.key_value(KV_ALERT_MESSAGES)).status()).bucket == KV_ALERT_MESSAGES
 
 
@@ -54,3 +61,5 @@ async def test_duplicate_window_stores_a_notification_once(nc: Client) -> None:
     assert (await js.stream_info(ALERTS_STREAM)).state.messages == 1
     ack = await js.publish(audit_subject("sampling.set"), b"x")
     assert ack.stream == AUDIT_STREAM
+    ack = await js.publish(deploy_subject("petstore", "requested"), b"x")
+    assert ack.stream == DEPLOYS_STREAM

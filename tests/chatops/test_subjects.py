@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatops.contract import COMMANDS, command
-from chatops.subjects import alert_subject, audit_subject, command_subject, token
+from chatops.subjects import alert_subject, audit_subject, command_subject, deploy_subject, token
 
 
 def test_command_subjects_match_the_contract() -> None:
@@ -30,6 +30,7 @@ def test_event_subjects() -> None:
     assert alert_subject("resolved", "") == "chatops.alerts.resolved.none"
     assert alert_subject("firing", "p1 page.me*") == "chatops.alerts.firing.p1_page_me"
     assert audit_subject("silences.create") == "chatops.audit.silences.create"
+    assert deploy_subject("petstore", "canary_healthy") == "chatops.deploys.petstore.canary_healthy"
 
 
 @given(st.text(max_size=64))

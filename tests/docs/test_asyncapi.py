@@ -8,7 +8,7 @@ from google.protobuf import json_format
 from chatops import subjects
 from chatops.contract import COMMANDS
 from chatops.launcher.asyncapi import TARGET, render
-from chatops.v1 import audit_pb2, events_pb2
+from chatops.v1 import audit_pb2, deploys_pb2, events_pb2
 
 DOC = yaml.safe_load(TARGET.read_text())
 
@@ -56,6 +56,7 @@ def test_every_command_is_a_channel_with_request_and_reply():
         assert reply["payload"]["$ref"].endswith("/" + cmd.reply.DESCRIPTOR.name)
     assert f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}" in addresses
     assert f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}" in addresses
+    assert f"{subjects.DEPLOYS_PREFIX}.{{service}}.{{step}}" in addresses
 
 
 def test_every_header_of_the_contract_is_described():
@@ -88,3 +89,9 @@ def test_payload_properties_are_the_protobuf_json_names():
     assert set(event) <= set(schemas["AuditEvent"]["properties"])
     assert schemas["AuditEvent"]["properties"]["sequence"]["type"] == "string"  # uint64 is a JSON string
     assert event["sequence"] == "7"
+    deploy = deploys_pb2.DeployEvent(deploy_id="d", step=deploys_pb2.DEPLOY_STEP_PROMOTED, error_ratio=0.5)
+    deploy.instances.add(name="petstore-1", version="0.2.0")
+    as_json = json_format.MessageToDict(deploy)
+    assert set(as_json) <= set(schemas["DeployEvent"]["properties"])
+    assert set(as_json["instances"][0]) <= set(schemas["InstanceVersion"]["properties"])
+    assert "DEPLOY_STEP_ROLLED_BACK" in schemas["DeployStep"]["enum"]
