@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
 import nats
 from google.protobuf.message import Message
@@ -14,7 +14,8 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from chatops import codec, logs
-from chatops.contract import Command
+from chatops.contract import Command, Rep
+from chatops.errors import INTERNAL
 from chatops.subjects import (
     H_ACTOR,
     H_ACTOR_NAME,
@@ -27,7 +28,6 @@ from chatops.subjects import (
 )
 
 log = logs.get_logger(__name__)
-R = TypeVar("R", bound=Message)
 
 
 async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Client:
@@ -107,12 +107,12 @@ class ServiceFailed(CommandError):
 
 async def call(
     nc: Client,
-    command: Command,
+    command: Command[Any, Rep],
     request: Message,
     caller: Caller,
     *,
     timeout: float = 10.0,
-) -> Message:
+) -> Rep:
     """Send one command to ops and return its reply, or raise a CommandError subclass."""
     try:
         msg = await nc.request(
@@ -130,6 +130,6 @@ def raise_for_error(headers: Mapping[str, str] | None) -> None:
     """Turn the micro error headers of a reply into ServiceFailed."""
     if not headers or H_SERVICE_ERROR_CODE not in headers:
         return
-    raw = headers.get(H_SERVICE_ERROR_CODE, "500")
-    code = int(raw) if raw.isdigit() else 500
+    raw = headers.get(H_SERVICE_ERROR_CODE, "")
+    code = int(raw) if raw.isdigit() else INTERNAL
     raise ServiceFailed(code, headers.get(H_SERVICE_ERROR, "") or f"error {code}")

@@ -31,9 +31,13 @@ def wants_json(headers: Mapping[str, str] | None) -> bool:
 def encode(message: Message, *, as_json: bool = False) -> bytes:
     """Serialise a message as protobuf binary, or as compact JSON with proto field names."""
     if as_json:
-        text = json_format.MessageToJson(message, preserving_proto_field_name=True, indent=None)
-        return text.encode()
+        return json_text(message).encode()
     return message.SerializeToString()
+
+
+def json_text(message: Message) -> str:
+    """The protobuf JSON mapping on one line, with the .proto's snake_case field names."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, indent=None)
 
 
 def decode(data: bytes, cls: type[M], *, as_json: bool = False) -> M:

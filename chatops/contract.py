@@ -1,22 +1,32 @@
-"""The command table of the bus contract: each command's name, subject and message types."""
+"""The command table of the bus contract: each command's name, subject and message types.
+
+Adding a command: its request and reply messages in proto/chatops/v1/, one `Command` constant here
+and in COMMANDS; then the import-time checks (`check_complete`) name every table that still lacks
+it: ops' handlers, the gateway's chat commands and renderers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
 from chatops.subjects import command_subject
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
 
+Req = TypeVar("Req", bound=Message)
+Rep = TypeVar("Rep", bound=Message)
+
 
 @dataclass(frozen=True)
-class Command:
-    """One command on the bus: `name` is `<noun>.<verb>`."""
+class Command(Generic[Req, Rep]):
+    """One command on the bus: `name` is `<noun>.<verb>`; its request and reply message types."""
 
     name: str
-    request: type[Message]
-    reply: type[Message]
+    request: type[Req]
+    reply: type[Rep]
     changes: bool  # changes the system: admins only, confirmed first
     summary: str
 
@@ -25,70 +35,102 @@ class Command:
         return command_subject(self.name)
 
 
-COMMANDS: tuple[Command, ...] = (
-    Command(
-        "traces.list",
-        traces_pb2.ListTracesRequest,
-        traces_pb2.ListTracesReply,
-        False,
-        "List recent traces, newest first.",
-    ),
-    Command(
-        "traces.show", traces_pb2.ShowTraceRequest, traces_pb2.ShowTraceReply, False, "Summarise one trace."
-    ),
-    Command(
-        "traces.logs",
-        traces_pb2.ShowLogsRequest,
-        traces_pb2.ShowLogsReply,
-        False,
-        "The span events (log lines) of one trace, in time order.",
-    ),
-    Command(
-        "sampling.get",
-        sampling_pb2.GetSamplingRequest,
-        sampling_pb2.GetSamplingReply,
-        False,
-        "The petstore's trace sampler.",
-    ),
-    Command(
-        "sampling.set",
-        sampling_pb2.SetSamplingRequest,
-        sampling_pb2.SetSamplingReply,
-        True,
-        "Switch the petstore's trace sampler.",
-    ),
-    Command(
-        "version.get",
-        version_pb2.GetVersionRequest,
-        version_pb2.GetVersionReply,
-        False,
-        "Every deployed version and its instance count, from Prometheus.",
-    ),
-    Command(
-        "alerts.list",
-        alerts_pb2.ListAlertsRequest,
-        alerts_pb2.ListAlertsReply,
-        False,
-        "Active alerts from Prometheus, filtered by labels and state.",
-    ),
-    Command(
-        "silences.create",
-        alerts_pb2.CreateSilenceRequest,
-        alerts_pb2.CreateSilenceReply,
-        True,
-        "Silence alerts in Alertmanager.",
-    ),
-    Command(
-        "audit.list", audit_pb2.ListAuditRequest, audit_pb2.ListAuditReply, False, "Read the audit log back."
-    ),
+TRACES_LIST = Command(
+    "traces.list",
+    traces_pb2.ListTracesRequest,
+    traces_pb2.ListTracesReply,
+    False,
+    "List recent traces, newest first.",
+)
+TRACES_SHOW = Command(
+    "traces.show", traces_pb2.ShowTraceRequest, traces_pb2.ShowTraceReply, False, "Summarise one trace."
+)
+TRACES_LOGS = Command(
+    "traces.logs",
+    traces_pb2.ShowLogsRequest,
+    traces_pb2.ShowLogsReply,
+    False,
+    "The span events (log lines) of one trace, in time order.",
+)
+SAMPLING_GET = Command(
+    "sampling.get",
+    sampling_pb2.GetSamplingRequest,
+    sampling_pb2.GetSamplingReply,
+    False,
+    "The petstore's trace sampler.",
+)
+SAMPLING_SET = Command(
+    "sampling.set",
+    sampling_pb2.SetSamplingRequest,
+    sampling_pb2.SetSamplingReply,
+    True,
+    "Switch the petstore's trace sampler.",
+)
+VERSION_GET = Command(
+    "version.get",
+    version_pb2.GetVersionRequest,
+    version_pb2.GetVersionReply,
+    False,
+    "Every deployed version and its instance count, from Prometheus.",
+)
+ALERTS_LIST = Command(
+    "alerts.list",
+    alerts_pb2.ListAlertsRequest,
+    alerts_pb2.ListAlertsReply,
+    False,
+    "Active alerts from Prometheus, filtered by labels and state.",
+)
+SILENCES_CREATE = Command(
+    "silences.create",
+    alerts_pb2.CreateSilenceRequest,
+    alerts_pb2.CreateSilenceReply,
+    True,
+    "Silence alerts in Alertmanager.",
+)
+AUDIT_LIST = Command(
+    "audit.list", audit_pb2.ListAuditRequest, audit_pb2.ListAuditReply, False, "Read the audit log back."
 )
 
-BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
+COMMANDS: tuple[Command[Any, Any], ...] = (
+    TRACES_LIST,
+    TRACES_SHOW,
+    TRACES_LOGS,
+    SAMPLING_GET,
+    SAMPLING_SET,
+    VERSION_GET,
+    ALERTS_LIST,
+    SILENCES_CREATE,
+    AUDIT_LIST,
+)
+
+BY_NAME: dict[str, Command[Any, Any]] = {c.name: c for c in COMMANDS}
 
 
-def command(name: str) -> Command:
+def command(name: str) -> Command[Any, Any]:
     """Look a command up by name; KeyError names it when unknown."""
     try:
         return BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown command {name!r}") from None
+
+
+def check_complete(what: str, names: Iterable[str], commands: Iterable[Command[Any, Any]] = COMMANDS) -> None:
+    """Raise ValueError unless `names` holds every command exactly once and nothing else.
+
+    Each table keyed by command (ops' handlers, the gateway's chat commands) calls this when it is
+    imported, so a command added to the contract but not to a table stops the process at once.
+    """
+    given = list(names)
+    wanted = [c.name for c in commands]
+    missing = [n for n in wanted if n not in given]
+    unknown = sorted({n for n in given if n not in wanted})
+    repeated = sorted({n for n in given if given.count(n) > 1})
+    problems = []
+    if missing:
+        problems.append(f"no {what} for {', '.join(missing)}")
+    if unknown:
+        problems.append(f"{what} for unknown command {', '.join(unknown)}")
+    if repeated:
+        problems.append(f"more than one {what} for {', '.join(repeated)}")
+    if problems:
+        raise ValueError("; ".join(problems))

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from chatops.admins import normalise_all
+
 S = TypeVar("S", bound="BusSettings")
 
 
@@ -62,12 +64,18 @@ def _csv(value: object) -> tuple[str, ...]:
     raise ValueError("must be a comma-separated list")
 
 
+def _admins(value: object) -> tuple[str, ...]:
+    return normalise_all(_csv(value))
+
+
 NatsUrl = Annotated[str, AfterValidator(_nats_urls)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
 HostPort = Annotated[str, AfterValidator(_host_port)]
 RequiredSecret = Annotated[SecretStr, AfterValidator(_not_empty)]
 CsvList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_csv)]
+# CHATOPS_ADMINS: actors in full; a bare Slack id `U123` becomes `slack:U123` (see chatops.admins).
+AdminList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_admins)]
 
 
 class BusSettings(BaseSettings):

@@ -1,42 +1,43 @@
-"""Audit events the gateway writes itself: refusals that never reach ops."""
+"""Audit events the gateway writes itself: refusals that never reach ops, from a command or a button."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf.message import Message
 from nats.js import JetStreamContext
 
 from chatops import codec, logs
 from chatops.bus import Caller
+from chatops.contract import Command
+from chatops.errors import FORBIDDEN
 from chatops.subjects import H_MSG_ID, audit_subject
 from chatops.v1 import audit_pb2
-from gateway.commands import Request
 from gateway.flow import trace_id_of
 
 log = logs.get_logger(__name__)
-FORBIDDEN = 403
 
 
 def refusal_event(
-    req: Request, caller: Caller, reason: str, now: datetime | None = None
+    command: Command[Any, Any], request: Message, caller: Caller, reason: str, now: datetime | None = None
 ) -> audit_pb2.AuditEvent:
-    """The AuditEvent of a change refused to a non-admin (outcome error, code 403)."""
+    """The AuditEvent of a change refused to a non-admin (outcome error, code 403), as ops writes them."""
     event = audit_pb2.AuditEvent(
         actor=caller.actor,
         actor_name=caller.actor_name,
         channel=caller.channel,
         source=caller.source,
         request_id=caller.request_id,
-        command=req.command.name,
-        arguments=json_format.MessageToJson(req.message, preserving_proto_field_name=True, indent=None),
+        command=command.name,
+        arguments=codec.json_text(request),
         outcome="error",
         error_code=FORBIDDEN,
         error=reason,
+        trace_id=trace_id_of(caller.traceparent),
     )
     event.time.FromDatetime(now or datetime.now(UTC))
     event.duration.FromNanoseconds(0)
-    event.trace_id = trace_id_of(caller.traceparent)
     return event
 
 
@@ -53,4 +54,5 @@ async def publish(js: JetStreamContext, event: audit_pb2.AuditEvent) -> None:
         outcome=event.outcome,
         actor=event.actor,
         request_id=event.request_id,
+        trace_id=event.trace_id,
     )

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
@@ -31,7 +32,7 @@ class Pending:
     message_ts: str = ""
 
     @property
-    def bus_command(self) -> Command:
+    def bus_command(self) -> Command[Any, Any]:
         return command(self.command)
 
     def expired(self, now: float | None = None) -> bool:

@@ -65,7 +65,10 @@ async def _ask(text: str, user: str, channel: str, yes: bool, settings: ConsoleS
     nc = await connect(settings.NATS_URL, "chatops-console")
     try:
         if isinstance(step, Refuse):
-            await publish(nc.jetstream(), refusal_event(step.request, caller, step.doc.title))
+            await publish(
+                nc.jetstream(),
+                refusal_event(step.request.command, step.request.message, caller, step.doc.title),
+            )
             print(to_text(step.doc), file=sys.stderr)
             return REFUSED
         request = step.request if isinstance(step, Run | Confirm) else None

@@ -5,19 +5,19 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 from nats.aio.client import Client
 
 from chatops import logs
+from chatops.admins import is_admin
 from chatops.bus import Caller, CommandError, call
 from chatops.codec import CodecError
 from chatops.contract import Command
-from gateway.commands import HelpRequest, Parsed, Request, UsageError
+from gateway.commands import HelpRequest, Parsed, Request, UsageError, render_reply
 from gateway.render.doc import Doc
 from gateway.render.notes import failure_doc, help_doc, refusal_doc, usage_doc
-from gateway.render.replies import render_reply
 
 log = logs.get_logger(__name__)
 
@@ -25,7 +25,7 @@ log = logs.get_logger(__name__)
 class Asker(Protocol):
     """Sends one command to ops: `chatops.bus.call` bound to a connection and a timeout."""
 
-    async def __call__(self, command: Command, request: Message, caller: Caller) -> Message: ...
+    async def __call__(self, command: Command[Any, Any], request: Message, caller: Caller) -> Message: ...
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,6 @@ class Refuse:
 
 
 Step = Answer | Run | Confirm | Refuse
-
-
-def is_admin(actor: str, admins: tuple[str, ...]) -> bool:
-    """The actor (`slack:U123`) or its bare id (`U123`) is listed; an empty list admits nobody."""
-    bare = actor.split(":", 1)[1] if ":" in actor else actor
-    return actor in admins or bare in admins
 
 
 def decide(parsed: Parsed, actor: str, admins: tuple[str, ...]) -> Step:
@@ -114,7 +108,7 @@ def trace_id_of(traceparent: str) -> str:
 def bus_asker(nc: Client, timeout: float) -> Asker:
     """The real Asker: `chatops.bus.call` on this connection with this timeout."""
 
-    async def ask(command: Command, request: Message, caller: Caller) -> Message:
+    async def ask(command: Command[Any, Any], request: Message, caller: Caller) -> Message:
         return await call(nc, command, request, caller, timeout=timeout)
 
     return ask

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
-from chatops.settings import BusSettings, CsvList, HostPort, HttpUrl
+from chatops.settings import AdminList, BusSettings, CsvList, HostPort, HttpUrl
 
 
 class GatewaySettings(BusSettings):
@@ -18,7 +18,7 @@ class GatewaySettings(BusSettings):
     SLACK_ONCALL_CHANNEL: str = ""
     # Optional alert routes by label: "team=payments:C0PAYMENTS,severity=info:C0INFO".
     SLACK_ALERT_ROUTES: CsvList
-    CHATOPS_ADMINS: CsvList
+    CHATOPS_ADMINS: AdminList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
     # How long an alert handed to a gateway that died waits before another delivery takes it.
@@ -43,5 +43,5 @@ class GatewaySettings(BusSettings):
 class ConsoleSettings(BusSettings):
     """`chatops ask` / `chatops history`: no Slack credentials, the same admins and timeout."""
 
-    CHATOPS_ADMINS: CsvList
+    CHATOPS_ADMINS: AdminList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)

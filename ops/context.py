@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chatops.admins import is_admin
+from chatops.errors import FORBIDDEN
 from chatops.subjects import H_ACTOR, H_ACTOR_NAME, H_CHANNEL, H_REQUEST_ID, H_SOURCE, H_TRACEPARENT
-from ops.errors import FORBIDDEN, OpsError
+from ops.errors import OpsError
 
 ANONYMOUS = "anonymous"
 
@@ -42,20 +44,10 @@ class CallContext:
             traceparent=_header(h, H_TRACEPARENT),
         )
 
-    @property
-    def actor_id(self) -> str:
-        """`slack:U123` -> `U123`; an actor without a platform prefix is its own id."""
-        return self.actor.split(":", 1)[1] if ":" in self.actor else self.actor
-
-
-def is_admin(ctx: CallContext, admins: tuple[str, ...]) -> bool:
-    """The actor or its id must be listed; an empty list means nobody, as in the gateway."""
-    return ctx.actor != ANONYMOUS and (ctx.actor in admins or ctx.actor_id in admins)
-
 
 def require_admin(command: str, ctx: CallContext, admins: tuple[str, ...]) -> None:
     """Raise 403 naming the admins when the caller may not run a command that changes things."""
-    if is_admin(ctx, admins):
+    if is_admin(ctx.actor, admins):
         return
     if not admins:
         # Secure by default: a forgotten setting refuses changes instead of letting everyone in.

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-BAD_REQUEST = 400
-FORBIDDEN = 403
-NOT_FOUND = 404
-BACKEND_FAILED = 502
-BACKEND_TIMEOUT = 504
+from chatops.errors import BAD_REQUEST
 
 
 class OpsError(Exception):
-    """A command that cannot be answered; `code` follows DESIGN.md, `text` is shown to the user."""
+    """A command that cannot be answered; `code` is one of chatops.errors, `text` is shown to the user."""
 
     def __init__(self, code: int, text: str, *, backend: str = "") -> None:
         super().__init__(text)

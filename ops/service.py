@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
@@ -18,19 +18,19 @@ from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from chatops import codec, logs
-from chatops.contract import COMMANDS, Command
+from chatops.contract import COMMANDS, Command, check_complete
+from chatops.errors import BAD_REQUEST, INTERNAL
 from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE, QUEUE_GROUP, SERVICE_NAME
 from chatops.v1.audit_pb2 import AuditEvent
 from ops.context import CallContext, require_admin
 from ops.deps import Deps, Handler
-from ops.errors import BAD_REQUEST, OpsError
+from ops.errors import OpsError
 from ops.handlers import HANDLERS
 from ops.metrics import Metrics
 
 log = logs.get_logger(__name__)
 
 VERSION = "0.1.0"
-INTERNAL = 500
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,9 @@ class Endpoints:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        missing = [c.name for c in COMMANDS if c.name not in self.handlers]
-        if missing:
-            raise ValueError(f"no handler for {', '.join(missing)}")
+        check_complete("handler", self.handlers)
 
-    def endpoint(self, command: Command) -> EndpointConfig:
+    def endpoint(self, command: Command[Any, Any]) -> EndpointConfig:
         async def handle(request: Request) -> None:
             # Each request runs on its own task, so a slow backend does not queue up the endpoint.
             task = asyncio.create_task(self.serve_safely(command, request))
@@ -84,7 +82,7 @@ class Endpoints:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
-    async def serve_safely(self, command: Command, request: Request) -> None:
+    async def serve_safely(self, command: Command[Any, Any], request: Request) -> None:
         """`serve`, with a last resort: whatever breaks, the caller still gets a 500."""
         try:
             await self.serve(command, request)
@@ -93,7 +91,7 @@ class Endpoints:
             with contextlib.suppress(Exception):
                 await request.respond_error(str(INTERNAL), f"internal error in {command.name}")
 
-    async def serve(self, command: Command, request: Request) -> None:
+    async def serve(self, command: Command[Any, Any], request: Request) -> None:
         started = time.perf_counter()
         as_json = codec.wants_json(request.headers)
         ctx = CallContext.from_headers(request.headers)
@@ -129,7 +127,7 @@ class Endpoints:
         )
 
     async def run(
-        self, command: Command, data: bytes, as_json: bool, ctx: CallContext, trace_id: str
+        self, command: Command[Any, Any], data: bytes, as_json: bool, ctx: CallContext, trace_id: str
     ) -> tuple[str, Outcome]:
         """Decode and handle; returns the arguments as JSON for the audit log, and the outcome."""
         arguments = ""
@@ -138,7 +136,7 @@ class Endpoints:
                 message = codec.decode(data, command.request, as_json=as_json)
             except codec.CodecError as exc:
                 raise OpsError(BAD_REQUEST, str(exc)) from None
-            arguments = json_format.MessageToJson(message, preserving_proto_field_name=True, indent=None)
+            arguments = codec.json_text(message)
             if command.changes:
                 require_admin(command.name, ctx, self.admins)
             reply = await self.handlers[command.name](self.deps, ctx, message)
@@ -167,7 +165,7 @@ class Endpoints:
         request: Request,
         outcome: Outcome,
         as_json: bool,
-        command: Command,
+        command: Command[Any, Any],
         ctx: CallContext,
         trace_id: str,
     ) -> None:
@@ -184,7 +182,7 @@ class Endpoints:
 
     async def audit(
         self,
-        command: Command,
+        command: Command[Any, Any],
         ctx: CallContext,
         arguments: str,
         outcome: Outcome,

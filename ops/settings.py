@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from chatops.settings import BusSettings, CsvList, HostPort, HttpUrl, OptionalHttpUrl
+from chatops.settings import AdminList, BusSettings, HostPort, HttpUrl, OptionalHttpUrl
 
 JAEGER_UI_DEFAULT = "http://127.0.0.1:16686"
 
@@ -25,7 +25,7 @@ class OpsSettings(BusSettings):
     OTLP_LISTEN: HostPort = "127.0.0.1:4318"
     OPS_METRICS_LISTEN: HostPort = "127.0.0.1:9102"
     OPS_BACKEND_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
-    CHATOPS_ADMINS: CsvList
+    CHATOPS_ADMINS: AdminList
     PETSTORE_JOB: str = Field(default="petstore", pattern=r"^[A-Za-z0-9_:.-]+$")
     # Where ops sends its own spans; empty: the local store when JAEGER_URL is unset, else nowhere.
     OTEL_EXPORTER_OTLP_ENDPOINT: OptionalHttpUrl = ""

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from google.protobuf import descriptor_pb2 as d
 
-from chatops import subjects
+from chatops import errors, subjects
 from chatops.contract import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,9 +183,10 @@ REPLY_HEADERS = {
     "properties": {
         subjects.H_CONTENT_TYPE: _header("application/json when the request was JSON"),
         subjects.H_SERVICE_ERROR_CODE: _header(
-            "set only on errors: 400 bad request, 403 forbidden (not an admin), 404 not found, "
-            "500 internal, 502 a backend failed, 504 a backend timed out; the body is then empty",
-            enum=["400", "403", "404", "500", "502", "504"],
+            "set only on errors: "
+            + ", ".join(f"{code} {what}" for code, what in errors.MEANINGS.items())
+            + "; the body is then empty",
+            enum=[str(code) for code in errors.MEANINGS],
         ),
         subjects.H_SERVICE_ERROR: _header("set only on errors: what went wrong, for a person"),
     },

@@ -16,14 +16,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import codec, logs
+from chatops.admins import is_admin
 from chatops.bus import Caller, CommandError, call
 from chatops.contract import command
+from chatops.errors import FORBIDDEN
 from chatops.subjects import ALERTS_STREAM, KV_ALERT_MESSAGES, audit_subject
 from chatops.v1.alerts_pb2 import CreateSilenceReply, CreateSilenceRequest, Matcher
 from chatops.v1.audit_pb2 import AuditEvent
 from chatops.v1.events_pb2 import AlertNotification
 from gateway.alerts.render import Silenced, render, silence_reply
 from gateway.alerts.store import MessageRecord, MessageStore, with_silence
+from gateway.render.notes import who_may
 from gateway.settings import GatewaySettings
 
 log = logs.get_logger(__name__)
@@ -93,7 +96,7 @@ class AlertSilencer:
             source="slack",
             command="silences.create",
             outcome="error",
-            error_code=403,
+            error_code=FORBIDDEN,
             error=error,
             arguments=MessageToJson(request, indent=None),
         )
@@ -107,9 +110,8 @@ class AlertSilencer:
             await self._say(client, click, "I no longer know this alert group, so I cannot silence it.")
             return
         request = silence_request(record.labels, click.hours, click.user_name)
-        if click.user_id not in self.admins:
-            who = ", ".join(f"<@{a}>" for a in self.admins) or "nobody (CHATOPS_ADMINS is empty)"
-            error = f"only admins can silence alerts: {who}"
+        if not is_admin(f"slack:{click.user_id}", self.admins):
+            error = f"only admins can silence alerts: {who_may(self.admins)}"
             await self._say(client, click, f"Sorry <@{click.user_id}>, {error}.")
             try:
                 await self._audit_refusal(click, request, error)

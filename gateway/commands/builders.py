@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from google.protobuf.message import Message
-
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.commands.lexer import LexError, Options, options, short, split_list
 from gateway.commands.values import (
@@ -45,7 +43,7 @@ def _no_args(rest: str, what: str) -> None:
         raise ValueProblem(f"`{what}` takes nothing after it (got `{short(rest.strip())}`)")
 
 
-def list_traces(rest: str, now: datetime) -> Message:
+def list_traces(rest: str, now: datetime) -> traces_pb2.ListTracesRequest:
     """list traces [operation=X] [start=…] [end=…|now] [since=15m] [limit=N] [tags=[a,b]] …"""
     allowed = ("operation", "start", "end", "since", "limit", "tags", "service", "min", "max")
     opts = _only(options(rest), allowed)
@@ -85,12 +83,12 @@ def list_traces(rest: str, now: datetime) -> Message:
     return req
 
 
-def show_trace(rest: str, now: datetime) -> Message:
+def show_trace(rest: str, now: datetime) -> traces_pb2.ShowTraceRequest:
     """show trace <id>"""
     return traces_pb2.ShowTraceRequest(trace_id=_one_id(rest, "show trace"))
 
 
-def show_logs(rest: str, now: datetime) -> Message:
+def show_logs(rest: str, now: datetime) -> traces_pb2.ShowLogsRequest:
     """show logs <id>"""
     return traces_pb2.ShowLogsRequest(trace_id=_one_id(rest, "show logs"))
 
@@ -104,7 +102,7 @@ def _one_id(rest: str, what: str) -> str:
     return parse_trace_id(words[0])
 
 
-def change_sampling(rest: str, now: datetime) -> Message:
+def change_sampling(rest: str, now: datetime) -> sampling_pb2.SetSamplingRequest:
     """change sampling never|always|float <rate>"""
     words = rest.replace("=", " ").lower().split()
     kinds = {"never": sampling_pb2.SAMPLER_TYPE_NEVER, "always": sampling_pb2.SAMPLER_TYPE_ALWAYS}
@@ -122,19 +120,19 @@ def change_sampling(rest: str, now: datetime) -> Message:
     raise ValueProblem(f"`{short(words[0])}` is not a sampler; choose never, always, or float <rate>")
 
 
-def show_sampling(rest: str, now: datetime) -> Message:
+def show_sampling(rest: str, now: datetime) -> sampling_pb2.GetSamplingRequest:
     """show sampling"""
     _no_args(rest, "show sampling")
     return sampling_pb2.GetSamplingRequest()
 
 
-def deployed_version(rest: str, now: datetime) -> Message:
+def deployed_version(rest: str, now: datetime) -> version_pb2.GetVersionRequest:
     """deployed version [job=X]"""
     opts = _only(options(rest), ("job",))
     return version_pb2.GetVersionRequest(job=opts.get("job", ""))
 
 
-def alerts(rest: str, now: datetime) -> Message:
+def alerts(rest: str, now: datetime) -> alerts_pb2.ListAlertsRequest:
     """alerts [labels=[a=b,c]] [state=firing|pending] [since=1h]"""
     opts = _only(options(rest), ("labels", "state", "since"))
     req = alerts_pb2.ListAlertsRequest()
@@ -154,7 +152,7 @@ def alerts(rest: str, now: datetime) -> Message:
     return req
 
 
-def silence(rest: str, now: datetime) -> Message:
+def silence(rest: str, now: datetime) -> alerts_pb2.CreateSilenceRequest:
     """silence <matchers> for=<duration> [comment…]"""
     words = rest.split()
     matchers: list[alerts_pb2.Matcher] = []
@@ -177,7 +175,7 @@ def silence(rest: str, now: datetime) -> Message:
     return req
 
 
-def history(rest: str, now: datetime) -> Message:
+def history(rest: str, now: datetime) -> audit_pb2.ListAuditRequest:
     """history [limit=N] [user=@someone] [command=…] [since=1d]"""
     opts = _only(options(rest), ("limit", "user", "command", "since"))
     req = audit_pb2.ListAuditRequest()

@@ -6,6 +6,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -22,7 +23,7 @@ class Request:
     """A parsed command, ready for the bus: `message` is the chatops.v1 request of `command`."""
 
     spec: Spec
-    command: Command
+    command: Command[Any, Any]
     message: Message
     text: str
 

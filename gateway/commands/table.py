@@ -1,17 +1,26 @@
-"""The one table of chat commands: it drives matching, help text and the README's command list."""
+"""The one table of chat commands: words and help, the bus command, its request builder and renderer.
+
+It drives matching, help text, the README's command list and rendering; every command of the
+contract must have exactly one entry (checked on import).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from google.protobuf.message import Message
 
-from chatops.contract import Command, command
+from chatops import contract as c
+from chatops.contract import Command, Rep, Req, check_complete
 from gateway.commands import builders
+from gateway.render import replies
+from gateway.render.doc import Doc
 
 Build = Callable[[str, datetime], Message]
+Render = Callable[[Any], Doc]
 
 
 @dataclass(frozen=True)
@@ -19,11 +28,12 @@ class Spec:
     """One chat command: the words that start it, the bus command it sends, and its help."""
 
     phrase: str
-    command: Command | None  # None: answered by the gateway itself (help)
+    command: Command[Any, Any] | None  # None: answered by the gateway itself (help)
     usage: str
     summary: str
     examples: tuple[str, ...]
     build: Build | None
+    render: Render | None
     details: tuple[str, ...] = ()
 
     @property
@@ -35,6 +45,20 @@ class Spec:
         return self.command is not None and self.command.changes
 
 
+def spec(
+    phrase: str,
+    command: Command[Req, Rep],
+    usage: str,
+    summary: str,
+    examples: tuple[str, ...],
+    build: Callable[[str, datetime], Req],
+    render: Callable[[Rep], Doc],
+    details: tuple[str, ...] = (),
+) -> Spec:
+    """A chat command for a bus command; mypy checks that `build` and `render` fit its messages."""
+    return Spec(phrase, command, usage, summary, examples, build, render, details)
+
+
 SPECS: tuple[Spec, ...] = (
     Spec(
         "help",
@@ -43,15 +67,17 @@ SPECS: tuple[Spec, ...] = (
         "List the commands, or explain one.",
         ("help", "help list traces"),
         None,
+        None,
     ),
-    Spec(
+    spec(
         "list traces",
-        command("traces.list"),
+        c.TRACES_LIST,
         "list traces [operation=X] [start=MM/DD/YYYY-HH:MM:SS] [end=…|now] [since=15m] [limit=N] "
         "[tags=[a,b]] [service=X] [min=D] [max=D]",
         "List recent traces, newest first.",
         ("list traces since=15m limit=5", "list traces operation=/petstore.v1.PetStore/AddPets tags=[error]"),
         builders.list_traces,
+        replies.list_traces,
         (
             "`operation=` only traces with a span of this operation",
             "`start=` / `end=` the window in UTC as MM/DD/YYYY-HH:MM:SS; `end=now` is the default",
@@ -61,80 +87,88 @@ SPECS: tuple[Spec, ...] = (
             "`min=` / `max=` only traces at least / at most this long, e.g. 250ms",
         ),
     ),
-    Spec(
+    spec(
         "show trace",
-        command("traces.show"),
+        c.TRACES_SHOW,
         "show trace <id>",
         "Summarise one trace: operations, errors, the slowest span.",
         ("show trace 4bf92f3577b34da6a3ce929d0e0e4736",),
         builders.show_trace,
+        replies.show_trace,
         ("A trace id is 16 or 32 hex digits; a link pasted from `list traces` works too.",),
     ),
-    Spec(
+    spec(
         "show logs",
-        command("traces.logs"),
+        c.TRACES_LOGS,
         "show logs <id>",
         "The log lines (span events) of one trace, in time order.",
         ("show logs 4bf92f3577b34da6a3ce929d0e0e4736",),
         builders.show_logs,
+        replies.show_logs,
     ),
-    Spec(
+    spec(
         "show sampling",
-        command("sampling.get"),
+        c.SAMPLING_GET,
         "show sampling",
         "The petstore's trace sampler in force.",
         ("show sampling",),
         builders.show_sampling,
+        replies.get_sampling,
     ),
-    Spec(
+    spec(
         "change sampling",
-        command("sampling.set"),
+        c.SAMPLING_SET,
         "change sampling never|always|float <rate>",
         "Switch the petstore's trace sampler (admins; asks to confirm).",
         ("change sampling float 0.25", "change sampling always"),
         builders.change_sampling,
+        replies.set_sampling,
         ("`float <rate>` traces that fraction of requests, more than 0 and at most 1.",),
     ),
-    Spec(
+    spec(
         "deployed version",
-        command("version.get"),
+        c.VERSION_GET,
         "deployed version [job=X]",
         "Every version of the petstore that is live, and on how many instances.",
         ("deployed version",),
         builders.deployed_version,
+        replies.get_version,
     ),
-    Spec(
+    spec(
         "alerts",
-        command("alerts.list"),
+        c.ALERTS_LIST,
         "alerts [labels=[a=b,c]] [state=firing|pending] [since=1h]",
         "Active alerts from Prometheus.",
         ("alerts state=firing", "alerts labels=[severity=critical]"),
         builders.alerts,
+        replies.list_alerts,
         (
             "`labels=` filters: `key`, `key=value`, `key!=value`, `key=~regex`",
             "`state=` firing or pending",
             "`since=` only alerts that became active within this window, e.g. 1h",
         ),
     ),
-    Spec(
+    spec(
         "silence",
-        command("silences.create"),
+        c.SILENCES_CREATE,
         "silence <matchers> for=<duration> [comment…]",
         "Silence alerts in Alertmanager (admins; asks to confirm).",
         ("silence alertname=PetstoreErrorRatioHigh for=2h deploying the fix",),
         builders.silence,
+        replies.create_silence,
         (
             "matchers: `name=value`, `name!=value`, `name=~regex`, `name!~regex`",
             "`for=` from 1m to 30d; the words after it are the comment",
         ),
     ),
-    Spec(
+    spec(
         "history",
-        command("audit.list"),
+        c.AUDIT_LIST,
         "history [limit=N] [user=@someone] [command=…] [since=1d]",
         "Who ran what: the audit log, newest first.",
         ("history limit=10", "history command=sampling.set since=1d"),
         builders.history,
+        replies.list_audit,
         (
             "`user=` mention someone (@alice in Slack), or an actor like slack:U024BE7LH or console:alice",
             "`command=` a bus command like sampling.set, or a noun like sampling",
@@ -143,3 +177,12 @@ SPECS: tuple[Spec, ...] = (
 )
 
 BY_PHRASE: dict[str, Spec] = {s.phrase: s for s in SPECS}
+BY_COMMAND: dict[str, Spec] = {s.command.name: s for s in SPECS if s.command is not None}
+check_complete("chat command", [s.command.name for s in SPECS if s.command is not None])
+
+
+def render_reply(command: str, reply: Message) -> Doc:
+    """The Doc for `reply` to bus command `command`."""
+    render = BY_COMMAND[command].render
+    assert render is not None
+    return render(reply)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
+from chatops.admins import SLACK, AdminEntryError, normalise
 from chatops.bus import CommandError, OpsNotRunning, OpsTimeout, ServiceFailed
+from chatops.errors import meaning
 from gateway.commands import HelpRequest, Request, UsageError
 from gateway.commands.help import overview, topic
 from gateway.render.doc import Doc, Para
-
-_WHAT_FAILED = {
-    400: "ops refused the request",
-    403: "ops says you may not do that",
-    404: "not found",
-    502: "a backend behind ops failed",
-    504: "a backend behind ops timed out",
-}
 
 
 def help_doc(req: HelpRequest) -> Doc:
@@ -40,25 +34,34 @@ def failure_doc(req: Request, exc: CommandError) -> Doc:
     if isinstance(exc, OpsTimeout):
         return Doc(f"`{req.spec.phrase}` failed: the Ops service did not answer in time.", ok=False)
     if isinstance(exc, ServiceFailed):
-        what = _WHAT_FAILED.get(exc.code, "ops failed")
-        return Doc(f"`{req.spec.phrase}` failed ({exc.code}, {what}): {exc.message}", ok=False)
+        return Doc(f"`{req.spec.phrase}` failed ({exc.code}, {meaning(exc.code)}): {exc.message}", ok=False)
     return Doc(f"`{req.spec.phrase}` failed: {exc.message}", ok=False)
 
 
 def refusal_doc(req: Request, admins: tuple[str, ...]) -> Doc:
     """A non-admin asked for a change: say politely who can."""
-    who = ", ".join(_mention(a) for a in admins) if admins else "nobody (CHATOPS_ADMINS is empty)"
     return Doc(
         f"Sorry, `{req.spec.phrase}` changes the system, so only admins may run it.",
-        (Para(f"Admins: {who}. Ask one of them, or ask to be added to `CHATOPS_ADMINS`."),),
+        (Para(f"Admins: {who_may(admins)}. Ask one of them, or ask to be added to `CHATOPS_ADMINS`."),),
         ok=False,
     )
 
 
-def _mention(admin: str) -> str:
-    # Slack user ids render as a mention; anything else is shown as typed.
-    user = admin.removeprefix("slack:")
-    return f"<@{user}>" if user[:1] in "UW" and user.isalnum() and user.isupper() else user
+def who_may(admins: tuple[str, ...]) -> str:
+    """The admins as people read them: Slack users as mentions, other actors as written."""
+    if not admins:
+        return "nobody (CHATOPS_ADMINS is empty)"
+    return ", ".join(_mention(a) for a in admins)
+
+
+def _mention(entry: str) -> str:
+    try:
+        actor = normalise(entry)
+    except AdminEntryError:
+        return entry
+    namespace, user = actor.split(":", 1)
+    # A Slack user id renders as a mention; anything else is shown as the actor it is.
+    return f"<@{user}>" if namespace == SLACK and user.isalnum() and user.isupper() else actor
 
 
 def confirm_doc(req: Request, ttl_seconds: float) -> Doc:

@@ -1,11 +1,10 @@
-"""Pure renderers: each command's reply -> a Doc."""
+"""Pure renderers: each command's reply -> a Doc (bound to their commands in gateway.commands.table)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
@@ -151,21 +150,3 @@ def list_audit(reply: audit_pb2.ListAuditReply) -> Doc:
     )
     table = Table(("time (UTC)", "who", "command", "outcome", "channel", "took"), rows)
     return Doc(f"{len(rows)} audit events, newest first:", (table,))
-
-
-RENDERERS: dict[str, Callable[..., Doc]] = {
-    "traces.list": list_traces,
-    "traces.show": show_trace,
-    "traces.logs": show_logs,
-    "sampling.get": get_sampling,
-    "sampling.set": set_sampling,
-    "version.get": get_version,
-    "alerts.list": list_alerts,
-    "silences.create": create_silence,
-    "audit.list": list_audit,
-}
-
-
-def render_reply(command: str, reply: Message) -> Doc:
-    """The Doc for `reply` to bus command `command`."""
-    return RENDERERS[command](reply)

@@ -92,7 +92,9 @@ class SlackGateway:
             return step.outcome, step.outcome
         if isinstance(step, Refuse):
             try:
-                await self.audit(refusal_event(step.request, caller, step.doc.title))
+                await self.audit(
+                    refusal_event(step.request.command, step.request.message, caller, step.doc.title)
+                )
             except Exception:  # the refusal still stands, and is said, when the audit log is down
                 log.exception("audit.refusal_not_recorded", request_id=caller.request_id)
             await self.chat.post(msg.channel, to_slack(step.doc), msg.thread_ts)

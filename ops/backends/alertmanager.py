@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from chatops.errors import BAD_REQUEST
 from ops.backends.http import HttpBackend
-from ops.errors import BAD_REQUEST, OpsError
+from ops.errors import OpsError
 
 NAME = "Alertmanager"
 

@@ -10,7 +10,8 @@ from typing import Any
 import aiohttp
 from opentelemetry import propagate, trace
 
-from ops.errors import BACKEND_FAILED, BACKEND_TIMEOUT, OpsError
+from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
+from ops.errors import OpsError
 
 _tracer = trace.get_tracer(__name__)
 

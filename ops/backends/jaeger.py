@@ -6,8 +6,9 @@ import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from chatops.errors import BACKEND_FAILED
 from ops.backends.http import HttpAnswer, HttpBackend
-from ops.errors import BACKEND_FAILED, OpsError
+from ops.errors import OpsError
 from ops.otlp import OtlpError, spans_from_json
 from ops.spans import Span, Trace, TraceQuery, matches
 

@@ -8,7 +8,8 @@ from typing import Protocol
 import grpc
 from opentelemetry import propagate, trace
 
-from ops.errors import BACKEND_FAILED, BACKEND_TIMEOUT, OpsError
+from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
+from ops.errors import OpsError
 from petstore.v1 import petstore_pb2, petstore_pb2_grpc
 
 NAME = "petstore"

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from ops.deps import Handler
+from collections.abc import Awaitable, Callable
+
+from chatops import contract as c
+from chatops.contract import Command, Rep, Req, check_complete
+from ops.context import CallContext
+from ops.deps import Deps, Handler
 from ops.handlers import alerts, audit, sampling, silences, traces, version
 
-HANDLERS: dict[str, Handler] = {
-    "traces.list": traces.list_traces,
-    "traces.show": traces.show_trace,
-    "traces.logs": traces.show_logs,
-    "sampling.get": sampling.get_sampling,
-    "sampling.set": sampling.set_sampling,
-    "version.get": version.get_version,
-    "alerts.list": alerts.list_alerts,
-    "silences.create": silences.create_silence,
-    "audit.list": audit.list_audit,
-}
+
+def handles(
+    command: Command[Req, Rep], handler: Callable[[Deps, CallContext, Req], Awaitable[Rep]]
+) -> tuple[str, Handler]:
+    """One entry of HANDLERS; mypy checks the handler takes the command's request and returns its reply."""
+    return command.name, handler
+
+
+HANDLERS: dict[str, Handler] = dict(
+    [
+        handles(c.TRACES_LIST, traces.list_traces),
+        handles(c.TRACES_SHOW, traces.show_trace),
+        handles(c.TRACES_LOGS, traces.show_logs),
+        handles(c.SAMPLING_GET, sampling.get_sampling),
+        handles(c.SAMPLING_SET, sampling.set_sampling),
+        handles(c.VERSION_GET, version.get_version),
+        handles(c.ALERTS_LIST, alerts.list_alerts),
+        handles(c.SILENCES_CREATE, silences.create_silence),
+        handles(c.AUDIT_LIST, audit.list_audit),
+    ]
+)
+check_complete("handler", HANDLERS)

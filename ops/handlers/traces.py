@@ -7,10 +7,11 @@ import time
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chatops.errors import NOT_FOUND
 from chatops.v1 import traces_pb2
 from ops.context import CallContext
 from ops.deps import Deps
-from ops.errors import NOT_FOUND, OpsError, bad_request
+from ops.errors import OpsError, bad_request
 from ops.spans import DEFAULT_LIMIT, HOUR_NS, Trace, TraceQuery, normalize_trace_id, parse_tags
 
 

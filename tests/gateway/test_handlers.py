@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -48,7 +49,7 @@ class RecordingChat:
         return f"name-of-{user}"
 
 
-async def slow_sampling(command: Command, request: Message, caller: Caller) -> Message:
+async def slow_sampling(command: Command[Any, Any], request: Message, caller: Caller) -> Message:
     """An Asker standing in for a slow ops: answers sampling.get after 2 s."""
     await asyncio.sleep(2.0)
     return sampling_pb2.GetSamplingReply(sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS))

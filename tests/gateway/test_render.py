@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from chatops.bus import CommandError, OpsNotRunning, OpsTimeout, ServiceFailed
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
-from gateway.commands import HelpRequest, Request, parse
+from gateway.commands import HelpRequest, Request, parse, render_reply
 from gateway.commands.table import BY_PHRASE
 from gateway.render.doc import Doc, Link, Links, Para, Table, took
 from gateway.render.notes import confirm_doc, failure_doc, help_doc, refusal_doc, usage_doc
-from gateway.render.replies import render_reply
 from gateway.render.slack import MAX_BLOCKS, MAX_SECTION, escape, to_slack
 from gateway.render.text import to_text
 

@@ -63,7 +63,7 @@ async def test_a_refusal_is_appended_to_the_audit_stream(nc):
         traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
     )
     sub = await js.subscribe(f"{AUDIT_PREFIX}.>", ordered_consumer=True)
-    await publish(js, refusal_event(req, caller, "only admins"))
+    await publish(js, refusal_event(req.command, req.message, caller, "only admins"))
     msg = await sub.next_msg(timeout=10)
     assert msg.subject == "chatops.audit.sampling.set"
     event = codec.decode(msg.data, audit_pb2.AuditEvent)

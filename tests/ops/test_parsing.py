@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2
 from ops.alertfilter import parse_filter, parse_filters
 from ops.backends.prometheus import PromAlert, Sample
-from ops.context import CallContext, is_admin, require_admin
+from ops.context import CallContext, require_admin
 from ops.errors import OpsError
 from ops.handlers.alerts import select
 from ops.handlers.audit import build_filter
@@ -148,10 +148,12 @@ def test_audit_filter() -> None:
 
 def test_admins() -> None:
     boss = CallContext.from_headers({"chatops-actor": "slack:U1"})
-    assert boss.actor_id == "U1"
-    assert is_admin(boss, ("U1",)) and is_admin(boss, ("slack:U1",))
-    assert not is_admin(boss, ())  # an empty list is nobody, not everybody
-    assert not is_admin(CallContext.from_headers(None), ("U1",))
+    for admins in (("U1",), ("slack:U1",)):
+        require_admin("sampling.set", boss, admins)  # a bare Slack id stands for slack:U1
+    with pytest.raises(OpsError):
+        require_admin("sampling.set", CallContext.from_headers(None), ("U1",))  # anonymous never is
+    with pytest.raises(OpsError):
+        require_admin("sampling.set", CallContext(actor="console:U1"), ("U1",))
     with pytest.raises(OpsError) as err:
         require_admin("sampling.set", CallContext(actor="slack:U2"), ("U1", "U3"))
     assert err.value.code == 403 and err.value.text == "only admins can run sampling.set: U1, U3"
