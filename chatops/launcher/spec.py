@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chatops import nats_server
 from chatops.launcher.configs import RESEND_DELAY, ConfigFiles
 from chatops.launcher.ports import LOOPBACK, Ports
 
@@ -65,7 +66,7 @@ class StackOptions:
     slack: EmulatedSlack | None = None  # None: the gateway uses the Slack tokens from the environment
     python: str = sys.executable
     log_level: str = "INFO"
-    binaries: Mapping[str, str] = field(default_factory=dict)  # prometheus / alertmanager executable names
+    binaries: Mapping[str, str] = field(default_factory=dict)  # nats-server / prometheus / alertmanager
     source_root: Path | None = None  # the checkout holding the packages, when running from one
     # CHATOPS_ADMINS for the gateway and ops alike, so both refuse and allow the same people.
     admins: tuple[str, ...] = ()
@@ -92,7 +93,7 @@ def nats(opts: StackOptions) -> Component:
     return Component(
         "nats",
         (
-            "nats-server",
+            opts.binaries.get("nats-server", "nats-server"),
             "-a",
             LOOPBACK,
             "-p",
@@ -105,7 +106,7 @@ def nats(opts: StackOptions) -> Component:
         ),
         health=Health(tcp=p.nats),
         where=opts.bus_url,
-        install_hint=_apt("nats-server"),
+        install_hint=nats_server.INSTALL_HINT,
     )
 
 

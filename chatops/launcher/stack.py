@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from chatops import nats_server
 from chatops.launcher import spec
 from chatops.launcher.output import Output, Row, table
 from chatops.launcher.spec import EmulatedSlack, StackOptions
@@ -27,11 +28,17 @@ class Preflight(Exception):
     """Something to fix before the stack can start; the text is one line saying what to do."""
 
 
-def find_binaries() -> dict[str, str]:
-    """Debian names Alertmanager `prometheus-alertmanager`; upstream tarballs call it `alertmanager`."""
+def find_binaries(*, need_nats: bool = True) -> dict[str, str]:
+    """The pinned nats-server (never an older one on PATH) and the Prometheus/Alertmanager executables."""
+    # Debian names Alertmanager `prometheus-alertmanager`; upstream tarballs call it `alertmanager`.
     found = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager"}
     if not shutil.which(found["alertmanager"]) and shutil.which("alertmanager"):
         found["alertmanager"] = "alertmanager"
+    if need_nats:
+        try:
+            found["nats-server"] = nats_server.find()
+        except nats_server.NatsServerMissing as exc:
+            raise Preflight(str(exc)) from None
     return found
 
 

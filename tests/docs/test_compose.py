@@ -90,6 +90,12 @@ def test_every_part_of_the_system_is_a_service():
     assert any(v.startswith("nats-data:") for v in SERVICES["nats"]["volumes"])
 
 
+def test_nats_is_the_release_the_wheel_pins():
+    from tests.chatops.test_nats_server import pinned_version
+
+    assert SERVICES["nats"]["image"] == f"nats:{pinned_version()}-alpine"
+
+
 def test_every_long_running_service_has_a_health_check_on_its_real_port():
     for name in set(SERVICES) - {"demo-load"}:
         assert "healthcheck" in SERVICES[name], name

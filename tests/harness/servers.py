@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from chatops import nats_server
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -125,7 +127,7 @@ class NatsServer:
         self.store = workdir / "jetstream"
         self.proc = Proc(
             [
-                binary("nats-server"),
+                nats_server.find(),
                 "-a",
                 LOOPBACK,
                 "-p",

