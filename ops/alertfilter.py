@@ -1,4 +1,7 @@
-"""The seed's alert filter, pure: label matchers ("key", "key=value", "key!=value", "key=~regex")."""
+"""The seed's alert filter, pure: label matchers ("key", "key=value", "key!=value", "key=~regex").
+
+Regexes are RE2 (chatops.userregex): matching is linear in the label's length whatever the pattern.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from chatops.userregex import RegexError, UserRegex, compile_regex
 from ops.errors import bad_request
 
 _FORM = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*(?:(?P<op>=~|!~|!=|=)\s*(?P<value>.*))?$")
@@ -19,7 +23,7 @@ class LabelFilter:
     key: str
     op: str = ""
     value: str = ""
-    pattern: re.Pattern[str] | None = None
+    pattern: UserRegex | None = None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         if self.op == "":
@@ -30,7 +34,7 @@ class LabelFilter:
         if self.op == "!=":
             return have != self.value
         assert self.pattern is not None
-        hit = self.pattern.fullmatch(have) is not None
+        hit = self.pattern.fullmatch(have)
         return hit if self.op == "=~" else not hit
 
 
@@ -38,17 +42,22 @@ def parse_filter(text: str) -> LabelFilter:
     """Parse one filter; unknown forms and bad regexes are 400 saying what is allowed."""
     m = _FORM.match(text.strip())
     if not m:
-        raise bad_request(f"label filter {text!r} is not understood; use {ALLOWED}")
+        raise bad_request(f"label filter {_short(text)!r} is not understood; use {ALLOWED}")
     key, op, value = m.group("key"), m.group("op") or "", (m.group("value") or "").strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1]
     pattern = None
     if op in ("=~", "!~"):
         try:
-            pattern = re.compile(value)
-        except re.error as exc:
-            raise bad_request(f"label filter {text!r} has a bad regular expression: {exc}") from None
+            pattern = compile_regex(value)
+        except RegexError as exc:
+            raise bad_request(f"label filter {_short(text)!r} has a bad regular expression: {exc}") from None
     return LabelFilter(key, op, value, pattern)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    # A 4,000-character filter is not echoed back whole.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_filters(texts: Sequence[str]) -> tuple[LabelFilter, ...]:

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from chatops.userregex import RegexError, compile_regex
 from chatops.v1 import alerts_pb2
 from gateway.commands.lexer import short
 
@@ -109,8 +110,8 @@ def parse_matcher(text: str) -> alerts_pb2.Matcher:
         raise ValueProblem(f"the matcher `{short(text)}` has no value")
     if "~" in op:
         try:
-            re.compile(value)
-        except re.error as exc:
+            compile_regex(value)
+        except RegexError as exc:
             raise ValueProblem(f"`{short(value)}` is not a valid regular expression ({exc})") from None
     return alerts_pb2.Matcher(name=name, value=value, is_regex="~" in op, is_equal=op[0] == "=")
 

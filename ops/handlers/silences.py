@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chatops.userregex import RegexError, compile_regex
 from chatops.v1 import alerts_pb2
 from ops.backends.alertmanager import NewSilence, SilenceMatcher
 from ops.context import CallContext
@@ -26,14 +27,15 @@ def matchers(req: alerts_pb2.CreateSilenceRequest) -> tuple[SilenceMatcher, ...]
         raise bad_request("a silence needs at least one matcher, e.g. alertname=PetstoreErrorRatioHigh")
     out = []
     for m in req.matchers:
-        if not _LABEL.match(m.name):
+        if not _LABEL.fullmatch(m.name):
             raise bad_request(f"matcher label {m.name!r} is not a valid label name")
         if m.is_regex:
             try:
-                re.compile(m.value)
-            except re.error as exc:
+                compile_regex(m.value)
+            except RegexError as exc:
+                shown = m.value if len(m.value) <= 80 else m.value[:79] + "…"
                 raise bad_request(
-                    f"matcher {m.name}=~{m.value!r} has a bad regular expression: {exc}"
+                    f"matcher {m.name}=~{shown!r} has a bad regular expression: {exc}"
                 ) from None
         elif not m.value and m.is_equal:
             raise bad_request(f"matcher {m.name} needs a value (an empty one would match every alert)")

@@ -78,6 +78,22 @@ def test_label_filters() -> None:
     assert parse_filters(["", " "]) == ()
 
 
+def test_label_filter_regexes_are_re2() -> None:
+    # The pattern that pinned ops with Python's re: RE2 answers it, on a long label too.
+    hostile = parse_filter("alertname=~(.*.*.*.*.*)*!")
+    assert not hostile.matches({"alertname": "PetstoreErrorRatioHigh" * 200})
+    with pytest.raises(OpsError) as err:
+        parse_filter(r"alertname=~(a)\1")
+    assert err.value.code == 400 and "bad regular expression" in err.value.text
+    with pytest.raises(OpsError) as err:
+        matchers(
+            alerts_pb2.CreateSilenceRequest(
+                matchers=[alerts_pb2.Matcher(name="alertname", value="(?=x)", is_regex=True, is_equal=True)]
+            )
+        )
+    assert err.value.code == 400 and "bad regular expression" in err.value.text
+
+
 def test_alert_ordering_and_since() -> None:
     alerts = [
         PromAlert((("alertname", "P"),), (), "pending", "2024-01-01T00:00:00Z", "1"),
