@@ -1,4 +1,4 @@
-"""Run components as process groups: log their output, wait for health, restart on crash, stop cleanly."""
+"""Run components as process groups: log their output, wait for health, restart on crash or hang."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from chatops.launcher.spec import Component, Health
 STOP_GRACE = 10.0  # seconds a component gets to exit on SIGTERM before its group is killed
 STABLE_AFTER = 30.0  # a run this long resets the restart back-off
 MAX_BACKOFF = 30.0
+HEALTH_INTERVAL = 5.0  # seconds between liveness checks of a running component
+UNANSWERED_LIMIT = 3  # checks in a row without any answer before a component is taken for hung
 _LINE_LIMIT = 1 << 20
 
 
@@ -62,12 +64,16 @@ class Supervisor:
         *,
         cwd: Path | None = None,
         health_timeout: float = 90.0,
+        health_interval: float = HEALTH_INTERVAL,
+        unanswered_limit: int = UNANSWERED_LIMIT,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._out = out
         self._logs_dir = logs_dir
         self._cwd = cwd
         self._health_timeout = health_timeout
+        self._health_interval = health_interval
+        self._unanswered_limit = unanswered_limit
         self._on_change = on_change
         self._children: dict[str, Child] = {}
         self._stopping = False
@@ -165,27 +171,71 @@ class Supervisor:
         self._on_change()
 
     async def _check(self, health: Health) -> bool:
+        return await self._probe(health) == 200
+
+    async def _probe(self, health: Health) -> int | None:
+        """The check's HTTP status (200 for an accepted TCP connection), or None when nothing answered."""
         if health.url:
             assert self._http is not None
             try:
                 async with self._http.get(health.url) as resp:
-                    return resp.status == 200
+                    return resp.status
             except (aiohttp.ClientError, TimeoutError):
-                return False
+                return None
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", health.tcp), 2)
         except (OSError, TimeoutError):
-            return False
+            return None
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
-        return True
+        return 200
+
+    async def _until_unanswered(self, child: Child) -> str:
+        """Return once the health check got no answer `unanswered_limit` times in a row: why, in words.
+
+        A check that answers, even 503 ("NATS connection lost"), shows a live process that a restart
+        would not help; one that does not answer at all shows a hung one (a pinned event loop).
+        """
+        health = child.component.health
+        assert health is not None
+        misses = 0
+        while misses < self._unanswered_limit:
+            await asyncio.sleep(self._health_interval)
+            status = await self._probe(health)
+            misses = 0 if status is not None else misses + 1
+            if child.healthy != (status == 200):
+                child.healthy = status == 200
+                self._on_change()
+        return (
+            f"stopped answering its health check ({health}: no answer {misses} times in a row, "
+            f"{self._health_interval:g}s apart); killed it"
+        )
+
+    async def _until_gone(self, child: Child) -> str:
+        """Return when the component exits by itself, or was killed for not answering: why, in words."""
+        assert child.process is not None
+        exiting = asyncio.ensure_future(exited(child.process))
+        if child.component.health is None:
+            return f"exited with code {await exiting}"
+        hanging = asyncio.ensure_future(self._until_unanswered(child))
+        try:
+            await asyncio.wait({exiting, hanging}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hanging.cancel()
+            exiting.cancel()
+        if hanging.done() and not hanging.cancelled() and not exiting.done():
+            # A hung process may not even run its signal handlers: SIGKILL, not SIGTERM.
+            _signal_group(child.process.pid, signal.SIGKILL)
+            await exited(child.process)
+            return hanging.result()
+        return f"exited with code {child.process.returncode}"
 
     async def _watch(self, child: Child) -> None:
         name = child.component.name
         while True:
             assert child.process is not None
-            code = await exited(child.process)
+            why = await self._until_gone(child)
             if self._stopping:
                 return
             # Leftovers of the crashed run would hold its ports and its output pipe: they go first.
@@ -195,10 +245,8 @@ class Supervisor:
             ran = time.monotonic() - child.started_at
             child.failures = 1 if ran > STABLE_AFTER else child.failures + 1
             delay = backoff(child.failures)
-            self._out.note(
-                f"{name} exited with code {code}; restarting it in {delay:g}s "
-                f"(restart {child.restarts + 1}, log {child.log_path})"
-            )
+            restart = f"restart {child.restarts + 1}, log {child.log_path}"
+            self._out.note(f"{name} {why}; restarting it in {delay:g}s ({restart})")
             self._on_change()
             await asyncio.sleep(delay)
             if self._stopping:

@@ -69,6 +69,52 @@ async def test_a_crashed_component_is_restarted_and_says_so(tmp_path):
     assert in_groups(pgids) == []  # the first run's orphaned grandchild is gone as well
 
 
+async def test_a_component_that_stops_answering_its_health_check_is_restarted(tmp_path):
+    buf = io.StringIO()
+    port = free_port()
+    out = Output(buf, ["toy"], colour=False)
+    async with Supervisor(out, tmp_path / "logs", health_interval=0.2, unanswered_limit=3) as sup:
+        child = await sup.start(toy("toy", port))
+        first = child.pid
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /freeze HTTP/1.0\r\n\r\n")
+        await writer.drain()
+        await poll(lambda: "freezing" in buf.getvalue(), what="the toy to freeze")
+        await poll(lambda: child.restarts == 1 and child.healthy and child.pid != first, what="a restart")
+        writer.close()
+        text = buf.getvalue()
+        assert (
+            f"toy stopped answering its health check (http://127.0.0.1:{port}/healthz: "
+            "no answer 3 times in a row, 0.2s apart); killed it; restarting it in 1s"
+        ) in text
+        assert f"toy is running again (pid {child.pid})" in text
+        pgids = set(child.pgids)
+    assert in_groups(pgids) == []
+
+
+async def test_a_component_that_answers_unhealthy_is_left_running(tmp_path):
+    # 503 ("NATS connection lost") is an answer: the process lives, and a restart would not help.
+    port = free_port()
+    code = (
+        "import http.server, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200 if H.n == 0 else 503); self.end_headers(); H.n += 1\n"
+        "    def log_message(self, *a): print('checked', flush=True)\n"
+        "H.n = 0\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+    comp = Component("moody", (sys.executable, "-c", code), health=Health(url=f"http://127.0.0.1:{port}/h"))
+    buf = io.StringIO()
+    out = Output(buf, ["moody"], colour=False)
+    async with Supervisor(out, tmp_path / "logs", health_interval=0.1, unanswered_limit=2) as sup:
+        child = await sup.start(comp)
+        await poll(lambda: buf.getvalue().count("checked") >= 8, what="several checks answered 503")
+        assert child.process is not None and child.process.returncode is None
+        assert not child.healthy and child.restarts == 0
+    assert "restarting" not in buf.getvalue()
+
+
 async def test_a_component_that_exits_early_fails_with_its_log(tmp_path):
     comp = Component(
         "broken",

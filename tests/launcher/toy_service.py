@@ -1,14 +1,22 @@
-"""A small real process for supervisor tests: /healthz on a port, prints lines, leaves a grandchild."""
+"""A small real process for supervisor tests: /healthz on a port, prints lines, leaves a grandchild.
+
+GET /freeze makes it hang for good, as a process whose event loop is pinned does: it stays alive and
+its one-threaded server never answers again.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/freeze":
+            print("freezing", flush=True)
+            threading.Event().wait()
         self.send_response(200 if self.path == "/healthz" else 404)
         self.end_headers()
 
