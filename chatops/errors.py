@@ -9,6 +9,7 @@ FORBIDDEN: Final = 403
 NOT_FOUND: Final = 404
 INTERNAL: Final = 500
 BACKEND_FAILED: Final = 502
+BUSY: Final = 503  # too many requests of that command are running already: retry shortly
 BACKEND_TIMEOUT: Final = 504
 
 # What each code means, in words a person reads next to the code.
@@ -18,6 +19,7 @@ MEANINGS: Final[dict[int, str]] = {
     NOT_FOUND: "not found",
     INTERNAL: "internal error",
     BACKEND_FAILED: "a backend failed",
+    BUSY: "ops is busy",
     BACKEND_TIMEOUT: "a backend timed out",
 }
 

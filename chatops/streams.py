@@ -45,6 +45,10 @@ class Limits:
     deploys_max_bytes: int = 256 << 20
     duplicate_window: float = 2 * 3600.0
     replicas: int = 1
+    # Each KV bucket's size and value caps: a flood of events or clicks cannot fill the disk. A full
+    # bucket refuses new keys (NATS' KV discards new); the writers treat that as the store being down.
+    kv_max_bytes: int = 64 << 20
+    kv_max_value: int = 64 << 10
 
 
 def stream_configs(limits: Limits) -> list[StreamConfig]:
@@ -94,6 +98,8 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
             history=1,
             ttl=limits.alerts_max_age,
             replicas=limits.replicas,
+            max_bytes=limits.kv_max_bytes,
+            max_value_size=limits.kv_max_value,
         ),
         KeyValueConfig(
             bucket=KV_SEEN_EVENTS,
@@ -101,6 +107,8 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
             history=1,
             ttl=DAY,
             replicas=limits.replicas,
+            max_bytes=limits.kv_max_bytes,
+            max_value_size=limits.kv_max_value,
         ),
         KeyValueConfig(
             bucket=KV_CONFIRMATIONS,
@@ -108,6 +116,8 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
             history=1,
             ttl=DAY,
             replicas=limits.replicas,
+            max_bytes=limits.kv_max_bytes,
+            max_value_size=limits.kv_max_value,
         ),
         KeyValueConfig(
             bucket=KV_DEPLOY_MESSAGES,
@@ -115,6 +125,8 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
             history=1,
             ttl=30 * DAY,
             replicas=limits.replicas,
+            max_bytes=limits.kv_max_bytes,
+            max_value_size=limits.kv_max_value,
         ),
     ]
 
@@ -156,6 +168,13 @@ async def provision(js: JetStreamContext, limits: Limits | None = None) -> list[
         except BucketNotFoundError:
             await js.create_key_value(kv)
             changed.append(f"bucket {kv.bucket} created")
+            continue
+        # Buckets made before they had size caps get them.
+        have = (await js.stream_info(f"KV_{kv.bucket}")).config
+        if (have.max_bytes, have.max_msg_size) != (kv.max_bytes, kv.max_value_size):
+            have.max_bytes, have.max_msg_size = kv.max_bytes, kv.max_value_size
+            await js.update_stream(have)
+            changed.append(f"bucket {kv.bucket} updated")
     for line in changed:
         log.info("provision", change=line)
     return changed

@@ -80,6 +80,7 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
             store = SpanStore(
                 settings.TRACE_STORE_PATH,
                 max_spans=settings.TRACE_STORE_MAX_SPANS,
+                max_bytes=settings.TRACE_STORE_MAX_BYTES,
                 max_age=settings.TRACE_STORE_MAX_AGE,
                 ui_url=settings.trace_ui_url,
             )
@@ -117,7 +118,14 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
             alertmanager_url=settings.ALERTMANAGER_URL,
             petstore_job=settings.PETSTORE_JOB,
         )
-        endpoints = Endpoints(deps, tracer, metrics, admins=settings.CHATOPS_ADMINS)
+        endpoints = Endpoints(
+            deps,
+            tracer,
+            metrics,
+            admins=settings.CHATOPS_ADMINS,
+            max_in_flight=settings.OPS_MAX_IN_FLIGHT,
+            max_reply=nc.max_payload,  # what this server takes; replies are trimmed to fit
+        )
         service = await start_service(nc, endpoints)
         await nc.flush()  # the server has every subscription before we say we are up
         health.nc = nc

@@ -15,6 +15,7 @@ from chatops.v1.audit_pb2 import AuditEvent
 
 FIRST_WINDOW = 256
 MAX_WINDOW = 8192
+SCAN_BUDGET = 20_000  # newest events one search reads at most: `history user=@nobody` stays cheap
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,22 @@ class AuditFilter:
         return not (self.since_ns and event.time.ToNanoseconds() < self.since_ns)
 
 
+@dataclass(frozen=True)
+class AuditSearch:
+    """What a search found, and how much of the log it did not reach."""
+
+    events: list[AuditEvent]
+    unsearched: int = 0  # sequences older than the budget reached
+    searched_back_to_ns: int = 0  # time of the oldest event read, when unsearched > 0
+
+
 class AuditLog:
     """Appends to and reads CHATOPS_AUDIT."""
 
-    def __init__(self, js: JetStreamContext, *, timeout: float = 5.0) -> None:
+    def __init__(self, js: JetStreamContext, *, timeout: float = 5.0, scan_budget: int = SCAN_BUDGET) -> None:
         self.js = js
         self.timeout = timeout
+        self.scan_budget = scan_budget
 
     async def append(self, event: AuditEvent) -> int:
         """Store one event; returns its stream sequence."""
@@ -56,20 +67,30 @@ class AuditLog:
         return int(ack.seq)
 
     async def read(self, flt: AuditFilter) -> list[AuditEvent]:
-        """Newest first: walk the stream backwards in growing windows until `limit` events are found."""
+        """Newest first, up to `limit` events (see `search`)."""
+        return (await self.search(flt)).events
+
+    async def search(self, flt: AuditFilter) -> AuditSearch:
+        """Newest first: walk the stream backwards in growing windows until `limit` events are found,
+        the events are older than `since`, or `scan_budget` sequences have been read."""
         try:
             info = await self.js.stream_info(AUDIT_STREAM)
         except NotFoundError:
-            return []
+            return AuditSearch([])
         first, last = int(info.state.first_seq), int(info.state.last_seq)
         found: list[AuditEvent] = []
         hi, window = last, FIRST_WINDOW
+        oldest_ns = 0
         while hi >= first and hi > 0 and len(found) < flt.limit:
-            lo = max(first, hi - window + 1)
+            budget = self.scan_budget - (last - hi)
+            if budget <= 0:
+                return AuditSearch(found, hi - first + 1, oldest_ns)
+            lo = max(first, hi - min(window, budget) + 1)
             batch = await self._window(flt.subject, lo, hi)
             older = False
             for event in reversed(batch):
-                if flt.since_ns and event.time.ToNanoseconds() < flt.since_ns:
+                oldest_ns = event.time.ToNanoseconds()
+                if flt.since_ns and oldest_ns < flt.since_ns:
                     older = True  # the log is in time order: nothing before this can match
                     continue
                 if flt.keeps(event):
@@ -79,7 +100,7 @@ class AuditLog:
             if older:
                 break
             hi, window = lo - 1, min(window * 4, MAX_WINDOW)
-        return found
+        return AuditSearch(found)
 
     async def _window(self, subject: str, lo: int, hi: int) -> list[AuditEvent]:
         """Events with sequence lo..hi on `subject`, oldest first, through one short-lived consumer."""

@@ -19,18 +19,22 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from chatops import codec, logs
 from chatops.contract import COMMANDS, Command, check_complete
-from chatops.errors import BAD_REQUEST, INTERNAL
+from chatops.errors import BAD_REQUEST, BUSY, INTERNAL
 from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE, QUEUE_GROUP, SERVICE_NAME
 from chatops.v1.audit_pb2 import AuditEvent
 from ops.context import CallContext, require_admin
 from ops.deps import Deps, Handler
 from ops.errors import OpsError
+from ops.fit import ReplyTooBig, fit
 from ops.handlers import HANDLERS
 from ops.metrics import Metrics
 
 log = logs.get_logger(__name__)
 
 VERSION = "0.1.0"
+MAX_IN_FLIGHT = 32  # per command; more at once are answered "busy" at once rather than queued
+DEFAULT_MAX_REPLY = 1 << 20  # NATS' default max_payload; main() passes the server's own
+HEADER_ROOM = 8 << 10  # the reply's headers travel in the same message as its body
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Outcome:
     """How one command ended: a reply, or an error code and text."""
 
     reply: Message | None = None
+    data: bytes | None = None  # the reply encoded, trimmed to fit the bus
     code: int = 0
     text: str = ""
     backend: str = ""
@@ -52,17 +57,26 @@ class Endpoints:
     metrics: Metrics
     admins: tuple[str, ...] = ()
     handlers: dict[str, Handler] = field(default_factory=lambda: dict(HANDLERS))
+    max_in_flight: int = MAX_IN_FLIGHT
+    max_reply: int = DEFAULT_MAX_REPLY
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _in_flight: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_complete("handler", self.handlers)
 
     def endpoint(self, command: Command[Any, Any]) -> EndpointConfig:
         async def handle(request: Request) -> None:
-            # Each request runs on its own task, so a slow backend does not queue up the endpoint.
+            # Each request runs on its own task, so a slow backend does not queue up the endpoint;
+            # at most max_in_flight per command, so a flood of one command cannot starve the others.
+            running = self._in_flight.get(command.name, 0)
+            if running >= self.max_in_flight:
+                await self.refuse_busy(command, request, running)
+                return
+            self._in_flight[command.name] = running + 1
             task = asyncio.create_task(self.serve_safely(command, request))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda done: self._finished(command.name, done))
 
         return EndpointConfig(
             name=command.name.replace(".", "-"),
@@ -76,6 +90,23 @@ class Endpoints:
                 "summary": command.summary,
             },
         )
+
+    def in_flight(self, name: str) -> int:
+        """How many requests of command `name` are running now."""
+        return self._in_flight.get(name, 0)
+
+    def _finished(self, name: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight[name] -= 1
+
+    async def refuse_busy(self, command: Command[Any, Any], request: Request, running: int) -> None:
+        """Answer 503 at once; not audited (nothing ran), but counted and logged."""
+        ctx = CallContext.from_headers(request.headers)
+        text = f"{running} {command.name} commands are running already; try again in a moment"
+        self.metrics.observe(command.name, BUSY, 0.0)
+        log.warning("command.busy", command=command.name, running=running, request_id=ctx.request_id)
+        with contextlib.suppress(Exception):
+            await request.respond_error(str(BUSY), text)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Let requests in flight finish (they answer and audit) before the connection closes."""
@@ -140,7 +171,11 @@ class Endpoints:
             if command.changes:
                 require_admin(command.name, ctx, self.admins)
             reply = await self.handlers[command.name](self.deps, ctx, message)
-            return arguments, Outcome(reply=reply)
+            try:
+                data = fit(reply, self.max_reply - HEADER_ROOM, lambda m: codec.encode(m, as_json=as_json))
+            except ReplyTooBig as exc:
+                raise OpsError(INTERNAL, f"{command.name}: {exc}") from None
+            return arguments, Outcome(reply=reply, data=data)
         except OpsError as exc:
             log.info(
                 "command.refused",
@@ -170,9 +205,9 @@ class Endpoints:
         trace_id: str,
     ) -> None:
         try:
-            if outcome.reply is not None:
+            if outcome.data is not None:
                 headers = {H_CONTENT_TYPE: JSON_CONTENT_TYPE} if as_json else None
-                await request.respond(codec.encode(outcome.reply, as_json=as_json), headers=headers)
+                await request.respond(outcome.data, headers=headers)
             else:
                 await request.respond_error(str(outcome.code), outcome.text)
         except Exception:  # the caller may be gone; nothing else can be done for it

@@ -21,10 +21,13 @@ class OpsSettings(BusSettings):
     TRACE_UI_URL: OptionalHttpUrl = ""
     TRACE_STORE_PATH: Path = Path(".chatops/traces.sqlite3")
     TRACE_STORE_MAX_SPANS: int = Field(default=200_000, ge=100)
+    TRACE_STORE_MAX_BYTES: int = Field(default=256 << 20, ge=1 << 20)  # the SQLite file's data pages
     TRACE_STORE_MAX_AGE: float = Field(default=24 * 3600.0, gt=0)  # seconds
     OTLP_LISTEN: HostPort = "127.0.0.1:4318"
     OPS_METRICS_LISTEN: HostPort = "127.0.0.1:9102"
     OPS_BACKEND_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
+    # Requests of one command running at once; more are answered 503 "busy" straight away.
+    OPS_MAX_IN_FLIGHT: int = Field(default=32, ge=1, le=10_000)
     CHATOPS_ADMINS: AdminList
     PETSTORE_JOB: str = Field(default="petstore", pattern=r"^[A-Za-z0-9_:.-]+$")
     # Where ops sends its own spans; empty: the local store when JAEGER_URL is unset, else nowhere.

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63hatops/v1/alerts.proto\x12\nchatops.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n\x11ListAlertsRequest\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.chatops.v1.AlertState\x12\x30\n\x0c\x61\x63tive_since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc5\x02\n\x05\x41lert\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x06labels\x18\x02 \x03(\x0b\x32\x1d.chatops.v1.Alert.LabelsEntry\x12\x37\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32\".chatops.v1.Alert.AnnotationsEntry\x12%\n\x05state\x18\x04 \x01(\x0e\x32\x16.chatops.v1.AlertState\x12-\n\tactive_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x0fListAlertsReply\x12!\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x11.chatops.v1.Alert\"J\n\x07Matcher\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08is_regex\x18\x03 \x01(\x08\x12\x10\n\x08is_equal\x18\x04 \x01(\x08\"{\n\x14\x43reateSilenceRequest\x12%\n\x08matchers\x18\x01 \x03(\x0b\x32\x13.chatops.v1.Matcher\x12+\n\x08\x64uration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"\xa5\x01\n\x12\x43reateSilenceReply\x12\x12\n\nsilence_id\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t*Z\n\nAlertState\x12\x1b\n\x17\x41LERT_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LERT_STATE_PENDING\x10\x01\x12\x16\n\x12\x41LERT_STATE_FIRING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63hatops/v1/alerts.proto\x12\nchatops.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n\x11ListAlertsRequest\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.chatops.v1.AlertState\x12\x30\n\x0c\x61\x63tive_since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc5\x02\n\x05\x41lert\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x06labels\x18\x02 \x03(\x0b\x32\x1d.chatops.v1.Alert.LabelsEntry\x12\x37\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32\".chatops.v1.Alert.AnnotationsEntry\x12%\n\x05state\x18\x04 \x01(\x0e\x32\x16.chatops.v1.AlertState\x12-\n\tactive_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x0fListAlertsReply\x12!\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x11.chatops.v1.Alert\x12\x0f\n\x07omitted\x18\x02 \x01(\r\"J\n\x07Matcher\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08is_regex\x18\x03 \x01(\x08\x12\x10\n\x08is_equal\x18\x04 \x01(\x08\"{\n\x14\x43reateSilenceRequest\x12%\n\x08matchers\x18\x01 \x03(\x0b\x32\x13.chatops.v1.Matcher\x12+\n\x08\x64uration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"\xa5\x01\n\x12\x43reateSilenceReply\x12\x12\n\nsilence_id\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t*Z\n\nAlertState\x12\x1b\n\x17\x41LERT_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LERT_STATE_PENDING\x10\x01\x12\x16\n\x12\x41LERT_STATE_FIRING\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALERT_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_ALERT_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_ALERT_ANNOTATIONSENTRY']._serialized_options = b'8\001'
-  _globals['_ALERTSTATE']._serialized_start=981
-  _globals['_ALERTSTATE']._serialized_end=1071
+  _globals['_ALERTSTATE']._serialized_start=998
+  _globals['_ALERTSTATE']._serialized_end=1088
   _globals['_LISTALERTSREQUEST']._serialized_start=104
   _globals['_LISTALERTSREQUEST']._serialized_end=228
   _globals['_ALERT']._serialized_start=231
@@ -48,11 +48,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALERT_ANNOTATIONSENTRY']._serialized_start=506
   _globals['_ALERT_ANNOTATIONSENTRY']._serialized_end=556
   _globals['_LISTALERTSREPLY']._serialized_start=558
-  _globals['_LISTALERTSREPLY']._serialized_end=610
-  _globals['_MATCHER']._serialized_start=612
-  _globals['_MATCHER']._serialized_end=686
-  _globals['_CREATESILENCEREQUEST']._serialized_start=688
-  _globals['_CREATESILENCEREQUEST']._serialized_end=811
-  _globals['_CREATESILENCEREPLY']._serialized_start=814
-  _globals['_CREATESILENCEREPLY']._serialized_end=979
+  _globals['_LISTALERTSREPLY']._serialized_end=627
+  _globals['_MATCHER']._serialized_start=629
+  _globals['_MATCHER']._serialized_end=703
+  _globals['_CREATESILENCEREQUEST']._serialized_start=705
+  _globals['_CREATESILENCEREQUEST']._serialized_end=828
+  _globals['_CREATESILENCEREPLY']._serialized_start=831
+  _globals['_CREATESILENCEREPLY']._serialized_end=996
 # @@protoc_insertion_point(module_scope)

@@ -61,10 +61,12 @@ class Alert(_message.Message):
     def __init__(self, name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., active_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value: _Optional[str] = ...) -> None: ...
 
 class ListAlertsReply(_message.Message):
-    __slots__ = ("alerts",)
+    __slots__ = ("alerts", "omitted")
     ALERTS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
-    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+    omitted: int
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., omitted: _Optional[int] = ...) -> None: ...
 
 class Matcher(_message.Message):
     __slots__ = ("name", "value", "is_regex", "is_equal")

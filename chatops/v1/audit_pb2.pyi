@@ -55,7 +55,13 @@ class ListAuditRequest(_message.Message):
     def __init__(self, actor: _Optional[str] = ..., command: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class ListAuditReply(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "omitted", "unsearched", "searched_back_to")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
+    UNSEARCHED_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_BACK_TO_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...
+    omitted: int
+    unsearched: int
+    searched_back_to: _timestamp_pb2.Timestamp
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., omitted: _Optional[int] = ..., unsearched: _Optional[int] = ..., searched_back_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63hatops/v1/traces.proto\x12\nchatops.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x02\n\x11ListTracesRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05limit\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12/\n\x0cmin_duration\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0cmax_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\n\x06_limit\"\xd6\x01\n\x0cTraceSummary\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eroot_operation\x18\x03 \x01(\t\x12+\n\x08\x64uration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nspan_count\x18\x05 \x01(\x05\x12\x12\n\nhas_errors\x18\x06 \x01(\x08\x12\x0b\n\x03url\x18\x07 \x01(\t\x12\x0f\n\x07service\x18\x08 \x01(\t\";\n\x0fListTracesReply\x12(\n\x06traces\x18\x01 \x03(\x0b\x32\x18.chatops.v1.TraceSummary\"$\n\x10ShowTraceRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\t\"\xa3\x02\n\x0eShowTraceReply\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x12\n\noperations\x18\x02 \x03(\t\x12\x0e\n\x06\x65rrors\x18\x03 \x03(\t\x12\x16\n\x0e\x61ttribute_keys\x18\x04 \x03(\t\x12/\n\x0clongest_span\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x19\n\x11longest_operation\x18\x06 \x01(\t\x12\x0b\n\x03url\x18\x07 \x01(\t\x12)\n\x05start\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nspan_count\x18\n \x01(\x05\"#\n\x0fShowLogsRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\t\"\xd6\x01\n\x08LogEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07span_id\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x38\n\nattributes\x18\x05 \x03(\x0b\x32$.chatops.v1.LogEntry.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\rShowLogsReply\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\"\n\x04logs\x18\x02 \x03(\x0b\x32\x14.chatops.v1.LogEntryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63hatops/v1/traces.proto\x12\nchatops.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x02\n\x11ListTracesRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05limit\x18\x05 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12/\n\x0cmin_duration\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0cmax_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\n\x06_limit\"\xd6\x01\n\x0cTraceSummary\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eroot_operation\x18\x03 \x01(\t\x12+\n\x08\x64uration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nspan_count\x18\x05 \x01(\x05\x12\x12\n\nhas_errors\x18\x06 \x01(\x08\x12\x0b\n\x03url\x18\x07 \x01(\t\x12\x0f\n\x07service\x18\x08 \x01(\t\"L\n\x0fListTracesReply\x12(\n\x06traces\x18\x01 \x03(\x0b\x32\x18.chatops.v1.TraceSummary\x12\x0f\n\x07omitted\x18\x02 \x01(\r\"$\n\x10ShowTraceRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\t\"\xb4\x02\n\x0eShowTraceReply\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x12\n\noperations\x18\x02 \x03(\t\x12\x0e\n\x06\x65rrors\x18\x03 \x03(\t\x12\x16\n\x0e\x61ttribute_keys\x18\x04 \x03(\t\x12/\n\x0clongest_span\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x19\n\x11longest_operation\x18\x06 \x01(\t\x12\x0b\n\x03url\x18\x07 \x01(\t\x12)\n\x05start\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nspan_count\x18\n \x01(\x05\x12\x0f\n\x07omitted\x18\x0b \x01(\r\"#\n\x0fShowLogsRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\t\"\xd6\x01\n\x08LogEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07span_id\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x38\n\nattributes\x18\x05 \x03(\x0b\x32$.chatops.v1.LogEntry.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\rShowLogsReply\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\"\n\x04logs\x18\x02 \x03(\x0b\x32\x14.chatops.v1.LogEntry\x12\x0f\n\x07omitted\x18\x03 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,17 +40,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRACESUMMARY']._serialized_start=389
   _globals['_TRACESUMMARY']._serialized_end=603
   _globals['_LISTTRACESREPLY']._serialized_start=605
-  _globals['_LISTTRACESREPLY']._serialized_end=664
-  _globals['_SHOWTRACEREQUEST']._serialized_start=666
-  _globals['_SHOWTRACEREQUEST']._serialized_end=702
-  _globals['_SHOWTRACEREPLY']._serialized_start=705
-  _globals['_SHOWTRACEREPLY']._serialized_end=996
-  _globals['_SHOWLOGSREQUEST']._serialized_start=998
-  _globals['_SHOWLOGSREQUEST']._serialized_end=1033
-  _globals['_LOGENTRY']._serialized_start=1036
-  _globals['_LOGENTRY']._serialized_end=1250
-  _globals['_LOGENTRY_ATTRIBUTESENTRY']._serialized_start=1201
-  _globals['_LOGENTRY_ATTRIBUTESENTRY']._serialized_end=1250
-  _globals['_SHOWLOGSREPLY']._serialized_start=1252
-  _globals['_SHOWLOGSREPLY']._serialized_end=1321
+  _globals['_LISTTRACESREPLY']._serialized_end=681
+  _globals['_SHOWTRACEREQUEST']._serialized_start=683
+  _globals['_SHOWTRACEREQUEST']._serialized_end=719
+  _globals['_SHOWTRACEREPLY']._serialized_start=722
+  _globals['_SHOWTRACEREPLY']._serialized_end=1030
+  _globals['_SHOWLOGSREQUEST']._serialized_start=1032
+  _globals['_SHOWLOGSREQUEST']._serialized_end=1067
+  _globals['_LOGENTRY']._serialized_start=1070
+  _globals['_LOGENTRY']._serialized_end=1284
+  _globals['_LOGENTRY_ATTRIBUTESENTRY']._serialized_start=1235
+  _globals['_LOGENTRY_ATTRIBUTESENTRY']._serialized_end=1284
+  _globals['_SHOWLOGSREPLY']._serialized_start=1286
+  _globals['_SHOWLOGSREPLY']._serialized_end=1372
 # @@protoc_insertion_point(module_scope)

@@ -51,10 +51,12 @@ class TraceSummary(_message.Message):
     def __init__(self, trace_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., root_operation: _Optional[str] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., span_count: _Optional[int] = ..., has_errors: _Optional[bool] = ..., url: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class ListTracesReply(_message.Message):
-    __slots__ = ("traces",)
+    __slots__ = ("traces", "omitted")
     TRACES_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
     traces: _containers.RepeatedCompositeFieldContainer[TraceSummary]
-    def __init__(self, traces: _Optional[_Iterable[_Union[TraceSummary, _Mapping]]] = ...) -> None: ...
+    omitted: int
+    def __init__(self, traces: _Optional[_Iterable[_Union[TraceSummary, _Mapping]]] = ..., omitted: _Optional[int] = ...) -> None: ...
 
 class ShowTraceRequest(_message.Message):
     __slots__ = ("trace_id",)
@@ -63,7 +65,7 @@ class ShowTraceRequest(_message.Message):
     def __init__(self, trace_id: _Optional[str] = ...) -> None: ...
 
 class ShowTraceReply(_message.Message):
-    __slots__ = ("trace_id", "operations", "errors", "attribute_keys", "longest_span", "longest_operation", "url", "start", "duration", "span_count")
+    __slots__ = ("trace_id", "operations", "errors", "attribute_keys", "longest_span", "longest_operation", "url", "start", "duration", "span_count", "omitted")
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +76,7 @@ class ShowTraceReply(_message.Message):
     START_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     SPAN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
     trace_id: str
     operations: _containers.RepeatedScalarFieldContainer[str]
     errors: _containers.RepeatedScalarFieldContainer[str]
@@ -84,7 +87,8 @@ class ShowTraceReply(_message.Message):
     start: _timestamp_pb2.Timestamp
     duration: _duration_pb2.Duration
     span_count: int
-    def __init__(self, trace_id: _Optional[str] = ..., operations: _Optional[_Iterable[str]] = ..., errors: _Optional[_Iterable[str]] = ..., attribute_keys: _Optional[_Iterable[str]] = ..., longest_span: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., longest_operation: _Optional[str] = ..., url: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., span_count: _Optional[int] = ...) -> None: ...
+    omitted: int
+    def __init__(self, trace_id: _Optional[str] = ..., operations: _Optional[_Iterable[str]] = ..., errors: _Optional[_Iterable[str]] = ..., attribute_keys: _Optional[_Iterable[str]] = ..., longest_span: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., longest_operation: _Optional[str] = ..., url: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., span_count: _Optional[int] = ..., omitted: _Optional[int] = ...) -> None: ...
 
 class ShowLogsRequest(_message.Message):
     __slots__ = ("trace_id",)
@@ -114,9 +118,11 @@ class LogEntry(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., span_id: _Optional[str] = ..., operation: _Optional[str] = ..., message: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ShowLogsReply(_message.Message):
-    __slots__ = ("trace_id", "logs")
+    __slots__ = ("trace_id", "logs", "omitted")
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
     trace_id: str
     logs: _containers.RepeatedCompositeFieldContainer[LogEntry]
-    def __init__(self, trace_id: _Optional[str] = ..., logs: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ...) -> None: ...
+    omitted: int
+    def __init__(self, trace_id: _Optional[str] = ..., logs: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., omitted: _Optional[int] = ...) -> None: ...

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63hatops/v1/version.proto\x12\nchatops.v1\" \n\x11GetVersionRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"M\n\x0f\x44\x65ployedVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x11\n\tinstances\x18\x02 \x01(\x05\x12\x16\n\x0einstance_names\x18\x03 \x03(\t\"@\n\x0fGetVersionReply\x12-\n\x08versions\x18\x01 \x03(\x0b\x32\x1b.chatops.v1.DeployedVersionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63hatops/v1/version.proto\x12\nchatops.v1\" \n\x11GetVersionRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"M\n\x0f\x44\x65ployedVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x11\n\tinstances\x18\x02 \x01(\x05\x12\x16\n\x0einstance_names\x18\x03 \x03(\t\"Q\n\x0fGetVersionReply\x12-\n\x08versions\x18\x01 \x03(\x0b\x32\x1b.chatops.v1.DeployedVersion\x12\x0f\n\x07omitted\x18\x02 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,5 +36,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEPLOYEDVERSION']._serialized_start=74
   _globals['_DEPLOYEDVERSION']._serialized_end=151
   _globals['_GETVERSIONREPLY']._serialized_start=153
-  _globals['_GETVERSIONREPLY']._serialized_end=217
+  _globals['_GETVERSIONREPLY']._serialized_end=234
 # @@protoc_insertion_point(module_scope)

@@ -23,7 +23,9 @@ class DeployedVersion(_message.Message):
     def __init__(self, version: _Optional[str] = ..., instances: _Optional[int] = ..., instance_names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetVersionReply(_message.Message):
-    __slots__ = ("versions",)
+    __slots__ = ("versions", "omitted")
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_FIELD_NUMBER: _ClassVar[int]
     versions: _containers.RepeatedCompositeFieldContainer[DeployedVersion]
-    def __init__(self, versions: _Optional[_Iterable[_Union[DeployedVersion, _Mapping]]] = ...) -> None: ...
+    omitted: int
+    def __init__(self, versions: _Optional[_Iterable[_Union[DeployedVersion, _Mapping]]] = ..., omitted: _Optional[int] = ...) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
@@ -17,6 +18,14 @@ def _time(ts: Timestamp, present: bool = True) -> datetime | None:
 
 def _labels(labels: Mapping[str, str], skip: tuple[str, ...] = ()) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in skip)
+
+
+def _omitted(reply: Message) -> tuple[Part, ...]:
+    """ "… N more" when ops left items out so that its reply fit the bus."""
+    n = getattr(reply, "omitted", 0)
+    if not n:
+        return ()
+    return (Para(f"… {n} more not shown: the whole answer is too big to send over the bus."),)
 
 
 def sampler_text(sampler: sampling_pb2.Sampler) -> str:
@@ -46,6 +55,7 @@ def list_traces(reply: traces_pb2.ListTracesReply) -> Doc:
     links = tuple(Link(t.trace_id, t.url) for t in reply.traces if t.url)
     if links:
         parts.append(Links(links))
+    parts.extend(_omitted(reply))
     parts.append(Para("Say `show trace <id>` for one of them; pasting a link above works too."))
     return Doc(f"{len(rows)} traces, newest first:", tuple(parts))
 
@@ -66,6 +76,7 @@ def show_trace(reply: traces_pb2.ShowTraceReply) -> Doc:
         parts.append(Para("*Errors:* " + "; ".join(reply.errors)))
     if reply.attribute_keys:
         parts.append(Para("*Attributes:* " + ", ".join(reply.attribute_keys)))
+    parts.extend(_omitted(reply))
     if reply.url:
         parts.append(Link("open the trace", reply.url))
     return Doc(f"Trace {reply.trace_id}", tuple(parts))
@@ -76,7 +87,7 @@ def show_logs(reply: traces_pb2.ShowLogsReply) -> Doc:
         return Doc(f"Trace {reply.trace_id} has no log lines.")
     rows = tuple((when(_time(e.time)), e.operation, e.message, _labels(e.attributes)) for e in reply.logs)
     table = Table(("time (UTC)", "operation", "message", "attributes"), rows)
-    return Doc(f"{len(rows)} log lines of trace {reply.trace_id}:", (table,))
+    return Doc(f"{len(rows)} log lines of trace {reply.trace_id}:", (table, *_omitted(reply)))
 
 
 def get_sampling(reply: sampling_pb2.GetSamplingReply) -> Doc:
@@ -97,7 +108,7 @@ def get_version(reply: version_pb2.GetVersionReply) -> Doc:
         if len(rows) == 1
         else f"{len(rows)} versions are live (a rollout is under way):"
     )
-    return Doc(title, (Table(("version", "instances", "where"), rows),))
+    return Doc(title, (Table(("version", "instances", "where"), rows), *_omitted(reply)))
 
 
 def list_alerts(reply: alerts_pb2.ListAlertsReply) -> Doc:
@@ -114,9 +125,8 @@ def list_alerts(reply: alerts_pb2.ListAlertsReply) -> Doc:
         )
         for a in reply.alerts
     )
-    return Doc(
-        f"{len(rows)} active alerts:", (Table(("alert", "state", "since (UTC)", "labels", "value"), rows),)
-    )
+    table = Table(("alert", "state", "since (UTC)", "labels", "value"), rows)
+    return Doc(f"{len(rows)} active alerts:", (table, *_omitted(reply)))
 
 
 def create_silence(reply: alerts_pb2.CreateSilenceReply) -> Doc:
@@ -134,9 +144,17 @@ def create_silence(reply: alerts_pb2.CreateSilenceReply) -> Doc:
     return Doc("Silenced.", tuple(parts))
 
 
+def _unsearched(reply: audit_pb2.ListAuditReply) -> tuple[Part, ...]:
+    if not reply.unsearched:
+        return ()
+    back_to = _time(reply.searched_back_to, reply.HasField("searched_back_to"))
+    since = f" (back to {when(back_to)} UTC)" if back_to else ""
+    return (Para(f"Only the newest events were searched{since}: {reply.unsearched} older events were not."),)
+
+
 def list_audit(reply: audit_pb2.ListAuditReply) -> Doc:
     if not reply.events:
-        return Doc("Nothing in the audit log matches.")
+        return Doc("Nothing in the audit log matches.", _unsearched(reply))
     rows = tuple(
         (
             when(_time(e.time)),
@@ -149,4 +167,5 @@ def list_audit(reply: audit_pb2.ListAuditReply) -> Doc:
         for e in reply.events
     )
     table = Table(("time (UTC)", "who", "command", "outcome", "channel", "took"), rows)
-    return Doc(f"{len(rows)} audit events, newest first:", (table,))
+    parts = (table, *_omitted(reply), *_unsearched(reply))
+    return Doc(f"{len(rows)} audit events, newest first:", parts)

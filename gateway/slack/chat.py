@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -28,13 +29,18 @@ class Chat(Protocol):
     async def user_name(self, user: str) -> str: ...
 
 
-class SlackChat:
-    """Chat over slack_sdk's AsyncWebClient; user names are cached for `ttl` seconds."""
+MAX_NAMES = 10_000
 
-    def __init__(self, client: AsyncWebClient, *, ttl: float = 3600.0) -> None:
+
+class SlackChat:
+    """Chat over slack_sdk's AsyncWebClient; user names are cached for `ttl` seconds, `max_names` at most."""
+
+    def __init__(self, client: AsyncWebClient, *, ttl: float = 3600.0, max_names: int = MAX_NAMES) -> None:
         self._client = client
         self._ttl = ttl
-        self._names: dict[str, tuple[str, float]] = {}
+        self._max_names = max_names
+        # Least recently used first: a workspace of many people (or many made-up ids) cannot grow it.
+        self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
         resp = await self._client.chat_postMessage(
@@ -61,6 +67,7 @@ class SlackChat:
         """The user's display name, real name or handle; the id itself when Slack cannot say."""
         cached = self._names.get(user)
         if cached and cached[1] > time.monotonic():
+            self._names.move_to_end(user)
             return cached[0]
         try:
             resp = await self._client.users_info(user=user)
@@ -71,4 +78,11 @@ class SlackChat:
         profile = info.get("profile") or {}
         name = str(profile.get("display_name") or info.get("real_name") or info.get("name") or user)
         self._names[user] = (name, time.monotonic() + self._ttl)
+        self._names.move_to_end(user)
+        while len(self._names) > self._max_names:
+            self._names.popitem(last=False)
         return name
+
+    def cached_names(self) -> int:
+        """How many user names are cached now."""
+        return len(self._names)

@@ -32,5 +32,9 @@ def build_filter(req: audit_pb2.ListAuditRequest) -> AuditFilter:
 async def list_audit(
     deps: Deps, ctx: CallContext, req: audit_pb2.ListAuditRequest
 ) -> audit_pb2.ListAuditReply:
-    """Newest first."""
-    return audit_pb2.ListAuditReply(events=await deps.audit.read(build_filter(req)))
+    """Newest first; says how much of the log was too old for the search to reach."""
+    found = await deps.audit.search(build_filter(req))
+    reply = audit_pb2.ListAuditReply(events=found.events, unsearched=found.unsearched)
+    if found.unsearched and found.searched_back_to_ns:
+        reply.searched_back_to.FromNanoseconds(found.searched_back_to_ns)
+    return reply

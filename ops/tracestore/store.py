@@ -66,10 +66,20 @@ def _span(row: Sequence[object]) -> Span:
 
 
 class SpanStore:
-    """SQLite holding at most `max_spans` spans, none older than `max_age` seconds; thread-safe."""
+    """SQLite holding at most `max_spans` spans in at most `max_bytes`, none older than `max_age` seconds.
+
+    Thread-safe. The byte cap matters as much as the count: a few spans with huge attributes or
+    thousands of events each would otherwise fill the disk within the span limit.
+    """
 
     def __init__(
-        self, path: Path, *, max_spans: int = 200_000, max_age: float = 86400.0, ui_url: str = ""
+        self,
+        path: Path,
+        *,
+        max_spans: int = 200_000,
+        max_bytes: int = 256 << 20,
+        max_age: float = 86400.0,
+        ui_url: str = "",
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -77,6 +87,7 @@ class SpanStore:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.max_spans = max_spans
+        self.max_bytes = max_bytes
         self.max_age = max_age
         self.ui_url = ui_url.rstrip("/")
 
@@ -110,6 +121,26 @@ class SpanStore:
                 "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
                 (count - self.max_spans,),
             )
+        while self._used_bytes() > self.max_bytes:
+            # Oldest first, a tenth at a time: freed pages are reused by the next writes.
+            (left,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
+            if not left:
+                return
+            self._db.execute(
+                "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
+                (max(1, left // 10),),
+            )
+
+    def _used_bytes(self) -> int:
+        """Bytes of the database that hold data (its pages less the free ones)."""
+        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
+        (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
+        (size,) = self._db.execute("PRAGMA page_size").fetchone()
+        return int(pages - free) * int(size)
+
+    def used_bytes(self) -> int:
+        with self._lock:
+            return self._used_bytes()
 
     def count(self) -> int:
         with self._lock:

@@ -64,6 +64,6 @@ def test_chatops_admins_is_normalised_or_refused_naming_the_entry(
 
 
 def test_error_codes_have_one_meaning_each() -> None:
-    assert sorted(errors.MEANINGS) == [400, 403, 404, 500, 502, 504]
+    assert sorted(errors.MEANINGS) == [400, 403, 404, 500, 502, 503, 504]
     assert errors.meaning(errors.BACKEND_TIMEOUT) == "a backend timed out"
     assert errors.meaning(418) == "error 418"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.js.api import KeyValueConfig
 
 from chatops import codec
-from chatops.streams import Limits, provision
+from chatops.streams import Limits, kv_configs, provision
 from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_STREAM,
     DEPLOYS_STREAM,
     H_MSG_ID,
     KV_ALERT_MESSAGES,
+    KV_CONFIRMATIONS,
     KV_DEPLOY_MESSAGES,
     KV_SEEN_EVENTS,
     alert_subject,
@@ -63,3 +67,28 @@ async def test_duplicate_window_stores_a_notification_once(nc: Client) -> None:
     assert ack.stream == AUDIT_STREAM
     ack = await js.publish(deploy_subject("petstore", "requested"), b"x")
     assert ack.stream == DEPLOYS_STREAM
+
+
+async def test_every_bucket_has_a_size_cap_and_old_buckets_get_one(nc: Client) -> None:
+    js = nc.jetstream()
+    limits = Limits(kv_max_bytes=4096, kv_max_value=512)
+    await provision(js, limits)
+    buckets = [kv.bucket for kv in kv_configs(limits)]
+    assert {KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES} <= set(buckets)
+    for bucket in buckets:
+        config = (await js.stream_info(f"KV_{bucket}")).config
+        assert (config.max_bytes, config.max_msg_size) == (4096, 512), bucket
+    kv = await js.key_value(KV_SEEN_EVENTS)
+    with pytest.raises(NatsError):
+        await kv.put("big", b"x" * 600)  # over the value cap
+    written = 0
+    with pytest.raises(NatsError):  # a full bucket refuses new keys rather than growing
+        for i in range(100):
+            await kv.create(f"k{i}", b"x" * 100)
+            written += 1
+    assert 10 < written < 100
+    # A bucket made without caps (by an older version) gets them on the next start.
+    await js.delete_key_value(KV_CONFIRMATIONS)
+    await js.create_key_value(KeyValueConfig(bucket=KV_CONFIRMATIONS, history=1))
+    assert await provision(js, limits) == [f"bucket {KV_CONFIRMATIONS} updated"]
+    assert (await js.stream_info(f"KV_{KV_CONFIRMATIONS}")).config.max_bytes == 4096

@@ -195,3 +195,34 @@ def test_durations_read_naturally():
         "2m03s",
         "1h02m",
     ]
+
+
+def test_what_ops_left_out_is_said_in_every_list_reply():
+    replies = {
+        "traces.list": traces_pb2.ListTracesReply(traces=[summary(1)], omitted=7),
+        "traces.logs": traces_pb2.ShowLogsReply(trace_id=TID, logs=[traces_pb2.LogEntry()], omitted=7),
+        "traces.show": traces_pb2.ShowTraceReply(trace_id=TID, operations=["a"], omitted=7),
+        "alerts.list": alerts_pb2.ListAlertsReply(alerts=[alerts_pb2.Alert(name="A")], omitted=7),
+        "version.get": version_pb2.GetVersionReply(versions=[version_pb2.DeployedVersion()], omitted=7),
+        "audit.list": audit_pb2.ListAuditReply(events=[audit_pb2.AuditEvent()], omitted=7),
+    }
+    for name, reply in replies.items():
+        doc = render_reply(name, reply)
+        assert "… 7 more not shown: the whole answer is too big to send over the bus." in to_text(doc), name
+        check_limits(to_slack(doc))
+    whole = render_reply("traces.list", traces_pb2.ListTracesReply(traces=[summary(1)]))
+    assert "more not shown" not in to_text(whole)
+
+
+def test_history_says_when_older_events_were_not_searched():
+    reply = audit_pb2.ListAuditReply(unsearched=12345)
+    reply.searched_back_to.FromDatetime(T0)
+    text = to_text(render_reply("audit.list", reply))
+    assert text.startswith("Nothing in the audit log matches.")
+    assert "Only the newest events were searched (back to 2026-03-04 12:00:00 UTC): 12345 older" in text
+    assert "searched" not in to_text(render_reply("audit.list", audit_pb2.ListAuditReply()))
+
+
+def test_busy_is_said_as_busy():
+    doc = failure_doc(request("deployed version"), ServiceFailed(503, "32 version.get commands are running"))
+    assert doc.title == "`deployed version` failed (503, ops is busy): 32 version.get commands are running"

@@ -64,3 +64,17 @@ async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client) -> None:
     seeded = [e for e in recent.events if e.request_id[1:].isdigit()]
     assert [e.request_id for e in seeded] == [f"r{i}" for i in range(N - 1, N - 31, -1)]
     assert recent.events[0].command == "audit.list"
+
+    # A filter that matches nothing reads at most the budget, and says how much it did not read.
+    total = (await js.stream_info("CHATOPS_AUDIT")).state.messages
+    nobody = await AuditLog(js, scan_budget=2500).search(AuditFilter(limit=5, actor="slack:UNOBODY"))
+    assert nobody.events == [] and nobody.unsearched == total - 2500
+    assert nobody.searched_back_to_ns == (BASE_S + N - 2500 + (total - N)) * 10**9
+    some = await AuditLog(js, scan_budget=2500).search(AuditFilter(limit=5, actor="slack:URARE"))
+    assert [e.request_id for e in some.events] == ["r9999", "r8999", "r7999"]
+    assert some.unsearched == total - 2500
+    # Through ops (budget 20,000 > the log) everything is searched, and the reply says so.
+    whole = reply_of(
+        await ask(nc, "audit.list", audit_pb2.ListAuditRequest(actor="slack:UNOBODY")), "audit.list"
+    )
+    assert list(whole.events) == [] and whole.unsearched == 0 and not whole.HasField("searched_back_to")

@@ -84,6 +84,30 @@ def test_store_enforces_size_and_age_limits(tmp_path: Path) -> None:
     store.close()
 
 
+def test_store_enforces_a_byte_limit_however_few_the_spans(tmp_path: Path) -> None:
+    now = time.time()
+    store = SpanStore(tmp_path / "t.db", max_spans=100_000, max_bytes=2 << 20, max_age=600)
+    big = {"blob": "x" * 20_000}
+    for batch in range(10):  # 400 spans of ~20 KB: 8 MB into a 2 MB store
+        store.add(
+            [
+                _span(
+                    f"{batch:016x}{i:016x}",
+                    f"{i + 1:016x}",
+                    now - 300 + batch + i / 100,
+                    0.01,
+                    attributes=big,
+                )
+                for i in range(40)
+            ]
+        )
+        assert store.used_bytes() <= 2 << 20
+    assert 0 < store.count() < 400
+    assert store.get(f"{9:016x}{39:016x}") is not None  # the newest stays
+    assert store.get(f"{0:016x}{0:016x}") is None  # the oldest went
+    store.close()
+
+
 def test_query_validation() -> None:
     with pytest.raises(OpsError) as err:
         TraceQuery(service="", start_ns=0, end_ns=1, limit=101)
