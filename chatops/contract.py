@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from google.protobuf.message import Message
 
 from chatops.subjects import command_subject
-from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 
 Req = TypeVar("Req", bound=Message)
 Rep = TypeVar("Rep", bound=Message)
@@ -90,6 +90,13 @@ SILENCES_CREATE = Command(
 AUDIT_LIST = Command(
     "audit.list", audit_pb2.ListAuditRequest, audit_pb2.ListAuditReply, False, "Read the audit log back."
 )
+GRAPH_RENDER = Command(
+    "graph.render",
+    graphs_pb2.RenderGraphRequest,
+    graphs_pb2.RenderGraphReply,
+    False,
+    "Draw a Prometheus range query as a PNG.",
+)
 
 COMMANDS: tuple[Command[Any, Any], ...] = (
     TRACES_LIST,
@@ -101,6 +108,7 @@ COMMANDS: tuple[Command[Any, Any], ...] = (
     ALERTS_LIST,
     SILENCES_CREATE,
     AUDIT_LIST,
+    GRAPH_RENDER,
 )
 
 BY_NAME: dict[str, Command[Any, Any]] = {c.name: c for c in COMMANDS}

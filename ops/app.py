@@ -22,6 +22,7 @@ from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.backends.traces import TraceBackend
 from ops.deps import Deps
+from ops.graphs.pool import ProcessRenderer
 from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
 from ops.settings import OpsSettings
@@ -98,6 +99,8 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
 
         petstore = GrpcPetstore(settings.PETSTORE_ADDR, timeout)
         stack.push_async_callback(petstore.close)
+        renderer = ProcessRenderer(settings.GRAPH_WORKERS)
+        stack.callback(renderer.close)
 
         log.info("ops.connecting", nats=settings.NATS_URL)
         nc = await connect(settings.NATS_URL, name)
@@ -115,8 +118,10 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
                 HttpBackend(alertmanager.NAME, settings.ALERTMANAGER_URL, session, timeout)
             ),
             audit=AuditLog(js),
+            graphs=renderer,
             alertmanager_url=settings.ALERTMANAGER_URL,
             petstore_job=settings.PETSTORE_JOB,
+            graph_limits=settings.graph_limits,
         )
         endpoints = Endpoints(
             deps,

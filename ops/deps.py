@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf.message import Message
@@ -14,6 +14,8 @@ from ops.backends.petstore import SamplerBackend
 from ops.backends.prometheus import PrometheusBackend
 from ops.backends.traces import TraceBackend
 from ops.context import CallContext
+from ops.graphs.pool import Renderer
+from ops.graphs.window import GraphLimits
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,11 @@ class Deps:
     prometheus: PrometheusBackend
     alertmanager: AlertmanagerBackend
     audit: AuditLog
+    graphs: Renderer
     alertmanager_url: str
     petstore_job: str = "petstore"
     default_service: str = "petstore"
+    graph_limits: GraphLimits = field(default_factory=GraphLimits)
 
 
 # A handler: (deps, caller, decoded request) -> reply message; raises OpsError.

@@ -263,7 +263,7 @@ async def start_service(nc: Client, endpoints: Endpoints) -> Service:
             name=SERVICE_NAME,
             version=VERSION,
             queue_group=QUEUE_GROUP,
-            description="ChatOps commands: traces, sampling, version, alerts, silences, audit",
+            description="ChatOps commands: traces, sampling, version, alerts, silences, audit, graphs",
         ),
     )
     for command in COMMANDS:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
 
 from chatops.settings import AdminList, BusSettings, HostPort, HttpUrl, OptionalHttpUrl
+from ops.graphs.window import GraphLimits
 
 JAEGER_UI_DEFAULT = "http://127.0.0.1:16686"
 
@@ -30,8 +32,22 @@ class OpsSettings(BusSettings):
     OPS_MAX_IN_FLIGHT: int = Field(default=32, ge=1, le=10_000)
     CHATOPS_ADMINS: AdminList
     PETSTORE_JOB: str = Field(default="petstore", pattern=r"^[A-Za-z0-9_:.-]+$")
+    # Graphs: the longest range one may cover (seconds), points per series, series a query may return.
+    GRAPH_MAX_RANGE: float = Field(default=7 * 86400.0, ge=60, le=366 * 86400.0)
+    GRAPH_MAX_POINTS: int = Field(default=1000, ge=10, le=11000)
+    GRAPH_MAX_SERIES: int = Field(default=200, ge=10, le=10000)
+    # Worker processes drawing graphs at once (each holds matplotlib, about 60 MB).
+    GRAPH_WORKERS: int = Field(default=2, ge=1, le=16)
     # Where ops sends its own spans; empty: the local store when JAEGER_URL is unset, else nowhere.
     OTEL_EXPORTER_OTLP_ENDPOINT: OptionalHttpUrl = ""
+
+    @property
+    def graph_limits(self) -> GraphLimits:
+        return GraphLimits(
+            max_range=timedelta(seconds=self.GRAPH_MAX_RANGE),
+            max_points=self.GRAPH_MAX_POINTS,
+            max_series=self.GRAPH_MAX_SERIES,
+        )
 
     @property
     def local_traces(self) -> bool:

@@ -8,7 +8,7 @@ from chatops import contract as c
 from chatops.contract import Command, Rep, Req, check_complete
 from ops.context import CallContext
 from ops.deps import Deps, Handler
-from ops.handlers import alerts, audit, sampling, silences, traces, version
+from ops.handlers import alerts, audit, graph, sampling, silences, traces, version
 
 
 def handles(
@@ -29,6 +29,7 @@ HANDLERS: dict[str, Handler] = dict(
         handles(c.ALERTS_LIST, alerts.list_alerts),
         handles(c.SILENCES_CREATE, silences.create_silence),
         handles(c.AUDIT_LIST, audit.list_audit),
+        handles(c.GRAPH_RENDER, graph.render_graph),
     ]
 )
 check_complete("handler", HANDLERS)

@@ -18,6 +18,7 @@ from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.context import CallContext
 from ops.deps import Deps
+from ops.graphs.pool import ProcessRenderer
 from ops.handlers import HANDLERS
 from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
@@ -39,6 +40,7 @@ async def test_crashing_handler_gives_500_and_is_audited(
     await provision(js)
     store = SpanStore(tmp_path / "t.db")
     petstore = GrpcPetstore(f"{LOOPBACK}:{free_port()}", 2)
+    renderer = ProcessRenderer(1)
     async with aiohttp.ClientSession() as session:
         deps = Deps(
             traces=LocalTraces(store),
@@ -46,6 +48,7 @@ async def test_crashing_handler_gives_500_and_is_audited(
             prometheus=prometheus.HttpPrometheus(HttpBackend("Prometheus", UNUSED_URL, session, 2)),
             alertmanager=alertmanager.HttpAlertmanager(HttpBackend("Alertmanager", UNUSED_URL, session, 2)),
             audit=AuditLog(js),
+            graphs=renderer,
             alertmanager_url=UNUSED_URL,
         )
         handlers = dict(HANDLERS, **{"version.get": crash})
@@ -67,6 +70,7 @@ async def test_crashing_handler_gives_500_and_is_audited(
             await service.stop()
             await endpoints.drain()
             await petstore.close()
+            renderer.close()
             store.close()
 
 
