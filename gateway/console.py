@@ -7,6 +7,7 @@ import asyncio
 import os
 import pwd
 import sys
+from pathlib import Path
 
 from chatops import logs
 from chatops.bus import Caller, connect
@@ -14,6 +15,7 @@ from chatops.settings import load_settings
 from gateway.audit import publish, refusal_event
 from gateway.commands import parse
 from gateway.flow import Answer, Confirm, Refuse, Run, bus_asker, decide, new_traceparent, run
+from gateway.render.doc import Image
 from gateway.render.text import to_text
 from gateway.settings import ConsoleSettings
 
@@ -37,6 +39,9 @@ def ask_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="user", default=_login(), help="who asks (actor console:USER); default: you")
     p.add_argument("--channel", default="console", help="recorded as the channel in the audit log")
     p.add_argument("--yes", action="store_true", help="confirm a command that changes something")
+    p.add_argument(
+        "--save-to", type=Path, default=Path("."), help="folder for pictures, e.g. a graph (default: here)"
+    )
     return p
 
 
@@ -45,10 +50,12 @@ def main(argv: list[str]) -> int:
     args = ask_parser().parse_args(argv)
     settings = load_settings(ConsoleSettings)
     logs.setup("WARNING", "console")
-    return asyncio.run(_ask(" ".join(args.text), args.user, args.channel, args.yes, settings))
+    return asyncio.run(_ask(" ".join(args.text), args.user, args.channel, args.yes, settings, args.save_to))
 
 
-async def _ask(text: str, user: str, channel: str, yes: bool, settings: ConsoleSettings) -> int:
+async def _ask(
+    text: str, user: str, channel: str, yes: bool, settings: ConsoleSettings, save_to: Path = Path(".")
+) -> int:
     actor = user if ":" in user else f"console:{user}"
     caller = Caller(
         actor=actor, actor_name=user, channel=channel, source="console", traceparent=new_traceparent()
@@ -77,11 +84,25 @@ async def _ask(text: str, user: str, channel: str, yes: bool, settings: ConsoleS
     finally:
         await nc.close()
     _print(answer)
+    if answer.doc.image is not None:
+        return _save(answer.doc.image, save_to)
     return OK if answer.outcome == "ok" else FAILED
 
 
 def _print(answer: Answer) -> None:
     print(to_text(answer.doc), file=sys.stdout if answer.doc.ok else sys.stderr)
+
+
+def _save(image: Image, folder: Path) -> int:
+    """Write the picture a command answered with; a terminal cannot show it."""
+    path = folder / image.filename
+    try:
+        path.write_bytes(image.data)
+    except OSError as exc:
+        print(f"could not save the picture to {path}: {exc.strerror or exc}", file=sys.stderr)
+        return FAILED
+    print(f"saved the picture to {path}")
+    return OK
 
 
 def history_main(argv: list[str]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.commands.lexer import LexError, Options, options, short, split_list
 from gateway.commands.values import (
     ValueProblem,
@@ -19,6 +19,9 @@ from gateway.commands.values import (
 )
 
 _BUS_COMMAND = re.compile(r"^[a-z_]+(?:\.[a-z_]+)?$")
+# `for=` / `step=` at the end of `graph …`; PromQL never ends in a word like these.
+_GRAPH_OPTION = re.compile(r"^(for|step)=(.*)$", re.IGNORECASE)
+MAX_GRAPH_QUERY = 2000
 MIN_SILENCE = timedelta(minutes=1)
 MAX_SILENCE = timedelta(days=30)
 
@@ -192,6 +195,34 @@ def history(rest: str, now: datetime) -> audit_pb2.ListAuditRequest:
             )
     if "since" in opts:
         req.since.FromDatetime(now - parse_duration(opts["since"], "since"))
+    return req
+
+
+def graph(rest: str, now: datetime) -> graphs_pb2.RenderGraphRequest:
+    """graph <PromQL> [for=1h] [step=…]: the options come last, everything before them is the query."""
+    words = rest.split()
+    opts: dict[str, str] = {}
+    while words and (m := _GRAPH_OPTION.match(words[-1])):
+        key, value = m.group(1).lower(), m.group(2)
+        if key in opts:
+            raise ValueProblem(f"`{key}=` is given twice")
+        if not value:
+            raise ValueProblem(f"`{key}=` needs a value, e.g. {key}={'6h' if key == 'for' else '30s'}")
+        opts[key] = value
+        words.pop()
+    # A query pasted as `code` or ```code``` keeps its meaning without the backticks.
+    query = " ".join(words).strip("`").strip()
+    if not query:
+        raise ValueProblem("say what to graph, e.g. `graph rate(petstore_requests_total[1m])`")
+    if len(query) > MAX_GRAPH_QUERY:
+        raise ValueProblem(f"that query is {len(query)} characters long; at most {MAX_GRAPH_QUERY}")
+    req = graphs_pb2.RenderGraphRequest(query=query)
+    for key, field in (("for", req.range), ("step", req.step)):
+        if key in opts:
+            span = parse_duration(opts[key], key)
+            if span <= timedelta(0):
+                raise ValueProblem(f"`{key}=` must be longer than 0s")
+            field.FromTimedelta(span)
     return req
 
 

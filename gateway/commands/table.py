@@ -174,6 +174,23 @@ SPECS: tuple[Spec, ...] = (
             "`command=` a bus command like sampling.set, or a noun like sampling",
         ),
     ),
+    spec(
+        "graph",
+        c.GRAPH_RENDER,
+        "graph <PromQL> [for=1h] [step=…]",
+        "Draw a Prometheus query as a graph, posted as a picture in the thread.",
+        (
+            "graph rate(petstore_requests_total[1m])",
+            "graph sum by (method) (rate(petstore_request_errors_total[5m])) for=6h",
+        ),
+        builders.graph,
+        replies.render_graph,
+        (
+            "`for=` how far back, e.g. 30m, 6h, 2d (default 1h; ops allows at most 7d unless configured)",
+            "`step=` one point every so often, e.g. 30s (default: about 240 points; at most 1000)",
+            "At most 10 series are drawn: those with the highest last value; times are UTC.",
+        ),
+    ),
 )
 
 BY_PHRASE: dict[str, Spec] = {s.phrase: s for s in SPECS}

@@ -47,12 +47,27 @@ Part = Para | Fields | Table | Link | Links
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture that goes with a reply: PNG bytes, the file name to give it, and a text alternative."""
+
+    data: bytes
+    filename: str
+    alt: str
+    width: int = 0
+    height: int = 0
+
+    def __repr__(self) -> str:  # the bytes would flood any log or assertion message
+        return f"Image({self.filename!r}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True)
 class Doc:
-    """A reply: a title line and parts; `ok` False marks an error or refusal."""
+    """A reply: a title line and parts, perhaps a picture; `ok` False marks an error or refusal."""
 
     title: str
     parts: tuple[Part, ...] = field(default=())
     ok: bool = True
+    image: Image | None = None
 
 
 def when(moment: datetime | None) -> str:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
-from gateway.render.doc import Doc, Fields, Link, Links, Para, Part, Table, took, when
+from chatops.durations import duration_text
+from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
+from gateway.render.doc import Doc, Fields, Image, Link, Links, Para, Part, Table, took, when
 
 
 def _time(ts: Timestamp, present: bool = True) -> datetime | None:
@@ -169,3 +170,29 @@ def list_audit(reply: audit_pb2.ListAuditReply) -> Doc:
     table = Table(("time (UTC)", "who", "command", "outcome", "channel", "took"), rows)
     parts = (table, *_omitted(reply), *_unsearched(reply))
     return Doc(f"{len(rows)} audit events, newest first:", parts)
+
+
+def render_graph(reply: graphs_pb2.RenderGraphReply) -> Doc:
+    """The graph as a picture, with a line that says what it shows."""
+    start, end = _time(reply.start), _time(reply.end)
+    span = duration_text(end - start) if start and end else "?"
+    shown = (
+        f"the top {reply.series_shown} of {reply.series_total} series by last value"
+        if reply.series_total > reply.series_shown
+        else f"{reply.series_shown} series"
+    )
+    step = duration_text(reply.step.ToTimedelta())
+    stamp = end.strftime("%Y%m%d-%H%M%S") if end else "now"
+    ending = when(end)[:16] if end else "now"
+    image = Image(
+        reply.png,
+        f"graph-{stamp}.png",
+        f"Graph of {reply.query} over {span} to {ending} UTC",
+        reply.width,
+        reply.height,
+    )
+    return Doc(
+        f"Graph of `{reply.query}`",
+        (Para(f"{shown}, {span} to {ending} UTC, one point every {step}"),),
+        image=image,
+    )

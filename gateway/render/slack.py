@@ -30,6 +30,20 @@ class SlackMessage:
     blocks: tuple[Block, ...]
 
 
+@dataclass(frozen=True)
+class SlackUpload:
+    """A file to share with a message (files.getUploadURLExternal, then files.completeUploadExternal)."""
+
+    filename: str
+    data: bytes
+    title: str
+    alt_text: str
+    comment: str  # the message the file is shared with (mrkdwn)
+
+    def __repr__(self) -> str:  # the bytes would flood any log or assertion message
+        return f"SlackUpload({self.filename!r}, {len(self.data)} bytes)"
+
+
 def escape(text: str) -> str:
     """Escape &, <, > as Slack requires, keeping user mentions `<@U…>`."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -99,6 +113,21 @@ def to_slack(doc: Doc) -> SlackMessage:
         blocks.append(block)
         shown_rows += rows
     return SlackMessage(cut(to_text(doc), MAX_FALLBACK), tuple(blocks))
+
+
+def to_upload(doc: Doc) -> SlackUpload | None:
+    """The doc's picture as a file share whose message says the title and paragraphs; None without one."""
+    if doc.image is None:
+        return None
+    lines = [f"*{escape(doc.title)}*"]
+    lines.extend(escape(p.text) for p in doc.parts if isinstance(p, Para))
+    return SlackUpload(
+        filename=doc.image.filename,
+        data=doc.image.data,
+        title=cut(doc.title.replace("`", ""), 250),
+        alt_text=cut(doc.image.alt, 1000),  # Slack refuses longer alt text
+        comment=cut("\n".join(lines), MAX_SECTION),
+    )
 
 
 def _link_line(part: Links) -> str:

@@ -22,8 +22,12 @@ def part_text(part: Part) -> str:
 
 
 def to_text(doc: Doc) -> str:
-    """The whole doc: title, then each part separated by a blank line."""
-    return "\n\n".join([doc.title, *(part_text(p) for p in doc.parts)])
+    """The whole doc: title, then each part separated by a blank line, then what the picture is."""
+    lines = [doc.title, *(part_text(p) for p in doc.parts)]
+    if doc.image is not None:
+        size = f"{doc.image.width}x{doc.image.height} " if doc.image.width else ""
+        lines.append(f"[picture: {doc.image.filename}, {size}PNG]")
+    return "\n\n".join(lines)
 
 
 __all__ = ["Link", "part_text", "to_text"]

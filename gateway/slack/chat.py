@@ -6,19 +6,26 @@ import time
 from collections import OrderedDict
 from typing import Protocol
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import logs
-from gateway.render.slack import SlackMessage
+from gateway.render.slack import SlackMessage, SlackUpload
 
 log = logs.get_logger(__name__)
+
+
+class UploadFailed(Exception):
+    """Slack did not take a file; the message is Slack's error name or the HTTP failure."""
 
 
 class Chat(Protocol):
     """What the gateway does in Slack."""
 
     async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str: ...
+
+    async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str: ...
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
 
@@ -47,6 +54,32 @@ class SlackChat:
             channel=channel, text=message.text, blocks=list(message.blocks), thread_ts=thread_ts or None
         )
         return str(resp.get("ts", ""))
+
+    async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str:
+        """Share a file into the channel (or thread) with its message; returns the file id.
+
+        Slack's external upload flow, which slack_sdk's files_upload_v2 runs: files.getUploadURLExternal,
+        a POST of the bytes to the URL it returns, then files.completeUploadExternal with channel_id and
+        thread_ts. The older files.upload is retired.
+        """
+        try:
+            resp = await self._client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts or None,
+                file=upload.data,
+                filename=upload.filename,
+                title=upload.title,
+                alt_txt=upload.alt_text,
+                initial_comment=upload.comment,
+            )
+        except SlackApiError as exc:
+            raise UploadFailed(str(exc.response.get("error", "") or "error")) from None
+        except SlackRequestError as exc:  # the POST of the bytes was refused
+            raise UploadFailed(str(exc)) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:  # the upload URL could not be reached
+            raise UploadFailed(f"{type(exc).__name__}: {exc}") from None
+        files = resp.get("files") or []
+        return str(files[0].get("id", "")) if files else ""
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._client.chat_update(channel=channel, ts=ts, text=message.text, blocks=list(message.blocks))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from chatops import logs
 from chatops.bus import Caller
@@ -16,12 +17,13 @@ from gateway.commands.table import SPECS
 from gateway.confirmations import Confirmations, Pending, pending_for
 from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
 from gateway.metrics import GatewayMetrics
-from gateway.render.doc import Doc
+from gateway.render.doc import Doc, Para
 from gateway.render.notes import confirm_doc
-from gateway.render.slack import to_slack
+from gateway.render.slack import to_slack, to_upload
+from gateway.render.text import to_text
 from gateway.seen import SeenEvents
 from gateway.slack.blocks import CANCEL, confirm_message, resolved_message
-from gateway.slack.chat import Chat
+from gateway.slack.chat import Chat, UploadFailed
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
@@ -103,8 +105,27 @@ class SlackGateway:
             await self._ask_to_confirm(step.request, caller, msg)
             return step.request.command.name, "confirm"
         answer = await self._run_noting_slowness(step.request, caller, msg)
-        await self.chat.post(msg.channel, to_slack(answer.doc), msg.thread_ts)
+        await self._say(msg, answer.doc, caller)
         return step.request.command.name, answer.outcome
+
+    async def _say(self, msg: ChatMessage, doc: Doc, caller: Caller) -> None:
+        """Post the doc in the thread; a doc with a picture is shared as a file with its message."""
+        upload = to_upload(doc)
+        if upload is None:
+            await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+            return
+        try:
+            await self.chat.upload(msg.channel, upload, msg.thread_ts)
+        except UploadFailed as exc:
+            log.warning(
+                "slack.upload_failed", error=str(exc), channel=msg.channel, request_id=caller.request_id
+            )
+            sorry = Doc(
+                f"I have the picture, but Slack did not take it ({exc}).",
+                (Para(to_text(replace(doc, image=None))),),
+                ok=False,
+            )
+            await self.chat.post(msg.channel, to_slack(sorry), msg.thread_ts)
 
     async def _run_noting_slowness(self, req: Request, caller: Caller, msg: ChatMessage) -> Answer:
         task = asyncio.ensure_future(run(req, caller, self.ask))

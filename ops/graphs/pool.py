@@ -10,7 +10,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from chatops import logs
-from ops.errors import BACKEND_FAILED, BACKEND_TIMEOUT, OpsError
+from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
+from ops.errors import OpsError
 from ops.graphs.draw import draw
 from ops.graphs.plan import Drawing
 

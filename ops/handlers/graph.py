@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chatops.durations import duration_text
+from chatops.errors import NOT_FOUND
 from chatops.v1 import graphs_pb2
 from ops.context import CallContext
 from ops.deps import Deps
-from ops.errors import NOT_FOUND, OpsError
+from ops.errors import OpsError
 from ops.graphs.plan import plan
 from ops.graphs.window import checked_query, checked_series, checked_thresholds, window
 

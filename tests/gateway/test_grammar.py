@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.commands import SPECS, HelpRequest, Request, UsageError, parse
 from gateway.commands.table import BY_PHRASE
 
@@ -246,6 +246,35 @@ def test_history_every_option():
     assert "from 1 to 100" in bad("history limit=0").text
     assert ok("history command=sampling").message == audit_pb2.ListAuditRequest(command="sampling")
     assert "not a bus command" in bad("history command=change-sampling!").text
+
+
+def test_graph_takes_the_query_and_trailing_options():
+    m = ok("graph rate(petstore_requests_total[1m])").message
+    assert m == graphs_pb2.RenderGraphRequest(query="rate(petstore_requests_total[1m])")
+    # Slack escapes > and wraps pasted code in backticks; both are undone, and the options come last.
+    m = ok("graph `sum by (job) (rate(x[5m])) &gt; 0.05` for=6h step=1m").message
+    assert isinstance(m, graphs_pb2.RenderGraphRequest)
+    assert m.query == "sum by (job) (rate(x[5m])) > 0.05"
+    assert (m.range.ToTimedelta(), m.step.ToTimedelta()) == (timedelta(hours=6), timedelta(minutes=1))
+    m = ok('graph up{job="petstore", instance=~"127.*"} STEP=30s').message
+    assert m == graphs_pb2.RenderGraphRequest(query='up{job="petstore", instance=~"127.*"}', step=m.step)
+    assert m.step.ToTimedelta() == timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("graph", "say what to graph"),
+        ("graph for=1h", "say what to graph"),
+        ("graph up for=", "`for=` needs a value"),
+        ("graph up for=1h for=2h", "`for=` is given twice"),
+        ("graph up for=soon", "not a duration"),
+        ("graph up step=0s", "`step=` must be longer than 0s"),
+        ("graph " + "x" * 2001, "at most 2000"),
+    ],
+)
+def test_graph_mistakes(text, says):
+    assert says in bad(text).text
 
 
 @pytest.mark.parametrize(

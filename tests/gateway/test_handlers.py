@@ -12,13 +12,14 @@ from chatops.bus import Caller
 from chatops.contract import Command
 from chatops.streams import provision
 from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
-from chatops.v1 import audit_pb2, sampling_pb2
+from chatops.v1 import audit_pb2, graphs_pb2, sampling_pb2
 from gateway.confirmations import Confirmations
 from gateway.flow import bus_asker
 from gateway.metrics import GatewayMetrics
-from gateway.render.slack import SlackMessage
+from gateway.render.slack import SlackMessage, SlackUpload
 from gateway.seen import SeenEvents
 from gateway.slack.blocks import CONFIRM
+from gateway.slack.chat import UploadFailed
 from gateway.slack.events import ButtonClick, ChatMessage
 from gateway.slack.handlers import SlackGateway
 
@@ -31,6 +32,14 @@ class RecordingChat:
     updates: list[tuple[str, str]] = field(default_factory=list)  # ts, text
     ephemerals: list[tuple[str, str]] = field(default_factory=list)  # user, text
     reactions: list[tuple[str, str]] = field(default_factory=list)  # ts, name
+    uploads: list[tuple[str, str, SlackUpload]] = field(default_factory=list)  # channel, thread, file
+    refuse_uploads: str = ""  # when set, upload fails with this Slack error
+
+    async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str:
+        if self.refuse_uploads:
+            raise UploadFailed(self.refuse_uploads)
+        self.uploads.append((channel, thread_ts, upload))
+        return f"F{len(self.uploads)}"
 
     async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
         self.posts.append((channel, thread_ts, message.text))
@@ -80,6 +89,45 @@ def said(key: str, user: str, text: str) -> ChatMessage:
     return ChatMessage(
         dedupe_key=key, user=user, channel="C1", text=text, ts=f"1.{key}", thread_ts=f"1.{key}", direct=False
     )
+
+
+async def drawn(command: Command, request: Message, caller: Caller) -> Message:
+    """An Asker standing in for ops: answers graph.render with a (tiny, fake) picture."""
+    assert isinstance(request, graphs_pb2.RenderGraphRequest)
+    reply = graphs_pb2.RenderGraphReply(
+        png=b"\x89PNG-not-really", width=1200, height=640, query=request.query
+    )
+    reply.series_total, reply.series_shown = 12, 10
+    reply.start.FromSeconds(1_767_362_400)
+    reply.end.FromSeconds(1_767_366_000)
+    reply.step.FromSeconds(15)
+    return reply
+
+
+async def test_a_graph_is_shared_as_a_file_in_the_thread_with_what_it_shows(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat, ask=drawn)
+    await gw.on_message(said("g1", "U1", "graph rate(petstore_requests_total[1m]) for=1h"))
+    assert chat.posts == []
+    [(channel, thread, upload)] = chat.uploads
+    assert (channel, thread) == ("C1", "1.g1")
+    assert upload.data == b"\x89PNG-not-really"
+    assert upload.filename == "graph-20260102-150000.png"
+    assert upload.comment == (
+        "*Graph of `rate(petstore_requests_total[1m])`*\n"
+        "the top 10 of 12 series by last value, 1h to 2026-01-02 15:00 UTC, one point every 15s"
+    )
+    assert upload.alt_text.startswith("Graph of rate(petstore_requests_total[1m]) over 1h")
+
+
+async def test_a_picture_slack_refuses_is_said_in_the_thread_instead(nc):
+    chat = RecordingChat(refuse_uploads="file_uploads_disabled")
+    gw, _ = await gateway_on(nc, chat, ask=drawn)
+    await gw.on_message(said("g2", "U1", "graph up"))
+    [(channel, thread, text)] = chat.posts
+    assert (channel, thread) == ("C1", "1.g2")
+    assert "Slack did not take it (file_uploads_disabled)" in text
+    assert "Graph of `up`" in text
 
 
 async def test_a_slow_command_gets_an_hourglass_then_its_answer(nc):
