@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBS := prometheus prometheus-alertmanager
 BROWSER_DEBS := chromium chromium-driver
+EMOJI_FONT := fonts-noto-color-emoji
 STAMP := $(VENV)/.installed
 # Every Python package pinned: `make` installs exactly these, so CI and a new machine get the same.
 LOCK := constraints.txt
@@ -62,6 +63,14 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; \
 	  else \
 	    echo "missing system packages; run: sudo apt-get install -y $$pkgs"; exit 1; \
+	  fi; \
+	fi
+	@# The offline Slack page shows the bot's emoji; without a colour emoji font they are boxes.
+	@if ! fc-list 2>/dev/null | grep -qi "color emoji"; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(EMOJI_FONT) || echo "could not install $(EMOJI_FONT)"; \
+	  else \
+	    echo "optional: sudo apt-get install -y $(EMOJI_FONT) (emoji in the offline Slack page)"; \
 	  fi; \
 	fi
 

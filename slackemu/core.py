@@ -13,6 +13,7 @@ from slackemu import payloads
 from slackemu.deliveries import Delivery, DeliveryLog
 from slackemu.events_http import HttpEvents
 from slackemu.faults import Fault, FaultBook
+from slackemu.files import FileStore
 from slackemu.limits import ChannelRateLimit
 from slackemu.socketmode import SocketHub
 from slackemu.state import JsonDict, Message, NotFound, Workspace, default_workspace
@@ -68,10 +69,12 @@ class Emulator:
     rate: ChannelRateLimit = field(init=False)
     sockets: SocketHub = field(init=False)
     http: HttpEvents = field(init=False)
+    files: FileStore = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
         self.request_url = cfg.request_url
+        self.files = FileStore(cfg.base_url, self.workspace.team_id)
         self.rate = ChannelRateLimit(cfg.rate_per_sec, cfg.rate_burst)
         self.sockets = SocketHub(
             self.workspace,

@@ -8,6 +8,7 @@ from slackemu.calls import ApiError, Call, Handler
 from slackemu.core import Emulator
 from slackemu.limits import LimitError, check_blocks, truncate_text
 from slackemu.state import Channel, JsonDict, NotFound
+from slackemu.uploads import FILE_METHODS
 
 
 def _message_content(call: Call) -> tuple[str, list[Any]]:
@@ -208,4 +209,5 @@ METHODS: dict[str, Handler] = {
     "conversations.info": conversations_info,
     "reactions.add": _reaction(add=True),
     "reactions.remove": _reaction(add=False),
+    **FILE_METHODS,
 }

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from slackemu import control, webapi
+from slackemu import control, uploads, webapi
 from slackemu.core import Emulator
+from slackemu.files import MAX_FILE_BYTES
 
 PAGE = Path(__file__).parent / "page"
 
@@ -22,12 +23,14 @@ async def index(request: web.Request) -> web.FileResponse:
 
 def build_app(emulator: Emulator) -> web.Application:
     """Wire every route to one emulator; the emulator closes with the app."""
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    # Room for the largest upload the emulator takes, and a multipart form around it.
+    app = web.Application(client_max_size=MAX_FILE_BYTES + 64 * 1024)
     app["emulator"] = emulator
     app.router.add_get("/healthz", healthz)
     app.router.add_route("*", "/api/{method}", webapi.handle)
     app.router.add_get("/link/", emulator.sockets.handle)
     control.add_routes(app)
+    uploads.add_routes(app)
     app.router.add_get("/", index)
     app.router.add_static("/page/", PAGE)
 

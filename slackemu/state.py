@@ -122,12 +122,16 @@ class Message:
     reactions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     ephemeral_to: str | None = None
     deleted: bool = False
+    files: tuple[JsonDict, ...] = ()  # the `file` objects of a file share
 
     def to_slack(self) -> JsonDict:
         """The `message` object Slack's answers and payloads carry."""
         out: JsonDict = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
         if self.blocks:
             out["blocks"] = list(self.blocks)
+        if self.files:
+            out["files"] = list(self.files)
+            out["upload"] = True
         if self.bot_id:
             out["bot_id"] = self.bot_id
         if self.thread_ts:
@@ -264,8 +268,9 @@ class Workspace:
         blocks: Sequence[JsonDict] = (),
         thread_ts: str | None = None,
         ephemeral_to: str | None = None,
+        files: Sequence[JsonDict] = (),
     ) -> Message:
-        """Store a new message (or thread reply) and return it."""
+        """Store a new message (or thread reply, or file share) and return it."""
         channel = self.channel(channel_id)
         if thread_ts is not None:
             # Stricter than Slack, which accepts any ts: a reply must name an existing message.
@@ -281,6 +286,7 @@ class Workspace:
             thread_ts=thread_ts,
             bot_id=user.bot_id,
             ephemeral_to=ephemeral_to,
+            files=tuple(files),
         )
         self.messages[channel.id].append(msg)
         self._touch(channel.id)

@@ -99,10 +99,11 @@ function renderMessage(msg) {
     body.innerHTML = mrkdwn(msg.text, ui.users);
   }
   div.appendChild(body);
+  if (msg.files && msg.files.length) div.appendChild(renderFiles(msg.files));
   if (msg.reactions) {
     const r = document.createElement("div");
     r.className = "reactions";
-    r.innerHTML = msg.reactions.map((x) => `<span>:${escapeHtml(x.name)}: ${x.count}</span>`).join("");
+    r.innerHTML = msg.reactions.map((x) => `<span title=":${escapeHtml(x.name)}:">${emoji(`:${escapeHtml(x.name)}:`)} ${x.count}</span>`).join("");
     div.appendChild(r);
   }
   if (!msg.thread_ts || msg.thread_ts === msg.ts) {
@@ -113,6 +114,35 @@ function renderMessage(msg) {
     div.querySelector(".meta").appendChild(link);
   }
   return div;
+}
+
+// A file share: images are shown (served by the emulator's control API), other files are links.
+function renderFiles(files) {
+  const box = document.createElement("div");
+  box.className = "files";
+  for (const file of files) {
+    const src = `/control/files/${encodeURIComponent(file.id)}`;
+    const figure = document.createElement("figure");
+    figure.className = "file";
+    figure.dataset.fileId = file.id;
+    if (String(file.mimetype || "").startsWith("image/")) {
+      const img = document.createElement("img");
+      img.src = src;
+      img.alt = file.alt_txt || file.title || file.name;
+      if (file.original_w && file.original_h) { img.width = file.original_w; img.height = file.original_h; }
+      figure.appendChild(img);
+    }
+    const caption = document.createElement("figcaption");
+    const a = document.createElement("a");
+    a.href = src; a.target = "_blank"; a.rel = "noopener";
+    a.textContent = file.title || file.name;
+    caption.appendChild(a);
+    const size = file.size < 1024 ? `${file.size || 0} B` : `${Math.round(file.size / 1024)} KB`;
+    caption.appendChild(document.createTextNode(` · ${file.pretty_type || file.filetype} · ${size}`));
+    figure.appendChild(caption);
+    box.appendChild(figure);
+  }
+  return box;
 }
 
 async function refreshMessages() {

@@ -3,7 +3,9 @@
 
 function textObject(obj, users) {
   if (!obj) return "";
-  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "", users) : escapeHtml(obj.text || "");
+  if (obj.type === "mrkdwn") return mrkdwn(obj.text || "", users);
+  const plain = escapeHtml(obj.text || "");
+  return obj.emoji === false ? plain : emoji(plain);
 }
 
 function buttonElement(element, blockId, onClick) {

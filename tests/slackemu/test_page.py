@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.async_api import async_playwright, expect
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -55,7 +57,25 @@ ALERT_BLOCKS: list[dict[str, Any]] = [
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": "from Alertmanager · <http://127.0.0.1:9093|open>"}],
     },
+    {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            # As Slack sends it: & in a URL is &amp;, and the bot's shortcodes stand for emoji.
+            "text": ":fire: <http://127.0.0.1:9090/graph?g0.expr=up%3D%3D0&amp;g0.tab=1|graph> "
+            ":white_check_mark: at 12:30:45 :no_such_emoji:",
+        },
+    },
 ]
+
+
+def picture() -> bytes:
+    """A 300x150 PNG, half red and half blue."""
+    image = Image.new("RGB", (300, 150), (200, 30, 30))
+    image.paste((30, 30, 200), (150, 0, 300, 150))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -117,6 +137,28 @@ async def test_page_shows_a_conversation(
             await expect(page.locator(".fields div", has_text="critical")).to_be_visible()
             await expect(page.locator(".block.context", has_text="Alertmanager")).to_be_visible()
             await expect(page.locator('button.block-button.danger[data-action-id="silence"]')).to_be_visible()
+            graph_link = page.locator(".section-text a", has_text="graph")
+            await expect(graph_link).to_have_attribute(
+                "href", "http://127.0.0.1:9090/graph?g0.expr=up%3D%3D0&g0.tab=1"
+            )
+            section = page.locator(".section-text", has=page.locator("a", has_text="graph"))
+            await expect(section).to_contain_text("🔥")
+            await expect(section).to_contain_text("✅ at 12:30:45 :no_such_emoji:")
+
+            done = await web.files_upload_v2(
+                channel=oncall,
+                file=picture(),
+                filename="picture.png",
+                title="A picture",
+                alt_txt="red and blue",
+                initial_comment=":chart_with_upwards_trend: *a picture*",
+            )
+            file_id = done["files"][0]["id"]
+            image = page.locator(f'figure.file[data-file-id="{file_id}"] img')
+            await expect(image).to_be_visible(timeout=20_000)
+            await expect(image).to_have_attribute("alt", "red and blue")
+            assert await image.evaluate("img => img.complete && img.naturalWidth") == 300
+            await expect(page.locator(".message.bot .text", has_text="📈 a picture")).to_be_visible()
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shot = ARTIFACTS / "slackemu-page.png"
