@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from datetime import UTC, datetime
 
 from matplotlib import dates as mdates
@@ -26,6 +27,7 @@ PALETTE = (
     "#aec7e8",
 )
 THRESHOLD_COLOUR = "#d62728"
+SPARSE = 30  # points or fewer: mark each one
 
 
 def _days(times: tuple[float, ...]) -> list[float]:
@@ -41,8 +43,16 @@ def draw(d: Drawing) -> bytes:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for i, line in enumerate(d.lines):
+        # A series with few samples (a new metric, a short outage) would be a speck without markers.
+        sparse = sum(1 for v in line.values if math.isfinite(v)) <= SPARSE
         ax.plot(
-            _days(line.times), line.values, color=PALETTE[i % len(PALETTE)], linewidth=1.6, label=line.label
+            _days(line.times),
+            line.values,
+            color=PALETTE[i % len(PALETTE)],
+            linewidth=1.6,
+            label=line.label,
+            marker="o" if sparse else None,
+            markersize=3.5,
         )
     for value in d.thresholds:
         ax.axhline(value, color=THRESHOLD_COLOUR, linestyle="--", linewidth=1.4, label=f"threshold {value:g}")

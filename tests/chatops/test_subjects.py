@@ -20,6 +20,7 @@ def test_command_subjects_match_the_contract() -> None:
         "chatops.cmd.alerts.list",
         "chatops.cmd.silences.create",
         "chatops.cmd.audit.list",
+        "chatops.cmd.graph.render",
     ]
     assert {c.name for c in COMMANDS if c.changes} == {"sampling.set", "silences.create"}
     assert command("version.get").subject == command_subject("version.get")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import time
@@ -10,8 +11,11 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import aiohttp
 import pytest
 from nats.aio.client import Client
+from PIL import Image
+from playwright.async_api import async_playwright, expect
 
 from chatops import codec
 from chatops.bus import Caller, call, connect
@@ -23,6 +27,7 @@ from petstore.model import Pet, PetKind
 from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import Person, person
 from tests.gateway.stack import World
+from tests.slackemu.test_page import ARTIFACTS, CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.slow
 
@@ -161,6 +166,73 @@ async def test_an_admin_silence_is_confirmed_and_created_in_alertmanager(world, 
     await control.click_button(admin.user, admin.channel, question["ts"], "chatops_confirm")
     done = await wait_for_update(admin, question["ts"], "Silenced.")
     assert "silence id" in done["text"]
+
+
+async def graph_in_thread(who: Person, text: str) -> tuple[str, dict[str, Any]]:
+    """Ask for a graph until Prometheus has the samples a rate needs; the reply then carries a file."""
+    deadline = time.monotonic() + 60
+    while True:
+        ts, reply = await who.ask(text, timeout=60)
+        if reply.get("files"):
+            return ts, reply
+        assert "no data" in reply["text"] and time.monotonic() < deadline, reply["text"]
+        await asyncio.sleep(1)
+
+
+async def test_graph_puts_a_png_in_the_thread_and_the_page_shows_it(world, control, tmp_path):
+    async with PetstoreClient(world.petstore.addr) as client:
+        for _ in range(5):
+            await client.add([Pet(name="Rex", kind=PetKind.CANINE, birthday=date(2020, 1, 2))])
+    grace = await person(control, name="grace")
+    ts, reply = await graph_in_thread(grace, "graph rate(petstore_requests_total[1m])")
+    assert reply["thread_ts"] == ts and reply["user"] == control.bot_user_id
+    assert "Graph of `rate(petstore_requests_total[1m])`" in reply["text"]
+    [file] = reply["files"]
+    assert (file["mimetype"], file["original_w"], file["original_h"]) == ("image/png", 1200, 640)
+    # The file Slack holds is the PNG ops drew: decode it, check its size and that it is not blank.
+    headers = {"Authorization": f"Bearer {world.slack.bot_token}"}
+    async with aiohttp.ClientSession() as http, http.get(file["url_private"], headers=headers) as resp:
+        png = await resp.read()
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (1200, 640)
+    colours = image.getcolors(maxcolors=1200 * 640) or []
+    assert len(colours) > 20 and max(n for n, _ in colours) < 0.97 * 1200 * 640, "a blank picture"
+    uploads = [r["method"] for r in await control.requests() if r["method"].startswith(("files.", "upload"))]
+    assert uploads[-3:] == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+
+    _, reply = await grace.ask("graph rate(petstore_requests_total[1m]")
+    assert "failed (400" in reply["text"] and "parse error" in reply["text"] and "\n" not in reply["text"]
+    _, reply = await grace.ask("graph up for=30d")
+    assert reply["text"].endswith("the range 30d is too long: a graph covers at most 7d")
+    assert "\n" not in reply["text"]
+    # This system is minutes old: a short window shows its few minutes of traffic at a readable size.
+    _, reply = await graph_in_thread(
+        grace, "graph sum by (method) (rate(petstore_requests_total[30s])) for=3m"
+    )
+    [file] = reply["files"]
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1100, "height": 900},
+        )
+        try:
+            page = browser.pages[0] if browser.pages else await browser.new_page()
+            await page.goto(world.slack.base_url + "/")
+            await page.locator(f'#channels li[data-id="{grace.channel}"]').click()
+            picture = page.locator(f'.thread figure.file[data-file-id="{file["id"]}"] img')
+            await expect(picture).to_be_visible(timeout=20_000)
+            assert await picture.evaluate("img => img.complete && img.naturalWidth") == 1200
+            await picture.scroll_into_view_if_needed()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / "graph-in-chat.png"
+            await page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 20_000
+        finally:
+            await browser.close()
 
 
 async def test_with_ops_stopped_users_hear_it_and_after_a_restart_commands_work(world, control):

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 
 from chatops.contract import COMMANDS
 from chatops.subjects import QUEUE_GROUP, SERVICE_NAME
-from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
 
 
@@ -60,6 +60,7 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
             matchers=[alerts_pb2.Matcher(name="alertname", value="X", is_equal=True)]
         ),
         "audit.list": audit_pb2.ListAuditRequest(),
+        "graph.render": graphs_pb2.RenderGraphRequest(query="up"),
     }
     assert set(requests) == {c.name for c in COMMANDS}
     expected = {
@@ -72,6 +73,7 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
         "alerts.list": 502,
         "silences.create": 502,
         "audit.list": 0,
+        "graph.render": 502,
     }
     for as_json in (False, True):
         for name, request in requests.items():
@@ -86,6 +88,7 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
                     "version": "Prometheus",
                     "alerts": "Prometheus",
                     "silences": "Alertmanager",
+                    "graph": "Prometheus",
                 }[name.split(".")[0]]
                 assert backend in text
 
