@@ -91,7 +91,7 @@ def said(key: str, user: str, text: str) -> ChatMessage:
     )
 
 
-async def drawn(command: Command, request: Message, caller: Caller) -> Message:
+async def drawn(command: Command[Any, Any], request: Message, caller: Caller) -> Message:
     """An Asker standing in for ops: answers graph.render with a (tiny, fake) picture."""
     assert isinstance(request, graphs_pb2.RenderGraphRequest)
     reply = graphs_pb2.RenderGraphReply(
