@@ -20,8 +20,8 @@ def test_a_complete_table_passes_and_a_gap_or_stray_is_named() -> None:
     check_complete("handler", NAMES)
     with pytest.raises(ValueError, match=r"^no handler for sampling\.set$"):
         check_complete("handler", [n for n in NAMES if n != "sampling.set"])
-    with pytest.raises(ValueError, match=r"renderer for unknown command graph\.render"):
-        check_complete("renderer", [*NAMES, "graph.render"])
+    with pytest.raises(ValueError, match=r"renderer for unknown command weather\.get"):
+        check_complete("renderer", [*NAMES, "weather.get"])
     with pytest.raises(ValueError, match=r"more than one renderer for audit\.list"):
         check_complete("renderer", [*NAMES, "audit.list"])
 
