@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from chatops import logs
-from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
+from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT, BUSY
 from ops.errors import OpsError
 from ops.graphs.draw import draw
 from ops.graphs.plan import Drawing
@@ -28,16 +29,24 @@ class Renderer(Protocol):
 
 
 class ProcessRenderer:
-    """At most `workers` graphs are drawn at once, each in a worker process; others wait up to `wait` s.
+    """At most `workers` graphs drawn at once in worker processes; the rest wait `wait` s, then 503 busy.
 
     Processes rather than threads: drawing is CPU work that holds the GIL, and would otherwise slow every
     other command ops is answering. Workers start on the first graph, not with ops.
     """
 
-    def __init__(self, workers: int, *, wait: float = 10.0, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        workers: int,
+        *,
+        wait: float = 10.0,
+        timeout: float = 30.0,
+        drawer: Callable[[Drawing], bytes] = draw,
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.workers, self.wait, self.timeout = workers, wait, timeout
+        self._draw = drawer  # a module-level function: it is pickled by name into the workers
         self._slots = asyncio.Semaphore(workers)
         self._busy = 0
         self._pool = self._new_pool()
@@ -56,13 +65,13 @@ class ProcessRenderer:
                 await self._slots.acquire()
         except TimeoutError:
             raise OpsError(
-                BACKEND_TIMEOUT,
-                f"the {NAME} is busy ({self._busy} graphs are being drawn); try again in a moment",
+                BUSY,
+                f"the {NAME} is busy: all {self.workers} of its workers are drawing; try again in a moment",
                 backend=NAME,
             ) from None
         self._busy += 1
         try:
-            future: Future[bytes] = self._pool.submit(draw, drawing)
+            future: Future[bytes] = self._pool.submit(self._draw, drawing)
         except BrokenProcessPool:
             self._give_back()
             self._replace_pool()
@@ -88,6 +97,11 @@ class ProcessRenderer:
             raise OpsError(
                 BACKEND_FAILED, f"the {NAME} crashed while drawing; try again", backend=NAME
             ) from None
+
+    @property
+    def busy(self) -> int:
+        """Graphs being drawn (or abandoned by their caller but still drawing) right now."""
+        return self._busy
 
     def _give_back(self) -> None:
         self._busy -= 1

@@ -1,0 +1,24 @@
+"""Stand-ins for ops.graphs.draw.draw, run in the renderer's worker processes (so: importable by name)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ops.graphs.plan import Drawing
+
+
+def until_file_exists(d: Drawing) -> bytes:
+    """Hold a worker until the file named by the title exists (at most a minute)."""
+    deadline = time.monotonic() + 60
+    while not Path(d.title).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return b"drawn " + d.title.encode()
+
+
+def crash_on_request(d: Drawing) -> bytes:
+    """A worker that dies the way an out-of-memory kill would, when the title says so."""
+    if d.title == "crash":
+        os._exit(3)
+    return b"drawn " + d.title.encode()
