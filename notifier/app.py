@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from datetime import UTC, datetime
 
@@ -15,11 +16,14 @@ from notifier.publisher import Publisher, PublishUnavailable
 from notifier.webhook import PayloadError, content_id, parse_payload, to_notification
 
 log = logs.get_logger(__name__)
+HEADER_ROOM = 1024  # the Nats-Msg-Id header travels in the same message
 
 PUBLISHER: web.AppKey[Publisher] = web.AppKey("publisher", Publisher)
 METRICS: web.AppKey[NotifierMetrics] = web.AppKey("metrics", NotifierMetrics)
 TOKEN: web.AppKey[bytes] = web.AppKey("token", bytes)
 MAX_BODY: web.AppKey[int] = web.AppKey("max_body", int)
+PARSING: web.AppKey[asyncio.Semaphore] = web.AppKey("parsing", asyncio.Semaphore)
+PARALLEL_PARSES = 4  # bodies read and parsed at once: memory stays bounded under a flood of big ones
 
 
 def authorized(header: str | None, token: bytes) -> bool:
@@ -49,20 +53,29 @@ async def post_alerts(request: web.Request) -> web.Response:
     limit = app[MAX_BODY]
     if request.content_length is not None and request.content_length > limit:
         return _refuse(metrics, 413, "too_large", f"body over {limit} bytes")
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return _refuse(metrics, 413, "too_large", f"body over {limit} bytes")
-    try:
-        payload = parse_payload(body)
-    except PayloadError as exc:
-        return _refuse(metrics, 400, "invalid", f"not an Alertmanager v4 webhook: {exc}")
-    note = to_notification(payload)
+    async with app[PARSING]:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _refuse(metrics, 413, "too_large", f"body over {limit} bytes")
+        try:
+            payload = parse_payload(body)
+        except PayloadError as exc:
+            return _refuse(metrics, 400, "invalid", f"not an Alertmanager v4 webhook: {exc}")
+        del body
+        note = to_notification(payload)
     note.notification_id = content_id(note)
     note.received_at.FromDatetime(datetime.now(UTC))
     subject = alert_subject(note.status, note.severity)
+    data = codec.encode(note)
+    room = app[PUBLISHER].max_payload - HEADER_ROOM
+    if len(data) > room:
+        # Alertmanager does not retry a 4xx: say clearly why, so max_alerts can be lowered.
+        return _refuse(
+            metrics, 413, "too_large", f"the notification is {len(data)} bytes; the bus takes at most {room}"
+        )
     try:
-        duplicate = await app[PUBLISHER].publish(subject, codec.encode(note), note.notification_id)
+        duplicate = await app[PUBLISHER].publish(subject, data, note.notification_id)
     except PublishUnavailable as exc:
         return _refuse(metrics, 503, "unavailable", f"cannot store the notification now ({exc})")
     if duplicate:
@@ -87,6 +100,7 @@ def make_app(publisher: Publisher, *, token: str, max_body: int, metrics: Notifi
     app[METRICS] = metrics
     app[TOKEN] = token.encode()
     app[MAX_BODY] = max_body
+    app[PARSING] = asyncio.Semaphore(PARALLEL_PARSES)
     app.router.add_post("/alerts", post_alerts)
     # 503 while NATS is down, so a load balancer skips a notifier that could not store alerts.
     add_health_routes(app, metrics.registry, lambda: "" if publisher.connected else "NATS disconnected")

@@ -9,6 +9,8 @@ from nats.errors import Error as NatsError
 
 from chatops.subjects import ALERTS_STREAM, H_MSG_ID
 
+DEFAULT_MAX_PAYLOAD = 1 << 20  # NATS' default, until the server has said its own
+
 
 class PublishUnavailable(Exception):
     """JetStream did not acknowledge: not connected, no stream, or the ack timed out."""
@@ -19,6 +21,11 @@ class Publisher(Protocol):
 
     @property
     def connected(self) -> bool: ...
+
+    @property
+    def max_payload(self) -> int:
+        """The largest message the bus takes."""
+        ...
 
     async def publish(self, subject: str, data: bytes, msg_id: str) -> bool: ...
 
@@ -33,6 +40,10 @@ class JetStreamPublisher:
     @property
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected
+
+    @property
+    def max_payload(self) -> int:
+        return self.nc.max_payload if self.nc is not None else DEFAULT_MAX_PAYLOAD
 
     async def publish(self, subject: str, data: bytes, msg_id: str) -> bool:
         # While disconnected nats-py would buffer the message and we could not tell Alertmanager

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 
@@ -15,41 +15,59 @@ from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 _GO_ZERO_YEAR = 1
 SEVERITY_ORDER = ("critical", "warning", "info")
 
+# Bounds on what one notification may carry. Alertmanager sends at most `max_alerts` alerts per
+# notification (alertmanager/alertmanager.yml says 500); names, values and URLs far beyond what any
+# real alert needs are refused, so no sender can make the notifier or the bus hold huge messages.
+MAX_ALERTS = 500
+MAX_PAIRS = 64  # labels or annotations per alert (and per common/group set)
+MAX_NAME = 256
+MAX_LABEL_VALUE = 4096
+MAX_ANNOTATION_VALUE = 16384
+MAX_TEXT = 4096  # group key, receiver, URLs, fingerprints
+
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+LabelValue = Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE)]
+AnnotationValue = Annotated[str, StringConstraints(max_length=MAX_ANNOTATION_VALUE)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Labels = Annotated[dict[Name, LabelValue], Field(max_length=MAX_PAIRS)]
+Annotations = Annotated[dict[Name, AnnotationValue], Field(max_length=MAX_PAIRS)]
+
 
 class PayloadError(ValueError):
     """A webhook body that is not a valid Alertmanager v4 notification; the text says why."""
 
 
 class _Model(BaseModel):
-    # Alertmanager may add fields in later versions; unknown ones are ignored, known ones are checked.
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # Alertmanager may add fields in later versions; unknown ones are ignored, known ones are checked,
+    # strictly: a number where a string or a time belongs is refused, not converted.
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, strict=True)
 
 
 class WebhookAlert(_Model):
     """One alert of the webhook body."""
 
     status: Literal["firing", "resolved"]
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: Labels
+    annotations: Annotations = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL")
-    fingerprint: str = ""
+    generator_url: Text = Field(default="", alias="generatorURL")
+    fingerprint: Text = ""
 
 
 class WebhookPayload(_Model):
     """The whole webhook body."""
 
     version: Literal["4"]
-    group_key: str = Field(alias="groupKey", min_length=1)
+    group_key: Text = Field(alias="groupKey", min_length=1)
     status: Literal["firing", "resolved"]
-    receiver: str
-    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
-    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
-    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
-    external_url: str = Field(default="", alias="externalURL")
-    truncated_alerts: int = Field(default=0, ge=0, alias="truncatedAlerts")
-    alerts: list[WebhookAlert] = Field(min_length=1)
+    receiver: Text
+    group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
+    common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: Annotations = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: Text = Field(default="", alias="externalURL")
+    truncated_alerts: int = Field(default=0, ge=0, le=1 << 31, alias="truncatedAlerts")
+    alerts: list[WebhookAlert] = Field(min_length=1, max_length=MAX_ALERTS)
 
 
 def parse_payload(body: bytes) -> WebhookPayload:
@@ -57,11 +75,13 @@ def parse_payload(body: bytes) -> WebhookPayload:
     try:
         return WebhookPayload.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        more = len(exc.errors()) - 1
+        errors = exc.errors(include_url=False, include_input=False)
+        first = errors[0]
+        # A 4,000-character label name is a location too: the reason stays short whatever was sent.
+        where = ".".join(str(p)[:40] for p in first["loc"]) or "body"
+        more = len(errors) - 1
         tail = f" (and {more} more)" if more else ""
-        raise PayloadError(f"{where}: {first['msg']}{tail}") from None
+        raise PayloadError(f"{where}: {first['msg'][:200]}{tail}") from None
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:

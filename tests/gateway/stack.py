@@ -134,6 +134,7 @@ class World:
     oncall_id: str = ""
     http_port: int = 0
     silent: socket.socket | None = None
+    slack_rate: float = 1.0  # chat.postMessage per second and channel, like Slack's own limit
     _started: list[object] = field(default_factory=list)
 
     def start(self) -> World:
@@ -170,7 +171,12 @@ class World:
             am_url, prom_url = self.alertmanager.url, self.prometheus.url
         self.http_port = free_port()
         request_url = None if self.socket_mode else f"http://{LOOPBACK}:{self.http_port}/slack/events"
-        self.slack = SlackEmulator(self.root / "slack", request_url=request_url).start()
+        self.slack = SlackEmulator(
+            self.root / "slack",
+            request_url=request_url,
+            rate_per_sec=self.slack_rate,
+            rate_burst=4 * self.slack_rate,
+        ).start()
         self._started.append(self.slack)
         admin = _control_post(self.slack.base_url, "/control/users", {"name": ADMIN_NAME})
         self.admin_id = admin["user"]["id"]

@@ -179,6 +179,41 @@ async def test_garbage_is_400_with_reason_and_nothing_stored(
     assert await notifier.metric('chatops_notifier_rejected_total{reason="invalid"}') == 1
 
 
+class SmallBus:
+    """A Publisher whose bus takes only small messages; it counts what it is handed."""
+
+    connected = True
+    max_payload = 1624  # room for 600 bytes after the header allowance
+
+    def __init__(self) -> None:
+        self.published: list[bytes] = []
+
+    async def publish(self, subject: str, data: bytes, msg_id: str) -> bool:
+        self.published.append(data)
+        return False
+
+
+async def test_a_notification_too_big_for_the_bus_is_413_with_the_sizes() -> None:
+    # Alertmanager does not retry a 4xx, so the reason must say what to change (max_alerts).
+    bus = SmallBus()
+    app = make_app(bus, token=TOKEN, max_body=1 << 20, metrics=NotifierMetrics())
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            small = (FIXTURES / "webhook-01-firing-AlwaysFiring.json").read_bytes()
+            async with http.post(server.make_url("/alerts"), data=small, headers=AUTH) as resp:
+                assert resp.status == 200
+            raw = json.loads(small)
+            raw["alerts"][0]["annotations"]["description"] = "d" * 1000
+            async with http.post(server.make_url("/alerts"), json=raw, headers=AUTH) as resp:
+                assert resp.status == 413
+                assert "bytes; the bus takes at most 600" in (await resp.json())["error"]
+        assert len(bus.published) == 1
+    finally:
+        await server.close()
+
+
 async def test_healthz_and_503_follow_the_nats_connection(tmp_path: Path) -> None:
     server = NatsServer(tmp_path / "nats").start()
     nc = await connect(server.url, "test")

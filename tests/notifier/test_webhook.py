@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chatops.v1.events_pb2 import AlertNotification
-from notifier.webhook import PayloadError, content_id, parse_payload, to_notification
+from notifier.webhook import MAX_ALERTS, PayloadError, content_id, parse_payload, to_notification
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
 
@@ -124,3 +125,34 @@ def test_empty_alert_list_is_refused() -> None:
     raw["alerts"] = []
     with pytest.raises(PayloadError, match="alerts"):
         parse_payload(json.dumps(raw).encode())
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda r: r["alerts"][0].update(startsAt=1700000000),
+            "alerts.0.startsAt: Input should be a valid datetime",
+        ),
+        (lambda r: r["alerts"][0]["labels"].update(n=5), "alerts.0.labels.n: Input should be a valid string"),
+        (lambda r: r.update(truncatedAlerts="3"), "truncatedAlerts: Input should be a valid integer"),
+        (lambda r: r["alerts"][0]["labels"].update(big="v" * 4097), "at most 4096 characters"),
+        (lambda r: r["alerts"][0]["labels"].update({"n" * 257: "x"}), "at most 256 characters"),
+        (lambda r: r["alerts"][0]["labels"].update({f"l{i}": "x" for i in range(65)}), "at most 64 items"),
+        (lambda r: r["alerts"][0]["annotations"].update(d="d" * 16385), "at most 16384 characters"),
+        (lambda r: r.update(alerts=r["alerts"] * 501), "alerts: List should have at most 500 items"),
+    ],
+)
+def test_wrong_types_and_oversized_parts_are_refused_by_name(change, reason: str) -> None:
+    # Strict: a number is not quietly taken for a time or a string. Bounded: nothing huge is stored.
+    raw = json.loads(load("webhook-01-firing-AlwaysFiring.json"))
+    change(raw)
+    with pytest.raises(PayloadError) as info:
+        parse_payload(json.dumps(raw).encode())
+    assert reason in str(info.value) and len(str(info.value)) < 400
+
+
+def test_alertmanager_never_sends_more_alerts_than_the_notifier_takes() -> None:
+    config = yaml.safe_load((Path(__file__).parents[2] / "alertmanager" / "alertmanager.yml").read_text())
+    hooks = [hook for r in config["receivers"] for hook in r.get("webhook_configs", [])]
+    assert hooks and all(0 < hook["max_alerts"] <= MAX_ALERTS for hook in hooks)
