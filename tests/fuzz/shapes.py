@@ -228,6 +228,31 @@ _GRAMMAR: dict[str, st.SearchStrategy[str]] = {
         st.builds("command={}".format, st.sampled_from(["sampling.set", "traces", "version.get", "audit"])),
         st.builds("since={}".format, durations),
     ),
+    # Mostly queries Prometheus refuses or finds nothing for (drawing costs a worker process's time).
+    "graph": st.builds(
+        lambda q, opts: f"{q} {opts}".strip(),
+        st.one_of(
+            st.sampled_from(
+                [
+                    f'{{__name__=~"{HOSTILE_REGEX}"}}',
+                    'no_such_metric{job=~"(a|aa)+$"}',
+                    "rate(no_such_metric[5m])",
+                    "sum(",
+                    "up{",
+                    "`no_such_metric`",
+                    "```no_such_metric```",
+                    '"quoted"',
+                    "1 +",
+                ]
+            ),
+            free_text,
+        )
+        | st.sampled_from(["up"] * 1 + ["no_such_metric"] * 19),
+        _options(
+            st.builds("for={}".format, st.sampled_from(["30m", "6h", "30d", "0s"])),
+            st.builds("step={}".format, st.sampled_from(["30s", "1ms", "1d"])),
+        ),
+    ),
 }
 assert set(_GRAMMAR) == set(_PHRASES), "every command has a grammar here"
 
