@@ -35,6 +35,8 @@ def config_from(settings: EmulatorSettings) -> Config:
         retry_delay=settings.SLACKEMU_RETRY_DELAY,
         rate_per_sec=settings.SLACKEMU_RATE_PER_SEC,
         rate_burst=settings.SLACKEMU_RATE_BURST,
+        webhook_secret=settings.SLACKEMU_WEBHOOK_SECRET.get_secret_value(),
+        webhook_channel=settings.SLACKEMU_WEBHOOK_CHANNEL,
     )
 
 

@@ -39,6 +39,9 @@ class Config:
     retry_delay: float = 1.0
     rate_per_sec: float = 1.0
     rate_burst: float = 4.0
+    # The one incoming webhook: its secret (the last part of its URL; empty: none) and its channel.
+    webhook_secret: str = ""
+    webhook_channel: str = "oncall"
 
     @property
     def ws_base(self) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from slackemu import control, uploads, webapi
+from slackemu import control, uploads, webapi, webhooks
 from slackemu.core import Emulator
 from slackemu.files import MAX_FILE_BYTES
 
@@ -28,6 +28,7 @@ def build_app(emulator: Emulator) -> web.Application:
     app["emulator"] = emulator
     app.router.add_get("/healthz", healthz)
     app.router.add_route("*", "/api/{method}", webapi.handle)
+    app.router.add_post("/services/{team}/{hook}/{secret}", webhooks.handle)
     app.router.add_get("/link/", emulator.sockets.handle)
     control.add_routes(app)
     uploads.add_routes(app)

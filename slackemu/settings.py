@@ -23,6 +23,9 @@ class EmulatorSettings(BusSettings):
     SLACKEMU_RETRY_DELAY: float = Field(default=1.0, ge=0, le=600)
     SLACKEMU_RATE_PER_SEC: float = Field(default=1.0, ge=0)
     SLACKEMU_RATE_BURST: float = Field(default=4.0, ge=1)
+    # The incoming webhook `POST /services/T0EMU0001/B0EMUHOOK/<secret>` posts to this channel.
+    SLACKEMU_WEBHOOK_SECRET: SecretStr = SecretStr("emulator-incoming-webhook")
+    SLACKEMU_WEBHOOK_CHANNEL: str = "oncall"
     # Tests set this so an emulator never outlives a killed test run on a shared machine.
     SLACKEMU_EXIT_WITH_PARENT: bool = False
 

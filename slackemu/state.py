@@ -123,6 +123,7 @@ class Message:
     ephemeral_to: str | None = None
     deleted: bool = False
     files: tuple[JsonDict, ...] = ()  # the `file` objects of a file share
+    attachments: tuple[JsonDict, ...] = ()  # legacy attachments, as incoming webhooks send them
 
     def to_slack(self) -> JsonDict:
         """The `message` object Slack's answers and payloads carry."""
@@ -132,6 +133,8 @@ class Message:
         if self.files:
             out["files"] = list(self.files)
             out["upload"] = True
+        if self.attachments:
+            out["attachments"] = list(self.attachments)
         if self.bot_id:
             out["bot_id"] = self.bot_id
         if self.thread_ts:
@@ -222,6 +225,13 @@ class Workspace:
         self._touch(channel.id)
         return channel
 
+    def add_bot(self, user_id: str, name: str, bot_id: str) -> User:
+        """A bot member other than the app's own (an incoming webhook's poster); made once."""
+        if user_id not in self.users:
+            self.users[user_id] = User(user_id, name, name, self.team_id, is_bot=True, bot_id=bot_id)
+            self._touch("")
+        return self.users[user_id]
+
     def open_im(self, user_id: str) -> Channel:
         """The direct-message conversation between `user_id` and the bot, created on first use."""
         user = self.user(user_id)
@@ -269,6 +279,7 @@ class Workspace:
         thread_ts: str | None = None,
         ephemeral_to: str | None = None,
         files: Sequence[JsonDict] = (),
+        attachments: Sequence[JsonDict] = (),
     ) -> Message:
         """Store a new message (or thread reply, or file share) and return it."""
         channel = self.channel(channel_id)
@@ -287,6 +298,7 @@ class Workspace:
             bot_id=user.bot_id,
             ephemeral_to=ephemeral_to,
             files=tuple(files),
+            attachments=tuple(attachments),
         )
         self.messages[channel.id].append(msg)
         self._touch(channel.id)

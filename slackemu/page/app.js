@@ -80,6 +80,17 @@ async function clickButton(message, element) {
   } catch (err) { showError(err); }
 }
 
+// A legacy attachment (what incoming webhooks such as Alertmanager's send): a coloured bar, title, text.
+function renderAttachment(att) {
+  const box = document.createElement("div");
+  box.className = "attachment";
+  const colours = { danger: "#e01e5a", warning: "#ecb22e", good: "#2eb67d" };
+  box.style.borderLeftColor = colours[att.color] || (/^#[0-9a-f]{3,6}$/i.test(att.color || "") ? att.color : "#ddd");
+  const title = att.title ? `<div class="attachment-title">${escapeHtml(att.title)}</div>` : "";
+  box.innerHTML = title + `<div>${mrkdwn(att.text || (att.title ? "" : att.fallback || ""), ui.users)}</div>`;
+  return box;
+}
+
 function renderMessage(msg) {
   const div = document.createElement("div");
   const isBot = Boolean(msg.bot_id);
@@ -100,6 +111,7 @@ function renderMessage(msg) {
   }
   div.appendChild(body);
   if (msg.files && msg.files.length) div.appendChild(renderFiles(msg.files));
+  for (const att of msg.attachments || []) body.appendChild(renderAttachment(att));
   if (msg.reactions) {
     const r = document.createElement("div");
     r.className = "reactions";

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from slackemu import webhooks
 from slackemu.client import EmulatorControl
 from tests.harness.servers import LOOPBACK, Proc, env_with, free_port, wait_http
 
@@ -38,12 +39,14 @@ class SlackEmulator:
         self.bot_token = f"xoxb-{secrets.randbelow(10**12)}-{secrets.token_hex(12)}"
         self.app_token = f"xapp-1-A0EMU0001-{secrets.token_hex(12)}"
         self.signing_secret = secrets.token_hex(16)
+        self.webhook_secret = secrets.token_urlsafe(18)
         self.request_url = request_url
         self.env = env_with(
             SLACKEMU_LISTEN=f"{LOOPBACK}:{self.port}",
             SLACKEMU_BOT_TOKEN=self.bot_token,
             SLACKEMU_APP_TOKEN=self.app_token,
             SLACKEMU_SIGNING_SECRET=self.signing_secret,
+            SLACKEMU_WEBHOOK_SECRET=self.webhook_secret,
             SLACKEMU_REQUEST_URL=request_url or "",
             SLACKEMU_ACK_TIMEOUT=str(ack_timeout),
             SLACKEMU_MAX_RETRIES=str(max_retries),
@@ -63,6 +66,11 @@ class SlackEmulator:
     @property
     def api_url(self) -> str:
         return f"{self.base_url}/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        """Its incoming webhook, which posts to #oncall."""
+        return webhooks.url(self.base_url, self.webhook_secret)
 
     def slack_env(self) -> dict[str, str]:
         """The SLACK_* variables a gateway needs to talk to this emulator."""

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from PIL import Image
 from playwright.async_api import async_playwright, expect
@@ -67,6 +68,17 @@ ALERT_BLOCKS: list[dict[str, Any]] = [
         },
     },
 ]
+
+HOOK = {
+    "username": "Alertmanager",
+    "attachments": [
+        {
+            "title": "FIRING [critical] ChatopsGatewayDown",
+            "text": "Prometheus cannot scrape the gateway.",
+            "color": "danger",
+        }
+    ],
+}
 
 
 def picture() -> bytes:
@@ -159,6 +171,18 @@ async def test_page_shows_a_conversation(
             await expect(image).to_have_attribute("alt", "red and blue")
             assert await image.evaluate("img => img.complete && img.naturalWidth") == 300
             await expect(page.locator(".message.bot .text", has_text="📈 a picture")).to_be_visible()
+
+            # Alertmanager's own Slack integration posts attachments through the incoming webhook.
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(slack_emulator.webhook_url, json=HOOK) as resp,
+            ):
+                assert resp.status == 200
+            title = page.locator(
+                ".attachment .attachment-title", has_text="FIRING [critical] ChatopsGatewayDown"
+            )
+            await expect(title).to_be_visible(timeout=20_000)
+            await expect(page.locator(".attachment", has_text="cannot scrape the gateway")).to_be_visible()
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shot = ARTIFACTS / "slackemu-page.png"
