@@ -6,13 +6,17 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 # The classic text format, which every Prometheus release still in use (2.42 here) parses.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 Problem = Callable[[], str]
+
+# Every component on the bus exports it. nats-server's own monitoring endpoint does not speak the
+# Prometheus format, so "is NATS up?" is answered by the processes that depend on it.
+BUS_CONNECTED = "chatops_bus_connected"
 
 
 class ListenError(OSError):
@@ -35,6 +39,12 @@ def add_health_routes(
 
     app.router.add_get("/metrics", scrape)
     app.router.add_get("/healthz", healthz)
+
+
+def bus_gauge(registry: CollectorRegistry, connected: Callable[[], bool]) -> None:
+    """Export `chatops_bus_connected`: 1 while `connected()` says the NATS connection is up, else 0."""
+    gauge = Gauge(BUS_CONNECTED, "1 while this process is connected to NATS, else 0", registry=registry)
+    gauge.set_function(lambda: 1.0 if connected() else 0.0)
 
 
 def metrics_app(registry: CollectorRegistry, problem: Problem | None = None) -> web.Application:

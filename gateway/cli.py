@@ -56,6 +56,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
     async with AsyncExitStack() as stack:
         metrics = GatewayMetrics()
         connected: list[Client] = []  # /healthz says 503 until NATS is connected
+        health.bus_gauge(metrics.registry, lambda: not _nats_problem(connected))
         await stack.enter_async_context(
             health.serving(
                 health.metrics_app(metrics.registry, lambda: _nats_problem(connected)),
@@ -70,7 +71,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         stack.push_async_callback(nc.close)
         js = nc.jetstream()
         await provision(js)
-        client = build_client(settings)
+        client = build_client(settings, metrics.slack_failed)
         app = build_app(settings, client)
 
         async def audit_sink(event: audit_pb2.AuditEvent) -> None:
@@ -91,9 +92,14 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             from gateway.alerts import AlertDelivery, register_alert_actions
 
             register_alert_actions(app, nc, settings)
+            from gateway.alerts.backlog import BacklogWatch
+
             delivery = AlertDelivery(nc=nc, client=app.client, settings=settings)
             await delivery.start()
             stack.push_async_callback(delivery.stop)
+            watch = BacklogWatch(js, metrics.alert_backlog)
+            watch.start()
+            stack.push_async_callback(watch.stop)
         await stack.enter_async_context(serving(app, settings))
         log.info(
             "gateway.ready",

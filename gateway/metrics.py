@@ -2,7 +2,48 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+PENDING = "chatops_gateway_alerts_pending"
+OLDEST_PENDING = "chatops_gateway_alerts_oldest_pending_seconds"
+
+
+class BacklogGauges(Collector):
+    """The alert consumer's backlog as last read; nothing is exported once that reading is stale."""
+
+    def __init__(self, registry: CollectorRegistry, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._pending = 0
+        self._oldest: float | None = None
+        self._valid_until = 0.0
+        registry.register(self)
+
+    def update(self, pending: int, oldest: float | None, *, valid_for: float) -> None:
+        """`oldest`: when (unix time) the oldest message not yet acked was stored; None if none is."""
+        self._pending, self._oldest = pending, oldest
+        self._valid_until = self._clock() + valid_for
+
+    def collect(self) -> Iterator[Metric]:
+        now = self._clock()
+        if now > self._valid_until:
+            return  # unknown (the bus does not answer) is not the same as "nothing pending"
+        yield GaugeMetricFamily(
+            PENDING,
+            "Alert notifications stored in CHATOPS_ALERTS and not yet delivered to chat (acked)",
+            value=self._pending,
+        )
+        age = max(0.0, now - self._oldest) if self._oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            OLDEST_PENDING, "How long the oldest undelivered alert notification has waited", value=age
+        )
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
 
 
 class GatewayMetrics:
@@ -29,3 +70,13 @@ class GatewayMetrics:
         self.clicks = Counter(
             "chatops_gateway_button_clicks", "Confirm/Cancel clicks, by result", ["result"], registry=reg
         )
+        self.slack_errors = Counter(
+            "chatops_gateway_slack_errors",
+            "Slack Web API calls that failed after the client's own retries, by method and error",
+            ["method", "error"],
+            registry=reg,
+        )
+        self.alert_backlog = BacklogGauges(reg)
+
+    def slack_failed(self, method: str, error: str) -> None:
+        self.slack_errors.labels(method, error).inc()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from chatops import codec, logs
-from chatops.health import add_health_routes
+from chatops.health import add_health_routes, bus_gauge
 from chatops.subjects import alert_subject
 from notifier.metrics import NotifierMetrics
 from notifier.publisher import Publisher, PublishUnavailable
@@ -104,4 +104,5 @@ def make_app(publisher: Publisher, *, token: str, max_body: int, metrics: Notifi
     app.router.add_post("/alerts", post_alerts)
     # 503 while NATS is down, so a load balancer skips a notifier that could not store alerts.
     add_health_routes(app, metrics.registry, lambda: "" if publisher.connected else "NATS disconnected")
+    bus_gauge(metrics.registry, lambda: publisher.connected)
     return app

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs
 from chatops.bus import connect
-from chatops.health import metrics_app, serving
+from chatops.health import bus_gauge, metrics_app, serving
 from chatops.streams import provision
 from ops.auditlog import AuditLog
 from ops.backends import alertmanager, jaeger, prometheus
@@ -24,6 +24,7 @@ from ops.backends.traces import TraceBackend
 from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
 from ops.metrics import Metrics
+from ops.probe import TraceStoreProbe
 from ops.service import Endpoints, start_service
 from ops.settings import OpsSettings
 from ops.telemetry import tracer_provider
@@ -66,6 +67,7 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
 
         metrics = Metrics()
         health = _Health()
+        bus_gauge(metrics.registry, lambda: not health.problem())
         await stack.enter_async_context(
             serving(
                 metrics_app(metrics.registry, health.problem), settings.OPS_METRICS_LISTEN, purpose="/metrics"
@@ -94,6 +96,9 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
             traces = jaeger.JaegerTraces(
                 HttpBackend(jaeger.NAME, settings.JAEGER_URL, session, timeout), settings.trace_ui_url
             )
+        probe = TraceStoreProbe(traces, metrics.trace_store_up.labels("local" if store else "jaeger"))
+        probe.start()
+        stack.push_async_callback(probe.stop)
         # Flush our own spans while the receiver still listens; in a thread, since it may post to us.
         stack.push_async_callback(asyncio.to_thread, provider.shutdown)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -32,6 +32,12 @@ class Metrics:
         self.audit_failures = Counter(
             "chatops_ops_audit_failures",
             "Audit events that could not be appended.",
+            registry=self.registry,
+        )
+        self.trace_store_up = Gauge(
+            "chatops_ops_trace_store_up",
+            "1 when the last probe of the trace store answered (Jaeger, or the local SQLite store), else 0.",
+            ["backend"],
             registry=self.registry,
         )
 

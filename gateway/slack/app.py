@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from chatops import health, logs
 from gateway.settings import GatewaySettings
 from gateway.slack.blocks import CANCEL, CONFIRM
+from gateway.slack.client import CountingWebClient, Failed
 from gateway.slack.events import button_click, chat_message
 from gateway.slack.handlers import SlackGateway
 
@@ -27,10 +28,13 @@ log = logs.get_logger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def build_client(settings: GatewaySettings) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL as base, 429s retried after Retry-After, 5xx retried."""
-    client = AsyncWebClient(
-        base_url=settings.SLACK_API_URL, token=settings.SLACK_BOT_TOKEN.get_secret_value()
+def build_client(settings: GatewaySettings, failed: Failed = lambda method, error: None) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL as base, 429s retried after Retry-After, 5xx retried.
+
+    `failed(method, error)` hears of every call that still failed after those retries.
+    """
+    client = CountingWebClient(
+        failed=failed, base_url=settings.SLACK_API_URL, token=settings.SLACK_BOT_TOKEN.get_secret_value()
     )
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=2))

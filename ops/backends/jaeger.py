@@ -96,6 +96,12 @@ class JaegerTraces:
         traces.sort(key=lambda t: t.start_ns, reverse=True)
         return traces[: query.limit]
 
+    async def check(self) -> None:
+        # The cheapest call api_v3 has: the list of services it knows.
+        answer = await self.http.request("GET", "/api/v3/services")
+        if answer.status != 200:
+            raise self.http.failed(answer, "list services")
+
     async def get(self, trace_id: str) -> Trace | None:
         answer = await self.http.request("GET", f"/api/v3/traces/{trace_id}")
         if _is_not_found(answer):

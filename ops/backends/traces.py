@@ -21,3 +21,7 @@ class TraceBackend(Protocol):
     def url(self, trace_id: str) -> str:
         """Where a human can look at the trace."""
         ...
+
+    async def check(self) -> None:
+        """Return when the backend answers; raise OpsError saying why when it does not."""
+        ...

@@ -10,7 +10,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from chatops.errors import BACKEND_FAILED
+from ops.errors import OpsError
 from ops.spans import STATUS_ERROR, Span, SpanEvent, Trace, TraceQuery
+
+NAME = "trace store"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -142,6 +146,11 @@ class SpanStore:
         with self._lock:
             return self._used_bytes()
 
+    def ping(self) -> None:
+        """Read one row; raises sqlite3.Error when the store cannot be read."""
+        with self._lock:
+            self._db.execute("SELECT 1 FROM spans LIMIT 1").fetchall()
+
     def count(self) -> int:
         with self._lock:
             (n,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
@@ -204,3 +213,11 @@ class LocalTraces:
 
     async def get(self, trace_id: str) -> Trace | None:
         return await asyncio.to_thread(self.store.get, trace_id)
+
+    async def check(self) -> None:
+        try:
+            await asyncio.to_thread(self.store.ping)
+        except sqlite3.Error as exc:
+            raise OpsError(
+                BACKEND_FAILED, f"the local trace store cannot be read: {exc}", backend=NAME
+            ) from None

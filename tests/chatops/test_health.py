@@ -193,3 +193,22 @@ def test_every_component_reports_a_taken_port_in_one_line(component: str, tmp_pa
     assert event in line
     assert f"cannot listen for {purpose} on {listen}: " in line
     assert "address already in use" in line
+
+
+def test_bus_gauge_follows_the_connection_at_every_scrape() -> None:
+    from prometheus_client import generate_latest
+
+    from chatops.health import BUS_CONNECTED, bus_gauge
+
+    registry = CollectorRegistry()
+    state = {"up": False}
+    bus_gauge(registry, lambda: state["up"])
+
+    def value() -> float:
+        families = text_string_to_metric_families(generate_latest(registry).decode())
+        [sample] = [s for f in families for s in f.samples if s.name == BUS_CONNECTED]
+        return sample.value
+
+    assert value() == 0.0
+    state["up"] = True
+    assert value() == 1.0
