@@ -14,6 +14,7 @@ from chatops.launcher.ports import Ports, first_busy
 from chatops.launcher.settings import LauncherSettings
 from chatops.launcher.stack import Preflight, find_binaries, preflight, run
 from chatops.settings import load_settings
+from slackemu import webhooks
 
 __all__ = ["main"]
 
@@ -71,17 +72,23 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         raise Preflight(str(exc)) from None
     data_dir = args.data_dir.resolve()
     token = secrets.token_urlsafe(24)
-    try:
-        files = configs.write_configs(args.config_dir, data_dir / "config", ports.moved(), token)
-    except configs.ConfigError as exc:
-        raise Preflight(f"{exc} (use --config-dir to point at the alertmanager/ folder)") from None
     slack = None
+    # Alerts about chatops itself go around it: to the on-call channel's incoming webhook.
+    webhook_url = settings.SLACK_ONCALL_WEBHOOK_URL.get_secret_value().strip()
     if not settings.real_slack:
         slack = spec.EmulatedSlack(
             bot_token=f"xoxb-local-{secrets.token_hex(12)}",
             app_token=f"xapp-local-{secrets.token_hex(12)}",
             signing_secret=secrets.token_hex(16),
+            webhook_secret=secrets.token_urlsafe(18),
         )
+        webhook_url = webhooks.url(ports.url("slackemu"), slack.webhook_secret)
+    try:
+        files = configs.write_configs(
+            args.config_dir, data_dir / "config", ports.moved(), token, webhook_url=webhook_url
+        )
+    except configs.ConfigError as exc:
+        raise Preflight(f"{exc} (use --config-dir to point at the alertmanager/ folder)") from None
     return spec.StackOptions(
         ports=ports,
         data_dir=data_dir,

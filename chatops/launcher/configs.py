@@ -18,6 +18,16 @@ LOCAL_SCRAPE_INTERVAL = "5s"
 RESEND_DELAY = "5s"
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """How fast the local stack notices things; tests pass shorter times so alerts fire in seconds."""
+
+    scrape_interval: str = LOCAL_SCRAPE_INTERVAL
+    rule_for: str | None = None  # every alert rule's `for:` becomes this (None: as committed)
+    group_wait: str | None = None  # Alertmanager's waits on every route (None: as committed)
+    group_interval: str | None = None
+
+
 class ConfigError(Exception):
     """A committed config that cannot be read or does not have the expected shape."""
 
@@ -30,6 +40,8 @@ class ConfigFiles:
     alertmanager: Path
     rules: tuple[Path, ...]
     notifier_token: Path
+    # The incoming webhook URL Alertmanager posts alerts about chatops to; None: that path is off.
+    slack_webhook: Path | None = None
 
 
 def move_address(address: str, moved: Mapping[int, int]) -> str:
@@ -60,12 +72,14 @@ def _move_targets(section: dict[str, Any], moved: Mapping[int, int]) -> None:
         static["targets"] = [move_address(str(t), moved) for t in static.get("targets") or []]
 
 
-def prometheus_config(doc: Mapping[str, Any], moved: Mapping[int, int], rules: list[Path]) -> dict[str, Any]:
+def prometheus_config(
+    doc: Mapping[str, Any], moved: Mapping[int, int], rules: list[Path], tuning: Tuning = Tuning()
+) -> dict[str, Any]:
     """The committed prometheus.yml with targets moved, rule files made absolute, short intervals."""
     out: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(doc)))  # a deep copy that stays plain YAML
     glob = out.setdefault("global", {}) or {}
-    glob["scrape_interval"] = LOCAL_SCRAPE_INTERVAL
-    glob["evaluation_interval"] = LOCAL_SCRAPE_INTERVAL
+    glob["scrape_interval"] = tuning.scrape_interval
+    glob["evaluation_interval"] = tuning.scrape_interval
     out["global"] = glob
     for job in out.get("scrape_configs") or []:
         _move_targets(job, moved)
@@ -76,8 +90,36 @@ def prometheus_config(doc: Mapping[str, Any], moved: Mapping[int, int], rules: l
     return out
 
 
-def alertmanager_config(doc: Mapping[str, Any], moved: Mapping[int, int], token_file: Path) -> dict[str, Any]:
-    """The committed alertmanager.yml with webhook URLs moved and the bearer token read from a file."""
+def rules_config(doc: Mapping[str, Any], tuning: Tuning = Tuning()) -> dict[str, Any]:
+    """A rules file, with every alert rule's `for:` replaced when `tuning` says so."""
+    out: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(doc)))
+    if tuning.rule_for is not None:
+        for group in out.get("groups") or []:
+            for rule in group.get("rules") or []:
+                if "alert" in rule:
+                    rule["for"] = tuning.rule_for
+    return out
+
+
+def _routes(route: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [route]
+    for child in route.get("routes") or []:
+        found += _routes(child)
+    return found
+
+
+def alertmanager_config(
+    doc: Mapping[str, Any],
+    moved: Mapping[int, int],
+    token_file: Path,
+    webhook_file: Path | None = None,
+    tuning: Tuning = Tuning(),
+) -> dict[str, Any]:
+    """The committed alertmanager.yml with webhook URLs moved and every secret read from a file.
+
+    Slack integrations post to the incoming webhook whose URL is in `webhook_file`; without one they
+    are removed (their receivers then send nothing) rather than left pointing at a missing file.
+    """
     out: dict[str, Any] = yaml.safe_load(yaml.safe_dump(dict(doc)))
     for receiver in out.get("receivers") or []:
         for hook in receiver.get("webhook_configs") or []:
@@ -87,6 +129,16 @@ def alertmanager_config(doc: Mapping[str, Any], moved: Mapping[int, int], token_
             # The token is generated per stack and only ever lives in a 0600 file, never in a config.
             http["authorization"] = {"type": "Bearer", "credentials_file": str(token_file)}
             hook["http_config"] = http
+        if webhook_file is None:
+            receiver.pop("slack_configs", None)
+        for slack in receiver.get("slack_configs") or []:
+            slack.pop("api_url", None)
+            slack["api_url_file"] = str(webhook_file)
+    for route in _routes(out.get("route") or {}):
+        for key in ("group_wait", "group_interval"):
+            value = getattr(tuning, key)
+            if value is not None and (key in route or route is out.get("route")):
+                route[key] = value
     return out
 
 
@@ -111,25 +163,48 @@ def rule_files(prometheus_doc: Mapping[str, Any], source_dir: Path) -> list[Path
     return found
 
 
-def write_configs(source_dir: Path, target_dir: Path, moved: Mapping[int, int], token: str) -> ConfigFiles:
-    """Read `alertmanager/`'s configs, rewrite them for this stack, and write them under `target_dir`."""
+def _secret_file(path: Path, value: str) -> Path:
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(value)
+    return path
+
+
+def write_configs(
+    source_dir: Path,
+    target_dir: Path,
+    moved: Mapping[int, int],
+    token: str,
+    *,
+    webhook_url: str = "",
+    tuning: Tuning = Tuning(),
+) -> ConfigFiles:
+    """Read `alertmanager/`'s configs, rewrite them for this stack, and write them under `target_dir`.
+
+    `webhook_url` is the Slack incoming webhook for alerts about chatops itself (empty: none).
+    """
     prom_doc = _load(source_dir / "prometheus.yml")
     am_doc = _load(source_dir / "alertmanager.yml")
     target_dir.mkdir(parents=True, exist_ok=True)
 
-    token_file = target_dir / "notifier.token"
-    token_file.touch(mode=0o600)
-    token_file.chmod(0o600)
-    token_file.write_text(token)
+    token_file = _secret_file(target_dir / "notifier.token", token)
+    webhook_file = _secret_file(target_dir / "slack-webhook.url", webhook_url) if webhook_url else None
 
     copied = []
     for src in rule_files(prom_doc, source_dir):
         dst = target_dir / src.name
-        dst.write_text(yaml.safe_dump(_load(src), sort_keys=False))
+        dst.write_text(yaml.safe_dump(rules_config(_load(src), tuning), sort_keys=False))
         copied.append(dst)
 
     prom = target_dir / "prometheus.yml"
-    prom.write_text(yaml.safe_dump(prometheus_config(prom_doc, moved, copied), sort_keys=False))
+    prom.write_text(yaml.safe_dump(prometheus_config(prom_doc, moved, copied, tuning), sort_keys=False))
     am = target_dir / "alertmanager.yml"
-    am.write_text(yaml.safe_dump(alertmanager_config(am_doc, moved, token_file), sort_keys=False))
-    return ConfigFiles(prometheus=prom, alertmanager=am, rules=tuple(copied), notifier_token=token_file)
+    am_out = alertmanager_config(am_doc, moved, token_file, webhook_file, tuning)
+    am.write_text(yaml.safe_dump(am_out, sort_keys=False))
+    return ConfigFiles(
+        prometheus=prom,
+        alertmanager=am,
+        rules=tuple(copied),
+        notifier_token=token_file,
+        slack_webhook=webhook_file,
+    )

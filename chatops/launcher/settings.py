@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr, field_validator
 
 from chatops.settings import BusSettings, CsvList
 
@@ -14,6 +16,18 @@ class LauncherSettings(BusSettings):
     SLACK_BOT_TOKEN: SecretStr = SecretStr("")
     # With real Slack both the gateway and ops get this list; the offline Slack's users replace it.
     CHATOPS_ADMINS: CsvList
+    # With real Slack: the on-call channel's incoming webhook, Alertmanager's own way to say that
+    # chatops itself is down (the offline Slack has one built in). A secret: it is all a poster needs.
+    SLACK_ONCALL_WEBHOOK_URL: SecretStr = SecretStr("")
+
+    @field_validator("SLACK_ONCALL_WEBHOOK_URL")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr) -> SecretStr:
+        url = urlsplit(value.get_secret_value().strip())
+        if value.get_secret_value().strip() and (url.scheme not in ("http", "https") or not url.hostname):
+            # The value itself is not repeated: it is a secret.
+            raise ValueError("must be the https:// URL Slack gave for the incoming webhook")
+        return value
 
     @property
     def external_nats(self) -> str:

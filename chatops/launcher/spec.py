@@ -51,6 +51,7 @@ class EmulatedSlack:
     app_token: str
     signing_secret: str
     oncall_channel: str = ""  # its id, known once the emulator answers
+    webhook_secret: str = ""  # its incoming webhook for #oncall, where alerts about chatops go
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ def slackemu(opts: StackOptions, slack: EmulatedSlack) -> Component:
         SLACKEMU_BOT_TOKEN=slack.bot_token,
         SLACKEMU_APP_TOKEN=slack.app_token,
         SLACKEMU_SIGNING_SECRET=slack.signing_secret,
+        SLACKEMU_WEBHOOK_SECRET=slack.webhook_secret,
+        SLACKEMU_WEBHOOK_CHANNEL="oncall",
     )
     return Component(
         "slackemu",

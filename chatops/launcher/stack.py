@@ -160,6 +160,11 @@ async def _with_emulator(opts: StackOptions, slack: EmulatedSlack, out: Output) 
 async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackOptions:
     if opts.slack is None and not opts.admins:
         out.note("CHATOPS_ADMINS is empty: nobody may change sampling or silence alerts until you set it")
+    if opts.configs.slack_webhook is None:
+        out.note(
+            "SLACK_ONCALL_WEBHOOK_URL is not set: alerts about chatops itself (gateway down, delivery "
+            "stalled, …) reach nobody; see the README, Watching the watcher"
+        )
     for name in [c.name for c in spec.plan(opts)]:
         # Built again from the current options: what the emulator told us reaches those started after it.
         comp = next(c for c in spec.plan(opts) if c.name == name)

@@ -33,7 +33,7 @@ def run(*args: str, cwd: Path = CONFIGS) -> str:
 
 def test_prometheus_config_and_rules_pass_promtool() -> None:
     assert "SUCCESS" in run(tool("promtool"), "check", "config", "prometheus.yml")
-    assert "SUCCESS: 3 rules found" in run(tool("promtool"), "check", "rules", "rules.yml")
+    assert "SUCCESS: 14 rules found" in run(tool("promtool"), "check", "rules", "rules.yml")
 
 
 def test_alertmanager_config_passes_amtool() -> None:
@@ -43,7 +43,7 @@ def test_alertmanager_config_passes_amtool() -> None:
 def test_alertmanager_sends_everything_to_the_notifier_with_a_token() -> None:
     config = yaml.safe_load((CONFIGS / "alertmanager.yml").read_text())
     assert config["route"]["receiver"] == "chatops-notifier"
-    [receiver] = config["receivers"]
+    [receiver] = [r for r in config["receivers"] if r["name"] == "chatops-notifier"]
     [hook] = receiver["webhook_configs"]
     listen = NotifierSettings.model_fields["NOTIFIER_LISTEN"].default
     assert hook["url"] == f"http://{listen}/alerts"
@@ -71,14 +71,45 @@ def test_prometheus_scrapes_petstore_and_every_component() -> None:
 
 
 def test_every_rule_has_severity_summary_and_description() -> None:
-    rules = yaml.safe_load((CONFIGS / "rules.yml").read_text())["groups"][0]["rules"]
-    assert {r["alert"]: r["labels"]["severity"] for r in rules} == {
+    groups = {g["name"]: g["rules"] for g in yaml.safe_load((CONFIGS / "rules.yml").read_text())["groups"]}
+    assert {r["alert"]: r["labels"]["severity"] for r in groups["petstore"]} == {
         "PetstoreErrorRatioHigh": "warning",
         "PetstoreDown": "critical",
         "PetstoreSlowSearches": "warning",
     }
-    for rule in rules:
+    for rule in [*groups["petstore"], *groups["chatops"]]:
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        assert rule["labels"]["severity"] in ("critical", "warning", "info", "none")
+    # Alerts about chatops itself carry the label that routes them around chatops; the others do not.
+    assert all(r["labels"]["chain"] == "chatops" for r in groups["chatops"])
+    assert all("chain" not in r["labels"] for r in groups["petstore"])
+
+
+def route_for(labels: dict[str, str]) -> str:
+    """The receiver the committed alertmanager.yml picks, as amtool computes it."""
+    args = [
+        "config",
+        "routes",
+        "test",
+        "--config.file=alertmanager.yml",
+        *(f"{k}={v}" for k, v in labels.items()),
+    ]
+    return run(tool("amtool"), *args).splitlines()[0].strip()
+
+
+def test_alerts_about_chatops_go_around_it_and_the_watchdog_to_the_dead_mans_switch() -> None:
+    assert route_for({"alertname": "ChatopsGatewayDown", "chain": "chatops", "severity": "critical"}) == (
+        "chatops-direct"
+    )
+    assert route_for({"alertname": "Watchdog", "chain": "chatops", "severity": "none"}) == "deadman"
+    assert route_for({"alertname": "PetstoreDown", "severity": "critical"}) == "chatops-notifier"
+    config = yaml.safe_load((CONFIGS / "alertmanager.yml").read_text())
+    receivers = {r["name"]: r for r in config["receivers"]}
+    # The second path needs nothing of chatops: Alertmanager's own Slack integration, its URL in a file.
+    [slack] = receivers["chatops-direct"]["slack_configs"]
+    assert set(receivers["chatops-direct"]) == {"name", "slack_configs"}
+    assert slack["send_resolved"] is True and slack["api_url_file"].startswith("/") and "api_url" not in slack
+    assert set(receivers["deadman"]) == {"name"}
 
 
 @pytest.mark.parametrize(

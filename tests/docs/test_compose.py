@@ -142,6 +142,9 @@ def test_every_mounted_path_exists_and_so_do_the_configs_it_is_read_from():
             token = hook["http_config"]["authorization"]["credentials_file"]
             # Alertmanager reads a relative credentials_file beside its config: the secret goes there.
             assert str(Path(am_config).parent / token) in secret_targets("alertmanager"), token
+        for slack in receiver.get("slack_configs") or []:
+            # Alertmanager reads api_url_file as given (not beside its config): an absolute secret path.
+            assert slack["api_url_file"] in secret_targets("alertmanager"), slack["api_url_file"]
     assert secret_targets("alertmanager")
 
 

@@ -95,3 +95,27 @@ def test_troubleshooting_quotes_what_the_code_really_says():
     ):
         assert said in source, said
         assert said.strip('"').strip() in section, said
+
+
+def test_every_metric_the_components_export_and_the_rules_use_is_documented():
+    import yaml
+
+    defined = set()
+    for path in [*ROOT.glob("*/metrics.py"), ROOT / "chatops" / "health.py"]:
+        defined |= set(re.findall(r'"(chatops_[a-z_]+)"', path.read_text()))
+    assert {"chatops_bus_connected", "chatops_gateway_slack_errors", "chatops_ops_trace_store_up"} <= defined
+    watching = README[README.index("## Watching the watcher") :]
+    # Counters are exported with _total; the README names them as Prometheus shows them.
+    documented = {re.sub(r"_total$", "", m) for m in re.findall(r"`(chatops_[a-z_]+)", watching)}
+    assert defined - {"chatops_test_switch"} <= documented, sorted(defined - documented)
+    rules = yaml.safe_load((ROOT / "alertmanager" / "rules.yml").read_text())["groups"]
+    used = {
+        re.sub(r"_total$", "", m)
+        for g in rules
+        for r in g["rules"]
+        for m in re.findall(r"chatops_[a-z_]+", r["expr"])
+    }
+    assert used <= documented, sorted(used - documented)
+    [ours] = [g for g in rules if g["name"] == "chatops"]
+    table = set(re.findall(r"`((?:Chatops[A-Za-z]+)|Watchdog)`", watching))
+    assert {r["alert"] for r in ours["rules"]} == table

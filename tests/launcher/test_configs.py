@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from chatops.launcher.configs import (
+    Tuning,
     alertmanager_config,
     move_address,
     move_url,
     prometheus_config,
+    rules_config,
     write_configs,
 )
 from chatops.launcher.ports import Ports
@@ -142,3 +146,55 @@ def test_real_prometheus_and_alertmanager_load_the_rewritten_configs(tmp_path):
     finally:
         prom.stop()
         am.stop()
+
+
+COMMITTED = Path(__file__).resolve().parents[2] / "alertmanager"
+
+
+def test_the_second_path_reads_its_webhook_url_from_a_file_or_is_dropped(tmp_path):
+    committed = yaml.safe_load((COMMITTED / "alertmanager.yml").read_text())
+    ports = Ports.from_base(21000)
+    out = alertmanager_config(committed, ports.moved(), tmp_path / "token", tmp_path / "hook.url")
+    [direct] = [r for r in out["receivers"] if r.get("slack_configs")]
+    assert [s["api_url_file"] for s in direct["slack_configs"]] == [str(tmp_path / "hook.url")]
+    assert "api_url" not in yaml.safe_dump(direct).replace("api_url_file", "")
+    off = alertmanager_config(committed, ports.moved(), tmp_path / "token", None)
+    assert all("slack_configs" not in r for r in off["receivers"])
+    # The notifier's webhook and the routes are the same either way.
+    assert off["route"] == out["route"] == committed["route"]
+
+
+def test_tuning_shortens_every_rules_for_and_alertmanagers_waits(tmp_path):
+    committed_rules = yaml.safe_load((COMMITTED / "rules.yml").read_text())
+    fast = Tuning(scrape_interval="1s", rule_for="3s", group_wait="1s", group_interval="2s")
+    rules = rules_config(committed_rules, fast)
+    alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    assert alerts and {r["for"] for r in alerts} == {"3s"}
+    assert rules_config(committed_rules) == committed_rules
+    am = alertmanager_config(
+        yaml.safe_load((COMMITTED / "alertmanager.yml").read_text()), {}, tmp_path / "t", None, fast
+    )
+    assert am["route"]["group_wait"] == "1s" and am["route"]["group_interval"] == "2s"
+    watchdog = next(r for r in am["route"]["routes"] if r["receiver"] == "deadman")
+    assert watchdog["group_wait"] == "1s"  # a route that sets its own waits gets the short ones too
+    direct = next(r for r in am["route"]["routes"] if r["receiver"] == "chatops-direct")
+    assert "group_wait" not in direct  # it inherits the root's
+    prom = prometheus_config(PROMETHEUS_YML, {}, [], fast)
+    assert prom["global"] == {"scrape_interval": "1s", "evaluation_interval": "1s"}
+
+
+def test_the_webhook_url_is_a_private_file_and_the_real_tools_accept_the_result(tmp_path):
+    files = write_configs(
+        COMMITTED, tmp_path / "out", Ports.from_base(21000).moved(), "tok", webhook_url="http://h/x"
+    )
+    assert files.slack_webhook is not None and files.slack_webhook.read_text() == "http://h/x"
+    assert stat.S_IMODE(files.slack_webhook.stat().st_mode) == 0o600
+    assert "http://h/x" not in files.alertmanager.read_text()
+    for args in (
+        [binary("amtool"), "check-config", str(files.alertmanager)],
+        [binary("promtool"), "check", "rules", *map(str, files.rules)],
+    ):
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    without = write_configs(COMMITTED, tmp_path / "none", Ports().moved(), "tok")
+    assert without.slack_webhook is None and not (tmp_path / "none" / "slack-webhook.url").exists()

@@ -11,7 +11,7 @@ from chatops.settings import SettingsError, load_settings
 @pytest.fixture
 def clean_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    for name in ("NATS_URL", "SLACK_BOT_TOKEN", "LOG_LEVEL", "CHATOPS_ADMINS"):
+    for name in ("NATS_URL", "SLACK_BOT_TOKEN", "LOG_LEVEL", "CHATOPS_ADMINS", "SLACK_ONCALL_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -47,3 +47,32 @@ def test_a_blank_token_is_not_real_slack_and_a_bad_url_names_the_variable(clean_
     clean_env.setenv("NATS_URL", "not a url")
     with pytest.raises(SettingsError, match="NATS_URL"):
         load_settings(LauncherSettings)
+
+
+def test_the_oncall_webhook_must_be_a_url_and_is_never_echoed(clean_env):
+    clean_env.setenv("SLACK_ONCALL_WEBHOOK_URL", "T000/B000/not-a-url-s3cret")
+    with pytest.raises(SettingsError, match="SLACK_ONCALL_WEBHOOK_URL") as bad:
+        load_settings(LauncherSettings)
+    assert "s3cret" not in str(bad.value)
+    clean_env.setenv("SLACK_ONCALL_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/s3cret")
+    settings = load_settings(LauncherSettings)
+    assert settings.SLACK_ONCALL_WEBHOOK_URL.get_secret_value().endswith("/s3cret")
+    assert "s3cret" not in repr(settings)
+
+
+def test_the_second_path_goes_to_the_emulators_webhook_or_to_the_operators(clean_env, tmp_path):
+    from chatops.launcher import _options, parser
+    from slackemu import webhooks
+
+    args = parser().parse_args(["--data-dir", str(tmp_path / "emu"), "--base-port", "21000"])
+    opts = _options(args, load_settings(LauncherSettings))
+    assert opts.slack is not None and opts.configs.slack_webhook is not None
+    expected = webhooks.url(opts.ports.url("slackemu"), opts.slack.webhook_secret)
+    assert opts.configs.slack_webhook.read_text() == expected
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-real")
+    args = parser().parse_args(["--data-dir", str(tmp_path / "real"), "--base-port", "21000"])
+    assert _options(args, load_settings(LauncherSettings)).configs.slack_webhook is None
+    clean_env.setenv("SLACK_ONCALL_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/s3cret")
+    real = _options(args, load_settings(LauncherSettings))
+    assert real.configs.slack_webhook is not None
+    assert real.configs.slack_webhook.read_text() == "https://hooks.slack.com/services/T0/B0/s3cret"
