@@ -9,9 +9,11 @@ from typing import TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
+from chatops import logs
 from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE
 
 M = TypeVar("M", bound=Message)
+log = logs.get_logger(__name__)
 
 
 class CodecError(ValueError):
@@ -54,6 +56,25 @@ def decode(data: bytes, cls: type[M], *, as_json: bool = False) -> M:
             f"send binary protobuf, or JSON with header {H_CONTENT_TYPE}: {JSON_CONTENT_TYPE}"
         ) from None
     return message
+
+
+def decode_record(data: bytes, cls: type[M], *, key: str, required: tuple[str, ...]) -> M | None:
+    """A KV record, or None (logged) when the value is not one, e.g. an older format.
+
+    Unknown fields, written by a newer version, are kept: a record changed and written back here
+    still carries them. `required` names the fields without which the record is of no use.
+    """
+    try:
+        message = decode(data, cls)
+    except CodecError as exc:
+        reason = str(exc)
+    else:
+        missing = [name for name in required if not getattr(message, name)]
+        if not missing:
+            return message
+        reason = f"no {', '.join(missing)}"
+    log.warning("kv.record_unreadable", record=cls.DESCRIPTOR.full_name, key=key, reason=reason)
+    return None
 
 
 def _decode_json(data: bytes, cls: type[M], name: str) -> M:

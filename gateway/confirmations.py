@@ -1,60 +1,34 @@
-"""Pending confirmations in a JetStream KV bucket, so any gateway replica can finish one."""
+"""Pending confirmations, PendingConfirmation records in a JetStream KV bucket: any replica finishes one."""
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, replace
-from typing import Any
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from chatops.contract import Command, command
+from chatops import codec
+from chatops.v1.records_pb2 import PendingConfirmation
 from gateway.commands import Request
 
+REQUIRED = (
+    "id",
+    "command",
+    "actor",
+)  # without them a Confirm could not run the right thing for the right person
 
-@dataclass(frozen=True)
-class Pending:
-    """A change an admin asked for, waiting for their Confirm."""
 
-    id: str
-    command: str
-    request: bytes  # the chatops.v1 request, protobuf binary
-    text: str
-    actor: str
-    actor_name: str
-    channel: str
-    thread_ts: str
-    expires_at: float  # epoch seconds
-    message_ts: str = ""
-
-    @property
-    def bus_command(self) -> Command[Any, Any]:
-        return command(self.command)
-
-    def expired(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) >= self.expires_at
-
-    def to_json(self) -> bytes:
-        data = asdict(self)
-        data["request"] = base64.b64encode(self.request).decode()
-        return json.dumps(data).encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> Pending:
-        data = json.loads(raw)
-        data["request"] = base64.b64decode(data["request"])
-        return cls(**data)
+def expired(pending: PendingConfirmation, now: float | None = None) -> bool:
+    """True once the question's time is up."""
+    return (time.time() if now is None else now) >= pending.expires_at.ToNanoseconds() / 1e9
 
 
 def pending_for(
     req: Request, *, actor: str, actor_name: str, channel: str, thread_ts: str, ttl: float
-) -> Pending:
-    """A new Pending for `req`, expiring `ttl` seconds from now."""
-    return Pending(
+) -> PendingConfirmation:
+    """A new PendingConfirmation for `req`, expiring `ttl` seconds from now."""
+    pending = PendingConfirmation(
         id=uuid.uuid4().hex,
         command=req.command.name,
         request=req.message.SerializeToString(),
@@ -63,8 +37,9 @@ def pending_for(
         actor_name=actor_name,
         channel=channel,
         thread_ts=thread_ts,
-        expires_at=time.time() + ttl,
     )
+    pending.expires_at.FromNanoseconds(time.time_ns() + int(ttl * 1e9))
+    return pending
 
 
 class Confirmations:
@@ -73,20 +48,21 @@ class Confirmations:
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv
 
-    async def save(self, pending: Pending) -> None:
-        await self._kv.put(pending.id, pending.to_json())
+    async def save(self, pending: PendingConfirmation) -> None:
+        await self._kv.put(pending.id, codec.encode(pending))
 
-    async def get(self, pending_id: str) -> tuple[Pending, int] | None:
-        """The pending confirmation and its revision, or None when unknown or already taken."""
+    async def get(self, pending_id: str) -> tuple[PendingConfirmation, int] | None:
+        """The pending confirmation and its revision, or None when unknown, taken or unreadable."""
         if not pending_id or not pending_id.isalnum():
             return None
         try:
             entry = await self._kv.get(pending_id)
-        except KeyNotFoundError:
+        except (KeyNotFoundError, KeyDeletedError):
             return None
         if not entry.value:
             return None
-        return Pending.from_json(entry.value), entry.revision or 0
+        pending = codec.decode_record(entry.value, PendingConfirmation, key=pending_id, required=REQUIRED)
+        return None if pending is None else (pending, entry.revision or 0)
 
     async def take(self, pending_id: str, revision: int) -> bool:
         """Mark it handled; False when another click or replica took it first."""
@@ -96,8 +72,10 @@ class Confirmations:
             return False
         return True
 
-    async def attach_message(self, pending: Pending, message_ts: str) -> Pending:
+    async def attach_message(self, pending: PendingConfirmation, message_ts: str) -> PendingConfirmation:
         """Remember which message holds the buttons, so any replica can update it."""
-        done = replace(pending, message_ts=message_ts)
-        await self._kv.put(pending.id, done.to_json())
+        done = PendingConfirmation()
+        done.CopyFrom(pending)
+        done.message_ts = message_ts
+        await self._kv.put(pending.id, codec.encode(done))
         return done

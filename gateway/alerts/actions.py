@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
@@ -21,11 +20,12 @@ from chatops.bus import Caller, CommandError, call
 from chatops.contract import command
 from chatops.errors import FORBIDDEN
 from chatops.subjects import ALERTS_STREAM, KV_ALERT_MESSAGES, audit_subject
-from chatops.v1.alerts_pb2 import CreateSilenceReply, CreateSilenceRequest, Matcher
+from chatops.v1.alerts_pb2 import CreateSilenceRequest, Matcher
 from chatops.v1.audit_pb2 import AuditEvent
 from chatops.v1.events_pb2 import AlertNotification
-from gateway.alerts.render import Silenced, render, silence_reply
-from gateway.alerts.store import MessageRecord, MessageStore, with_silence
+from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
+from gateway.alerts.render import render, silence_reply
+from gateway.alerts.store import MessageStore, live_silence, with_silence
 from gateway.render.notes import who_may
 from gateway.settings import GatewaySettings
 
@@ -132,20 +132,18 @@ class AlertSilencer:
             log.warning("alerts.silence_failed", user=click.user_id, code=exc.code, error=exc.message)
             await self._say(client, click, f"Could not silence: {exc.message}")
             return
-        assert isinstance(reply, CreateSilenceReply)
-        until = (
-            reply.ends_at.ToDatetime(tzinfo=UTC)
-            if reply.HasField("ends_at")
-            else (datetime.fromtimestamp(time.time() + click.hours * 3600, UTC))
-        )
-        silenced = Silenced(click.user_id, until, reply.silence_id, reply.url)
+        silenced = ChatSilence(user_id=click.user_id, silence_id=reply.silence_id, url=reply.url)
+        if reply.HasField("ends_at"):
+            silenced.until.CopyFrom(reply.ends_at)
+        else:
+            silenced.until.FromSeconds(int(time.time()) + click.hours * 3600)
         updated = await store.modify(click.ref, lambda r: with_silence(r, silenced))
         log.info("alerts.silenced", user=click.user_id, silence_id=reply.silence_id, hours=click.hours)
         if updated is not None:
             await self._rerender(client, updated, click.ref)
         await self._say(client, click, silence_reply(silenced))
 
-    async def _rerender(self, client: AsyncWebClient, record: MessageRecord, ref: str) -> None:
+    async def _rerender(self, client: AsyncWebClient, record: AlertMessageRecord, ref: str) -> None:
         """Show the silence on the message, rebuilt from the notification it shows (read from the stream)."""
         try:
             raw = await self.nc.jetstream().get_msg(ALERTS_STREAM, record.applied_seq)
@@ -153,7 +151,7 @@ class AlertSilencer:
         except Exception as exc:  # the event aged out: the thread reply still says who silenced it
             log.warning("alerts.rerender_skipped", error=f"{type(exc).__name__}: {exc}")
             return
-        msg = render(note, ref=ref, silenced=record.silenced())
+        msg = render(note, ref=ref, silenced=live_silence(record))
         await client.chat_update(
             channel=record.channel,
             ts=record.ts,

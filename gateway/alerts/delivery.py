@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import replace
 from typing import Any
 
 from nats.aio.client import Client
@@ -20,10 +19,11 @@ from chatops.codec import CodecError
 from chatops.streams import provision
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STREAM, KV_ALERT_MESSAGES
 from chatops.v1.events_pb2 import AlertNotification
+from chatops.v1.records_pb2 import AlertMessageRecord
 from gateway.alerts.failures import MESSAGE_GONE, GiveUp, classify
 from gateway.alerts.render import AlertMessage, Limits, all_resolved, render, update_reply
 from gateway.alerts.routing import channel_for, parse_routes
-from gateway.alerts.store import MessageRecord, MessageStore, group_ref
+from gateway.alerts.store import MessageStore, applied, group_ref, live_silence, replied
 from gateway.settings import GatewaySettings
 
 log = logs.get_logger(__name__)
@@ -177,8 +177,10 @@ class AlertDelivery:
             return
         await msg.ack()
 
-    def _message(self, note: AlertNotification, ref: str, record: MessageRecord | None) -> dict[str, Any]:
-        silenced = record.silenced() if record is not None else None
+    def _message(
+        self, note: AlertNotification, ref: str, record: AlertMessageRecord | None
+    ) -> dict[str, Any]:
+        silenced = live_silence(record) if record is not None else None
         msg: AlertMessage = render(note, ref=ref, silenced=silenced, limits=self.limits)
         return {"text": msg.text, "blocks": msg.blocks, "attachments": msg.attachments}
 
@@ -207,13 +209,7 @@ class AlertDelivery:
                 await self._post(note, seq, ref, msg)
                 return
             record = await store.modify(
-                ref,
-                lambda r: replace(
-                    r,
-                    applied_seq=max(r.applied_seq, seq),
-                    resolved=all_resolved(note),
-                    labels=dict(note.common_labels),
-                ),
+                ref, lambda r: applied(r, seq, all_resolved(note), note.common_labels)
             )
             log.info("alerts.updated", seq=seq, group_key=note.group_key, status=note.status)
         if record is not None and record.replied_seq < seq:
@@ -221,7 +217,7 @@ class AlertDelivery:
             await self.client.chat_postMessage(
                 channel=record.channel, thread_ts=record.ts, text=update_reply(note)
             )
-            await store.modify(ref, lambda r: replace(r, replied_seq=max(r.replied_seq, seq)))
+            await store.modify(ref, lambda r: replied(r, seq))
 
     async def _post(self, note: AlertNotification, seq: int, ref: str, msg: Msg) -> None:
         assert self._store is not None
@@ -230,7 +226,7 @@ class AlertDelivery:
         resp = await self.client.chat_postMessage(
             channel=channel, unfurl_links=False, **self._message(note, ref, None)
         )
-        record = MessageRecord(
+        record = AlertMessageRecord(
             channel=str(resp["channel"]),
             ts=str(resp["ts"]),
             group_key=note.group_key,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
+from chatops.v1.records_pb2 import ChatSilence
 
 SILENCE_ACTIONS = (("chatops_silence_1h", "Silence 1h"), ("chatops_silence_4h", "Silence 4h"))
 COLOURS = {"critical": "#d0021b", "warning": "#f5a623", "info": "#4a90e2", "none": "#9b9b9b"}
@@ -30,16 +31,6 @@ class Limits:
     max_listed_alerts: int = 40
     alert_line_chars: int = 600
     labels_chars: int = 1500
-
-
-@dataclass(frozen=True)
-class Silenced:
-    """Who silenced the group and until when, shown on the message."""
-
-    user_id: str
-    until: datetime
-    silence_id: str = ""
-    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,7 +139,7 @@ def _pack(lines: list[str], limits: Limits, budget: int) -> tuple[list[Block], i
 
 
 def render(
-    note: AlertNotification, *, ref: str, silenced: Silenced | None = None, limits: Limits | None = None
+    note: AlertNotification, *, ref: str, silenced: ChatSilence | None = None, limits: Limits | None = None
 ) -> AlertMessage:
     """One Slack message for one notification; `ref` is the button value that finds the group again."""
     limits = limits or Limits()
@@ -181,7 +172,7 @@ def render(
     links.append(f"group `{escape(cut(note.group_key, 300))}`")
     tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
     if silenced is not None:
-        until = silenced.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        until = silenced.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
         link = f" (<{silenced.url}|silence>)" if silenced.url else ""
         tail.append(
             {
@@ -243,7 +234,7 @@ def update_reply(note: AlertNotification) -> str:
     return f":arrows_counterclockwise: Update: {firing} firing, {resolved} resolved."
 
 
-def silence_reply(silenced: Silenced) -> str:
+def silence_reply(silenced: ChatSilence) -> str:
     """The thread reply after a silence button worked."""
-    until = silenced.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    until = silenced.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f":no_bell: <@{silenced.user_id}> silenced this group until {until}."

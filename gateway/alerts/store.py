@@ -1,17 +1,18 @@
-"""The alert-group -> Slack message projection, kept in the KV bucket KV_ALERT_MESSAGES."""
+"""The alert-group -> chat message projection: AlertMessageRecord values in KV_ALERT_MESSAGES."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from gateway.alerts.render import Silenced
+from chatops import codec
+from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
+
+REQUIRED = ("channel", "ts")  # a record without them cannot find its message
 
 
 def group_ref(group_key: str) -> str:
@@ -19,37 +20,44 @@ def group_ref(group_key: str) -> str:
     return hashlib.sha256(group_key.encode()).hexdigest()[:40]
 
 
-@dataclass(frozen=True)
-class MessageRecord:
-    """Where a group's message is, and which notification (stream sequence) it shows."""
+def live_silence(record: AlertMessageRecord, now: datetime | None = None) -> ChatSilence | None:
+    """The silence to show, if one was made from chat and has not ended."""
+    if not record.HasField("silence") or not record.silence.user_id:
+        return None
+    until = record.silence.until.ToDatetime(tzinfo=UTC)
+    return record.silence if until > (now or datetime.now(UTC)) else None
 
-    channel: str
-    ts: str
-    group_key: str
-    applied_seq: int  # the message shows this notification
-    replied_seq: int  # the thread reply for this notification is posted
-    resolved: bool = False
-    labels: dict[str, str] = field(default_factory=dict)  # common labels: the silence matchers
-    silenced_by: str = ""
-    silenced_until: float = 0.0
-    silence_id: str = ""
-    silence_url: str = ""
 
-    def silenced(self, now: datetime | None = None) -> Silenced | None:
-        """The silence to show, if one was made from chat and has not ended."""
-        now = now or datetime.now(UTC)
-        if not self.silenced_by or self.silenced_until <= now.timestamp():
-            return None
-        until = datetime.fromtimestamp(self.silenced_until, UTC)
-        return Silenced(self.silenced_by, until, self.silence_id, self.silence_url)
+def applied(
+    record: AlertMessageRecord, seq: int, resolved: bool, labels: Mapping[str, str]
+) -> AlertMessageRecord:
+    """The record once its message shows notification `seq`."""
+    out = _copy(record)
+    out.applied_seq = max(out.applied_seq, seq)
+    out.resolved = resolved
+    out.labels.clear()
+    out.labels.update(labels)
+    return out
 
-    def encode(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
 
-    @classmethod
-    def decode(cls, data: bytes) -> MessageRecord:
-        raw = json.loads(data)
-        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+def replied(record: AlertMessageRecord, seq: int) -> AlertMessageRecord:
+    """The record once the thread reply for notification `seq` is posted."""
+    out = _copy(record)
+    out.replied_seq = max(out.replied_seq, seq)
+    return out
+
+
+def with_silence(record: AlertMessageRecord, silence: ChatSilence) -> AlertMessageRecord:
+    """The record with a silence noted."""
+    out = _copy(record)
+    out.silence.CopyFrom(silence)
+    return out
+
+
+def _copy(record: AlertMessageRecord) -> AlertMessageRecord:
+    out = AlertMessageRecord()
+    out.CopyFrom(record)  # unknown fields too: a newer writer's fields survive our write
+    return out
 
 
 class MessageStore:
@@ -58,43 +66,40 @@ class MessageStore:
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
 
-    async def get(self, ref: str) -> MessageRecord | None:
+    async def get(self, ref: str) -> AlertMessageRecord | None:
+        """The record, or None when there is none or it cannot be read (then the group starts afresh)."""
         try:
             entry = await self.kv.get(ref)
         except (KeyNotFoundError, KeyDeletedError):
             return None
-        return MessageRecord.decode(entry.value) if entry.value else None
+        return self._decode(ref, entry.value)
 
-    async def put(self, ref: str, record: MessageRecord) -> None:
+    async def put(self, ref: str, record: AlertMessageRecord) -> None:
         """Write unconditionally (a new message replaces whatever was there)."""
-        await self.kv.put(ref, record.encode())
+        await self.kv.put(ref, codec.encode(record))
 
     async def modify(
-        self, ref: str, change: Callable[[MessageRecord], MessageRecord], attempts: int = 10
-    ) -> MessageRecord | None:
+        self, ref: str, change: Callable[[AlertMessageRecord], AlertMessageRecord], attempts: int = 10
+    ) -> AlertMessageRecord | None:
         """Apply `change` to the current record and write it back unless someone wrote in between."""
         for _ in range(attempts):
             try:
                 entry = await self.kv.get(ref)
             except (KeyNotFoundError, KeyDeletedError):
                 return None
-            if not entry.value:
+            current = self._decode(ref, entry.value)
+            if current is None:
                 return None
-            updated = change(MessageRecord.decode(entry.value))
+            updated = change(current)
             try:
-                await self.kv.update(ref, updated.encode(), last=entry.revision)
+                await self.kv.update(ref, codec.encode(updated), last=entry.revision)
             except KeyWrongLastSequenceError:
                 continue
             return updated
         raise RuntimeError(f"record {ref} kept changing under us")
 
-
-def with_silence(record: MessageRecord, silenced: Silenced) -> MessageRecord:
-    """The record with a silence noted."""
-    return replace(
-        record,
-        silenced_by=silenced.user_id,
-        silenced_until=silenced.until.timestamp(),
-        silence_id=silenced.silence_id,
-        silence_url=silenced.url,
-    )
+    @staticmethod
+    def _decode(ref: str, value: bytes | None) -> AlertMessageRecord | None:
+        if not value:
+            return None
+        return codec.decode_record(value, AlertMessageRecord, key=ref, required=REQUIRED)

@@ -8,13 +8,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from chatops import logs
+from chatops import codec, logs
 from chatops.bus import Caller
+from chatops.codec import CodecError
 from chatops.v1 import audit_pb2
+from chatops.v1.records_pb2 import PendingConfirmation
 from gateway.audit import refusal_event
 from gateway.commands import Request, parse
-from gateway.commands.table import SPECS
-from gateway.confirmations import Confirmations, Pending, pending_for
+from gateway.commands.table import BY_COMMAND
+from gateway.confirmations import Confirmations, expired, pending_for
 from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
 from gateway.metrics import GatewayMetrics
 from gateway.render.doc import Doc, Para
@@ -162,7 +164,7 @@ class SlackGateway:
             return
         pending, revision = found
         owner = pending.actor.removeprefix("slack:")
-        if click.user != owner:
+        if f"slack:{click.user}" != pending.actor:
             self.metrics.clicks.labels("not_owner").inc()
             await self.chat.ephemeral(
                 click.channel, click.user, f"Only <@{owner}> can confirm or cancel this.", pending.thread_ts
@@ -172,7 +174,7 @@ class SlackGateway:
             self.metrics.clicks.labels("taken").inc()
             return  # another click or replica is handling it
         ts = click.message_ts or pending.message_ts
-        if pending.expired():
+        if expired(pending):
             self.metrics.clicks.labels("expired").inc()
             await self.chat.update(
                 click.channel, ts, resolved_message(f"Expired: `{pending.text}` was not run.")
@@ -184,22 +186,38 @@ class SlackGateway:
                 click.channel, ts, resolved_message(f"Cancelled by <@{owner}>: `{pending.text}` was not run.")
             )
             return
+        req = _request_of(pending)
+        if req is None:
+            # Saved by a newer gateway for a command this one does not know (a rolling upgrade).
+            self.metrics.clicks.labels("unknown").inc()
+            await self.chat.update(
+                click.channel,
+                ts,
+                resolved_message(f"`{pending.text}` was not run: this gateway cannot run it."),
+            )
+            return
         self.metrics.clicks.labels("confirmed").inc()
         await self.chat.update(click.channel, ts, resolved_message(f"Running `{pending.text}` (confirmed)…"))
-        answer = await run(_request_of(pending), _caller_of(pending), self.ask)
+        answer = await run(req, _caller_of(pending), self.ask)
         self.metrics.commands.labels(pending.command, answer.outcome).inc()
         await self.chat.update(
             click.channel, ts, resolved_message(f"Confirmed by <@{owner}>: `{pending.text}`", answer.doc)
         )
 
 
-def _request_of(pending: Pending) -> Request:
-    command = pending.bus_command
-    spec = next(s for s in SPECS if s.command == command)
-    return Request(spec, command, command.request.FromString(pending.request), pending.text)
+def _request_of(pending: PendingConfirmation) -> Request | None:
+    """The saved request, or None when this gateway does not know its command or cannot decode it."""
+    spec = BY_COMMAND.get(pending.command)
+    if spec is None or spec.command is None:
+        return None
+    try:
+        message = codec.decode(pending.request, spec.command.request)
+    except CodecError:
+        return None
+    return Request(spec, spec.command, message, pending.text)
 
 
-def _caller_of(pending: Pending) -> Caller:
+def _caller_of(pending: PendingConfirmation) -> Caller:
     return Caller(
         actor=pending.actor,
         actor_name=pending.actor_name,

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
+from chatops.v1.records_pb2 import ChatSilence
 from gateway.alerts.render import (
     RESOLVED_COLOUR,
     Limits,
-    Silenced,
     render,
     silence_reply,
     update_reply,
@@ -96,7 +96,8 @@ def test_mrkdwn_is_escaped() -> None:
 
 def test_silenced_note_and_reply() -> None:
     until = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-    silenced = Silenced(user_id="U123", until=until, silence_id="s1", url="http://am/#/silences/s1")
+    silenced = ChatSilence(user_id="U123", silence_id="s1", url="http://am/#/silences/s1")
+    silenced.until.FromDatetime(until)
     msg = render(fixture("webhook-01-firing-AlwaysFiring.json"), ref="r", silenced=silenced)
     text = all_text(msg.blocks)
     assert "Silenced by <@U123> until 2026-11-27 06:00 UTC" in text

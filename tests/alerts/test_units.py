@@ -9,11 +9,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
 from gateway.alerts.actions import parse_click, silence_request
 from gateway.alerts.failures import GiveUp, Retry, backoff, classify
-from gateway.alerts.render import Silenced
 from gateway.alerts.routing import RouteError, channel_for, parse_routes
-from gateway.alerts.store import MessageRecord, group_ref, with_silence
+from gateway.alerts.store import applied, group_ref, live_silence, replied, with_silence
 
 
 def test_routes_pick_the_first_match_else_default() -> None:
@@ -67,8 +67,8 @@ def test_unexpected_errors_are_retried_a_few_times_then_given_up() -> None:
     assert isinstance(classify(ValueError("odd"), 10), GiveUp)
 
 
-def test_record_round_trips_and_shows_only_live_silences() -> None:
-    record = MessageRecord(
+def test_record_changes_are_pure_and_show_only_live_silences() -> None:
+    record = AlertMessageRecord(
         channel="C1",
         ts="1.2",
         group_key='{}:{a="b"}',
@@ -76,12 +76,21 @@ def test_record_round_trips_and_shows_only_live_silences() -> None:
         replied_seq=3,
         labels={"alertname": "X"},
     )
-    assert MessageRecord.decode(record.encode()) == record
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    silenced = with_silence(record, Silenced("U1", now + timedelta(hours=1), "s1", "http://am/#/silences/s1"))
-    assert silenced.silenced(now) == Silenced("U1", now + timedelta(hours=1), "s1", "http://am/#/silences/s1")
-    assert silenced.silenced(now + timedelta(hours=2)) is None
-    assert record.silenced(now) is None
+    silence = ChatSilence(user_id="U1", silence_id="s1", url="http://am/#/silences/s1")
+    silence.until.FromDatetime(now + timedelta(hours=1))
+    silenced = with_silence(record, silence)
+    assert live_silence(silenced, now) == silence
+    assert live_silence(silenced, now + timedelta(hours=2)) is None
+    assert live_silence(record, now) is None and not record.HasField("silence")
+    moved = replied(applied(record, 5, True, {"alertname": "Y"}), 4)
+    assert (moved.applied_seq, moved.replied_seq, moved.resolved, dict(moved.labels)) == (
+        5,
+        4,
+        True,
+        {"alertname": "Y"},
+    )
+    assert applied(moved, 2, False, {}).applied_seq == 5  # never goes back
 
 
 def test_group_ref_is_kv_safe_and_stable() -> None:

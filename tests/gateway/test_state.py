@@ -11,7 +11,7 @@ from chatops.subjects import AUDIT_PREFIX, KV_CONFIRMATIONS, KV_SEEN_EVENTS
 from chatops.v1 import audit_pb2, sampling_pb2
 from gateway.audit import publish, refusal_event
 from gateway.commands import Request, parse
-from gateway.confirmations import Confirmations, pending_for
+from gateway.confirmations import Confirmations, expired, pending_for
 from gateway.seen import SeenEvents, kv_key
 
 
@@ -41,8 +41,8 @@ async def test_a_confirmation_saved_by_one_replica_is_taken_once_by_another(nc):
     found = await theirs.get(pending.id)
     assert found is not None
     loaded, revision = found
-    assert loaded == pending and not loaded.expired()
-    assert loaded.bus_command.name == "sampling.set"
+    assert loaded == pending and not expired(loaded)
+    assert loaded.command == "sampling.set"
     assert sampling_pb2.SetSamplingRequest.FromString(loaded.request) == req.message
     taken = await asyncio.gather(theirs.take(pending.id, revision), mine.take(pending.id, revision))
     assert sorted(taken) == [False, True]

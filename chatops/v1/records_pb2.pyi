@@ -1,0 +1,73 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AlertMessageRecord(_message.Message):
+    __slots__ = ("channel", "ts", "group_key", "applied_seq", "replied_seq", "resolved", "labels", "silence")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_KEY_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    REPLIED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    SILENCE_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    ts: str
+    group_key: str
+    applied_seq: int
+    replied_seq: int
+    resolved: bool
+    labels: _containers.ScalarMap[str, str]
+    silence: ChatSilence
+    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., group_key: _Optional[str] = ..., applied_seq: _Optional[int] = ..., replied_seq: _Optional[int] = ..., resolved: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., silence: _Optional[_Union[ChatSilence, _Mapping]] = ...) -> None: ...
+
+class ChatSilence(_message.Message):
+    __slots__ = ("user_id", "until", "silence_id", "url")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    SILENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    until: _timestamp_pb2.Timestamp
+    silence_id: str
+    url: str
+    def __init__(self, user_id: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., silence_id: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+
+class PendingConfirmation(_message.Message):
+    __slots__ = ("id", "command", "request", "text", "actor", "actor_name", "channel", "thread_ts", "expires_at", "message_ts")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    THREAD_TS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_TS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    command: str
+    request: bytes
+    text: str
+    actor: str
+    actor_name: str
+    channel: str
+    thread_ts: str
+    expires_at: _timestamp_pb2.Timestamp
+    message_ts: str
+    def __init__(self, id: _Optional[str] = ..., command: _Optional[str] = ..., request: _Optional[bytes] = ..., text: _Optional[str] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., channel: _Optional[str] = ..., thread_ts: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_ts: _Optional[str] = ...) -> None: ...
