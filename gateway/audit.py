@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from chatops.v1 import audit_pb2
 from gateway.flow import trace_id_of
 
 log = logs.get_logger(__name__)
+# Where audit events go: `publish` on the gateway's JetStream context; a list in tests.
+AuditSink = Callable[[audit_pb2.AuditEvent], Awaitable[None]]
 
 
 def refusal_event(

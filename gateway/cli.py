@@ -19,12 +19,17 @@ from chatops.streams import provision
 from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
 from chatops.v1 import audit_pb2
 from gateway import audit
+from gateway.alerts import AlertDelivery, AlertSilencer
+from gateway.alerts.backlog import BacklogWatch
+from gateway.alerts.render import SILENCE_HOURS
+from gateway.alerts.routing import RouteError, parse_routes
 from gateway.confirmations import Confirmations
 from gateway.flow import bus_asker
 from gateway.metrics import GatewayMetrics
 from gateway.seen import SeenEvents
 from gateway.settings import GatewaySettings
-from gateway.slack.app import build_app, build_client, register_commands, serving
+from gateway.slack.app import ClickHandler, build_app, build_client, register, serving
+from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.chat import SlackChat
 from gateway.slack.handlers import SlackGateway
 
@@ -42,8 +47,8 @@ def main(argv: list[str]) -> int:
     logs.setup(settings.LOG_LEVEL, "gateway")
     try:
         asyncio.run(serve(settings))
-    except (OSError, SlackApiError) as exc:
-        # A port in use, or Slack refusing the tokens: one line, no traceback.
+    except (OSError, SlackApiError, RouteError) as exc:
+        # A port in use, Slack refusing the tokens, a bad SLACK_ALERT_ROUTES: one line, no traceback.
         log.error("gateway.start_failed", error=f"{type(exc).__name__}: {exc}")
         return 1
     return 0
@@ -53,6 +58,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
     """Build every part inside one exit stack; return when `stop` is set (without one: on a signal)."""
     if stop is None:
         stop = stop_on_signals()
+    routes = parse_routes(settings.SLACK_ALERT_ROUTES)
     async with AsyncExitStack() as stack:
         metrics = GatewayMetrics()
         connected: list[Client] = []  # /healthz says 503 until NATS is connected
@@ -77,9 +83,11 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         async def audit_sink(event: audit_pb2.AuditEvent) -> None:
             await audit.publish(js, event)
 
+        chat = SlackChat(client)
+        ask = bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT)
         gateway = SlackGateway(
-            chat=SlackChat(client),
-            ask=bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT),
+            chat=chat,
+            ask=ask,
             seen=SeenEvents(await js.key_value(KV_SEEN_EVENTS)),
             confirmations=Confirmations(await js.key_value(KV_CONFIRMATIONS)),
             audit=audit_sink,
@@ -87,19 +95,25 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             confirm_ttl=settings.CHATOPS_CONFIRM_TTL,
             metrics=metrics,
         )
-        register_commands(app, gateway)
-        if settings.SLACK_ONCALL_CHANNEL or settings.SLACK_ALERT_ROUTES:
-            from gateway.alerts import AlertDelivery, register_alert_actions
-
-            register_alert_actions(app, nc, settings)
-            from gateway.alerts.backlog import BacklogWatch
-
-            delivery = AlertDelivery(nc=nc, client=app.client, settings=settings)
+        clicks: dict[str, ClickHandler] = {CONFIRM: gateway.on_click, CANCEL: gateway.on_click}
+        if settings.SLACK_ONCALL_CHANNEL or routes:
+            silencer = AlertSilencer(
+                js=js, chat=chat, ask=ask, audit=audit_sink, admins=settings.CHATOPS_ADMINS
+            )
+            clicks.update(dict.fromkeys(SILENCE_HOURS, silencer.on_click))
+            delivery = AlertDelivery(
+                nc=nc,
+                chat=chat,
+                oncall=settings.SLACK_ONCALL_CHANNEL,
+                routes=routes,
+                ack_wait=settings.ALERTS_ACK_WAIT,
+            )
             await delivery.start()
             stack.push_async_callback(delivery.stop)
             watch = BacklogWatch(js, metrics.alert_backlog)
             watch.start()
             stack.push_async_callback(watch.stop)
+        register(app, gateway.on_message, clicks)
         await stack.enter_async_context(serving(app, settings))
         log.info(
             "gateway.ready",

@@ -1,18 +1,15 @@
-"""Delivery of CHATOPS_ALERTS to chat: one message per group, updated in place, acked after Slack."""
+"""Delivery of CHATOPS_ALERTS to chat: one message per group, updated in place, acked after the chat."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import codec, logs
 from chatops.codec import CodecError
@@ -20,11 +17,12 @@ from chatops.streams import provision
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STREAM, KV_ALERT_MESSAGES
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord
-from gateway.alerts.failures import MESSAGE_GONE, GiveUp, classify
-from gateway.alerts.render import AlertMessage, Limits, all_resolved, render, update_reply
-from gateway.alerts.routing import channel_for, parse_routes
+from gateway.alerts.failures import GiveUp, classify
+from gateway.alerts.render import Limits, alert_doc, all_resolved, update_reply
+from gateway.alerts.routing import Route, channel_for
 from gateway.alerts.store import MessageStore, applied, group_ref, live_silence, replied
-from gateway.settings import GatewaySettings
+from gateway.render.slack import SlackMessage, to_slack
+from gateway.slack.chat import Chat, ChatError, Failure
 
 log = logs.get_logger(__name__)
 
@@ -50,28 +48,29 @@ def consumer_config(ack_wait: float) -> ConsumerConfig:
     )
 
 
-def _slack_error(exc: SlackApiError) -> str:
-    data = getattr(exc.response, "data", None)
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
-
-
 class AlertDelivery:
-    """A durable pull consumer on CHATOPS_ALERTS that posts and updates the on-call channel's messages."""
+    """A durable pull consumer on CHATOPS_ALERTS that posts and updates messages through `chat`.
+
+    `oncall` is the default channel, `routes` send groups elsewhere by label, `ack_wait` is
+    ALERTS_ACK_WAIT (see consumer_config).
+    """
 
     def __init__(
         self,
         *,
         nc: Client,
-        client: AsyncWebClient,
-        settings: GatewaySettings,
+        chat: Chat,
+        oncall: str,
+        routes: tuple[Route, ...] = (),
+        ack_wait: float = 30.0,
         limits: Limits | None = None,
         fetch_timeout: float = 5.0,
     ) -> None:
         self.nc = nc
-        self.client = client
-        self.channel = settings.SLACK_ONCALL_CHANNEL
-        self.ack_wait = settings.ALERTS_ACK_WAIT
-        self.routes = parse_routes(settings.SLACK_ALERT_ROUTES)
+        self.chat = chat
+        self.channel = oncall
+        self.ack_wait = ack_wait
+        self.routes = routes
         self.limits = limits or Limits()
         self.fetch_timeout = fetch_timeout
         self._task: asyncio.Task[None] | None = None
@@ -177,12 +176,9 @@ class AlertDelivery:
             return
         await msg.ack()
 
-    def _message(
-        self, note: AlertNotification, ref: str, record: AlertMessageRecord | None
-    ) -> dict[str, Any]:
-        silenced = live_silence(record) if record is not None else None
-        msg: AlertMessage = render(note, ref=ref, silenced=silenced, limits=self.limits)
-        return {"text": msg.text, "blocks": msg.blocks, "attachments": msg.attachments}
+    def _message(self, note: AlertNotification, ref: str, record: AlertMessageRecord | None) -> SlackMessage:
+        silence = live_silence(record) if record is not None else None
+        return to_slack(alert_doc(note, ref=ref, silence=silence, limits=self.limits))
 
     async def _deliver(self, note: AlertNotification, seq: int, msg: Msg) -> None:
         assert self._store is not None
@@ -199,13 +195,11 @@ class AlertDelivery:
         if record.applied_seq < seq:
             await msg.in_progress()
             try:
-                await self.client.chat_update(
-                    channel=record.channel, ts=record.ts, **self._message(note, ref, record)
-                )
-            except SlackApiError as exc:
-                if _slack_error(exc) not in MESSAGE_GONE:
+                await self.chat.update(record.channel, record.ts, self._message(note, ref, record))
+            except ChatError as exc:
+                if exc.failure is not Failure.GONE:
                     raise
-                log.warning("alerts.message_gone", seq=seq, ts=record.ts, error=_slack_error(exc))
+                log.warning("alerts.message_gone", seq=seq, ts=record.ts, error=exc.detail)
                 await self._post(note, seq, ref, msg)
                 return
             record = await store.modify(
@@ -214,21 +208,17 @@ class AlertDelivery:
             log.info("alerts.updated", seq=seq, group_key=note.group_key, status=note.status)
         if record is not None and record.replied_seq < seq:
             await msg.in_progress()
-            await self.client.chat_postMessage(
-                channel=record.channel, thread_ts=record.ts, text=update_reply(note)
-            )
+            await self.chat.post(record.channel, to_slack(update_reply(note)), thread_ts=record.ts)
             await store.modify(ref, lambda r: replied(r, seq))
 
     async def _post(self, note: AlertNotification, seq: int, ref: str, msg: Msg) -> None:
         assert self._store is not None
         channel = channel_for(note.common_labels, self.routes, self.channel)
         await msg.in_progress()
-        resp = await self.client.chat_postMessage(
-            channel=channel, unfurl_links=False, **self._message(note, ref, None)
-        )
+        posted = await self.chat.post(channel, self._message(note, ref, None))
         record = AlertMessageRecord(
-            channel=str(resp["channel"]),
-            ts=str(resp["ts"]),
+            channel=posted.channel,
+            ts=posted.ts,
             group_key=note.group_key,
             applied_seq=seq,
             replied_seq=seq,

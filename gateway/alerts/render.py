@@ -1,61 +1,39 @@
-"""Pure rendering of an AlertNotification as one Slack message: blocks, colour, and thread replies."""
+"""Pure rendering of an AlertNotification as the renderer's document: one message, thread replies."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 from chatops.v1.records_pb2 import ChatSilence
+from gateway.render.doc import Button, Buttons, Doc, Line, Lines, Link, Mark, Note, Para, cut
 
-SILENCE_ACTIONS = (("chatops_silence_1h", "Silence 1h"), ("chatops_silence_4h", "Silence 4h"))
-COLOURS = {"critical": "#d0021b", "warning": "#f5a623", "info": "#4a90e2", "none": "#9b9b9b"}
-RESOLVED_COLOUR = "#2eb886"
+SILENCE_1H = "chatops_silence_1h"
+SILENCE_4H = "chatops_silence_4h"
+SILENCE_HOURS = {SILENCE_1H: 1, SILENCE_4H: 4}
+TONES = ("critical", "warning", "info")
 SEVERITY_ICON = {
     "critical": ":red_circle:",
     "warning": ":large_orange_circle:",
     "info": ":large_blue_circle:",
 }
 
-Block = dict[str, Any]
-
 
 @dataclass(frozen=True)
 class Limits:
-    """Slack's limits (50 blocks, 3000 chars per section, 150 per header) and how many alerts we list."""
+    """How much of a group one message lists; the chat's own limits are the renderer's business."""
 
-    max_blocks: int = 50
-    section_chars: int = 3000
-    header_chars: int = 150
     max_listed_alerts: int = 40
     alert_line_chars: int = 600
     labels_chars: int = 1500
-
-
-@dataclass(frozen=True)
-class AlertMessage:
-    """What chat.postMessage / chat.update get."""
-
-    text: str
-    blocks: list[Block] = field(default_factory=list)
-    attachments: list[dict[str, str]] = field(default_factory=list)
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters; everything else is shown as sent."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def cut(text: str, limit: int) -> str:
-    """At most `limit` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+    headline_chars: int = 150
 
 
 def when(ts: Any) -> str:
     """A protobuf Timestamp as `2026-11-27 03:55:51 UTC`."""
-    moment: datetime = ts.ToDatetime(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(ts.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def alert_names(note: AlertNotification) -> list[str]:
@@ -76,8 +54,11 @@ def all_resolved(note: AlertNotification) -> bool:
     return note.status == "resolved" and counts(note)[0] == 0
 
 
-def colour(note: AlertNotification) -> str:
-    return RESOLVED_COLOUR if all_resolved(note) else COLOURS.get(note.severity, COLOURS["none"])
+def tone(note: AlertNotification) -> str:
+    """The message's colour, in words: resolved, or the severity (none when it is not a known one)."""
+    if all_resolved(note):
+        return "resolved"
+    return note.severity if note.severity in TONES else "none"
 
 
 def headline(note: AlertNotification) -> str:
@@ -87,154 +68,74 @@ def headline(note: AlertNotification) -> str:
     return f"{state} [{note.severity}] {names}"
 
 
-def _alert_line(alert: AlertInstance, common: dict[str, str], limits: Limits) -> str:
+def _alert_line(alert: AlertInstance, common: dict[str, str], limits: Limits) -> Line:
     name = alert.labels.get("alertname", "(no alertname)")
     own = {k: v for k, v in sorted(alert.labels.items()) if common.get(k) != v}
     text = alert.annotations.get("summary") or alert.annotations.get("description") or ""
-    parts = [f"*{escape(name)}*"]
+    parts = [f"*{name}*"]
     if own:
-        parts.append(" ".join(f"`{escape(k)}={escape(v)}`" for k, v in own.items()))
+        parts.append(" ".join(f"`{k}={v}`" for k, v in own.items()))
     if text:
-        parts.append(escape(text.replace("\n", " ")))
+        parts.append(text.replace("\n", " "))
     parts.append(f"since {when(alert.starts_at)}")
     body = cut(" · ".join(parts), limits.alert_line_chars)
     if alert.status == "resolved":
         ended = f" at {when(alert.ends_at)}" if alert.HasField("ends_at") else ""
-        # Strike each line on its own: Slack's ~…~ does not span newlines or cut formatting.
+        # Strike each line on its own: ~…~ does not span newlines or cut formatting.
         body = f"~{body.replace('~', '')}~ :white_check_mark: resolved{ended}"
     else:
         body = f":fire: {body}"
-    # A very long link would push the line past Slack's section limit and be cut mid-link.
-    if alert.generator_url and len(alert.generator_url) <= 1500:
-        body += f" <{alert.generator_url}|graph>"
-    return body
+    return Line(body, Link("graph", alert.generator_url) if alert.generator_url else None)
 
 
-def _mrkdwn(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _pack(lines: list[str], limits: Limits, budget: int) -> tuple[list[Block], int]:
-    """Pack lines into at most `budget` sections of <= section_chars; returns blocks and lines left out."""
-    if budget <= 0:
-        return [], len(lines)
-    blocks: list[Block] = []
-    current: list[str] = []
-    size = 0
-    for index, line in enumerate(lines):
-        line = cut(line, limits.section_chars)
-        extra = len(line) + (1 if current else 0)
-        if current and size + extra > limits.section_chars:
-            if len(blocks) + 1 >= budget:
-                blocks.append(_mrkdwn("\n".join(current)))
-                return blocks, len(lines) - index
-            blocks.append(_mrkdwn("\n".join(current)))
-            current, size = [], 0
-            extra = len(line)
-        current.append(line)
-        size += extra
-    if current:
-        blocks.append(_mrkdwn("\n".join(current)))
-    return blocks, 0
-
-
-def render(
-    note: AlertNotification, *, ref: str, silenced: ChatSilence | None = None, limits: Limits | None = None
-) -> AlertMessage:
-    """One Slack message for one notification; `ref` is the button value that finds the group again."""
+def alert_doc(
+    note: AlertNotification, *, ref: str, silence: ChatSilence | None = None, limits: Limits | None = None
+) -> Doc:
+    """One message for one notification; `ref` is the button value that finds the group again."""
     limits = limits or Limits()
     common = dict(note.common_labels)
     icon = ":white_check_mark:" if all_resolved(note) else SEVERITY_ICON.get(note.severity, ":bell:")
-    blocks: list[Block] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "emoji": True,
-                "text": cut(f"{icon} {headline(note)}", limits.header_chars),
-            },
-        },
-    ]
+    parts: list[Lines] = []
     summary = note.common_annotations.get("summary", "")
     description = note.common_annotations.get("description", "")
-    about = "\n".join(p for p in (f"*{escape(summary)}*" if summary else "", escape(description)) if p)
+    about = tuple(Line(p) for p in (f"*{summary}*" if summary else "", description) if p)
     if about:
-        blocks.append(_mrkdwn(cut(about, limits.section_chars)))
+        parts.append(Lines(about))
     if common:
-        labels = " ".join(f"`{escape(k)}={escape(v)}`" for k, v in sorted(common.items()))
-        blocks.append(_mrkdwn(cut(f"*Labels:* {labels}", limits.labels_chars)))
-
-    tail: list[Block] = []
-    firing, resolved = counts(note)
-    links = [f"{firing} firing, {resolved} resolved"]
-    if note.external_url:
-        links.append(f"<{note.external_url}/#/alerts|Alertmanager>")
-    links.append(f"group `{escape(cut(note.group_key, 300))}`")
-    tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
-    if silenced is not None:
-        until = silenced.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
-        link = f" (<{silenced.url}|silence>)" if silenced.url else ""
-        tail.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f":no_bell: Silenced by <@{silenced.user_id}> until {until}{link}",
-                    }
-                ],
-            }
-        )
-    if not all_resolved(note):
-        tail.append(
-            {
-                "type": "actions",
-                "block_id": "chatops_alert_actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": action,
-                        "text": {"type": "plain_text", "text": label},
-                        "value": ref,
-                    }
-                    for action, label in SILENCE_ACTIONS
-                ],
-            }
-        )
-
-    listed = list(note.alerts[: limits.max_listed_alerts])
-    lines = [_alert_line(a, common, limits) for a in listed]
+        labels = " ".join(f"`{k}={v}`" for k, v in sorted(common.items()))
+        parts.append(Lines((Line(cut(f"*Labels:* {labels}", limits.labels_chars)),)))
+    listed = note.alerts[: limits.max_listed_alerts]
     left_out = len(note.alerts) - len(listed) + note.truncated_alerts
-    # One block is kept back for the "… and N more" line.
-    budget = limits.max_blocks - len(blocks) - len(tail) - 1
-    alert_blocks, not_packed = _pack(lines, limits, budget)
-    left_out += not_packed
-    blocks.extend(alert_blocks)
-    if left_out:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"… and {left_out} more"}]})
-    blocks.extend(tail)
-    return AlertMessage(
-        text=cut(headline(note), 300),
-        blocks=blocks,
-        attachments=[
-            {
-                "color": colour(note),
-                "fallback": headline(note)[:300],
-                "text": f"{firing} firing, {resolved} resolved",
-            }
-        ],
+    parts.append(Lines(tuple(_alert_line(a, common, limits) for a in listed), more=left_out))
+
+    firing, resolved = counts(note)
+    status = f"{firing} firing, {resolved} resolved"
+    am = Link("Alertmanager", f"{note.external_url}/#/alerts") if note.external_url else None
+    footer: list[Note | Buttons] = [Note(f"{status} · group `{cut(note.group_key, 300)}`", am)]
+    if silence is not None:
+        until = silence.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        link = Link("silence", silence.url) if silence.url else None
+        footer.append(Note(f":no_bell: Silenced by <@{silence.user_id}> until {until}", link))
+    if not all_resolved(note):
+        buttons = (Button(SILENCE_1H, "Silence 1h", ref), Button(SILENCE_4H, "Silence 4h", ref))
+        footer.append(Buttons(buttons))
+    return Doc(
+        cut(f"{icon} {headline(note)}", limits.headline_chars),
+        tuple(parts),
+        footer=tuple(footer),
+        mark=Mark(tone(note), status),
     )
 
 
-def update_reply(note: AlertNotification) -> str:
+def update_reply(note: AlertNotification) -> Doc:
     """The short thread reply posted when a later notification updates the message."""
     firing, resolved = counts(note)
     if all_resolved(note):
-        return f":white_check_mark: Resolved: all {resolved} alert(s) of this group."
-    return f":arrows_counterclockwise: Update: {firing} firing, {resolved} resolved."
+        return Doc(f":white_check_mark: Resolved: all {resolved} alert(s) of this group.")
+    return Doc(f":arrows_counterclockwise: Update: {firing} firing, {resolved} resolved.")
 
 
-def silence_reply(silenced: ChatSilence) -> str:
+def silence_reply(silence: ChatSilence) -> Doc:
     """The thread reply after a silence button worked."""
-    until = silenced.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f":no_bell: <@{silenced.user_id}> silenced this group until {until}."
+    until = silence.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Doc("", (Para(f":no_bell: <@{silence.user_id}> silenced this group until {until}."),))

@@ -1,4 +1,4 @@
-"""A chat-neutral reply document: what to say, before it becomes Slack blocks or console text."""
+"""A chat-neutral message document: what to say, before it becomes Slack blocks or console text."""
 
 from __future__ import annotations
 
@@ -43,7 +43,56 @@ class Links:
     links: tuple[Link, ...]
 
 
-Part = Para | Fields | Table | Link | Links
+@dataclass(frozen=True)
+class Line:
+    """One line of data, optionally ending in a link."""
+
+    text: str
+    link: Link | None = None
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Lines of data, shown as sent and packed tightly; `more` counts lines left out before rendering."""
+
+    lines: tuple[Line, ...]
+    more: int = 0
+
+
+@dataclass(frozen=True)
+class Note:
+    """Small print, e.g. who did what; may end in a link."""
+
+    text: str
+    link: Link | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button; a click comes back as `action` with `value`."""
+
+    action: str
+    label: str
+    value: str
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """A row of buttons."""
+
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A coloured mark beside the whole message: `tone` picks the colour, `text` says it in words."""
+
+    tone: str  # critical, warning, info, resolved, none
+    text: str
+
+
+Part = Para | Fields | Table | Link | Links | Lines | Note | Buttons
 
 
 @dataclass(frozen=True)
@@ -62,12 +111,22 @@ class Image:
 
 @dataclass(frozen=True)
 class Doc:
-    """A reply: a title line and parts, perhaps a picture; `ok` False marks an error or refusal."""
+    """A message: a title line (may be empty) and parts, perhaps a picture; `ok` False marks an error.
+
+    `footer` parts come last and are always shown, even when the parts must be cut to fit.
+    """
 
     title: str
     parts: tuple[Part, ...] = field(default=())
     ok: bool = True
     image: Image | None = None
+    footer: tuple[Part, ...] = field(default=())
+    mark: Mark | None = None
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, ending in `…` when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def when(moment: datetime | None) -> str:

@@ -1,14 +1,18 @@
-"""Doc -> a Slack message: Block Kit blocks within Slack's limits, plus a plain-text fallback."""
+"""Doc -> a Slack message: Block Kit blocks within Slack's limits, plus a plain-text fallback.
+
+Prose the gateway writes (paragraphs, notes) keeps user mentions `<@U…>`; everything else (titles,
+tables, fields, lines, link labels) is data and shown as sent, so it can never ping anyone.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tabulate import tabulate
 
-from gateway.render.doc import Doc, Fields, Link, Links, Para, Part, Table
+from gateway.render.doc import Buttons, Doc, Fields, Line, Lines, Link, Links, Note, Para, Part, Table, cut
 from gateway.render.text import to_text
 
 MAX_BLOCKS = 50
@@ -16,7 +20,15 @@ MAX_SECTION = 3000
 MAX_FIELD = 2000
 MAX_FIELDS = 10
 MAX_FALLBACK = 3000
+MAX_LINK = 1500  # a longer link would push its line past the section limit and be cut in half
 FENCE = "```"
+TONE_COLOURS = {
+    "critical": "#d0021b",
+    "warning": "#f5a623",
+    "info": "#4a90e2",
+    "none": "#9b9b9b",
+    "resolved": "#2eb886",
+}
 
 Block = dict[str, Any]
 _MENTION = re.compile(r"&lt;@([A-Z0-9]+)&gt;")
@@ -24,10 +36,11 @@ _MENTION = re.compile(r"&lt;@([A-Z0-9]+)&gt;")
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """What chat.postMessage / chat.update take: `text` (fallback) and `blocks`."""
+    """What chat.postMessage / chat.update take: `text` (fallback), `blocks` and `attachments`."""
 
     text: str
     blocks: tuple[Block, ...]
+    attachments: tuple[Block, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -44,19 +57,30 @@ class SlackUpload:
         return f"SlackUpload({self.filename!r}, {len(self.data)} bytes)"
 
 
-def escape(text: str) -> str:
-    """Escape &, <, > as Slack requires, keeping user mentions `<@U…>`."""
+def escape(text: str, *, mentions: bool = True) -> str:
+    """Escape &, <, > as Slack requires; with `mentions`, user mentions `<@U…>` are kept."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MENTION.sub(r"<@\1>", escaped)
-
-
-def cut(text: str, limit: int) -> str:
-    """At most `limit` characters, ending in `…` when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _MENTION.sub(r"<@\1>", escaped) if mentions else escaped
 
 
 def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, MAX_SECTION)}]}
+
+
+def _link(link: Link) -> str:
+    return f"<{link.url}|{escape(link.label, mentions=False)}>"
+
+
+def _with_link(text: str, link: Link | None) -> str:
+    """Escaped text, then the link; the text is cut so that the link always stays whole."""
+    if link is None or len(link.url) > MAX_LINK:
+        return cut(text, MAX_SECTION)
+    tail = " " + _link(link)
+    return cut(text, MAX_SECTION - len(tail)) + tail
 
 
 def _table_blocks(table: Table) -> list[tuple[Block, int]]:
@@ -67,59 +91,113 @@ def _table_blocks(table: Table) -> list[tuple[Block, int]]:
     out: list[tuple[Block, int]] = []
     chunk: list[str] = list(header)
     rows = 0
+
+    def code(chunk: list[str]) -> Block:
+        return section(FENCE + "\n" + escape("\n".join(chunk), mentions=False) + "\n" + FENCE)
+
     for line in body:
         line = cut(line, budget - sum(len(h) + 1 for h in header) - 1)
         if sum(len(c) + 1 for c in chunk) + len(line) + 1 > budget:
-            out.append((section(FENCE + "\n" + escape("\n".join(chunk)) + "\n" + FENCE), rows))
+            out.append((code(chunk), rows))
             chunk, rows = list(header), 0
         chunk.append(line)
         rows += 1
-    out.append((section(FENCE + "\n" + escape("\n".join(chunk)) + "\n" + FENCE), rows))
+    out.append((code(chunk), rows))
     return out
+
+
+def _lines_blocks(part: Lines) -> list[tuple[Block, int]]:
+    """Lines packed into as few sections as fit, each paired with the number of lines it shows."""
+    out: list[tuple[Block, int]] = []
+    chunk: list[str] = []
+    for line in part.lines:
+        text = _line(line)
+        if chunk and sum(len(c) + 1 for c in chunk) + len(text) > MAX_SECTION:
+            out.append((section("\n".join(chunk)), len(chunk)))
+            chunk = []
+        chunk.append(text)
+    if chunk:
+        out.append((section("\n".join(chunk)), len(chunk)))
+    return out
+
+
+def _line(line: Line) -> str:
+    return _with_link(escape(line.text, mentions=False), line.link)
 
 
 def _part_blocks(part: Part) -> list[tuple[Block, int]]:
     if isinstance(part, Para):
         return [(section(escape(part.text)), 0)]
     if isinstance(part, Link):
-        return [(section(f"<{part.url}|{escape(part.label)}>"), 0)]
+        return [(section(_link(part)), 0)]
     if isinstance(part, Links):
         return [(section(_link_line(part)), 0)]
     if isinstance(part, Fields):
         fields = [
-            {"type": "mrkdwn", "text": cut(f"*{escape(k)}*\n{escape(v)}", MAX_FIELD)} for k, v in part.pairs
+            {
+                "type": "mrkdwn",
+                "text": cut(f"*{escape(k, mentions=False)}*\n{escape(v, mentions=False)}", MAX_FIELD),
+            }
+            for k, v in part.pairs
         ]
         return [
             ({"type": "section", "fields": fields[i : i + MAX_FIELDS]}, 0)
             for i in range(0, len(fields), MAX_FIELDS)
         ]
+    if isinstance(part, Lines):
+        return _lines_blocks(part)
+    if isinstance(part, Note):
+        return [(context(_with_link(escape(part.text), part.link)), 0)]
+    if isinstance(part, Buttons):
+        return [(_actions(part), 0)]
     return _table_blocks(part)
 
 
+def _actions(part: Buttons) -> Block:
+    elements = []
+    for button in part.buttons:
+        element: Block = {
+            "type": "button",
+            "action_id": button.action,
+            "value": button.value,
+            "text": {"type": "plain_text", "text": cut(button.label, 75)},
+        }
+        if button.primary:
+            element["style"] = "primary"
+        elements.append(element)
+    return {"type": "actions", "elements": elements}
+
+
 def to_slack(doc: Doc) -> SlackMessage:
-    """Blocks for `doc`, at most MAX_BLOCKS; rows that do not fit become "… and N more"."""
-    title = f":warning: {doc.title}" if not doc.ok else doc.title
-    blocks: list[Block] = [section(f"*{escape(title)}*" if doc.parts else escape(title))]
-    pending = [bp for p in doc.parts for bp in _part_blocks(p)]
-    total_rows = sum(_rows(p) for p in doc.parts)
-    shown_rows = 0
-    for i, (block, rows) in enumerate(pending):
-        left = len(pending) - i
-        if len(blocks) + left > MAX_BLOCKS and len(blocks) == MAX_BLOCKS - 1:
-            more = total_rows - shown_rows
-            note = f"… and {more} more" if more else f"… and {left} more parts"
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-            break
-        blocks.append(block)
-        shown_rows += rows
-    return SlackMessage(cut(to_text(doc), MAX_FALLBACK), tuple(blocks))
+    """Blocks for `doc`, at most MAX_BLOCKS: parts that do not fit become "… and N more"; the footer stays."""
+    head: list[Block] = []
+    if doc.title:
+        title = escape(f":warning: {doc.title}" if not doc.ok else doc.title, mentions=False)
+        head.append(section(f"*{title}*" if doc.parts or doc.footer else title))
+    body = [bp for p in doc.parts for bp in _part_blocks(p)]
+    tail = [block for p in doc.footer for block, _ in _part_blocks(p)]
+    left_out = sum(p.more for p in doc.parts if isinstance(p, Lines))
+    room = MAX_BLOCKS - len(head) - len(tail)
+    shown = body if len(body) + (1 if left_out else 0) <= room else body[: max(0, room - 1)]
+    blocks = head + [block for block, _ in shown]
+    more = left_out + sum(rows for _, rows in body[len(shown) :])
+    if more:
+        blocks.append(context(f"… and {more} more"))
+    elif len(shown) < len(body):
+        blocks.append(context(f"… and {len(body) - len(shown)} more parts"))
+    blocks.extend(tail)
+    attachments: tuple[Block, ...] = ()
+    if doc.mark is not None:
+        colour = TONE_COLOURS.get(doc.mark.tone, TONE_COLOURS["none"])
+        attachments = ({"color": colour, "fallback": cut(doc.mark.text, 300), "text": doc.mark.text},)
+    return SlackMessage(cut(to_text(doc), MAX_FALLBACK), tuple(blocks[:MAX_BLOCKS]), attachments)
 
 
 def to_upload(doc: Doc) -> SlackUpload | None:
     """The doc's picture as a file share whose message says the title and paragraphs; None without one."""
     if doc.image is None:
         return None
-    lines = [f"*{escape(doc.title)}*"]
+    lines = [f"*{escape(doc.title, mentions=False)}*"]
     lines.extend(escape(p.text) for p in doc.parts if isinstance(p, Para))
     return SlackUpload(
         filename=doc.image.filename,
@@ -134,13 +212,9 @@ def _link_line(part: Links) -> str:
     """Links joined by " · ", stopping before one would be cut in half."""
     out = ""
     for link in part.links:
-        item = f"<{link.url}|{escape(link.label)}>"
+        item = _link(link)
         joined = f"{out} · {item}" if out else item
         if len(joined) > MAX_SECTION:
             break
         out = joined
     return out
-
-
-def _rows(part: Part) -> int:
-    return len(part.rows) if isinstance(part, Table) else 0

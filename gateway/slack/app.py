@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -19,10 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import health, logs
 from gateway.settings import GatewaySettings
-from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.client import CountingWebClient, Failed
-from gateway.slack.events import button_click, chat_message
-from gateway.slack.handlers import SlackGateway
+from gateway.slack.events import ButtonClick, ChatMessage, button_click, chat_message
 
 log = logs.get_logger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -59,32 +57,45 @@ def build_app(settings: GatewaySettings, client: AsyncWebClient) -> AsyncApp:
     )
 
 
-def register_commands(app: AsyncApp, gateway: SlackGateway) -> None:
-    """app_mention and message.im become commands; Confirm / Cancel finish a pending change."""
+ClickHandler = Callable[[ButtonClick], Awaitable[None]]
+
+
+def register(
+    app: AsyncApp, on_message: Callable[[ChatMessage], Awaitable[None]], clicks: Mapping[str, ClickHandler]
+) -> None:
+    """app_mention and message.im go to `on_message`; a click on a button goes to `clicks[action_id]`.
+
+    Payloads are translated here, once (gateway.slack.events); the handlers see only the gateway's own
+    values, and one crashing never takes the gateway down.
+    """
 
     async def on_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
         msg = chat_message(body, context.bot_user_id or "")
         if msg is None:
             return
         try:
-            await gateway.on_message(msg)
-        except Exception:  # one bad message must never take the gateway down
+            await on_message(msg)
+        except Exception:
             log.exception("slack.message_crashed", channel=msg.channel, user=msg.user)
 
     async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         click = button_click(body)
-        if click is None:
+        handler = clicks.get(click.action_id) if click is not None else None
+        if click is None or handler is None:
+            log.warning("slack.click_ignored", payload_keys=",".join(sorted(body)))
             return
         try:
-            await gateway.on_click(click)
+            await handler(click)
         except Exception:
-            log.exception("slack.click_crashed", channel=click.channel, user=click.user)
+            log.exception(
+                "slack.click_crashed", action=click.action_id, channel=click.channel, user=click.user
+            )
 
     app.event("app_mention")(on_event)
     app.event("message")(on_event)
-    app.action(CONFIRM)(on_click)
-    app.action(CANCEL)(on_click)
+    for action_id in clicks:
+        app.action(action_id)(on_click)
 
 
 @contextlib.asynccontextmanager

@@ -1,11 +1,11 @@
-"""Slack-only message shapes: the Confirm / Cancel question and its resolved form."""
+"""The Confirm / Cancel question and its resolved form, as messages of the renderer's document."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.render.doc import Doc
-from gateway.render.slack import SlackMessage, escape, to_slack
+from gateway.render.doc import Button, Buttons, Doc, Note
+from gateway.render.slack import SlackMessage, to_slack
 
 CONFIRM = "chatops_confirm"
 CANCEL = "chatops_cancel"
@@ -13,33 +13,16 @@ CANCEL = "chatops_cancel"
 
 def confirm_message(doc: Doc, pending_id: str) -> SlackMessage:
     """The question with Confirm / Cancel buttons carrying the pending confirmation's id."""
-    base = to_slack(doc)
-    buttons = {
-        "type": "actions",
-        "block_id": f"chatops_confirm_{pending_id}",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": CONFIRM,
-                "style": "primary",
-                "value": pending_id,
-                "text": {"type": "plain_text", "text": "Confirm"},
-            },
-            {
-                "type": "button",
-                "action_id": CANCEL,
-                "value": pending_id,
-                "text": {"type": "plain_text", "text": "Cancel"},
-            },
-        ],
-    }
-    return SlackMessage(base.text, (*base.blocks[:49], buttons))
+    buttons = Buttons(
+        (Button(CONFIRM, "Confirm", pending_id, primary=True), Button(CANCEL, "Cancel", pending_id))
+    )
+    return to_slack(replace(doc, footer=(*doc.footer, buttons)))
 
 
 def resolved_message(note: str, result: Doc | None = None) -> SlackMessage:
     """The question's message once handled: what happened (no buttons), then the result if any."""
-    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]}
+    head = to_slack(Doc("", (Note(note),)))
     if result is None:
-        return SlackMessage(note, (context,))
+        return head
     body = to_slack(result)
-    return replace(body, text=f"{note}\n{body.text}"[:3000], blocks=(context, *body.blocks[:49]))
+    return replace(body, text=f"{note}\n{body.text}"[:3000], blocks=(*head.blocks, *body.blocks[:49]))

@@ -1,29 +1,68 @@
-"""The Slack edge, outbound: the few Web API calls the gateway makes, behind a small Protocol."""
+"""The Slack edge, outbound: the few Web API calls the gateway makes, behind a small Protocol.
+
+Slack's errors are translated here into ChatError, so nothing past the edge reads a Slack response.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Protocol
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from chatops import logs
 from gateway.render.slack import SlackMessage, SlackUpload
 
 log = logs.get_logger(__name__)
 
+# Slack errors that say "try again later" even when the HTTP status is 200.
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# chat.update errors after which posting a fresh message is the only way to show it.
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+class Failure(StrEnum):
+    """What a failed chat call means for whoever made it."""
+
+    RATE_LIMITED = "rate_limited"  # wait `retry_after` seconds, then try again
+    UNAVAILABLE = "unavailable"  # the chat service or the way to it failed for a moment
+    GONE = "gone"  # the message to update no longer exists or cannot be changed
+    REFUSED = "refused"  # the chat service says no; trying again will not help
+
+
+class ChatError(Exception):
+    """A chat call that failed, in the gateway's own terms; `detail` is the service's error name."""
+
+    def __init__(self, failure: Failure, detail: str, retry_after: float = 0.0) -> None:
+        super().__init__(f"{failure}: {detail}")
+        self.failure = failure
+        self.detail = detail
+        self.retry_after = retry_after
+
 
 class UploadFailed(Exception):
     """Slack did not take a file; the message is Slack's error name or the HTTP failure."""
 
 
-class Chat(Protocol):
-    """What the gateway does in Slack."""
+@dataclass(frozen=True)
+class Posted:
+    """Where a posted message is: the channel id (Slack's, even when posted by name) and its ts."""
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str: ...
+    channel: str
+    ts: str
+
+
+class Chat(Protocol):
+    """What the gateway does in the chat; calls raise ChatError."""
+
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> Posted: ...
 
     async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str: ...
 
@@ -34,6 +73,41 @@ class Chat(Protocol):
     async def react(self, channel: str, ts: str, name: str) -> None: ...
 
     async def user_name(self, user: str) -> str: ...
+
+
+def chat_error(exc: SlackApiError) -> ChatError:
+    """Slack's answer -> ChatError: 429 waits Retry-After, 5xx and transient errors retry, else refused."""
+    response = exc.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    data = getattr(response, "data", None)
+    error = str(data.get("error", "")) if isinstance(data, Mapping) else ""
+    detail = error or f"http {status}"
+    if status == 429 or error == "ratelimited":
+        raw = _header(getattr(response, "headers", None), "Retry-After")
+        after = float(raw) if raw.replace(".", "", 1).isdigit() else 1.0
+        return ChatError(Failure.RATE_LIMITED, "ratelimited", retry_after=after)
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return ChatError(Failure.UNAVAILABLE, detail)
+    if error in MESSAGE_GONE:
+        return ChatError(Failure.GONE, detail)
+    return ChatError(Failure.REFUSED, detail)
+
+
+def _header(headers: Any, name: str) -> str:
+    if isinstance(headers, Mapping):
+        for key, value in headers.items():
+            if str(key).lower() == name.lower():
+                return str(value[0] if isinstance(value, list) and value else value)
+    return ""
+
+
+async def _api(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    try:
+        return await call
+    except SlackApiError as exc:
+        raise chat_error(exc) from exc
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise ChatError(Failure.UNAVAILABLE, type(exc).__name__) from exc
 
 
 MAX_NAMES = 10_000
@@ -49,11 +123,18 @@ class SlackChat:
         # Least recently used first: a workspace of many people (or many made-up ids) cannot grow it.
         self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
-        resp = await self._client.chat_postMessage(
-            channel=channel, text=message.text, blocks=list(message.blocks), thread_ts=thread_ts or None
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> Posted:
+        resp = await _api(
+            self._client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=list(message.blocks),
+                attachments=list(message.attachments) or None,
+                thread_ts=thread_ts or None,
+                unfurl_links=False,
+            )
         )
-        return str(resp.get("ts", ""))
+        return Posted(str(resp.get("channel") or channel), str(resp.get("ts", "")))
 
     async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str:
         """Share a file into the channel (or thread) with its message; returns the file id.
@@ -82,19 +163,29 @@ class SlackChat:
         return str(files[0].get("id", "")) if files else ""
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
-        await self._client.chat_update(channel=channel, ts=ts, text=message.text, blocks=list(message.blocks))
+        await _api(
+            self._client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=message.text,
+                blocks=list(message.blocks),
+                attachments=list(message.attachments) or None,
+            )
+        )
 
     async def ephemeral(self, channel: str, user: str, text: str, thread_ts: str = "") -> None:
-        await self._client.chat_postEphemeral(
-            channel=channel, user=user, text=text, thread_ts=thread_ts or None
+        await _api(
+            self._client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts or None
+            )
         )
 
     async def react(self, channel: str, ts: str, name: str) -> None:
         try:
-            await self._client.reactions_add(channel=channel, timestamp=ts, name=name)
-        except SlackApiError as exc:
+            await _api(self._client.reactions_add(channel=channel, timestamp=ts, name=name))
+        except ChatError as exc:
             # A reaction is a nicety; losing one must not lose the reply.
-            log.warning("slack.reaction_failed", error=exc.response.get("error", ""), channel=channel)
+            log.warning("slack.reaction_failed", error=exc.detail, channel=channel)
 
     async def user_name(self, user: str) -> str:
         """The user's display name, real name or handle; the id itself when Slack cannot say."""
@@ -103,9 +194,9 @@ class SlackChat:
             self._names.move_to_end(user)
             return cached[0]
         try:
-            resp = await self._client.users_info(user=user)
-        except SlackApiError as exc:
-            log.warning("slack.users_info_failed", user=user, error=exc.response.get("error", ""))
+            resp = await _api(self._client.users_info(user=user))
+        except ChatError as exc:
+            log.warning("slack.users_info_failed", user=user, error=exc.detail)
             return user
         info = resp.get("user") or {}
         profile = info.get("profile") or {}

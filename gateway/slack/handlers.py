@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from chatops import codec, logs
 from chatops.bus import Caller
 from chatops.codec import CodecError
-from chatops.v1 import audit_pb2
 from chatops.v1.records_pb2 import PendingConfirmation
-from gateway.audit import refusal_event
+from gateway.audit import AuditSink, refusal_event
 from gateway.commands import Request, parse
 from gateway.commands.table import BY_COMMAND
 from gateway.confirmations import Confirmations, expired, pending_for
@@ -29,7 +27,6 @@ from gateway.slack.chat import Chat, UploadFailed
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
-AuditSink = Callable[[audit_pb2.AuditEvent], Awaitable[None]]
 SLOW_REACTION = "hourglass_flowing_sand"
 
 
@@ -146,10 +143,10 @@ class SlackGateway:
             ttl=self.confirm_ttl,
         )
         await self.confirmations.save(pending)
-        ts = await self.chat.post(
+        posted = await self.chat.post(
             msg.channel, confirm_message(confirm_doc(req, self.confirm_ttl), pending.id), msg.thread_ts
         )
-        await self.confirmations.attach_message(pending, ts)
+        await self.confirmations.attach_message(pending, posted.ts)
 
     async def on_click(self, click: ButtonClick) -> None:
         """Confirm runs the change (only for the user who asked); Cancel or expiry drops it."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nats.aio.client import Client
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops.streams import provision
-from gateway.settings import GatewaySettings
+from gateway.alerts import AlertDelivery
+from gateway.slack.chat import SlackChat
 from slackemu.client import EmulatorControl
 from tests.harness.slackemu import SlackEmulator, slack_emulator  # noqa: F401
 
@@ -27,16 +29,9 @@ class Slack:
     client: AsyncWebClient
     oncall: str
 
-    def settings(self, nats_url: str, **extra: object) -> GatewaySettings:
-        values: dict[str, object] = {
-            "NATS_URL": nats_url,
-            "SLACK_BOT_TOKEN": self.emulator.bot_token,
-            "SLACK_APP_TOKEN": self.emulator.app_token,
-            "SLACK_API_URL": self.emulator.api_url,
-            "SLACK_ONCALL_CHANNEL": self.oncall,
-            **extra,
-        }
-        return GatewaySettings(**values)  # type: ignore[arg-type]
+    def delivery(self, nc: Client, **values: Any) -> AlertDelivery:
+        """Alert delivery to the on-call channel through the gateway's Chat over this Slack."""
+        return AlertDelivery(nc=nc, chat=SlackChat(self.client), oncall=self.oncall, **values)
 
 
 @pytest.fixture

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
-from gateway.alerts import AlertDelivery
-from gateway.alerts.render import RESOLVED_COLOUR
+from gateway.alerts.routing import parse_routes
+from gateway.render.slack import TONE_COLOURS
 from tests.alerts.conftest import Slack
 from tests.alerts.helpers import eventually, fixture, flat, replies, store, top_level, webhook
 
 
 async def test_firing_is_posted_then_updated_to_resolved_with_a_thread_reply(
-    js_ready: Client, slack: Slack, nats_server
+    js_ready: Client, slack: Slack
 ) -> None:
-    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    delivery = slack.delivery(js_ready)
     await delivery.start()
     try:
         await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
@@ -37,15 +38,15 @@ async def test_firing_is_posted_then_updated_to_resolved_with_a_thread_reply(
         assert "chatops_silence_1h" not in flat(original)
         assert len(original["history"]) == 1
         updates = await slack.control.requests("chat.update")
-        assert [u["args"]["attachments"][0]["color"] for u in updates if u["ok"]] == [RESOLVED_COLOUR]
+        assert [u["args"]["attachments"][0]["color"] for u in updates if u["ok"]] == [
+            TONE_COLOURS["resolved"]
+        ]
     finally:
         await delivery.stop()
 
 
-async def test_redelivered_notification_is_not_posted_twice(
-    js_ready: Client, slack: Slack, nats_server
-) -> None:
-    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+async def test_redelivered_notification_is_not_posted_twice(js_ready: Client, slack: Slack) -> None:
+    delivery = slack.delivery(js_ready)
     await delivery.start()
     try:
         body = fixture("webhook-01-firing-AlwaysFiring.json")
@@ -55,7 +56,7 @@ async def test_redelivered_notification_is_not_posted_twice(
         await delivery.stop()
     # Forget the consumer's progress: every stored notification comes again, as after a lost ack.
     await js_ready.jetstream().delete_consumer("CHATOPS_ALERTS", "chatops-gateway-alerts")
-    again = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    again = slack.delivery(js_ready)
     await again.start()
     try:
 
@@ -72,10 +73,9 @@ async def test_redelivered_notification_is_not_posted_twice(
         await again.stop()
 
 
-async def test_routes_send_a_team_to_its_channel(js_ready: Client, slack: Slack, nats_server) -> None:
+async def test_routes_send_a_team_to_its_channel(js_ready: Client, slack: Slack) -> None:
     payments = await slack.control.create_channel("payments")
-    settings = slack.settings(nats_server.url, SLACK_ALERT_ROUTES=f"team=chatops:{payments}")
-    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=settings)
+    delivery = slack.delivery(js_ready, routes=parse_routes([f"team=chatops:{payments}"]))
     await delivery.start()
     try:
         await store(js_ready, fixture("webhook-01-firing-AlwaysFiring.json"))
@@ -88,10 +88,8 @@ async def test_routes_send_a_team_to_its_channel(js_ready: Client, slack: Slack,
         await delivery.stop()
 
 
-async def test_a_group_of_500_alerts_is_one_accepted_message(
-    js_ready: Client, slack: Slack, nats_server
-) -> None:
-    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+async def test_a_group_of_500_alerts_is_one_accepted_message(js_ready: Client, slack: Slack) -> None:
+    delivery = slack.delivery(js_ready)
     await delivery.start()
     try:
         await store(js_ready, webhook("Burst", [(f"host-{i:03d}", "firing") for i in range(500)]))
@@ -104,13 +102,12 @@ async def test_a_group_of_500_alerts_is_one_accepted_message(
 
 
 def updates_of(message: dict[str, Any]) -> list[str]:
-    """Every version of a message's blocks, oldest first."""
-    versions = [flat(h) for h in message["history"]] + [flat(message)]
-    return versions
+    """Every version of a message's blocks, oldest first (the fallback text repeats them)."""
+    return [json.dumps(m.get("blocks", []), ensure_ascii=False) for m in (*message["history"], message)]
 
 
 async def test_429_then_500_for_a_while_loses_nothing_keeps_order_no_dupes(
-    js_ready: Client, slack: Slack, nats_server
+    js_ready: Client, slack: Slack
 ) -> None:
     """Two groups, each firing -> partly resolved -> resolved, while Slack throttles and then fails."""
     steps = {
@@ -127,7 +124,7 @@ async def test_429_then_500_for_a_while_loses_nothing_keeps_order_no_dupes(
     }
     await slack.control.set_fault("ratelimited", count=4, retry_after=1)
     await slack.control.set_fault("server_error", seconds=6)
-    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    delivery = slack.delivery(js_ready)
     await delivery.start()
     try:
         for i in range(3):
@@ -164,11 +161,9 @@ async def test_429_then_500_for_a_while_loses_nothing_keeps_order_no_dupes(
         await delivery.stop()
 
 
-async def test_stop_during_start_up_returns_and_a_restart_delivers(
-    js_ready: Client, slack: Slack, nats_server
-) -> None:
+async def test_stop_during_start_up_returns_and_a_restart_delivers(js_ready: Client, slack: Slack) -> None:
     for _ in range(3):
-        early = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+        early = slack.delivery(js_ready)
         await early.start()
         # One round trip to the server, so the start-up is half done when stop() comes.
         with contextlib.suppress(NotFoundError):
@@ -176,7 +171,7 @@ async def test_stop_during_start_up_returns_and_a_restart_delivers(
         await asyncio.wait_for(early.stop(), 30)
         with contextlib.suppress(NotFoundError):
             await js_ready.jetstream().delete_consumer("CHATOPS_ALERTS", "chatops-gateway-alerts")
-    delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=slack.settings(nats_server.url))
+    delivery = slack.delivery(js_ready)
     await delivery.start()
     try:
         await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
@@ -186,13 +181,10 @@ async def test_stop_during_start_up_returns_and_a_restart_delivers(
         await asyncio.wait_for(delivery.stop(), 30)
 
 
-async def test_a_changed_ack_wait_updates_the_durable_consumer(
-    js_ready: Client, slack: Slack, nats_server
-) -> None:
+async def test_a_changed_ack_wait_updates_the_durable_consumer(js_ready: Client, slack: Slack) -> None:
     js = js_ready.jetstream()
     for ack_wait in (30.0, 7.0):
-        settings = slack.settings(nats_server.url, ALERTS_ACK_WAIT=ack_wait)
-        delivery = AlertDelivery(nc=js_ready, client=slack.client, settings=settings)
+        delivery = slack.delivery(js_ready, ack_wait=ack_wait)
         await delivery.start()
         try:
 

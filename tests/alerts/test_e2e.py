@@ -165,21 +165,22 @@ async def test_gateway_killed_and_restarted_delivers_everything_once_in_order(
     assert names == groups
 
 
-async def test_silence_button_creates_the_silence_in_alertmanager(
+async def test_an_admin_listed_as_slack_actor_silences_with_the_button_and_from_chat(
     tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
 ) -> None:
     admin = await slack.control.create_user("alert-admin")
     visitor = await slack.control.create_user("alert-visitor")
+    admins = f"slack:{admin}"  # in full: the form the silence button used to refuse
     hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
     am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-    stack(ops(tmp_path / "ops", nats_server.url, am.url, admin).start())
+    stack(ops(tmp_path / "ops", nats_server.url, am.url, admins).start())
     gw: Component = stack(
         gateway(
             tmp_path / "gw",
             nats_server.url,
             slack.emulator,
             slack.oncall,
-            admins=admin,
+            admins=admins,
             alertmanager_url=am.url,
         ).start()
     )
@@ -189,7 +190,8 @@ async def test_silence_button_creates_the_silence_in_alertmanager(
 
     await slack.control.click_button(visitor, slack.oncall, posted["ts"], "chatops_silence_1h")
     refusal = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=60)
-    assert "only admins" in refusal["text"]
+    assert f"only admins may silence alerts: <@{admin}>" in refusal["text"]
+    assert "slack:" not in refusal["text"]
     assert get_json(f"{am.url}/api/v2/silences") == []
 
     await slack.control.click_button(admin, slack.oncall, posted["ts"], "chatops_silence_1h")
@@ -209,7 +211,22 @@ async def test_silence_button_creates_the_silence_in_alertmanager(
     assert f"Silenced by <@{admin}> until" in flat(original)
     assert len(replies(await slack.control.messages(slack.oncall), posted["ts"])) == 2
 
-    # Both attempts are in the audit log: the refusal (by the gateway) and the silence (by ops).
+    # The same admin, from chat: asked, confirmed, run by ops.
+    asked = await slack.control.mention(
+        admin, slack.oncall, "silence alertname=AlwaysFiring for=2h from chat"
+    )
+    question = await slack.control.wait_for_message(slack.oncall, thread_ts=asked, timeout=60)
+    assert "Run `silence alertname=AlwaysFiring for=2h from chat`?" in question["text"]
+    await slack.control.click_button(admin, slack.oncall, question["ts"], "chatops_confirm")
+
+    async def two_silences() -> list[Any] | None:
+        found = get_json(f"{am.url}/api/v2/silences")
+        return found if len(found) == 2 else None
+
+    made = await eventually(two_silences, timeout=60, what="the silence asked for in chat")
+    assert "from chat" in {s["comment"] for s in made}
+
+    # Every attempt is in the audit log, with the same fields whoever wrote it (gateway or ops).
     nc = await connect(nats_server.url, "test-audit")
     try:
         js = nc.jetstream()
@@ -220,6 +237,14 @@ async def test_silence_button_creates_the_silence_in_alertmanager(
             events.append(codec.decode(raw.data or b"", AuditEvent))
     finally:
         await nc.close()
-    silences = [(e.actor, e.outcome, e.error_code) for e in events if e.command == "silences.create"]
-    assert silences == [(f"slack:{visitor}", "error", 403), (f"slack:{admin}", "ok", 0)]
+    silences = [e for e in events if e.command == "silences.create"]
+    assert [(e.actor, e.outcome, e.error_code) for e in silences] == [
+        (f"slack:{visitor}", "error", 403),
+        (f"slack:{admin}", "ok", 0),
+        (f"slack:{admin}", "ok", 0),
+    ]
+    for event in silences:
+        assert len(event.request_id) == 32 and len(event.trace_id) == 32 and event.source == "slack"
+        matchers = json.loads(event.arguments)["matchers"]
+        assert all(set(m) <= {"name", "value", "is_regex", "is_equal"} for m in matchers), event.arguments
     assert "Traceback" not in gw.proc.log_tail(400)

@@ -1,4 +1,4 @@
-"""Rendering a notification as a Slack message: content, resolved marks, and Slack's limits."""
+"""An AlertNotification as the renderer's document, and that document as Slack blocks within limits."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ from hypothesis import strategies as st
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 from chatops.v1.records_pb2 import ChatSilence
-from gateway.alerts.render import (
-    RESOLVED_COLOUR,
-    Limits,
-    render,
-    silence_reply,
-    update_reply,
-)
+from gateway.alerts.render import Limits, alert_doc, silence_reply, update_reply
+from gateway.render.doc import Buttons
+from gateway.render.slack import TONE_COLOURS, SlackMessage, to_slack
+from gateway.render.text import to_text
 from notifier.webhook import parse_payload, to_notification
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
@@ -28,19 +25,24 @@ def fixture(name: str) -> AlertNotification:
     return to_notification(parse_payload((FIXTURES / name).read_bytes()))
 
 
-def all_text(blocks: list[dict[str, Any]]) -> str:
+def render(note: AlertNotification, **kwargs: Any) -> SlackMessage:
+    return to_slack(alert_doc(note, **kwargs))
+
+
+def all_text(blocks: tuple[dict[str, Any], ...]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
-def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def buttons(blocks: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
 
 
 def test_firing_message_shows_what_on_call_needs() -> None:
     note = fixture("webhook-01-firing-AlwaysFiring.json")
-    msg = render(note, ref="abc123")
+    doc = alert_doc(note, ref="abc123")
+    assert doc.title.endswith("FIRING [none] AlwaysFiring")
+    msg = to_slack(doc)
     text = all_text(msg.blocks)
-    assert msg.blocks[0]["type"] == "header"
     assert "FIRING [none] AlwaysFiring" in msg.blocks[0]["text"]["text"]
     assert "Always firing test alert" in text
     assert "`team=chatops`" in text
@@ -51,8 +53,10 @@ def test_firing_message_shows_what_on_call_needs() -> None:
         ("chatops_silence_1h", "Silence 1h", "abc123"),
         ("chatops_silence_4h", "Silence 4h", "abc123"),
     ]
-    assert msg.attachments[0]["color"] != RESOLVED_COLOUR
+    assert msg.blocks[-1]["type"] == "actions"  # the buttons come last
+    assert msg.attachments[0]["color"] == TONE_COLOURS["none"]
     assert "AlwaysFiring" in msg.text
+    assert "Always firing test alert" in to_text(doc)  # the same document reads as plain text
 
 
 def test_resolved_message_strikes_alerts_and_turns_green() -> None:
@@ -62,9 +66,10 @@ def test_resolved_message_strikes_alerts_and_turns_green() -> None:
     assert "RESOLVED" in msg.blocks[0]["text"]["text"]
     assert "~*ShortLived*" in text
     assert "resolved at 2026-11-27 03:56:06 UTC" in text
-    assert msg.attachments[0]["color"] == RESOLVED_COLOUR
+    assert msg.attachments[0]["color"] == TONE_COLOURS["resolved"]
     assert buttons(msg.blocks) == []
-    assert update_reply(note).startswith(":white_check_mark: Resolved")
+    assert not any(isinstance(p, Buttons) for p in alert_doc(note, ref="r").footer)
+    assert update_reply(note).title.startswith(":white_check_mark: Resolved")
 
 
 def test_partly_resolved_group_marks_only_the_resolved_alert() -> None:
@@ -74,11 +79,10 @@ def test_partly_resolved_group_marks_only_the_resolved_alert() -> None:
     second.status = "resolved"
     second.labels["instance"] = "b"
     note.alerts.append(second)
-    msg = render(note, ref="r")
-    text = all_text(msg.blocks)
+    text = all_text(render(note, ref="r").blocks)
     assert text.count(":fire:") == 1
     assert text.count(":white_check_mark: resolved") == 1
-    assert "1 firing, 1 resolved" in update_reply(note)
+    assert "1 firing, 1 resolved" in update_reply(note).title
 
 
 def test_truncated_alerts_are_counted_in_and_more() -> None:
@@ -86,22 +90,23 @@ def test_truncated_alerts_are_counted_in_and_more() -> None:
     assert "… and 2 more" in all_text(msg.blocks)
 
 
-def test_mrkdwn_is_escaped() -> None:
+def test_alert_text_is_data_no_markup_or_mention_gets_through() -> None:
     note = fixture("webhook-01-firing-AlwaysFiring.json")
-    note.common_annotations["summary"] = "<!channel> & <http://evil|click>"
+    note.common_annotations["summary"] = "<!channel> & <http://evil|click> <@U0BOSS>"
+    note.alerts[0].annotations["summary"] = "<@U0BOSS> look"
     text = all_text(render(note, ref="r").blocks)
-    assert "<!channel>" not in text
-    assert "&lt;!channel&gt; &amp;" in text
+    assert "<!channel>" not in text and "<@U0BOSS>" not in text
+    assert "&lt;!channel&gt; &amp;" in text and "&lt;@U0BOSS&gt; look" in text
 
 
 def test_silenced_note_and_reply() -> None:
-    until = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-    silenced = ChatSilence(user_id="U123", silence_id="s1", url="http://am/#/silences/s1")
-    silenced.until.FromDatetime(until)
-    msg = render(fixture("webhook-01-firing-AlwaysFiring.json"), ref="r", silenced=silenced)
-    text = all_text(msg.blocks)
-    assert "Silenced by <@U123> until 2026-11-27 06:00 UTC" in text
-    assert "<@U123> silenced this group until 2026-11-27 06:00 UTC" in silence_reply(silenced)
+    silence = ChatSilence(user_id="U123", silence_id="s1", url="http://am/#/silences/s1")
+    silence.until.FromDatetime(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))
+    text = all_text(render(fixture("webhook-01-firing-AlwaysFiring.json"), ref="r", silence=silence).blocks)
+    assert "Silenced by <@U123> until 2026-11-27 06:00 UTC <http://am/#/silences/s1|silence>" in text
+    reply = to_slack(silence_reply(silence))
+    assert "<@U123> silenced this group until 2026-11-27 06:00 UTC" in all_text(reply.blocks)
+    assert "<@U123> silenced this group" in reply.text
 
 
 def big_group(count: int, text_len: int) -> AlertNotification:
@@ -117,7 +122,7 @@ def big_group(count: int, text_len: int) -> AlertNotification:
     return note
 
 
-def section_texts(blocks: list[dict[str, Any]]) -> list[str]:
+def section_texts(blocks: tuple[dict[str, Any], ...]) -> list[str]:
     return [b["text"]["text"] for b in blocks if b["type"] == "section"]
 
 
@@ -127,6 +132,7 @@ def test_a_group_of_500_is_one_message_within_slack_limits() -> None:
     assert all(len(t) <= 3000 for t in section_texts(msg.blocks))
     assert "… and 460 more" in all_text(msg.blocks)
     assert all_text(msg.blocks).count("host-") == 40
+    assert msg.blocks[-1]["type"] == "actions"
 
 
 @settings(max_examples=60, deadline=None)
@@ -143,7 +149,8 @@ def test_limits_hold_for_any_group(count: int, text_len: int, listed: int, trunc
     msg = render(note, ref="r", limits=Limits(max_listed_alerts=listed))
     assert len(msg.blocks) <= 50
     assert all(len(t) <= 3000 for t in section_texts(msg.blocks))
-    assert len(msg.blocks[0]["text"]["text"]) <= 150
+    assert len(msg.blocks[0]["text"]["text"]) <= 152  # the headline, cut to 150, in bold
+    assert buttons(msg.blocks)  # the buttons are never cut
     shown = all_text(msg.blocks).count("host-")
     hidden = count - shown + truncated
     if hidden:

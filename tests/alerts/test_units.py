@@ -1,4 +1,4 @@
-"""Pure parts of delivery: routes, failure classification, the KV record, click parsing, silence request."""
+"""Pure parts of delivery: routes, Slack errors at the edge, retries, the KV record, clicks, silences."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
-from gateway.alerts.actions import parse_click, silence_request
+from gateway.alerts.actions import silence_request
 from gateway.alerts.failures import GiveUp, Retry, backoff, classify
+from gateway.alerts.render import SILENCE_HOURS
 from gateway.alerts.routing import RouteError, channel_for, parse_routes
 from gateway.alerts.store import applied, group_ref, live_silence, replied, with_silence
+from gateway.slack.chat import ChatError, Failure, _api, chat_error
+from gateway.slack.events import ButtonClick, button_click
 
 
 def test_routes_pick_the_first_match_else_default() -> None:
@@ -42,24 +45,39 @@ def slack_error(status: int, body: dict[str, object], headers: dict[str, str] | 
     return SlackApiError("failed", response)
 
 
+def test_slack_errors_are_translated_at_the_edge() -> None:
+    limited = chat_error(slack_error(429, {"ok": False, "error": "ratelimited"}, {"retry-after": "7"}))
+    assert (limited.failure, limited.retry_after) == (Failure.RATE_LIMITED, 7.0)
+    assert chat_error(slack_error(500, {"ok": False})).failure is Failure.UNAVAILABLE
+    assert chat_error(slack_error(200, {"ok": False, "error": "fatal_error"})).failure is Failure.UNAVAILABLE
+    gone = chat_error(slack_error(200, {"ok": False, "error": "message_not_found"}))
+    assert (gone.failure, gone.detail) == (Failure.GONE, "message_not_found")
+    refused = chat_error(slack_error(200, {"ok": False, "error": "channel_not_found"}))
+    assert (refused.failure, refused.detail) == (Failure.REFUSED, "channel_not_found")
+
+
+async def test_network_faults_towards_slack_are_unavailable_not_crashes() -> None:
+    async def refused() -> AsyncSlackResponse:
+        raise aiohttp.ClientConnectionError("connection refused")
+
+    with pytest.raises(ChatError) as info:
+        await _api(refused())
+    assert info.value.failure is Failure.UNAVAILABLE
+
+
 def test_429_waits_retry_after() -> None:
-    outcome = classify(slack_error(429, {"ok": False, "error": "ratelimited"}, {"retry-after": "7"}), 1)
-    assert outcome == Retry(7.0, "ratelimited")
+    assert classify(ChatError(Failure.RATE_LIMITED, "ratelimited", 7.0), 1) == Retry(7.0, "ratelimited")
 
 
-def test_5xx_and_network_faults_back_off() -> None:
-    assert classify(slack_error(500, {"ok": False, "error": "internal_error"}), 3) == Retry(
-        4.0, "internal_error"
-    )
-    assert isinstance(classify(aiohttp.ClientConnectionError("refused"), 1), Retry)
+def test_chat_and_bus_faults_back_off() -> None:
+    assert classify(ChatError(Failure.UNAVAILABLE, "internal_error"), 3) == Retry(4.0, "internal_error")
     assert isinstance(classify(TimeoutError(), 2), Retry)
+    assert isinstance(classify(ConnectionRefusedError(), 2), Retry)
     assert backoff(1) == 1.0 and backoff(30) == 30.0
 
 
-def test_client_errors_give_up() -> None:
-    assert classify(slack_error(200, {"ok": False, "error": "channel_not_found"}), 1) == GiveUp(
-        "channel_not_found"
-    )
+def test_refusals_give_up() -> None:
+    assert classify(ChatError(Failure.REFUSED, "channel_not_found"), 1) == GiveUp("channel_not_found")
 
 
 def test_unexpected_errors_are_retried_a_few_times_then_given_up() -> None:
@@ -100,7 +118,7 @@ def test_group_ref_is_kv_safe_and_stable() -> None:
     assert ref != group_ref('{}:{alertname="Multi"}')
 
 
-def test_click_is_translated_from_block_actions() -> None:
+def test_a_silence_click_is_parsed_at_the_edge_like_any_other() -> None:
     body = {
         "type": "block_actions",
         "user": {"id": "U1", "username": "alice"},
@@ -109,17 +127,9 @@ def test_click_is_translated_from_block_actions() -> None:
         "container": {"type": "message", "message_ts": "123.456", "channel_id": "C1"},
         "actions": [{"action_id": "chatops_silence_4h", "value": "ref1"}],
     }
-    click = parse_click(body, 4)
-    assert click is not None
-    assert (click.user_id, click.user_name, click.channel, click.message_ts, click.ref, click.hours) == (
-        "U1",
-        "alice",
-        "C1",
-        "123.456",
-        "ref1",
-        4,
-    )
-    assert parse_click({"user": {"id": "U1"}}, 1) is None
+    assert button_click(body) == ButtonClick("chatops_silence_4h", "ref1", "U1", "C1", "123.456")
+    assert SILENCE_HOURS["chatops_silence_4h"] == 4
+    assert button_click({"user": {"id": "U1"}}) is None
 
 
 def test_silence_request_matches_every_common_label_exactly() -> None:

@@ -19,7 +19,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.render.slack import SlackMessage, SlackUpload
 from gateway.seen import SeenEvents
 from gateway.slack.blocks import CONFIRM
-from gateway.slack.chat import UploadFailed
+from gateway.slack.chat import Posted, UploadFailed
 from gateway.slack.events import ButtonClick, ChatMessage
 from gateway.slack.handlers import SlackGateway
 
@@ -41,9 +41,9 @@ class RecordingChat:
         self.uploads.append((channel, thread_ts, upload))
         return f"F{len(self.uploads)}"
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> Posted:
         self.posts.append((channel, thread_ts, message.text))
-        return f"9.{len(self.posts)}"
+        return Posted(channel, f"9.{len(self.posts)}")
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         self.updates.append((ts, message.text))
@@ -202,7 +202,7 @@ class FlakyChat(RecordingChat):
 
     failures: int = 1
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> str:
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> Posted:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("slack went away")
