@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from chatops.contract import Command
 from chatops.errors import FORBIDDEN
 from chatops.subjects import H_MSG_ID, audit_subject
 from chatops.v1 import audit_pb2
+from gateway.commands import Parsed, Request
 from gateway.flow import trace_id_of
 
 log = logs.get_logger(__name__)
@@ -38,6 +40,31 @@ def refusal_event(
         error_code=FORBIDDEN,
         error=reason,
         trace_id=trace_id_of(caller.traceparent),
+    )
+    event.time.FromDatetime(now or datetime.now(UTC))
+    event.duration.FromNanoseconds(0)
+    return event
+
+
+REFUSED_CHAT = "chat.refused"  # the audit "command" of a message refused before it was parsed into one
+
+
+def origin_refusal_event(
+    parsed: Parsed, text: str, caller: Caller, reason: str, now: datetime | None = None
+) -> audit_pb2.AuditEvent:
+    """The AuditEvent of a message refused for where it came from (another workspace, a channel)."""
+    if isinstance(parsed, Request):
+        return refusal_event(parsed.command, parsed.message, caller, reason, now)
+    event = audit_pb2.AuditEvent(
+        actor=caller.actor,
+        channel=caller.channel,
+        source=caller.source,
+        request_id=caller.request_id,
+        command=REFUSED_CHAT,
+        arguments=json.dumps({"text": text[:200]}),
+        outcome="error",
+        error_code=FORBIDDEN,
+        error=reason,
     )
     event.time.FromDatetime(now or datetime.now(UTC))
     event.duration.FromNanoseconds(0)

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import health, logs
 from chatops.bus import connect
@@ -28,6 +29,7 @@ from gateway.flow import bus_asker
 from gateway.metrics import GatewayMetrics
 from gateway.seen import SeenEvents
 from gateway.settings import GatewaySettings
+from gateway.slack.admission import admission
 from gateway.slack.app import ClickHandler, build_app, build_client, register, serving
 from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.chat import SlackChat
@@ -85,7 +87,11 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
 
         chat = SlackChat(client)
         ask = bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT)
+        allowed = admission(
+            settings.SLACK_ALLOWED_TEAMS, await own_workspace(client), settings.SLACK_ALLOWED_CHANNELS
+        )
         gateway = SlackGateway(
+            admission=allowed,
             chat=chat,
             ask=ask,
             seen=SeenEvents(await js.key_value(KV_SEEN_EVENTS)),
@@ -120,6 +126,8 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             mode="socket" if settings.socket_mode else "http",
             admins=len(settings.CHATOPS_ADMINS),
             oncall=settings.SLACK_ONCALL_CHANNEL or "-",
+            teams=",".join(sorted(allowed.teams)),
+            channels=",".join(sorted(allowed.channels)) or "any",
         )
         await stop.wait()
         log.info("gateway.stopping")
@@ -148,6 +156,12 @@ async def _connect(url: str, stop: asyncio.Event) -> Client | None:
             await asyncio.wait_for(stop.wait(), delay)
         delay = min(delay * 2, 5.0)
     return None
+
+
+async def own_workspace(client: AsyncWebClient) -> tuple[str, ...]:
+    """The bot's workspace id and, on Enterprise Grid, its org id, as auth.test says."""
+    resp = await client.auth_test()
+    return tuple(str(resp.get(k)) for k in ("team_id", "enterprise_id") if resp.get(k))
 
 
 def _nats_problem(connected: list[Client]) -> str:

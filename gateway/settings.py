@@ -19,6 +19,11 @@ class GatewaySettings(BusSettings):
     # Optional alert routes by label: "team=payments:C0PAYMENTS,severity=info:C0INFO".
     SLACK_ALERT_ROUTES: CsvList
     CHATOPS_ADMINS: AdminList
+    # Workspace (T…) and Enterprise Grid org (E…) ids whose people may use the bot; empty: the bot's
+    # own workspace (and org), as auth.test names it. Slack Connect guests from elsewhere are refused.
+    SLACK_ALLOWED_TEAMS: CsvList
+    # Channel ids where commands are taken, and `dm` for direct messages; empty: everywhere.
+    SLACK_ALLOWED_CHANNELS: CsvList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
     # How long an alert handed to a gateway that died waits before another delivery takes it.
@@ -44,4 +49,9 @@ class ConsoleSettings(BusSettings):
     """`chatops ask` / `chatops history`: no Slack credentials, the same admins and timeout."""
 
     CHATOPS_ADMINS: AdminList
+    # Workspace (T…) and Enterprise Grid org (E…) ids whose people may use the bot; empty: the bot's
+    # own workspace (and org), as auth.test names it. Slack Connect guests from elsewhere are refused.
+    SLACK_ALLOWED_TEAMS: CsvList
+    # Channel ids where commands are taken, and `dm` for direct messages; empty: everywhere.
+    SLACK_ALLOWED_CHANNELS: CsvList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)

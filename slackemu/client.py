@@ -77,8 +77,10 @@ class EmulatorControl:
                 return str(channel["id"])
         raise ControlError(f"no channel named {name!r}")
 
-    async def create_user(self, name: str, real_name: str | None = None) -> str:
-        data = await self._call("POST", "/control/users", {"name": name, "real_name": real_name})
+    async def create_user(self, name: str, real_name: str | None = None, team_id: str | None = None) -> str:
+        """A new member; with another `team_id`, a Slack Connect guest from that workspace."""
+        body = {"name": name, "real_name": real_name, **({"team_id": team_id} if team_id else {})}
+        data = await self._call("POST", "/control/users", body)
         return str(data["user"]["id"])
 
     async def create_channel(self, name: str) -> str:

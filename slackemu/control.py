@@ -64,8 +64,13 @@ async def get_state(request: web.Request) -> web.Response:
 
 async def create_user(request: web.Request) -> web.Response:
     body = await _body(request)
-    user = _emu(request).workspace.add_user(str(body["name"]), body.get("real_name"))
-    return web.json_response({"ok": True, "user": {"id": user.id, "name": user.name}})
+    team = body.get("team_id")
+    user = _emu(request).workspace.add_user(
+        str(body["name"]), body.get("real_name"), str(team) if team else None
+    )
+    return web.json_response(
+        {"ok": True, "user": {"id": user.id, "name": user.name, "team_id": user.team_id}}
+    )
 
 
 async def create_channel(request: web.Request) -> web.Response:

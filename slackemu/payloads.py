@@ -23,14 +23,21 @@ def new_event_id() -> str:
 
 
 def event_for_message(ws: Workspace, channel: Channel, msg: Message) -> JsonDict | None:
-    """The inner event an app subscribed to app_mention and message.im gets for a human's message."""
+    """The inner event an app subscribed to app_mention and message.im gets for a human's message.
+
+    As in Slack, `team`, `user_team` and `source_team` name the sender's own workspace: for a Slack
+    Connect guest that is not the app's workspace (the envelope's `team_id`).
+    """
+    sender_team = ws.users[msg.user].team_id if msg.user in ws.users else ws.team_id
     base: JsonDict = {
         "user": msg.user,
         "text": msg.text,
         "ts": msg.ts,
         "channel": channel.id,
         "event_ts": msg.ts,
-        "team": ws.team_id,
+        "team": sender_team,
+        "user_team": sender_team,
+        "source_team": sender_team,
         "blocks": [
             {
                 "type": "rich_text",
@@ -69,7 +76,7 @@ def event_callback(ws: Workspace, event: JsonDict, token: str) -> JsonDict:
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": event.get("team", ws.team_id) != ws.team_id,
         "event_context": "4-" + secrets.token_urlsafe(24),
     }
 
@@ -122,7 +129,7 @@ def block_actions(
         container["thread_ts"] = msg.thread_ts
     return {
         "type": "block_actions",
-        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": ws.team_id},
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": user.team_id},
         "api_app_id": ws.app_id,
         "token": token,
         "container": container,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.slack.admission import action_origin, event_origin
+
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -21,6 +23,7 @@ class ChatMessage:
     ts: str
     thread_ts: str  # where the reply goes: the thread of the mention
     direct: bool
+    origin: tuple[str, ...] = ()  # every workspace/org id the event names (see admission.py)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class ButtonClick:
     user: str
     channel: str
     message_ts: str
+    origin: tuple[str, ...] = ()
 
 
 def _str(value: Any) -> str:
@@ -68,6 +72,7 @@ def chat_message(body: Mapping[str, Any], bot_user_id: str) -> ChatMessage | Non
         ts=ts,
         thread_ts=_str(event.get("thread_ts")) or ts,
         direct=direct,
+        origin=event_origin(body, event),
     )
 
 
@@ -84,4 +89,5 @@ def button_click(body: Mapping[str, Any]) -> ButtonClick | None:
         user=_str(user.get("id")),
         channel=_str(channel.get("id")) or _str(container.get("channel_id")),
         message_ts=_str(container.get("message_ts")) or _str(message.get("ts")),
+        origin=action_origin(body),
     )

@@ -11,7 +11,7 @@ from chatops import codec, logs
 from chatops.bus import Caller
 from chatops.codec import CodecError
 from chatops.v1.records_pb2 import PendingConfirmation
-from gateway.audit import AuditSink, refusal_event
+from gateway.audit import AuditSink, origin_refusal_event, refusal_event
 from gateway.commands import Request, parse
 from gateway.commands.table import BY_COMMAND
 from gateway.confirmations import Confirmations, expired, pending_for
@@ -22,6 +22,7 @@ from gateway.render.notes import confirm_doc
 from gateway.render.slack import to_slack, to_upload
 from gateway.render.text import to_text
 from gateway.seen import SeenEvents
+from gateway.slack.admission import Admission
 from gateway.slack.blocks import CANCEL, confirm_message, resolved_message
 from gateway.slack.chat import Chat, UploadFailed
 from gateway.slack.events import ButtonClick, ChatMessage
@@ -45,16 +46,22 @@ class SlackGateway:
         confirm_ttl: float,
         metrics: GatewayMetrics,
         slow_after: float = 1.5,
+        admission: Admission | None = None,
     ) -> None:
         self.chat, self.ask, self.seen, self.confirmations = chat, ask, seen, confirmations
         self.audit, self.admins, self.confirm_ttl = audit, admins, confirm_ttl
         self.metrics, self.slow_after = metrics, slow_after
+        self.admission = admission  # None: every workspace and channel (tests that need no policy)
 
     async def on_message(self, msg: ChatMessage) -> None:
         """Handle one message addressed to the bot; a duplicate delivery is dropped."""
         if not await self.seen.first(msg.dedupe_key):
             self.metrics.duplicates.inc()
             log.info("slack.duplicate", key=msg.dedupe_key)
+            return
+        why = self.admission.refusal(msg.origin, msg.channel, msg.direct) if self.admission else ""
+        if why:
+            await self._refuse_origin(msg, why)
             return
         started = time.monotonic()
         caller = Caller(
@@ -85,6 +92,26 @@ class SlackGateway:
             request_id=caller.request_id,
             trace_id=trace_id_of(caller.traceparent),
         )
+
+    async def _refuse_origin(self, msg: ChatMessage, why: str) -> None:
+        """One line in the thread, and an audit event: who tried what, from where."""
+        caller = Caller(actor=f"slack:{msg.user}", channel=msg.channel, source="slack")
+        parsed = parse(msg.text)
+        event = origin_refusal_event(parsed, msg.text, caller, f"{why} (from {', '.join(msg.origin)})")
+        try:
+            await self.audit(event)
+        except Exception:  # the refusal stands, and is said, when the audit log is down
+            log.exception("audit.refusal_not_recorded", request_id=caller.request_id)
+        self.metrics.commands.labels(event.command, "refused_origin").inc()
+        log.warning(
+            "slack.refused_origin",
+            user=msg.user,
+            channel=msg.channel,
+            origin=",".join(msg.origin),
+            command=event.command,
+            request_id=caller.request_id,
+        )
+        await self.chat.post(msg.channel, to_slack(Doc(why, ok=False)), msg.thread_ts)
 
     async def _act(self, step: Step, caller: Caller, msg: ChatMessage) -> tuple[str, str]:
         """Carry out the step; returns (command, outcome) for the metrics."""
@@ -150,6 +177,11 @@ class SlackGateway:
 
     async def on_click(self, click: ButtonClick) -> None:
         """Confirm runs the change (only for the user who asked); Cancel or expiry drops it."""
+        if self.admission and self.admission.refusal(click.origin):
+            self.metrics.clicks.labels("refused_origin").inc()
+            log.warning("slack.click_refused_origin", user=click.user, origin=",".join(click.origin))
+            await self.chat.ephemeral(click.channel, click.user, self.admission.refusal(click.origin))
+            return
         found = await self.confirmations.get(click.value)
         if found is None:
             self.metrics.clicks.labels("stale").inc()

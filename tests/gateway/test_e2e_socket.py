@@ -122,6 +122,17 @@ async def test_a_non_admin_change_is_refused_audited_and_changes_nothing(world, 
     assert "sampling.set" in history["text"] and "error 403" in history["text"]
 
 
+async def test_a_slack_connect_guest_from_another_workspace_is_refused_and_audited(world, control):
+    # The emulator sends the guest's own workspace in team/user_team/source_team, as Slack does.
+    guest = await control.create_user("guest", "Gus Guest", team_id="T0OTHER01")
+    visitor = await person(control, user=guest, name="guest")
+    _, reply = await visitor.ask("deployed version")
+    assert reply["text"] == "Sorry, I only take commands from people in my own workspace."
+    bob = await person(control, name="auditor")
+    _, history = await bob.ask(f"history user=<@{guest}>")
+    assert "version.get" in history["text"] and "error 403" in history["text"]
+
+
 async def wait_for_update(who: Person, ts: str, needle: str, timeout: float = 30.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from google.protobuf.message import Message
@@ -18,6 +19,7 @@ from gateway.flow import bus_asker
 from gateway.metrics import GatewayMetrics
 from gateway.render.slack import SlackMessage, SlackUpload
 from gateway.seen import SeenEvents
+from gateway.slack.admission import FOREIGN, WRONG_CHANNEL, Admission
 from gateway.slack.blocks import CONFIRM
 from gateway.slack.chat import Posted, UploadFailed
 from gateway.slack.events import ButtonClick, ChatMessage
@@ -64,7 +66,7 @@ async def slow_sampling(command: Command[Any, Any], request: Message, caller: Ca
     return sampling_pb2.GetSamplingReply(sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS))
 
 
-async def gateway_on(nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0):
+async def gateway_on(nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0, admission=None):
     js = nc.jetstream()
     await provision(js)
     audited: list[audit_pb2.AuditEvent] = []
@@ -81,6 +83,7 @@ async def gateway_on(nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0):
         admins=("UADMIN",),
         confirm_ttl=ttl,
         metrics=GatewayMetrics(),
+        admission=admission,
     )
     return gw, audited
 
@@ -227,3 +230,30 @@ async def test_a_refusal_is_said_even_when_the_audit_log_is_down(nc):
     gw.audit = broken_audit
     await gw.on_message(said("e7", "U2", "change sampling always"))
     assert "only admins may run it" in chat.posts[0][2]
+
+
+async def test_a_message_from_elsewhere_gets_one_line_and_is_audited(nc):
+    chat = RecordingChat()
+    asked: list[str] = []
+
+    async def ask(command, request, caller):
+        asked.append(command.name)
+        raise AssertionError("a refused message must not reach ops")
+
+    policy = Admission(frozenset({"T111"}), frozenset({"C1", "dm"}))
+    gw, audited = await gateway_on(nc, chat, ask=ask, admission=policy)
+    guest = replace(said("o1", "UGUEST", "deployed version"), origin=("T111", "T0GUEST01"))
+    await gw.on_message(guest)
+    elsewhere = replace(said("o2", "U1", "not even a command"), channel="C9", origin=("T111",))
+    await gw.on_message(elsewhere)
+    assert [text for _, _, text in chat.posts] == [FOREIGN, WRONG_CHANNEL]
+    assert asked == []
+    assert [(e.actor, e.command, e.error_code) for e in audited] == [
+        ("slack:UGUEST", "version.get", 403),
+        ("slack:U1", "chat.refused", 403),
+    ]
+    assert "T0GUEST01" in audited[0].error and json.loads(audited[1].arguments) == {
+        "text": "not even a command"
+    }
+    await gw.on_click(ButtonClick(CONFIRM, "x", "UGUEST", "C1", "9.1", origin=("T0GUEST01",)))
+    assert chat.ephemerals == [("UGUEST", FOREIGN)] and chat.updates == []

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from gateway.render.doc import Doc, Para
+from gateway.slack.admission import FOREIGN, NO_DMS, WRONG_CHANNEL, Admission, admission
 from gateway.slack.blocks import CANCEL, CONFIRM, confirm_message, resolved_message
 from gateway.slack.events import ButtonClick, ChatMessage, button_click, chat_message, strip_mention
 
@@ -26,6 +27,7 @@ def test_an_app_mention_becomes_a_chat_message_without_the_bots_mention():
         ts="1595926230.009600",
         thread_ts="1595926230.009600",
         direct=False,
+        origin=("E111", "T111"),  # the recorded event's workspace and Grid org
     )
 
 
@@ -70,10 +72,41 @@ def test_only_the_bots_own_mention_is_stripped():
 def test_a_button_click_becomes_a_button_click():
     click = button_click(ACTIONS)
     assert click == ButtonClick(
-        action_id="a", value="click_me_123", user="W111", channel="C111", message_ts="111.222"
+        action_id="a",
+        value="click_me_123",
+        user="W111",
+        channel="C111",
+        message_ts="111.222",
+        origin=("E111", "T111"),
     )
     assert button_click({"type": "view_submission"}) is None
     assert button_click({"type": "block_actions", "actions": []}) is None
+
+
+def test_every_workspace_an_event_names_is_its_origin():
+    # A Slack Connect guest: the envelope is the bot's workspace, the sender's fields are another.
+    body = copy.deepcopy(MENTION)
+    body["event"].update(team="T0GUEST01", user_team="T0GUEST01", source_team="T0GUEST01")
+    msg = chat_message(body, BOT)
+    assert msg is not None and msg.origin == ("E111", "T0GUEST01", "T111")
+    guest_click = copy.deepcopy(ACTIONS)
+    guest_click["user"]["team_id"] = "T0GUEST01"
+    click = button_click(guest_click)
+    assert click is not None and click.origin == ("E111", "T0GUEST01", "T111")
+
+
+def test_admission_wants_every_id_allowed_and_the_channel_listed():
+    own = Admission(frozenset({"T111", "E111"}))
+    assert own.refusal(("E111", "T111"), "C1") == ""
+    assert own.refusal(("E111", "T0GUEST01", "T111"), "C1") == FOREIGN
+    assert own.refusal(("T0OTHER01",), "C1", direct=True) == FOREIGN
+    some = admission((), ("T111",), ("C1", "DM"))
+    assert some.refusal(("T111",), "C1") == ""
+    assert some.refusal(("T111",), "C2") == WRONG_CHANNEL
+    assert some.refusal(("T111",), "D9", direct=True) == ""  # `dm` admits direct messages
+    assert admission((), ("T111",), ("C1",)).refusal(("T111",), "D9", direct=True) == NO_DMS
+    listed = admission(("T111", "T222"), ("T111",), ())
+    assert listed.refusal(("T222",), "C9") == "" and listed.refusal(("T333",), "C9") == FOREIGN
 
 
 def test_the_confirmation_question_carries_both_buttons_and_the_pending_id():
