@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import os
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 from chatops import logs
 from chatops.health import ListenError, serving
 from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
+from slackemu import persist
 from slackemu.core import Config, Emulator
 from slackemu.server import build_app
 from slackemu.settings import EmulatorSettings
@@ -45,7 +47,17 @@ async def serve(settings: EmulatorSettings) -> None:
     config = config_from(settings)
     stop = stop_on_signals()
     async with AsyncExitStack() as stack:
-        app = build_app(Emulator(config))
+        emulator = Emulator(config)
+        if settings.SLACKEMU_STATE_FILE:
+            path = Path(settings.SLACKEMU_STATE_FILE)
+            kept = persist.load(path)
+            if kept is not None:
+                emulator = Emulator(config, workspace=kept)
+            saver = persist.Saver(emulator.workspace, path)
+            saver.start()
+            stack.push_async_callback(saver.stop)  # the last changes are written on the way out
+            log.info("slackemu.state", path=str(path), restored=kept is not None)
+        app = build_app(emulator)
         await stack.enter_async_context(
             serving(app, settings.SLACKEMU_LISTEN, purpose="Slack", shutdown_timeout=2)
         )

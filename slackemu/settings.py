@@ -28,6 +28,8 @@ class EmulatorSettings(BusSettings):
     SLACKEMU_WEBHOOK_CHANNEL: str = "oncall"
     # Tests set this so an emulator never outlives a killed test run on a shared machine.
     SLACKEMU_EXIT_WITH_PARENT: bool = False
+    # Where the workspace (users, channels, messages) is kept across restarts; empty: memory only.
+    SLACKEMU_STATE_FILE: str = ""
 
     @field_validator("SLACKEMU_BOT_TOKEN")
     @classmethod

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -160,11 +159,11 @@ class TsClock:
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._now = now
-        self._last = 0
+        self.last = 0  # microseconds of the last ts handed out; kept across restarts
 
     def next(self) -> str:
-        micros = max(int(self._now() * 1_000_000), self._last + 1)
-        self._last = micros
+        micros = max(int(self._now() * 1_000_000), self.last + 1)
+        self.last = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
@@ -182,7 +181,7 @@ class Workspace:
     messages: dict[str, list[Message]] = field(default_factory=dict)
     clock: TsClock = field(default_factory=TsClock)
     version: int = 0
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    next_id: int = 1  # the counter behind U0…/C0…/D0… ids; kept across restarts
     _listeners: list[Callable[[str], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -203,13 +202,15 @@ class Workspace:
 
     # -- users and channels ---------------------------------------------------------------------
     def _new_id(self, prefix: str) -> str:
-        return f"{prefix}0{next(self._ids):07X}"
+        number, self.next_id = self.next_id, self.next_id + 1
+        return f"{prefix}0{number:07X}"
 
-    def add_user(self, name: str, real_name: str | None = None) -> User:
-        """Create a member; names are unique, like Slack handles."""
+    def add_user(self, name: str, real_name: str | None = None, team_id: str | None = None) -> User:
+        """Create a member; names are unique, like Slack handles. Another `team_id` makes a Slack
+        Connect guest: someone from another workspace in a shared channel."""
         if not name or any(u.name == name for u in self.users.values()):
             raise ValueError(f"user name {name!r} is empty or taken")
-        user = User(self._new_id("U"), name, real_name or name.title(), self.team_id)
+        user = User(self._new_id("U"), name, real_name or name.title(), team_id or self.team_id)
         self.users[user.id] = user
         self._touch("")
         return user

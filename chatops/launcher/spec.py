@@ -220,6 +220,9 @@ def slackemu(opts: StackOptions, slack: EmulatedSlack) -> Component:
         SLACKEMU_SIGNING_SECRET=slack.signing_secret,
         SLACKEMU_WEBHOOK_SECRET=slack.webhook_secret,
         SLACKEMU_WEBHOOK_CHANNEL="oncall",
+        # Kept beside JetStream and Alertmanager's notification log, so that after a restart the
+        # offline Slack still shows what they say was posted (a firing alert stays in #oncall).
+        SLACKEMU_STATE_FILE=str(opts.data_dir / "slack.json"),
     )
     return Component(
         "slackemu",

@@ -234,12 +234,58 @@ async def test_killed_ops_is_restarted_and_commands_work_again(stack):
         await ask(control, oncall, alice, "deployed version", expect="0.1.0")
 
 
-def test_sigterm_stops_everything_and_leaves_no_process(stack):
+def stops_cleanly(stack: Stack, sig: int) -> None:
     stack.state()
     assert stack.pgids
-    stack.proc.send_signal(signal.SIGTERM)
+    stack.proc.send_signal(sig)
     assert stack.proc.wait(120) == 0
     assert "stopped; nothing left running" in stack.output.read_text()
     assert in_groups(stack.pgids) == []
     busy = [p for p in stack.ports.named().values() if in_use(p)]
     assert busy == []
+
+
+def test_ctrl_c_stops_everything_and_leaves_no_process(stack):
+    stops_cleanly(stack, signal.SIGINT)
+
+
+def test_a_restarted_stack_still_shows_the_firing_alert_in_oncall(stack):
+    """After the demo alert reached #oncall and Ctrl-C, `chatops up` again: #oncall still shows it.
+
+    Alertmanager's notification log (in the data dir) says the alert was sent and will not send it
+    again for hours; the offline Slack keeps its workspace in the same data dir, so the two agree.
+    """
+    out = stack.output.with_name("up-again.out")
+    started = time.monotonic()
+    proc, base = launch(stack.data_dir.parent, out)
+    again = Stack(proc, stack.data_dir, Ports.from_base(base), out)
+    try:
+
+        def healthy():
+            if proc.poll() is not None:
+                raise AssertionError(f"chatops up exited with {proc.returncode}:\n{again.tail()}")
+            state = again.state()
+            return state.get("healthy") and state.get("launcher_pid") == proc.pid
+
+        wait_until(healthy, timeout=STARTUP, what="the restarted chatops up to report healthy")
+
+        async def oncall_messages() -> list[dict[str, Any]]:
+            async with EmulatorControl(again.ports.url("slackemu")) as control:
+                return await control.messages(await control.channel_id("oncall"))
+
+        texts = [m["text"] for m in asyncio.run(oncall_messages())]
+        assert any("FIRING" in t and "PetstoreErrorRatioHigh" in t for t in texts), texts
+        seconds = time.monotonic() - started
+        print(f"restarted stack healthy with the alert in #oncall {seconds:.0f}s after launch")
+        stops_cleanly(again, signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        again.state()
+        for pgid in again.pgids:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
