@@ -6,6 +6,7 @@ Alertmanager's notification log, which says "already sent" for hours. An offline
 empty would contradict all of them: the firing alert would be nowhere in #oncall, and nothing would
 send it again. So the workspace persists beside them: users, channels, messages with their edits and
 reactions, the id counter and the ts clock. Tokens never go into the file; they come from settings.
+Uploaded files' bytes are not kept: a picture posted before a restart shows as a broken link after.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _message(m: Message) -> JsonDict:
         "reactions": [[name, list(users)] for name, users in m.reactions],
         "ephemeral_to": m.ephemeral_to,
         "deleted": m.deleted,
+        "files": list(m.files),
+        "attachments": list(m.attachments),
     }
 
 
@@ -121,6 +124,8 @@ def from_json(doc: Any) -> Workspace:
                     reactions=tuple((str(n), tuple(str(x) for x in users)) for n, users in m["reactions"]),
                     ephemeral_to=m["ephemeral_to"],
                     deleted=bool(m["deleted"]),
+                    files=tuple(m["files"]),
+                    attachments=tuple(m["attachments"]),
                 )
             )
         ws.next_id = int(doc["next_id"])

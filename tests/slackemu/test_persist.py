@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from slackemu import persist
@@ -28,6 +29,10 @@ def busy_workspace() -> Workspace:
     gone = ws.post(oncall, guest.id, "oops")
     ws.delete(oncall, gone.ts)
     ws.open_im(alice)
+    extras = ws.post(oncall, ws.bot_user_id, "with extras")
+    ws.messages[oncall][-1] = replace(
+        extras, files=({"id": "F1", "name": "graph.png"},), attachments=({"text": "from a webhook"},)
+    )
     return ws
 
 
