@@ -20,7 +20,7 @@ from chatops.streams import provision
 from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
 from chatops.v1 import audit_pb2
 from gateway import audit
-from gateway.alerts import AlertDelivery, AlertSilencer
+from gateway.alerts import AlertDelivery, AlertGraphs, AlertSilencer
 from gateway.alerts.backlog import BacklogWatch
 from gateway.alerts.render import SILENCE_HOURS
 from gateway.alerts.routing import RouteError, parse_routes
@@ -107,12 +107,18 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
                 js=js, chat=chat, ask=ask, audit=audit_sink, admins=settings.CHATOPS_ADMINS
             )
             clicks.update(dict.fromkeys(SILENCE_HOURS, silencer.on_click))
+            graphs = None
+            if settings.ALERT_GRAPHS:
+                graphs = AlertGraphs(chat=chat, ask=ask, registry=metrics.registry)
+                graphs.start()
+                stack.push_async_callback(graphs.stop)  # after delivery has stopped handing any over
             delivery = AlertDelivery(
                 nc=nc,
                 chat=chat,
                 oncall=settings.SLACK_ONCALL_CHANNEL,
                 routes=routes,
                 ack_wait=settings.ALERTS_ACK_WAIT,
+                graphs=graphs,
             )
             await delivery.start()
             stack.push_async_callback(delivery.stop)

@@ -28,6 +28,8 @@ class GatewaySettings(BusSettings):
     CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
     # How long an alert handed to a gateway that died waits before another delivery takes it.
     ALERTS_ACK_WAIT: float = Field(default=30.0, ge=5, le=600)
+    # A graph of the rule's expression over the last hour in each new alert message's thread.
+    ALERT_GRAPHS: bool = True
     GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"

@@ -2,5 +2,6 @@
 
 from gateway.alerts.actions import AlertSilencer
 from gateway.alerts.delivery import AlertDelivery
+from gateway.alerts.graphs import AlertGraphs
 
-__all__ = ["AlertDelivery", "AlertSilencer"]
+__all__ = ["AlertDelivery", "AlertGraphs", "AlertSilencer"]

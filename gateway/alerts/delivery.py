@@ -18,6 +18,7 @@ from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STRE
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord
 from gateway.alerts.failures import GiveUp, classify
+from gateway.alerts.graphs import AlertGraphs
 from gateway.alerts.render import Limits, alert_doc, all_resolved, update_reply
 from gateway.alerts.routing import Route, channel_for
 from gateway.alerts.store import MessageStore, applied, group_ref, live_silence, replied
@@ -65,6 +66,7 @@ class AlertDelivery:
         ack_wait: float = 30.0,
         limits: Limits | None = None,
         fetch_timeout: float = 5.0,
+        graphs: AlertGraphs | None = None,
     ) -> None:
         self.nc = nc
         self.chat = chat
@@ -73,6 +75,7 @@ class AlertDelivery:
         self.routes = routes
         self.limits = limits or Limits()
         self.fetch_timeout = fetch_timeout
+        self.graphs = graphs
         self._task: asyncio.Task[None] | None = None
         self._current: asyncio.Future[None] | None = None
         self._stopping = False
@@ -237,3 +240,6 @@ class AlertDelivery:
                 log.warning("alerts.record_retry", error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(0.5)
         log.info("alerts.posted", seq=seq, group_key=note.group_key, channel=record.channel, ts=record.ts)
+        if self.graphs is not None:
+            # Only once the message is posted and recorded; queued, so delivery never waits for it.
+            self.graphs.after_post(note, record.channel, record.ts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from datetime import UTC, datetime
 
 from matplotlib import dates as mdates
@@ -28,6 +29,15 @@ PALETTE = (
 )
 THRESHOLD_COLOUR = "#d62728"
 SPARSE = 30  # points or fewer: mark each one
+TITLE_LINE = 92  # characters of the bold title per line at this size
+
+
+def _wrapped(title: str) -> str:
+    """At most two lines that fit the picture's width; the rest is cut with an ellipsis."""
+    lines = textwrap.wrap(title, TITLE_LINE) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][: TITLE_LINE - 1] + "…"]
+    return "\n".join(lines)
 
 
 def _days(times: tuple[float, ...]) -> list[float]:
@@ -57,7 +67,8 @@ def draw(d: Drawing) -> bytes:
     for value in d.thresholds:
         ax.axhline(value, color=THRESHOLD_COLOUR, linestyle="--", linewidth=1.4, label=f"threshold {value:g}")
     start, end = _days((d.start, d.end))
-    ax.set_xlim(start, end)
+    # A little room on the right, so the newest point (often the one that matters) is not cut in half.
+    ax.set_xlim(start, end + (end - start) * 0.01)
     locator = mdates.AutoDateLocator(tz=UTC, minticks=4, maxticks=9)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
@@ -69,7 +80,7 @@ def draw(d: Drawing) -> bytes:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel("time (UTC)", fontsize=9, color="#555555")
-    fig.suptitle(d.title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    fig.suptitle(_wrapped(d.title), x=0.01, ha="left", fontsize=12, fontweight="bold")
     ax.set_title(d.subtitle, loc="left", fontsize=9, color="#555555")
     if d.lines or d.thresholds:
         entries = len(d.lines) + len(d.thresholds)

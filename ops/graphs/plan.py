@@ -12,7 +12,7 @@ from ops.backends.prometheus import RangeSeries
 from ops.graphs.window import Window
 
 MAX_LABEL = 80
-MAX_TITLE_SHOWN = 110
+MAX_TITLE_SHOWN = 130  # of the query or title; with "N more" it still fits the two lines drawn
 WIDTH, HEIGHT, DPI = 1200, 640, 120
 
 

@@ -7,6 +7,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from aiohttp import web
 
 from tests.harness.petstore import EnvProc
@@ -99,12 +100,19 @@ def gateway(
     return Component("gateway", workdir, env, port)
 
 
-def ops(workdir: Path, nats_url: str, alertmanager_url: str, admins: str) -> Component:
+def ops(
+    workdir: Path,
+    nats_url: str,
+    alertmanager_url: str,
+    admins: str,
+    *,
+    prometheus_url: str = "http://127.0.0.1:9",
+) -> Component:
     port = free_port()
     env = _env(
         NATS_URL=nats_url,
         ALERTMANAGER_URL=alertmanager_url,
-        PROMETHEUS_URL="http://127.0.0.1:9",
+        PROMETHEUS_URL=prometheus_url,
         PETSTORE_ADDR=f"{LOOPBACK}:{free_port()}",
         OPS_METRICS_LISTEN=f"{LOOPBACK}:{port}",
         OTLP_LISTEN=f"{LOOPBACK}:{free_port()}",
@@ -167,6 +175,19 @@ class Switch:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def demo_rule(name: str = "PetstoreErrorRatioHigh") -> dict[str, object]:
+    """A rule of alertmanager/rules.yml as `make demo` runs it, without its `for:` so tests need not wait."""
+    groups = yaml.safe_load((ROOT / "alertmanager" / "rules.yml").read_text())["groups"]
+    rule = next(r for g in groups for r in g["rules"] if r.get("alert") == name)
+    return {k: v for k, v in rule.items() if k != "for"}
+
+
+def demo_load(workdir: Path, petstore_addr: str, rate: float = 10.0) -> EnvProc:
+    """`python -m petstore demo`: adds and searches, and every fourth tick a malformed call (an error)."""
+    args = [sys.executable, "-m", "petstore", "demo", "--addr", petstore_addr, "--rate", f"{rate:g}"]
+    return EnvProc(args, workdir, "petstore-demo", env=_env())
 
 
 SWITCH_RULE: dict[str, object] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import urllib.request
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from chatops import codec
 from chatops.bus import connect
@@ -26,11 +28,17 @@ from tests.alerts.stack import (
     Component,
     Switch,
     alertmanager_config,
+    demo_load,
+    demo_rule,
     gateway,
     notifier,
     ops,
 )
+from tests.harness.petstore import Petstore
 from tests.harness.servers import Alertmanager, NatsServer, Prometheus
+
+THRESHOLD_RGB = (0xD6, 0x27, 0x28)  # ops.graphs.draw.THRESHOLD_COLOUR
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +115,48 @@ async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
         assert gw.proc.proc is not None and gw.proc.proc.poll() is None
     finally:
         await switch.stop()
+
+
+async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+) -> None:
+    """make demo's PetstoreErrorRatioHigh: the demo load's malformed calls cross its 5% line."""
+    petstore = stack(Petstore(tmp_path / "petstore", sampler="never").start())
+    load = demo_load(tmp_path / "demo", petstore.addr)
+    load.start()
+    stack(load)
+    hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+    am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+    prom = stack(
+        Prometheus(
+            tmp_path / "prom",
+            scrape_targets={"petstore": [petstore.metrics_target]},
+            rules=[demo_rule()],
+            alertmanager_url=am.url,
+        ).start()
+    )
+    stack(ops(tmp_path / "ops", nats_server.url, am.url, "", prometheus_url=prom.url).start())
+    gw = stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+
+    posted = await slack.control.wait_for_message(slack.oncall, timeout=120)
+    assert "FIRING [warning] PetstoreErrorRatioHigh" in flat(posted), flat(posted)
+    assert not posted.get("files")
+    shared = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=60)
+    assert shared["ts"] > posted["ts"]
+    assert "PetstoreErrorRatioHigh over the last 1h" in shared["text"]
+    assert "the red line: 0.05, where the rule fires" in shared["text"]
+    [file] = shared["files"]
+    headers = {"Authorization": f"Bearer {slack.emulator.bot_token}"}
+    async with aiohttp.ClientSession() as http, http.get(file["url_private"], headers=headers) as resp:
+        png = await resp.read()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "demo-alert-graph.png").write_bytes(png)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (1200, 640)
+    assert THRESHOLD_RGB in {colour for _, colour in image.getcolors(maxcolors=1200 * 640) or []}
+    # One alert message, and its graph after it: nothing posted twice.
+    assert len(top_level(await slack.control.messages(slack.oncall))) == 1
+    assert "Traceback" not in gw.proc.log_tail(400)
 
 
 async def test_nats_down_gives_503_then_the_alert_arrives_once(
