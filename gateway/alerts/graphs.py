@@ -25,7 +25,7 @@ from gateway.alerts.expression import Graphable, expression_of, split_threshold
 from gateway.flow import Asker, new_traceparent
 from gateway.render.replies import render_graph
 from gateway.render.slack import to_upload
-from gateway.slack.chat import Chat, UploadFailed
+from gateway.slack.chat import Chat, ChatError
 
 log = logs.get_logger(__name__)
 
@@ -150,7 +150,7 @@ class AlertGraphs:
             upload = to_upload(replace(doc, title=self._title(job)))
             assert upload is not None
             await self.chat.upload(job.channel, upload, job.thread_ts)
-        except (CommandError, UploadFailed) as exc:
+        except (CommandError, ChatError) as exc:
             self.outcomes.labels("failed").inc()
             log.warning(
                 "alerts.graph_failed",

@@ -47,10 +47,6 @@ class ChatError(Exception):
         self.retry_after = retry_after
 
 
-class UploadFailed(Exception):
-    """Slack did not take a file; the message is Slack's error name or the HTTP failure."""
-
-
 @dataclass(frozen=True)
 class Posted:
     """Where a posted message is: the channel id (Slack's, even when posted by name) and its ts."""
@@ -144,21 +140,19 @@ class SlackChat:
         thread_ts. The older files.upload is retired.
         """
         try:
-            resp = await self._client.files_upload_v2(
-                channel=channel,
-                thread_ts=thread_ts or None,
-                file=upload.data,
-                filename=upload.filename,
-                title=upload.title,
-                alt_txt=upload.alt_text,
-                initial_comment=upload.comment,
+            resp = await _api(
+                self._client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread_ts or None,
+                    file=upload.data,
+                    filename=upload.filename,
+                    title=upload.title,
+                    alt_txt=upload.alt_text,
+                    initial_comment=upload.comment,
+                )
             )
-        except SlackApiError as exc:
-            raise UploadFailed(str(exc.response.get("error", "") or "error")) from None
-        except SlackRequestError as exc:  # the POST of the bytes was refused
-            raise UploadFailed(str(exc)) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:  # the upload URL could not be reached
-            raise UploadFailed(f"{type(exc).__name__}: {exc}") from None
+        except SlackRequestError as exc:  # the POST of the bytes to the upload URL was not answered 200
+            raise ChatError(Failure.UNAVAILABLE, "the file upload was refused") from exc
         files = resp.get("files") or []
         return str(files[0].get("id", "")) if files else ""
 

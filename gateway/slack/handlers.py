@@ -24,7 +24,7 @@ from gateway.render.text import to_text
 from gateway.seen import SeenEvents
 from gateway.slack.admission import Admission
 from gateway.slack.blocks import CANCEL, confirm_message, resolved_message
-from gateway.slack.chat import Chat, UploadFailed
+from gateway.slack.chat import Chat, ChatError
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
@@ -142,12 +142,12 @@ class SlackGateway:
             return
         try:
             await self.chat.upload(msg.channel, upload, msg.thread_ts)
-        except UploadFailed as exc:
+        except ChatError as exc:
             log.warning(
-                "slack.upload_failed", error=str(exc), channel=msg.channel, request_id=caller.request_id
+                "slack.upload_failed", error=exc.detail, channel=msg.channel, request_id=caller.request_id
             )
             sorry = Doc(
-                f"I have the picture, but Slack did not take it ({exc}).",
+                f"I have the picture, but Slack did not take it ({exc.detail}).",
                 (Para(to_text(replace(doc, image=None))),),
                 ok=False,
             )

@@ -137,21 +137,17 @@ def count(graphs: AlertGraphs, outcome: str) -> float:
     return graphs.registry.get_sample_value("chatops_gateway_alert_graphs_total", {"outcome": outcome}) or 0.0
 
 
-async def delivering(
-    js: Client, slack: Slack, nats_url: str, ask: Recorded
-) -> tuple[AlertDelivery, AlertGraphs]:
+async def delivering(js: Client, slack: Slack, ask: Recorded) -> tuple[AlertDelivery, AlertGraphs]:
     graphs = AlertGraphs(chat=SlackChat(slack.client), ask=ask)
     graphs.start()
-    delivery = AlertDelivery(nc=js, client=slack.client, settings=slack.settings(nats_url), graphs=graphs)
+    delivery = slack.delivery(js, graphs=graphs)
     await delivery.start()
     return delivery, graphs
 
 
-async def test_the_graph_follows_the_alert_message_in_its_thread(
-    js_ready: Client, slack: Slack, nats_server
-) -> None:
+async def test_the_graph_follows_the_alert_message_in_its_thread(js_ready: Client, slack: Slack) -> None:
     ask = Recorded()
-    delivery, graphs = await delivering(js_ready, slack, nats_server.url, ask)
+    delivery, graphs = await delivering(js_ready, slack, ask)
     try:
         await store(js_ready, with_rule(fixture("webhook-01-firing-AlwaysFiring.json"), DEMO_RULE))
         posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
@@ -170,10 +166,10 @@ async def test_the_graph_follows_the_alert_message_in_its_thread(
 
 
 async def test_a_graph_that_hangs_or_fails_neither_delays_nor_repeats_any_alert(
-    js_ready: Client, slack: Slack, nats_server
+    js_ready: Client, slack: Slack
 ) -> None:
     hanging = Recorded("hang")
-    delivery, graphs = await delivering(js_ready, slack, nats_server.url, hanging)
+    delivery, graphs = await delivering(js_ready, slack, hanging)
     try:
         for group in ("First", "Second"):
             await store(js_ready, with_rule(webhook(group, [("h1", "firing")]), "x > 1"))
@@ -190,7 +186,7 @@ async def test_a_graph_that_hangs_or_fails_neither_delays_nor_repeats_any_alert(
         await graphs.stop()  # gives the hanging graph up
 
     down = Recorded("down")
-    delivery, graphs = await delivering(js_ready, slack, nats_server.url, down)
+    delivery, graphs = await delivering(js_ready, slack, down)
     try:
         body = with_rule(fixture("webhook-02-firing-ShortLived.json"), "y > 2")
         await store(js_ready, body)

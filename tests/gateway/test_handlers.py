@@ -21,7 +21,7 @@ from gateway.render.slack import SlackMessage, SlackUpload
 from gateway.seen import SeenEvents
 from gateway.slack.admission import FOREIGN, WRONG_CHANNEL, Admission
 from gateway.slack.blocks import CONFIRM
-from gateway.slack.chat import Posted, UploadFailed
+from gateway.slack.chat import ChatError, Failure, Posted
 from gateway.slack.events import ButtonClick, ChatMessage
 from gateway.slack.handlers import SlackGateway
 
@@ -39,7 +39,7 @@ class RecordingChat:
 
     async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str:
         if self.refuse_uploads:
-            raise UploadFailed(self.refuse_uploads)
+            raise ChatError(Failure.REFUSED, self.refuse_uploads)
         self.uploads.append((channel, thread_ts, upload))
         return f"F{len(self.uploads)}"
 
