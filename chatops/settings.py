@@ -43,11 +43,27 @@ def _optional_http_url(value: str) -> str:
     return _http_url(value) if value else value
 
 
-def _host_port(value: str) -> str:
+def check_host_port(value: str) -> str:
+    """`host:port` with a port in 0..65535, or ValueError saying the expected form."""
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
     return value
+
+
+def _host_ports(value: str) -> str:
+    parts = [p.strip() for p in value.split(",")]
+    for part in parts:
+        check_host_port(part)
+    if len(parts) > 1 and not all(_is_ipv4(p.rpartition(":")[0]) for p in parts):
+        # gRPC balances over a list only of literal addresses (its `ipv4:` target).
+        raise ValueError("a list of several must name IPv4 addresses, e.g. 127.0.0.1:6742,127.0.0.1:6743")
+    return value
+
+
+def _is_ipv4(host: str) -> bool:
+    pieces = host.split(".")
+    return len(pieces) == 4 and all(p.isdigit() and int(p) <= 255 for p in pieces)
 
 
 def _not_empty(value: SecretStr) -> SecretStr:
@@ -71,7 +87,9 @@ def _admins(value: object) -> tuple[str, ...]:
 NatsUrl = Annotated[str, AfterValidator(_nats_urls)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
-HostPort = Annotated[str, AfterValidator(_host_port)]
+HostPort = Annotated[str, AfterValidator(check_host_port)]
+# One host:port, or several IPv4 ones separated by commas (the instances of a service).
+HostPorts = Annotated[str, AfterValidator(_host_ports)]
 RequiredSecret = Annotated[SecretStr, AfterValidator(_not_empty)]
 CsvList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_csv)]
 # CHATOPS_ADMINS: actors in full; a bare Slack id `U123` becomes `slack:U123` (see chatops.admins).

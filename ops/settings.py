@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from chatops.settings import AdminList, BusSettings, HostPort, HttpUrl, OptionalHttpUrl
+from chatops.settings import AdminList, BusSettings, HostPort, HostPorts, HttpUrl, OptionalHttpUrl
 from ops.graphs.window import GraphLimits
 
 JAEGER_UI_DEFAULT = "http://127.0.0.1:16686"
@@ -16,7 +16,8 @@ JAEGER_UI_DEFAULT = "http://127.0.0.1:16686"
 class OpsSettings(BusSettings):
     """Read once at start-up; a bad value names its variable."""
 
-    PETSTORE_ADDR: HostPort = "127.0.0.1:6742"
+    # The petstore's gRPC address, or every instance's (comma-separated): sampler changes go to each.
+    PETSTORE_ADDR: HostPorts = "127.0.0.1:6742"
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"
     JAEGER_URL: OptionalHttpUrl = ""

@@ -19,12 +19,27 @@ from petstore.v1 import petstore_pb2_grpc as pb_grpc
 Metadata = tuple[tuple[str, str], ...]
 
 
+# Instances come and go during a deploy: reconnect within a fraction of a second, not gRPC's
+# default back-off of up to two minutes, so a restarted instance gets its share of calls again.
+_RECONNECT = (("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2000))
+
+
+def channel_target(addr: str) -> tuple[str, tuple[tuple[str, object], ...]]:
+    """`host:port` as it is; `a:1,b:2` as one channel that sends calls round robin to live addresses."""
+    parts = [p.strip() for p in addr.split(",") if p.strip()]
+    if len(parts) <= 1:
+        return addr.strip(), _RECONNECT
+    return "ipv4:" + ",".join(parts), (("grpc.lb_policy_name", "round_robin"), *_RECONNECT)
+
+
 class PetstoreClient:
-    """One channel to `addr`; `trace=True` asks the server to trace every call (metadata `trace`)."""
+    """One channel to `addr` (one address, or several for round robin); `trace=True` asks the server
+    to trace every call (metadata `trace`)."""
 
     def __init__(self, addr: str, *, trace: bool = False, timeout: float = 10.0) -> None:
         self.addr = addr
-        self._channel = grpc.aio.insecure_channel(addr)
+        target, options = channel_target(addr)
+        self._channel = grpc.aio.insecure_channel(target, options=options)
         self._stub = pb_grpc.PetStoreStub(self._channel)  # type: ignore[no-untyped-call]
         self._metadata: Metadata = ((TRACE_METADATA_KEY, "true"),) if trace else ()
         self._timeout = timeout

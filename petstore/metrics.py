@@ -12,7 +12,7 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class PetstoreMetrics:
     """The petstore_* series, in a registry of their own so several servers can share a process."""
 
-    def __init__(self, version: str, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, version: str, registry: CollectorRegistry | None = None, commit: str = "") -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -39,9 +39,12 @@ class PetstoreMetrics:
         )
         self.pets = Gauge("petstore_pets", "Pets in the store.", registry=r)
         build = Gauge(
-            "petstore_build_info", "The running petstore's version; always 1.", ["version"], registry=r
+            "petstore_build_info",
+            "The running petstore's version and the commit it was built from; always 1.",
+            ["version", "commit"],
+            registry=r,
         )
-        build.labels(version=version).set(1)
+        build.labels(version=version, commit=commit).set(1)
         # Every method's series exist from the start, so rate() and absent() work before traffic.
         for method in METHODS:
             self.requests.labels(method=method, code="OK")

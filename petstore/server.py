@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from chatops import logs
 from chatops.health import ListenError, metrics_app, serving, split_listen
 from chatops.lifecycle import stop_on_signals
+from petstore.fault import Fault
 from petstore.metrics import PetstoreMetrics
 from petstore.sampler import PetstoreSampler, SamplerSpec
 from petstore.servicer import PetStoreService
@@ -32,6 +33,8 @@ class ServerConfig:
     metrics_listen: str | None
     version: str
     sampler: SamplerSpec
+    commit: str = ""
+    fault_ratio: float = 0.0  # a demo regression: this share of pet calls fail
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ async def start(
     sampler = PetstoreSampler(config.sampler)
     provider = tracer_provider(sampler, config.version, processors)
     stack.callback(provider.shutdown)
-    metrics = PetstoreMetrics(config.version)
+    metrics = PetstoreMetrics(config.version, commit=config.commit)
     store = PetStore()
 
     metrics_port = None
@@ -64,7 +67,9 @@ async def start(
 
     # Without this, grpc sets SO_REUSEPORT and a second petstore would silently share the port.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    service = PetStoreService(store, sampler, provider.get_tracer("petstore"), metrics)
+    service = PetStoreService(
+        store, sampler, provider.get_tracer("petstore"), metrics, Fault(config.fault_ratio)
+    )
     pb_grpc.add_PetStoreServicer_to_server(service, server)  # type: ignore[no-untyped-call]
     try:
         grpc_port = server.add_insecure_port(config.listen)
@@ -79,7 +84,9 @@ async def start(
         grpc=f"{split_listen(config.listen)[0]}:{grpc_port}",
         metrics_port=metrics_port,
         version=config.version,
+        commit=config.commit or None,
         sampler=str(config.sampler),
+        fault_ratio=config.fault_ratio or None,
     )
     return RunningServer(grpc_port, metrics_port, store, sampler, metrics, provider)
 
@@ -95,6 +102,8 @@ async def serve(settings: PetstoreSettings) -> int:
         settings.PETSTORE_METRICS_LISTEN,
         settings.PETSTORE_VERSION,
         settings.sampler,
+        commit=settings.PETSTORE_COMMIT,
+        fault_ratio=settings.PETSTORE_FAULT_RATIO,
     )
     async with AsyncExitStack() as stack:
         try:

@@ -10,6 +10,7 @@ from opentelemetry.trace import Span, Tracer
 
 from petstore import validate
 from petstore.convert import pet_to_proto, sampler_to_proto
+from petstore.fault import Fault
 from petstore.instrument import Instrument
 from petstore.metrics import PetstoreMetrics
 from petstore.sampler import PetstoreSampler
@@ -25,8 +26,14 @@ class PetStoreService(pb_grpc.PetStoreServicer):
     """Every RPC of `petstore.v1.PetStore` over one store and one sampler."""
 
     def __init__(
-        self, store: PetStore, sampler: PetstoreSampler, tracer: Tracer, metrics: PetstoreMetrics
+        self,
+        store: PetStore,
+        sampler: PetstoreSampler,
+        tracer: Tracer,
+        metrics: PetstoreMetrics,
+        fault: Fault | None = None,
     ) -> None:
+        self._fault = fault or Fault()
         self._store = store
         self._sampler = sampler
         self._tracer = tracer
@@ -55,6 +62,7 @@ class PetStoreService(pb_grpc.PetStoreServicer):
         return await self._rpc.unary("GetSampler", request, context, self._get_sampler)
 
     async def _add(self, request: pb.AddPetsRequest, span: Span) -> pb.AddPetsResponse:
+        self._fault.check()
         span.set_attribute("petstore.request.pets", len(request.pets))
         with self._tracer.start_as_current_span("validate"):
             pets = validate.add_request(request)
@@ -67,6 +75,7 @@ class PetStoreService(pb_grpc.PetStoreServicer):
         return pb.AddPetsResponse(ids=ids)
 
     async def _update(self, request: pb.UpdatePetsRequest, span: Span) -> pb.UpdatePetsResponse:
+        self._fault.check()
         span.set_attribute("petstore.request.pets", len(request.pets))
         with self._tracer.start_as_current_span("validate"):
             pets = validate.update_request(request)
@@ -78,6 +87,7 @@ class PetStoreService(pb_grpc.PetStoreServicer):
         return pb.UpdatePetsResponse()
 
     async def _delete(self, request: pb.DeletePetsRequest, span: Span) -> pb.DeletePetsResponse:
+        self._fault.check()
         span.set_attribute("petstore.request.ids", len(request.ids))
         with self._tracer.start_as_current_span("validate"):
             ids = validate.delete_request(request)
@@ -90,6 +100,7 @@ class PetStoreService(pb_grpc.PetStoreServicer):
         return pb.DeletePetsResponse()
 
     async def _search(self, request: pb.SearchPetsRequest, span: Span) -> list[pb.Pet]:
+        self._fault.check()
         span.set_attribute("petstore.request.names", len(request.names))
         span.set_attribute("petstore.request.types", len(request.types))
         span.set_attribute("petstore.request.birthday_range", request.HasField("birthday_range"))

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from chatops.settings import BusSettings, HostPort
+from chatops.settings import BusSettings, HostPort, HostPorts
 from petstore.sampler import SamplerSpec, SamplerSpecError
 
 
@@ -35,8 +35,14 @@ class PetstoreSettings(BusSettings):
     PETSTORE_LISTEN: HostPort = "127.0.0.1:6742"
     PETSTORE_METRICS_LISTEN: HostPort = "127.0.0.1:9101"
     PETSTORE_VERSION: str = Field(default_factory=_package_version, min_length=1)
+    # The commit the build was made from, for the `commit` label of petstore_build_info.
+    PETSTORE_COMMIT: str = Field(default="", pattern=r"^[0-9a-fA-F]{0,64}$")
+    # A demo regression: this share of the pet calls fail with INTERNAL. The deployer sets it for a
+    # release whose manifest entry says so (0.3.0 in the demo), so a bad release really is bad.
+    PETSTORE_FAULT_RATIO: float = Field(default=0.0, ge=0.0, le=1.0)
     PETSTORE_SAMPLER: SamplerText = "float:0.1"
-    PETSTORE_ADDR: HostPort = "127.0.0.1:6742"
+    # Where the demo load and the CLI connect: one host:port, or several (calls go round robin).
+    PETSTORE_ADDR: HostPorts = "127.0.0.1:6742"
     # Standard OpenTelemetry names: the OTLP exporter reads its own endpoint variables; these two
     # decide whether it runs at all and how soon a batch of spans leaves.
     OTEL_TRACES_EXPORTER: Literal["otlp", "none"] = "otlp"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,47 +52,78 @@ def _to_pb(s: SamplerSetting) -> petstore_pb2.Sampler:
 
 
 class GrpcPetstore:
-    """SamplerBackend over a grpc.aio channel to PETSTORE_ADDR."""
+    """SamplerBackend over grpc.aio channels to PETSTORE_ADDR: one address, or every instance's.
+
+    With several instances a change goes to each of them, and reading asks the first that answers.
+    """
 
     def __init__(self, addr: str, timeout: float) -> None:
-        self.addr = addr
+        self.addrs = tuple(a.strip() for a in addr.split(",") if a.strip())
         self.timeout = timeout
-        self.channel = grpc.aio.insecure_channel(addr)
-        self.stub = petstore_pb2_grpc.PetStoreStub(self.channel)  # type: ignore[no-untyped-call]
+        self.channels = [grpc.aio.insecure_channel(a) for a in self.addrs]
+        self.stubs = [petstore_pb2_grpc.PetStoreStub(c) for c in self.channels]  # type: ignore[no-untyped-call]
+
+    @property
+    def addr(self) -> str:
+        return ",".join(self.addrs)
 
     async def close(self) -> None:
-        await self.channel.close(None)
+        for channel in self.channels:
+            await channel.close(None)
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         return tuple((k.lower(), v) for k, v in carrier.items())
 
-    def _error(self, exc: grpc.aio.AioRpcError) -> OpsError:
+    def _error(self, exc: grpc.aio.AioRpcError, addr: str) -> OpsError:
         code = exc.code()
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return OpsError(BACKEND_TIMEOUT, f"{NAME} did not answer within {self.timeout:g}s", backend=NAME)
+            return OpsError(
+                BACKEND_TIMEOUT, f"{NAME} at {addr} did not answer within {self.timeout:g}s", backend=NAME
+            )
         detail = exc.details() or code.name
-        return OpsError(BACKEND_FAILED, f"{NAME} at {self.addr} failed: {code.name}: {detail}", backend=NAME)
+        return OpsError(BACKEND_FAILED, f"{NAME} at {addr} failed: {code.name}: {detail}", backend=NAME)
 
     async def get(self) -> SamplerSetting:
+        failed: OpsError | None = None
         with _tracer.start_as_current_span("petstore GetSampler", kind=trace.SpanKind.CLIENT):
-            try:
-                reply = await self.stub.GetSampler(
-                    petstore_pb2.GetSamplerRequest(), timeout=self.timeout, metadata=self._metadata()
-                )
-            except grpc.aio.AioRpcError as exc:
-                raise self._error(exc) from None
-        return _from_pb(reply.sampler)
+            for addr, stub in zip(self.addrs, self.stubs, strict=True):
+                try:
+                    reply = await stub.GetSampler(
+                        petstore_pb2.GetSamplerRequest(), timeout=self.timeout, metadata=self._metadata()
+                    )
+                except grpc.aio.AioRpcError as exc:
+                    failed = failed or self._error(exc, addr)  # an instance mid-deploy: ask the next
+                    continue
+                return _from_pb(reply.sampler)
+        assert failed is not None
+        raise failed
+
+    async def _change_one(
+        self, stub: petstore_pb2_grpc.PetStoreStub, setting: SamplerSetting
+    ) -> tuple[SamplerSetting, SamplerSetting]:
+        reply = await stub.ChangeSampler(
+            petstore_pb2.ChangeSamplerRequest(sampler=_to_pb(setting)),
+            timeout=self.timeout,
+            metadata=self._metadata(),
+        )
+        return _from_pb(reply.previous), _from_pb(reply.current)
 
     async def change(self, setting: SamplerSetting) -> tuple[SamplerSetting, SamplerSetting]:
         with _tracer.start_as_current_span("petstore ChangeSampler", kind=trace.SpanKind.CLIENT):
-            try:
-                reply = await self.stub.ChangeSampler(
-                    petstore_pb2.ChangeSamplerRequest(sampler=_to_pb(setting)),
-                    timeout=self.timeout,
-                    metadata=self._metadata(),
-                )
-            except grpc.aio.AioRpcError as exc:
-                raise self._error(exc) from None
-        return _from_pb(reply.previous), _from_pb(reply.current)
+            results = await asyncio.gather(
+                *(self._change_one(stub, setting) for stub in self.stubs), return_exceptions=True
+            )
+        changed = [r for r in results if not isinstance(r, BaseException)]
+        for addr, result in zip(self.addrs, results, strict=True):
+            if isinstance(result, grpc.aio.AioRpcError):
+                error = self._error(result, addr)
+                if changed:
+                    pairs = zip(self.addrs, results, strict=True)
+                    done = [a for a, r in pairs if not isinstance(r, BaseException)]
+                    error.text += f" (changed on {', '.join(done)})"
+                raise error
+            if isinstance(result, BaseException):
+                raise result
+        return changed[0]

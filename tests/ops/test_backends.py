@@ -311,3 +311,23 @@ async def test_petstore_down_is_502_naming_petstore(start_ops: StartOps, nc: Cli
     bad = sampling_pb2.SetSamplingRequest(sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_FLOAT))
     code, text = error_of(await ask(nc, "sampling.set", bad))
     assert code == 400 and "(0, 1]" in text  # checked before any call, so not a 502
+
+
+async def test_sampling_over_several_instances_changes_each(
+    start_ops: StartOps, nc: Client, two_petstores: tuple[Petstore, Petstore]
+) -> None:
+    down = f"{LOOPBACK}:{free_port()}"
+    live = ",".join(p.addr for p in two_petstores)
+    await start_ops(PETSTORE_ADDR=f"{down},{live}")
+    # The first instance is down (as during a deploy): reading asks the next one.
+    got = reply_of(await ask(nc, "sampling.get", sampling_pb2.GetSamplingRequest()), "sampling.get")
+    assert got.sampler.type == sampling_pb2.SAMPLER_TYPE_FLOAT and got.sampler.rate == pytest.approx(0.1)
+    always = sampling_pb2.SetSamplingRequest(
+        sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS)
+    )
+    code, text = error_of(await ask(nc, "sampling.set", always))
+    assert code == 502 and down in text and f"changed on {live.replace(',', ', ')}" in text
+    for store in two_petstores:
+        with grpc.insecure_channel(store.addr) as channel:
+            direct = pb_grpc.PetStoreStub(channel).GetSampler(pb.GetSamplerRequest(), timeout=10)
+        assert direct.sampler.type == pb.SAMPLER_TYPE_ALWAYS, store.addr
