@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("gateway.cli:main", "run the Slack gateway (commands and alert delivery)"),
     "ops": ("ops.cli:main", "run the Ops service (one NATS micro service, every command)"),
     "notifier": ("notifier.cli:main", "run the Alertmanager webhook receiver"),
+    "deployer": ("deployer.cli:main", "run the deploy agent (the petstore instances, canary rollouts)"),
     "petstore": ("petstore.cli:main", "run the demo Petstore, its demo load, or its CLI client"),
     "slackemu": ("slackemu.cli:main", "run the offline Slack emulator and its web page"),
     "ask": ("gateway.console:main", "run one chat command over the bus and print the reply"),

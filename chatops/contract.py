@@ -1,8 +1,9 @@
 """The command table of the bus contract: each command's name, subject and message types.
 
 Adding a command: its request and reply messages in proto/chatops/v1/, one `Command` constant here
-and in COMMANDS; then the import-time checks (`check_complete`) name every table that still lacks
-it: ops' handlers, the gateway's chat commands and renderers.
+and in COMMANDS, with the server that answers it; then the import-time checks (`check_complete`)
+name every table that still lacks it: that server's handlers, the gateway's chat commands and
+renderers.
 """
 
 from __future__ import annotations
@@ -13,8 +14,34 @@ from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
-from chatops.subjects import command_subject
-from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.subjects import (
+    DEPLOYER_QUEUE_GROUP,
+    DEPLOYER_SERVICE_NAME,
+    QUEUE_GROUP,
+    SERVICE_NAME,
+    command_subject,
+)
+from chatops.v1 import (
+    alerts_pb2,
+    audit_pb2,
+    deploys_pb2,
+    graphs_pb2,
+    sampling_pb2,
+    traces_pb2,
+    version_pb2,
+)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A micro service that answers commands: its name and the queue group its replicas share."""
+
+    name: str
+    queue_group: str
+
+
+OPS = Server(SERVICE_NAME, QUEUE_GROUP)
+DEPLOYER = Server(DEPLOYER_SERVICE_NAME, DEPLOYER_QUEUE_GROUP)
 
 Req = TypeVar("Req", bound=Message)
 Rep = TypeVar("Rep", bound=Message)
@@ -29,6 +56,7 @@ class Command(Generic[Req, Rep]):
     reply: type[Rep]
     changes: bool  # changes the system: admins only, confirmed first
     summary: str
+    server: Server = OPS  # who answers it
 
     @property
     def subject(self) -> str:
@@ -97,6 +125,38 @@ GRAPH_RENDER = Command(
     False,
     "Draw a Prometheus range query as a PNG.",
 )
+DEPLOYS_START = Command(
+    "deploys.start",
+    deploys_pb2.StartDeployRequest,
+    deploys_pb2.StartDeployReply,
+    True,
+    "Roll a version of a service out, canary first; its steps follow as events.",
+    DEPLOYER,
+)
+DEPLOYS_ROLLBACK = Command(
+    "deploys.rollback",
+    deploys_pb2.RollbackRequest,
+    deploys_pb2.RollbackReply,
+    True,
+    "Put a service back on the version live before the current one.",
+    DEPLOYER,
+)
+DEPLOYS_LIST = Command(
+    "deploys.list",
+    deploys_pb2.ListDeploysRequest,
+    deploys_pb2.ListDeploysReply,
+    False,
+    "Recent deploys: who, what, when and the outcome.",
+    DEPLOYER,
+)
+DEPLOYS_STATUS = Command(
+    "deploys.status",
+    deploys_pb2.ReleaseStatusRequest,
+    deploys_pb2.ReleaseStatusReply,
+    False,
+    "Which release has a commit or version, and whether it is live, where and since when.",
+    DEPLOYER,
+)
 
 COMMANDS: tuple[Command[Any, Any], ...] = (
     TRACES_LIST,
@@ -109,9 +169,18 @@ COMMANDS: tuple[Command[Any, Any], ...] = (
     SILENCES_CREATE,
     AUDIT_LIST,
     GRAPH_RENDER,
+    DEPLOYS_START,
+    DEPLOYS_ROLLBACK,
+    DEPLOYS_LIST,
+    DEPLOYS_STATUS,
 )
 
 BY_NAME: dict[str, Command[Any, Any]] = {c.name: c for c in COMMANDS}
+
+
+def served_by(server: Server) -> tuple[Command[Any, Any], ...]:
+    """The commands one micro service answers."""
+    return tuple(c for c in COMMANDS if c.server == server)
 
 
 def command(name: str) -> Command[Any, Any]:

@@ -7,6 +7,7 @@ from typing import Final
 BAD_REQUEST: Final = 400
 FORBIDDEN: Final = 403
 NOT_FOUND: Final = 404
+CONFLICT: Final = 409  # another change of that thing is under way (a deploy of that service)
 INTERNAL: Final = 500
 BACKEND_FAILED: Final = 502
 BUSY: Final = 503  # too many requests of that command are running already: retry shortly
@@ -17,6 +18,7 @@ MEANINGS: Final[dict[int, str]] = {
     BAD_REQUEST: "bad request",
     FORBIDDEN: "forbidden (not an admin)",
     NOT_FOUND: "not found",
+    CONFLICT: "something else is under way",
     INTERNAL: "internal error",
     BACKEND_FAILED: "a backend failed",
     BUSY: "ops is busy",

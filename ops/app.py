@@ -40,7 +40,7 @@ class Running:
 
     nc: Client
     service: Service
-    endpoints: Endpoints
+    endpoints: Endpoints[Deps]
     metrics: Metrics
     store: SpanStore | None
     provider: TracerProvider

@@ -6,31 +6,34 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
-    """Commands by endpoint and outcome, their latency, and backend errors, in a registry of their own."""
+    """Commands by endpoint and outcome, their latency, and backend errors, in a registry of their own.
 
-    def __init__(self) -> None:
+    `prefix` names the series: `chatops_ops_…` for ops, `chatops_deployer_…` for the deployer.
+    """
+
+    def __init__(self, prefix: str = "chatops_ops") -> None:
         self.registry = CollectorRegistry()
         self.commands = Counter(
-            "chatops_ops_commands",
+            f"{prefix}_commands",
             "Commands answered, by command and outcome (ok or the error code).",
             ["command", "outcome"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "chatops_ops_command_seconds",
+            f"{prefix}_command_seconds",
             "Time to answer a command, by command.",
             ["command"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
         self.backend_errors = Counter(
-            "chatops_ops_backend_errors",
+            f"{prefix}_backend_errors",
             "Backend calls that failed (502) or timed out (504).",
             ["backend", "code"],
             registry=self.registry,
         )
         self.audit_failures = Counter(
-            "chatops_ops_audit_failures",
+            f"{prefix}_audit_failures",
             "Audit events that could not be appended.",
             registry=self.registry,
         )

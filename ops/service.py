@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -18,12 +19,12 @@ from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from chatops import codec, logs
-from chatops.contract import COMMANDS, Command, check_complete
+from chatops.contract import OPS, Command, Server, check_complete, served_by
 from chatops.errors import BAD_REQUEST, BUSY, INTERNAL
-from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE, QUEUE_GROUP, SERVICE_NAME
+from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE
 from chatops.v1.audit_pb2 import AuditEvent
+from ops.auditlog import AuditLog
 from ops.context import CallContext, require_admin
-from ops.deps import Deps, Handler
 from ops.errors import OpsError
 from ops.fit import ReplyTooBig, fit
 from ops.handlers import HANDLERS
@@ -48,22 +49,44 @@ class Outcome:
     backend: str = ""
 
 
-@dataclass
-class Endpoints:
-    """Runs commands: decode, check, handle, answer, audit, count; never leaves a request unanswered."""
+class Audited(Protocol):
+    """What the wrapper needs of a service's dependencies: the audit log it appends to."""
 
-    deps: Deps
+    @property
+    def audit(self) -> AuditLog: ...
+
+
+D = TypeVar("D", bound=Audited)
+
+
+@dataclass
+class Endpoints(Generic[D]):
+    """Runs commands: decode, check, handle, answer, audit, count; never leaves a request unanswered.
+
+    The same wrapper serves ops and the deployer: `server` says which commands of the contract it
+    answers, and `handlers` has one handler for each of them.
+    """
+
+    deps: D
     tracer: Tracer
     metrics: Metrics
     admins: tuple[str, ...] = ()
-    handlers: dict[str, Handler] = field(default_factory=lambda: dict(HANDLERS))
+    handlers: dict[str, Callable[[D, CallContext, Any], Awaitable[Message]]] = field(
+        default_factory=lambda: dict(HANDLERS)  # type: ignore[arg-type]
+    )
     max_in_flight: int = MAX_IN_FLIGHT
     max_reply: int = DEFAULT_MAX_REPLY
+    server: Server = OPS
+    description: str = "ChatOps commands: traces, sampling, version, alerts, silences, audit, graphs"
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _in_flight: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_complete("handler", self.handlers)
+        check_complete("handler", self.handlers, self.commands)
+
+    @property
+    def commands(self) -> tuple[Command[Any, Any], ...]:
+        return served_by(self.server)
 
     def endpoint(self, command: Command[Any, Any]) -> EndpointConfig:
         async def handle(request: Request) -> None:
@@ -255,17 +278,19 @@ class Endpoints:
             )
 
 
-async def start_service(nc: Client, endpoints: Endpoints) -> Service:
-    """Register `chatops-ops` with one endpoint per command of the contract, in queue group `ops`."""
+async def start_service(nc: Client, endpoints: Endpoints[Any]) -> Service:
+    """Register the endpoints' micro service (`chatops-ops`, queue group `ops`, by default) with one
+    endpoint per command it serves."""
+    server = endpoints.server
     service = await add_service(
         nc,
         ServiceConfig(
-            name=SERVICE_NAME,
+            name=server.name,
             version=VERSION,
-            queue_group=QUEUE_GROUP,
-            description="ChatOps commands: traces, sampling, version, alerts, silences, audit, graphs",
+            queue_group=server.queue_group,
+            description=endpoints.description,
         ),
     )
-    for command in COMMANDS:
+    for command in endpoints.commands:
         await service.add_endpoint(endpoints.endpoint(command))
     return service

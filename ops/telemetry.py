@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 SERVICE = "chatops-ops"
 
 
-def tracer_provider(export_endpoint: str) -> TracerProvider:
+def tracer_provider(export_endpoint: str, service: str = SERVICE) -> TracerProvider:
     """A provider that keeps the caller's sampling decision; exports to `<endpoint>/v1/traces` when set."""
     provider = TracerProvider(
-        resource=Resource.create({"service.name": SERVICE}), sampler=ParentBased(ALWAYS_ON)
+        resource=Resource.create({"service.name": service}), sampler=ParentBased(ALWAYS_ON)
     )
     if export_endpoint:
         provider.add_span_processor(

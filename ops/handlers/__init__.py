@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from chatops import contract as c
-from chatops.contract import Command, Rep, Req, check_complete
+from chatops.contract import OPS, Command, Rep, Req, check_complete, served_by
 from ops.context import CallContext
 from ops.deps import Deps, Handler
 from ops.handlers import alerts, audit, graph, sampling, silences, traces, version
@@ -32,4 +32,4 @@ HANDLERS: dict[str, Handler] = dict(
         handles(c.GRAPH_RENDER, graph.render_graph),
     ]
 )
-check_complete("handler", HANDLERS)
+check_complete("handler", HANDLERS, served_by(OPS))

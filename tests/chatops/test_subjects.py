@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatops.contract import COMMANDS, command
+from chatops.contract import BY_NAME, COMMANDS, DEPLOYER, OPS, command, served_by
 from chatops.subjects import alert_subject, audit_subject, command_subject, deploy_subject, token
 
 
@@ -21,8 +21,19 @@ def test_command_subjects_match_the_contract() -> None:
         "chatops.cmd.silences.create",
         "chatops.cmd.audit.list",
         "chatops.cmd.graph.render",
+        "chatops.cmd.deploys.start",
+        "chatops.cmd.deploys.rollback",
+        "chatops.cmd.deploys.list",
+        "chatops.cmd.deploys.status",
     ]
-    assert {c.name for c in COMMANDS if c.changes} == {"sampling.set", "silences.create"}
+    assert {c.name for c in COMMANDS if c.changes} == {
+        "sampling.set",
+        "silences.create",
+        "deploys.start",
+        "deploys.rollback",
+    }
+    assert {c.name for c in served_by(DEPLOYER)} == {n for n in BY_NAME if n.startswith("deploys.")}
+    assert {c.server for c in COMMANDS} == {OPS, DEPLOYER}
     assert command("version.get").subject == command_subject("version.get")
 
 

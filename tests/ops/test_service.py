@@ -8,10 +8,12 @@ import urllib.request
 
 from nats.aio.client import Client
 
-from chatops.contract import COMMANDS
+from chatops.contract import OPS, served_by
 from chatops.subjects import QUEUE_GROUP, SERVICE_NAME
 from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
+
+COMMANDS = served_by(OPS)  # the deploy commands are the deployer's
 
 
 async def test_srv_info_lists_every_endpoint_in_queue_group(ops: OpsUnderTest, nc: Client) -> None:

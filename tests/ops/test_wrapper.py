@@ -77,4 +77,4 @@ async def test_crashing_handler_gives_500_and_is_audited(
 def test_every_command_needs_a_handler() -> None:
     partial = {k: v for k, v in HANDLERS.items() if k != "audit.list"}
     with pytest.raises(ValueError, match=r"no handler for audit\.list"):
-        Endpoints(None, TracerProvider().get_tracer("t"), Metrics(), handlers=partial)  # type: ignore[arg-type]
+        Endpoints(None, TracerProvider().get_tracer("t"), Metrics(), handlers=partial)  # type: ignore[arg-type,misc]

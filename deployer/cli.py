@@ -1,0 +1,58 @@
+"""`chatops deployer`: run the deploy agent until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from opentelemetry import trace
+
+from chatops import logs
+from chatops.health import ListenError
+from chatops.lifecycle import stop_on_signals
+from chatops.settings import load_settings
+from deployer.app import running
+from deployer.manifest import ManifestError
+from deployer.settings import DeployerSettings
+
+log = logs.get_logger(__name__)
+
+
+async def serve(settings: DeployerSettings) -> None:
+    """Run until a signal; a signal during start-up (e.g. NATS not reachable yet) stops at once."""
+    stop = stop_on_signals()
+    started = asyncio.Event()
+
+    async def run() -> None:
+        async with running(settings) as deployer:
+            trace.set_tracer_provider(deployer.provider)
+            started.set()
+            await stop.wait()
+
+    service = asyncio.create_task(run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({service, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not started.is_set() and not service.done():
+        log.info("deployer.stopped_during_startup")
+        service.cancel()
+    stopping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await service
+
+
+def main(argv: list[str]) -> int:
+    """Run the deployer; configuration comes from the environment (see deployer/settings.py)."""
+    argparse.ArgumentParser(
+        prog="chatops deployer",
+        description="Run the deploy agent: it owns the service's instances on this host, rolls versions "
+        "out canary-first and answers chatops.cmd.deploys.* (micro service chatops-deployer).",
+    ).parse_args(argv)
+    settings = load_settings(DeployerSettings)
+    logs.setup(settings.LOG_LEVEL, "deployer")
+    try:
+        asyncio.run(serve(settings))
+    except (ListenError, ManifestError) as exc:
+        log.error("deployer.start_failed", error=str(exc))
+        return 1
+    return 0
