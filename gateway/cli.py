@@ -17,7 +17,7 @@ from chatops.bus import connect
 from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from chatops.streams import provision
-from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
+from chatops.subjects import KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES, KV_SEEN_EVENTS
 from chatops.v1 import audit_pb2
 from gateway import audit
 from gateway.alerts import AlertDelivery, AlertGraphs, AlertSilencer
@@ -25,6 +25,7 @@ from gateway.alerts.backlog import BacklogWatch
 from gateway.alerts.render import SILENCE_HOURS
 from gateway.alerts.routing import RouteError, parse_routes
 from gateway.confirmations import Confirmations
+from gateway.deploy_delivery import DeployDelivery, remember_thread
 from gateway.flow import bus_asker
 from gateway.metrics import GatewayMetrics
 from gateway.seen import SeenEvents
@@ -85,6 +86,11 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         async def audit_sink(event: audit_pb2.AuditEvent) -> None:
             await audit.publish(js, event)
 
+        deploy_messages = await js.key_value(KV_DEPLOY_MESSAGES)
+
+        async def follow(request_id: str, channel: str, ts: str, note: str) -> None:
+            await remember_thread(deploy_messages, request_id, channel, ts, note)
+
         chat = SlackChat(client)
         ask = bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT)
         allowed = admission(
@@ -100,7 +106,14 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             admins=settings.CHATOPS_ADMINS,
             confirm_ttl=settings.CHATOPS_CONFIRM_TTL,
             metrics=metrics,
+            follow=follow,
         )
+        # Deploy steps reach the asker's thread always, and the on-call channel when there is one.
+        deploys = DeployDelivery(
+            nc=nc, chat=chat, oncall_channel=settings.SLACK_ONCALL_CHANNEL, ack_wait=settings.ALERTS_ACK_WAIT
+        )
+        await deploys.start()
+        stack.push_async_callback(deploys.stop)
         clicks: dict[str, ClickHandler] = {CONFIRM: gateway.on_click, CANCEL: gateway.on_click}
         if settings.SLACK_ONCALL_CHANNEL or routes:
             silencer = AlertSilencer(

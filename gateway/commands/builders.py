@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import alerts_pb2, audit_pb2, deploys_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.commands.lexer import LexError, Options, options, short, split_list
 from gateway.commands.values import (
     ValueProblem,
@@ -22,6 +22,8 @@ _BUS_COMMAND = re.compile(r"^[a-z_]+(?:\.[a-z_]+)?$")
 # `for=` / `step=` at the end of `graph …`; PromQL never ends in a word like these.
 _GRAPH_OPTION = re.compile(r"^(for|step)=(.*)$", re.IGNORECASE)
 MAX_GRAPH_QUERY = 2000
+_SERVICE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 MIN_SILENCE = timedelta(minutes=1)
 MAX_SILENCE = timedelta(days=30)
 
@@ -224,6 +226,51 @@ def graph(rest: str, now: datetime) -> graphs_pb2.RenderGraphRequest:
                 raise ValueProblem(f"`{key}=` must be longer than 0s")
             field.FromTimedelta(span)
     return req
+
+
+def _service(word: str) -> str:
+    if not _SERVICE.match(word):
+        raise ValueProblem(f"`{short(word)}` is not a service name (lower-case letters, digits and -)")
+    return word
+
+
+def deploy(rest: str, now: datetime) -> deploys_pb2.StartDeployRequest:
+    """deploy <service> <version>"""
+    words = rest.split()
+    if len(words) != 2:
+        raise ValueProblem("say which service and which version, e.g. `deploy petstore 0.2.0`")
+    if not _VERSION.match(words[1]):
+        raise ValueProblem(f"`{short(words[1])}` is not a version like 0.2.0")
+    return deploys_pb2.StartDeployRequest(service=_service(words[0].lower()), version=words[1])
+
+
+def rollback(rest: str, now: datetime) -> deploys_pb2.RollbackRequest:
+    """rollback <service>"""
+    words = rest.split()
+    if len(words) != 1:
+        raise ValueProblem("say which service to put back on its previous version, e.g. `rollback petstore`")
+    return deploys_pb2.RollbackRequest(service=_service(words[0].lower()))
+
+
+def deploys(rest: str, now: datetime) -> deploys_pb2.ListDeploysRequest:
+    """deploys [limit=N]"""
+    opts = _only(options(rest), ("limit",))
+    req = deploys_pb2.ListDeploysRequest()
+    if "limit" in opts:
+        req.limit = parse_int(opts["limit"], "limit", 1, 100)
+    return req
+
+
+def release_status(rest: str, now: datetime) -> deploys_pb2.ReleaseStatusRequest:
+    """release status <commit id or prefix | version>"""
+    words = rest.split()
+    if len(words) != 1:
+        raise ValueProblem(
+            "say one commit id (or its first digits) or one version, e.g. `release status 0.2.0`"
+        )
+    if not _VERSION.match(words[0]):
+        raise ValueProblem(f"`{short(words[0])}` is neither a commit id nor a version")
+    return deploys_pb2.ReleaseStatusRequest(ref=words[0])
 
 
 __all__ = ["LexError", "ValueProblem"]

@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from chatops import contract as c
 from chatops.contract import Command, Rep, Req, check_complete
 from gateway.commands import builders
-from gateway.render import replies
+from gateway.render import deploys, replies
 from gateway.render.doc import Doc
 
 Build = Callable[[str, datetime], Message]
@@ -35,6 +35,8 @@ class Spec:
     build: Build | None
     render: Render | None
     details: tuple[str, ...] = ()
+    # The reply only says the change began; its progress arrives later as events (deploys).
+    progress_in_events: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -54,9 +56,11 @@ def spec(
     build: Callable[[str, datetime], Req],
     render: Callable[[Rep], Doc],
     details: tuple[str, ...] = (),
+    *,
+    progress_in_events: bool = False,
 ) -> Spec:
     """A chat command for a bus command; mypy checks that `build` and `render` fit its messages."""
-    return Spec(phrase, command, usage, summary, examples, build, render, details)
+    return Spec(phrase, command, usage, summary, examples, build, render, details, progress_in_events)
 
 
 SPECS: tuple[Spec, ...] = (
@@ -190,6 +194,51 @@ SPECS: tuple[Spec, ...] = (
             "`step=` one point every so often, e.g. 30s (default: about 240 points; at most 1000)",
             "At most 10 series are drawn: those with the highest last value; times are UTC.",
         ),
+    ),
+    spec(
+        "deploy",
+        c.DEPLOYS_START,
+        "deploy <service> <version>",
+        "Roll a release out, canary first; rolled back by itself if the canary fails (admins; asks to "
+        "confirm).",
+        ("deploy petstore 0.2.0",),
+        builders.deploy,
+        deploys.start_deploy,
+        (
+            "The versions are those of the release manifest (`releases.yaml`).",
+            "One message in the thread follows the rollout: the canary, its settling window, then the rest.",
+        ),
+        progress_in_events=True,
+    ),
+    spec(
+        "rollback",
+        c.DEPLOYS_ROLLBACK,
+        "rollback <service>",
+        "Put a service back on the version it ran before the current one (admins; asks to confirm).",
+        ("rollback petstore",),
+        builders.rollback,
+        deploys.rollback,
+        progress_in_events=True,
+    ),
+    spec(
+        "deploys",
+        c.DEPLOYS_LIST,
+        "deploys [limit=N]",
+        "Recent deploys, newest first: who, what, when and how it ended.",
+        ("deploys", "deploys limit=5"),
+        builders.deploys,
+        deploys.list_deploys,
+        ("`limit=` how many, 1 to 100 (default 10)",),
+    ),
+    spec(
+        "release status",
+        c.DEPLOYS_STATUS,
+        "release status <commit id or prefix | version>",
+        "Is my change live? Which release has a commit, whether it runs, on how many instances, since when.",
+        ("release status 85c5e41", "release status 0.2.0"),
+        builders.release_status,
+        deploys.release_status,
+        ("A commit prefix needs at least 4 hex digits.",),
     ),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from chatops import codec, logs
@@ -28,6 +29,8 @@ from gateway.slack.chat import Chat, ChatError
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
+# (request id, channel, ts, note): the message a change's progress events will update (deploys).
+ThreadNotes = Callable[[str, str, str, str], Awaitable[None]]
 SLOW_REACTION = "hourglass_flowing_sand"
 
 
@@ -47,10 +50,11 @@ class SlackGateway:
         metrics: GatewayMetrics,
         slow_after: float = 1.5,
         admission: Admission | None = None,
+        follow: ThreadNotes | None = None,
     ) -> None:
         self.chat, self.ask, self.seen, self.confirmations = chat, ask, seen, confirmations
         self.audit, self.admins, self.confirm_ttl = audit, admins, confirm_ttl
-        self.metrics, self.slow_after = metrics, slow_after
+        self.metrics, self.slow_after, self.follow = metrics, slow_after, follow
         self.admission = admission  # None: every workspace and channel (tests that need no policy)
 
     async def on_message(self, msg: ChatMessage) -> None:
@@ -227,11 +231,17 @@ class SlackGateway:
             return
         self.metrics.clicks.labels("confirmed").inc()
         await self.chat.update(click.channel, ts, resolved_message(f"Running `{pending.text}` (confirmed)…"))
-        answer = await run(req, _caller_of(pending), self.ask)
+        caller = _caller_of(pending)
+        note = f"Confirmed by <@{owner}>: `{pending.text}`"
+        follows = req.spec.progress_in_events and self.follow is not None
+        if follows and self.follow is not None:
+            # Before the command goes out, so that its first event already finds this message.
+            await self.follow(caller.request_id, click.channel, ts, note)
+        answer = await run(req, caller, self.ask)
         self.metrics.commands.labels(pending.command, answer.outcome).inc()
-        await self.chat.update(
-            click.channel, ts, resolved_message(f"Confirmed by <@{owner}>: `{pending.text}`", answer.doc)
-        )
+        if follows and answer.outcome == "ok":
+            return  # the deploy's events update the message from here on, step by step
+        await self.chat.update(click.channel, ts, resolved_message(note, answer.doc))
 
 
 def _request_of(pending: PendingConfirmation) -> Request | None:

@@ -49,7 +49,7 @@ def test_every_command_is_a_channel_with_request_and_reply():
     for cmd in COMMANDS:
         key = addresses[cmd.subject]
         op = DOC["operations"][key]
-        assert op["action"] == "receive" and op["bindings"]["nats"]["queue"] == subjects.QUEUE_GROUP
+        assert op["action"] == "receive" and op["bindings"]["nats"]["queue"] == cmd.server.queue_group
         request = _resolve(next(iter(DOC["channels"][key]["messages"].values()))["$ref"])
         reply = _resolve(op["reply"]["messages"][0]["$ref"])
         assert request["payload"]["$ref"].endswith("/" + cmd.request.DESCRIPTOR.name)
@@ -57,6 +57,7 @@ def test_every_command_is_a_channel_with_request_and_reply():
     assert f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}" in addresses
     assert f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}" in addresses
     assert f"{subjects.DEPLOYS_PREFIX}.{{service}}.{{step}}" in addresses
+    assert DOC["operations"]["deploysStart"]["bindings"]["nats"]["queue"] == subjects.DEPLOYER_QUEUE_GROUP
 
 
 def test_every_header_of_the_contract_is_described():
