@@ -1,4 +1,5 @@
-# One image for every Python part: `chatops <subcommand>` (petstore, ops, notifier, gateway, slackemu).
+# One image for every Python part: `chatops <subcommand>` (deployer, petstore, ops, notifier, gateway,
+# slackemu).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,11 +16,13 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
     && pip install -c constraints.txt -r /tmp/requirements.txt
 
 COPY chatops ./chatops
+COPY deployer ./deployer
 COPY gateway ./gateway
 COPY ops ./ops
 COPY notifier ./notifier
 COPY petstore ./petstore
 COPY slackemu ./slackemu
+COPY releases.yaml ./
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /data chatops \
     && mkdir -p /data && chown chatops /data

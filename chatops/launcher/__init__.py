@@ -21,12 +21,14 @@ __all__ = ["main"]
 # The committed configs live beside the packages in a source checkout (`pip install -e .`).
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = SOURCE_ROOT / "alertmanager"
+DEFAULT_RELEASES = SOURCE_ROOT / "releases.yaml"
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="chatops up",
-        description="Start NATS, Prometheus, Alertmanager, the petstore and its demo load, ops, "
+        description="Start NATS, Prometheus, Alertmanager, ops, the deployer (which starts two petstore "
+        "instances) and the demo load, "
         "the notifier, the offline Slack (when no SLACK_BOT_TOKEN is set) and the gateway; "
         "supervise them until Ctrl-C. "
         "Set NATS_URL to use a NATS that already runs.",
@@ -51,6 +53,12 @@ def parser() -> argparse.ArgumentParser:
         help="folder with prometheus.yml, alertmanager.yml and the rules (default: the repo's)",
     )
     p.add_argument(
+        "--releases",
+        type=Path,
+        default=DEFAULT_RELEASES,
+        help="the release manifest the deployer rolls out from (default: the repo's releases.yaml)",
+    )
+    p.add_argument(
         "--health-timeout",
         type=float,
         default=90.0,
@@ -72,6 +80,8 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         raise Preflight(str(exc)) from None
     data_dir = args.data_dir.resolve()
     token = secrets.token_urlsafe(24)
+    if not args.releases.is_file():
+        raise Preflight(f"no release manifest at {args.releases} (use --releases to point at one)")
     slack = None
     # Alerts about chatops itself go around it: to the on-call channel's incoming webhook.
     webhook_url = settings.SLACK_ONCALL_WEBHOOK_URL.get_secret_value().strip()
@@ -94,6 +104,7 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         data_dir=data_dir,
         configs=files,
         notifier_token=token,
+        releases=args.releases.resolve(),
         nats_url=settings.external_nats,
         demo_load=not args.no_demo_load,
         slack=slack,

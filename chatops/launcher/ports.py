@@ -24,6 +24,10 @@ class Ports:
     gateway_http: int = 3000
     notifier: int = 9095
     slackemu: int = 3001
+    # Added later, so that --base-port keeps the earlier ones where they were.
+    petstore2: int = 6743
+    petstore2_metrics: int = 9104
+    deployer_metrics: int = 9105
 
     def __post_init__(self) -> None:
         for name, port in self.named().items():

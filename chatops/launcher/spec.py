@@ -62,6 +62,7 @@ class StackOptions:
     data_dir: Path
     configs: ConfigFiles
     notifier_token: str
+    releases: Path = Path("releases.yaml")  # the release manifest the deployer reads
     nats_url: str = ""  # an existing NATS; empty starts nats-server
     demo_load: bool = True
     slack: EmulatedSlack | None = None  # None: the gateway uses the Slack tokens from the environment
@@ -147,11 +148,20 @@ def alertmanager(opts: StackOptions) -> Component:
     )
 
 
+# The petstore instances the deployer owns: (gRPC, /metrics) port names, in slot order.
+INSTANCES = (("petstore", "petstore_metrics"), ("petstore2", "petstore2_metrics"))
+
+
+def petstore_addrs(opts: StackOptions) -> str:
+    """Every instance's gRPC address: where ops and the demo load send calls (round robin)."""
+    return ",".join(opts.ports.addr(grpc) for grpc, _ in INSTANCES)
+
+
 def ops(opts: StackOptions) -> Component:
     p = opts.ports
     env = _python_env(
         opts,
-        PETSTORE_ADDR=p.addr("petstore"),
+        PETSTORE_ADDR=petstore_addrs(opts),
         PROMETHEUS_URL=p.url("prometheus"),
         ALERTMANAGER_URL=p.url("alertmanager"),
         JAEGER_URL="",  # the local trace store
@@ -169,32 +179,37 @@ def ops(opts: StackOptions) -> Component:
     )
 
 
-def petstore(opts: StackOptions) -> Component:
+def deployer(opts: StackOptions) -> Component:
+    """The deploy agent; it starts the petstore instances itself (at the manifest's first release)."""
     p = opts.ports
     env = _python_env(
         opts,
-        PETSTORE_LISTEN=p.addr("petstore"),
-        PETSTORE_METRICS_LISTEN=p.addr("petstore_metrics"),
+        DEPLOY_RELEASES=str(opts.releases),
+        DEPLOY_INSTANCES=",".join(f"{p.addr(grpc)}/{p.addr(metrics)}" for grpc, metrics in INSTANCES),
+        DEPLOY_STATE_DIR=str(opts.data_dir / "deployer"),
+        DEPLOYER_METRICS_LISTEN=p.addr("deployer_metrics"),
+        PROMETHEUS_URL=p.url("prometheus"),
+        CHATOPS_ADMINS=",".join(opts.admins),
+        # For the deployer's own spans and, inherited, its instances' (the petstore's OTLP exporter).
         OTEL_EXPORTER_OTLP_ENDPOINT=p.url("otlp"),
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=p.url("otlp", "/v1/traces"),
-        OTEL_SERVICE_NAME="petstore",
     )
     return Component(
-        "petstore",
-        (opts.python, "-m", "petstore", "serve"),
+        "deployer",
+        (opts.python, "-m", "deployer"),
         env,
-        Health(url=p.url("petstore_metrics", "/healthz")),
-        where=f"grpc {p.addr('petstore')}",
+        Health(url=p.url("deployer_metrics", "/healthz")),
+        where=f"petstore grpc {petstore_addrs(opts)}",
     )
 
 
 def demo_load(opts: StackOptions) -> Component:
-    env = _python_env(opts, PETSTORE_ADDR=opts.ports.addr("petstore"))
+    env = _python_env(opts, PETSTORE_ADDR=petstore_addrs(opts))
     return Component(
         "demo-load",
         (opts.python, "-m", "petstore", "demo", "--rate", DEMO_RATE),
         env,
-        where=f"-> {opts.ports.addr('petstore')}",
+        where=f"-> {petstore_addrs(opts)}",
     )
 
 
@@ -268,7 +283,7 @@ def plan(opts: StackOptions) -> tuple[Component, ...]:
     if opts.slack is not None:
         # Before ops and the gateway: both are told the offline Slack's user ids as admins.
         parts.append(slackemu(opts, opts.slack))
-    parts += [ops(opts), petstore(opts), notifier(opts), gateway(opts)]
+    parts += [ops(opts), deployer(opts), notifier(opts), gateway(opts)]
     if opts.demo_load:
         parts.append(demo_load(opts))
     return tuple(parts)
@@ -284,6 +299,9 @@ def listening_ports(opts: StackOptions) -> dict[str, int]:
         "ops OTLP receiver": p.otlp,
         "petstore": p.petstore,
         "petstore metrics": p.petstore_metrics,
+        "petstore-2": p.petstore2,
+        "petstore-2 metrics": p.petstore2_metrics,
+        "deployer": p.deployer_metrics,
         "notifier": p.notifier,
         "gateway metrics": p.gateway_metrics,
     }

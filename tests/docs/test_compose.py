@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from deployer.settings import DeployerSettings
 from gateway.settings import GatewaySettings
 from notifier.settings import NotifierSettings
 from ops.settings import OpsSettings
@@ -26,11 +27,14 @@ SERVICES = COMPOSE["services"]
 # `chatops <subcommand>` -> the settings class that subcommand reads.
 SETTINGS: dict[str, type[BaseSettings]] = {
     "petstore": PetstoreSettings,
+    "deployer": DeployerSettings,
     "ops": OpsSettings,
     "notifier": NotifierSettings,
     "gateway": GatewaySettings,
 }
-PYTHON_SERVICES = ("petstore", "demo-load", "ops", "notifier", "gateway")
+PYTHON_SERVICES = ("deployer", "demo-load", "ops", "notifier", "gateway")
+# The deployer passes its environment on to the petstore instances it starts: these are theirs.
+INSTANCE_PASS_THROUGH = {"PETSTORE_SAMPLER"}
 # Read by the OpenTelemetry SDK itself, not by our settings classes.
 OTEL_STANDARD = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
 # What a person puts in .env for compose (README, "docker-compose").
@@ -101,7 +105,7 @@ def test_every_long_running_service_has_a_health_check_on_its_real_port():
         assert "healthcheck" in SERVICES[name], name
     assert health_port("prometheus") == port_of(flag("prometheus", "--web.listen-address"))
     assert health_port("alertmanager") == port_of(flag("alertmanager", "--web.listen-address"))
-    assert health_port("petstore") == port_of(env_of("petstore")["PETSTORE_METRICS_LISTEN"])
+    assert health_port("deployer") == port_of(env_of("deployer")["DEPLOYER_METRICS_LISTEN"])
     assert health_port("ops") == port_of(env_of("ops")["OPS_METRICS_LISTEN"])
     assert health_port("notifier") == port_of(env_of("notifier")["NOTIFIER_LISTEN"])
     assert health_port("gateway") == port_of(env_of("gateway")["GATEWAY_METRICS_LISTEN"])
@@ -152,6 +156,9 @@ def test_every_mounted_path_exists_and_so_do_the_configs_it_is_read_from():
 def test_every_variable_is_a_setting_of_that_component(service):
     fields = set(settings_of(service).model_fields)
     unknown = set(env_of(service)) - fields - OTEL_STANDARD
+    if service == "deployer":
+        assert INSTANCE_PASS_THROUGH <= set(PetstoreSettings.model_fields)
+        unknown -= INSTANCE_PASS_THROUGH
     assert not unknown, f"{service} sets variables its settings do not have: {sorted(unknown)}"
 
 
@@ -181,17 +188,20 @@ def test_every_required_variable_is_demanded_from_the_user():
 
 
 def test_ports_agree_between_components_and_with_the_settings_defaults():
-    pet, ops, gw, demo = env_of("petstore"), env_of("ops"), env_of("gateway"), env_of("demo-load")
+    dep, ops, gw, demo = env_of("deployer"), env_of("ops"), env_of("gateway"), env_of("demo-load")
     nats_port = int(SERVICES["nats"]["command"][SERVICES["nats"]["command"].index("--port") + 1])
-    for service in ("ops", "notifier", "gateway"):
+    for service in ("ops", "notifier", "gateway", "deployer"):
         assert port_of(env_of(service)["NATS_URL"]) == nats_port
-    assert ops["PETSTORE_ADDR"] == demo["PETSTORE_ADDR"] == pet["PETSTORE_LISTEN"]
+    instances = [entry.split("/") for entry in dep["DEPLOY_INSTANCES"].split(",")]
+    assert ops["PETSTORE_ADDR"] == demo["PETSTORE_ADDR"] == ",".join(grpc for grpc, _ in instances)
+    assert dep["DEPLOY_INSTANCES"] == ",".join(DeployerSettings.model_fields["DEPLOY_INSTANCES"].default)
+    assert port_of(dep["PROMETHEUS_URL"]) == port_of(flag("prometheus", "--web.listen-address"))
     prom = flag("prometheus", "--web.listen-address")
     am = flag("alertmanager", "--web.listen-address")
     assert port_of(ops["PROMETHEUS_URL"]) == port_of(gw["PROMETHEUS_URL"]) == port_of(prom)
     assert port_of(ops["ALERTMANAGER_URL"]) == port_of(gw["ALERTMANAGER_URL"]) == port_of(am)
     assert port_of(ops["JAEGER_URL"]) == 16686  # Jaeger's query/api_v3 port
-    assert port_of(pet["OTEL_EXPORTER_OTLP_ENDPOINT"]) == 4318  # Jaeger's OTLP/HTTP port
+    assert port_of(dep["OTEL_EXPORTER_OTLP_ENDPOINT"]) == 4318  # Jaeger's OTLP/HTTP port
     for service in PYTHON_SERVICES:
         defaults = settings_of(service).model_fields
         for key, value in env_of(service).items():
@@ -205,8 +215,10 @@ def test_the_committed_configs_point_at_the_services_compose_runs():
     targets = {
         t for job in prom["scrape_configs"] for s in job.get("static_configs", []) for t in s["targets"]
     }
+    for entry in env_of("deployer")["DEPLOY_INSTANCES"].split(","):
+        assert entry.split("/")[1] in targets, f"prometheus.yml does not scrape the instance at {entry}"
     for service, var in (
-        ("petstore", "PETSTORE_METRICS_LISTEN"),
+        ("deployer", "DEPLOYER_METRICS_LISTEN"),
         ("ops", "OPS_METRICS_LISTEN"),
         ("gateway", "GATEWAY_METRICS_LISTEN"),
         ("notifier", "NOTIFIER_LISTEN"),
@@ -223,8 +235,11 @@ def test_the_committed_configs_point_at_the_services_compose_runs():
 def test_the_dockerfile_installs_every_package_on_python_311_slim():
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
-    for package in ("chatops", "gateway", "ops", "notifier", "petstore", "slackemu"):
+    for package in ("chatops", "deployer", "gateway", "ops", "notifier", "petstore", "slackemu"):
         assert re.search(rf"^COPY {package} \./{package}$", text, re.M), package
+    assert re.search(r"^COPY releases\.yaml \./$", text, re.M) and env_of("deployer")["DEPLOY_RELEASES"] == (
+        "/src/releases.yaml"
+    )
     assert 'ENTRYPOINT ["chatops"]' in text
     for service in PYTHON_SERVICES:
         assert SERVICES[service]["image"] == "chatops:local" and SERVICES[service]["build"] == "."
@@ -245,12 +260,12 @@ def test_services_wait_for_what_they_need_and_only_on_real_health_checks():
             assert condition == "service_healthy", f"{name} waits for {dep} to merely start"
             assert "healthcheck" in SERVICES[dep], f"{name} waits for {dep}, which has no health check"
     on_the_bus = {name for name in PYTHON_SERVICES if "NATS_URL" in env_of(name)}
-    assert on_the_bus == {"ops", "notifier", "gateway"}
+    assert on_the_bus == {"ops", "notifier", "gateway", "deployer"}
     for name in on_the_bus:
         assert "nats" in depends(name), f"{name} is on the bus but does not wait for NATS"
-    # README: ops and the petstore wait for Jaeger, the gateway for ops, the load for the petstore.
-    assert "jaeger" in depends("ops") and "jaeger" in depends("petstore")
-    assert "ops" in depends("gateway") and depends("demo-load") == {"petstore": "service_healthy"}
+    # README: ops and the deployer wait for Jaeger, the gateway for ops, the load for the deployer.
+    assert "jaeger" in depends("ops") and "jaeger" in depends("deployer") and "prometheus" in depends("deployer")
+    assert "ops" in depends("gateway") and depends("demo-load") == {"deployer": "service_healthy"}
     assert "healthcheck" not in SERVICES["demo-load"]
 
 

@@ -36,7 +36,7 @@ def test_start_order_puts_dependencies_first():
         "alertmanager",
         "slackemu",
         "ops",
-        "petstore",
+        "deployer",
         "notifier",
         "gateway",
         "demo-load",
@@ -55,11 +55,19 @@ def test_existing_nats_and_real_slack_and_no_demo_leave_those_parts_out():
 
 def test_components_are_wired_to_each_other():
     parts = by_name(options())
-    ops, pet, gw, notifier = parts["ops"], parts["petstore"], parts["gateway"], parts["notifier"]
+    ops, dep, gw, notifier = parts["ops"], parts["deployer"], parts["gateway"], parts["notifier"]
     assert ops.env["JAEGER_URL"] == ""
     assert ops.env["OTLP_LISTEN"] == PORTS.addr("otlp")
-    assert pet.env["OTEL_EXPORTER_OTLP_ENDPOINT"] == PORTS.url("otlp")
-    assert ops.env["PETSTORE_ADDR"] == pet.env["PETSTORE_LISTEN"] == PORTS.addr("petstore")
+    assert dep.env["OTEL_EXPORTER_OTLP_ENDPOINT"] == PORTS.url("otlp")
+    instances = [entry.split("/") for entry in dep.env["DEPLOY_INSTANCES"].split(",")]
+    assert instances == [
+        [PORTS.addr("petstore"), PORTS.addr("petstore_metrics")],
+        [PORTS.addr("petstore2"), PORTS.addr("petstore2_metrics")],
+    ]
+    both = f"{PORTS.addr('petstore')},{PORTS.addr('petstore2')}"
+    assert ops.env["PETSTORE_ADDR"] == parts["demo-load"].env["PETSTORE_ADDR"] == both
+    assert dep.env["PROMETHEUS_URL"] == PORTS.url("prometheus")
+    assert dep.env["DEPLOY_STATE_DIR"] == "/d/deployer"
     assert ops.env["PROMETHEUS_URL"] == PORTS.url("prometheus")
     assert ops.env["TRACE_STORE_PATH"] == "/d/traces.sqlite3"
     assert notifier.env["NOTIFIER_TOKEN"] == "tok"
@@ -67,12 +75,12 @@ def test_components_are_wired_to_each_other():
     assert gw.env["SLACK_BOT_TOKEN"] == parts["slackemu"].env["SLACKEMU_BOT_TOKEN"]
     assert gw.env["SLACK_APP_TOKEN"] == parts["slackemu"].env["SLACKEMU_APP_TOKEN"]
     assert gw.env["SLACK_ONCALL_CHANNEL"] == "C0ONCALL"
-    assert parts["demo-load"].env["PETSTORE_ADDR"] == PORTS.addr("petstore")
 
 
 def test_the_gateway_and_ops_get_the_same_admins():
     parts = by_name(options(admins=("U0ALICE", "U0BOB")))
     assert parts["ops"].env["CHATOPS_ADMINS"] == parts["gateway"].env["CHATOPS_ADMINS"] == "U0ALICE,U0BOB"
+    assert parts["deployer"].env["CHATOPS_ADMINS"] == "U0ALICE,U0BOB"
     real = by_name(options(slack=None, admins=("U0REAL",)))
     assert real["ops"].env["CHATOPS_ADMINS"] == real["gateway"].env["CHATOPS_ADMINS"] == "U0REAL"
     # None given: an explicit empty list, so neither inherits a stray value and both refuse changes.
@@ -103,7 +111,7 @@ def test_every_server_has_a_health_check_on_its_own_port():
     assert parts["alertmanager"].health.url == PORTS.url("alertmanager", "/-/ready")
     for name, port in [
         ("ops", "ops_metrics"),
-        ("petstore", "petstore_metrics"),
+        ("deployer", "deployer_metrics"),
         ("notifier", "notifier"),
         ("slackemu", "slackemu"),
         ("gateway", "gateway_metrics"),

@@ -135,7 +135,7 @@ def test_the_table_and_the_slack_page_are_reported(stack):
         "prometheus",
         "alertmanager",
         "ops",
-        "petstore",
+        "deployer",
         "notifier",
         "slackemu",
         "gateway",
