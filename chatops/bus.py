@@ -119,9 +119,13 @@ async def call(
             command.subject, codec.encode(request), timeout=timeout, headers=caller.headers()
         )
     except NoRespondersError:
-        raise OpsNotRunning("the Ops service is not answering (nothing is serving commands)") from None
+        raise OpsNotRunning(
+            f"{command.server.title} is not answering (nothing is serving {command.name})"
+        ) from None
     except NatsTimeoutError:
-        raise OpsTimeout(f"the Ops service did not answer {command.name} within {timeout:g}s") from None
+        raise OpsTimeout(
+            f"{command.server.title} did not answer {command.name} within {timeout:g}s"
+        ) from None
     raise_for_error(msg.headers)
     return codec.decode(msg.data, command.reply)
 

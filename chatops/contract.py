@@ -38,10 +38,11 @@ class Server:
 
     name: str
     queue_group: str
+    title: str  # how a person calls it: "the Ops service"
 
 
-OPS = Server(SERVICE_NAME, QUEUE_GROUP)
-DEPLOYER = Server(DEPLOYER_SERVICE_NAME, DEPLOYER_QUEUE_GROUP)
+OPS = Server(SERVICE_NAME, QUEUE_GROUP, "the Ops service")
+DEPLOYER = Server(DEPLOYER_SERVICE_NAME, DEPLOYER_QUEUE_GROUP, "the deployer")
 
 Req = TypeVar("Req", bound=Message)
 Rep = TypeVar("Rep", bound=Message)

@@ -27,12 +27,14 @@ def failure_doc(req: Request, exc: CommandError) -> Doc:
     """A command that produced no reply, said in a line; never a traceback."""
     if isinstance(exc, OpsNotRunning):
         return Doc(
-            f"`{req.spec.phrase}` failed: the Ops service is not answering.",
-            (Para("Nothing is serving commands on the bus right now; try again once ops is back."),),
+            f"`{req.spec.phrase}` failed: {req.command.server.title} is not answering.",
+            (Para(f"Nothing serves `{req.command.name}` on the bus right now; try again once it is back."),),
             ok=False,
         )
     if isinstance(exc, OpsTimeout):
-        return Doc(f"`{req.spec.phrase}` failed: the Ops service did not answer in time.", ok=False)
+        return Doc(
+            f"`{req.spec.phrase}` failed: {req.command.server.title} did not answer in time.", ok=False
+        )
     if isinstance(exc, ServiceFailed):
         return Doc(f"`{req.spec.phrase}` failed ({exc.code}, {meaning(exc.code)}): {exc.message}", ok=False)
     return Doc(f"`{req.spec.phrase}` failed: {exc.message}", ok=False)

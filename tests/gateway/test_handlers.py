@@ -13,7 +13,7 @@ from chatops.bus import Caller
 from chatops.contract import Command
 from chatops.streams import provision
 from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
-from chatops.v1 import audit_pb2, graphs_pb2, sampling_pb2
+from chatops.v1 import audit_pb2, deploys_pb2, graphs_pb2, sampling_pb2
 from gateway.confirmations import Confirmations
 from gateway.flow import bus_asker
 from gateway.metrics import GatewayMetrics
@@ -257,3 +257,44 @@ async def test_a_message_from_elsewhere_gets_one_line_and_is_audited(nc):
     }
     await gw.on_click(ButtonClick(CONFIRM, "x", "UGUEST", "C1", "9.1", origin=("T0GUEST01",)))
     assert chat.ephemerals == [("UGUEST", FOREIGN)] and chat.updates == []
+
+
+async def accepted_deploy(command: Command[Any, Any], request: Message, caller: Caller) -> Message:
+    """An Asker standing in for the deployer: it accepts the deploy at once."""
+    return deploys_pb2.StartDeployReply(deploy=deploys_pb2.DeployEvent(deploy_id="d1", to_version="0.2.0"))
+
+
+async def test_a_confirmed_deploy_leaves_its_message_to_the_deploy_events(nc):
+    chat = RecordingChat()
+    followed: list[tuple[str, str, str, str]] = []
+
+    async def follow(request_id: str, channel: str, ts: str, note: str) -> None:
+        followed.append((request_id, channel, ts, note))
+
+    asked: list[str] = []
+
+    async def ask(command: Command[Any, Any], request: Message, caller: Caller) -> Message:
+        asked.append(caller.request_id)
+        assert followed, "the message must be noted before the command goes out"
+        return await accepted_deploy(command, request, caller)
+
+    gw, _ = await gateway_on(nc, chat, ask=ask)
+    gw.follow = follow
+    await gw.on_message(said("e8", "UADMIN", "deploy petstore 0.2.0"))
+    await gw.on_click(ButtonClick(CONFIRM, await _only_pending_id(nc), "UADMIN", "C1", "9.1"))
+    assert followed == [(asked[0], "C1", "9.1", "Confirmed by <@UADMIN>: `deploy petstore 0.2.0`")]
+    # Only "Running…": every later update of the message comes from the deploy's events.
+    assert chat.updates == [("9.1", "Running `deploy petstore 0.2.0` (confirmed)…")]
+
+
+async def test_a_refused_deploy_is_said_in_its_message(nc):
+    chat = RecordingChat()
+    gw, _ = await gateway_on(nc, chat)  # no deployer on this bus: "not answering"
+
+    async def follow(request_id: str, channel: str, ts: str, note: str) -> None:
+        return None
+
+    gw.follow = follow
+    await gw.on_message(said("e9", "UADMIN", "rollback petstore"))
+    await gw.on_click(ButtonClick(CONFIRM, await _only_pending_id(nc), "UADMIN", "C1", "9.1"))
+    assert "the deployer is not answering" in chat.updates[-1][1]

@@ -172,6 +172,7 @@ def test_usage_and_failures_are_short_and_name_what_failed():
     assert not doc.ok and "from 1 to 100" in to_text(doc)
     req = request("deployed version")
     assert "the Ops service is not answering" in failure_doc(req, OpsNotRunning("x")).title
+    assert "the deployer is not answering" in failure_doc(request("deploys"), OpsNotRunning("x")).title
     assert "did not answer in time" in failure_doc(req, OpsTimeout("x")).title
     failed = failure_doc(req, ServiceFailed(502, "prometheus: connection refused")).title
     assert "502" in failed and "backend" in failed and "prometheus: connection refused" in failed
