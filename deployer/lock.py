@@ -47,6 +47,8 @@ async def lock_bucket(js: JetStreamContext, ttl: float, replicas: int = 1) -> Ke
     info = await js.stream_info(stream)
     if info.config.max_age != ttl:
         info.config.max_age = ttl
+        # The server refuses a de-duplication window longer than the age.
+        info.config.duplicate_window = min(info.config.duplicate_window or ttl, ttl)
         await js.update_stream(info.config)
         log.info("deploy.lock_ttl_changed", ttl=ttl)
     return kv

@@ -8,7 +8,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from chatops.settings import BusSettings, CsvList, HostPort, HttpUrl, OptionalHttpUrl, check_host_port
+from chatops.settings import (
+    AdminList,
+    BusSettings,
+    CsvList,
+    HostPort,
+    HttpUrl,
+    OptionalHttpUrl,
+    check_host_port,
+)
 
 
 def _slots(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -53,5 +61,5 @@ class DeployerSettings(BusSettings):
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     DEPLOYER_METRICS_LISTEN: HostPort = "127.0.0.1:9105"
     DEPLOYER_BACKEND_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
-    CHATOPS_ADMINS: CsvList
+    CHATOPS_ADMINS: AdminList
     OTEL_EXPORTER_OTLP_ENDPOINT: OptionalHttpUrl = ""

@@ -56,16 +56,15 @@ def test_alertmanager_sends_everything_to_the_notifier_with_a_token() -> None:
 def test_prometheus_scrapes_petstore_and_every_component() -> None:
     config = yaml.safe_load((CONFIGS / "prometheus.yml").read_text())
     targets = {
-        job["job_name"]: target
+        job["job_name"]: [target for static in job["static_configs"] for target in static["targets"]]
         for job in config["scrape_configs"]
-        for static in job["static_configs"]
-        for target in static["targets"]
     }
     assert targets == {
-        "petstore": "127.0.0.1:9101",
-        "chatops-ops": "127.0.0.1:9102",
-        "chatops-gateway": "127.0.0.1:9103",
-        "chatops-notifier": "127.0.0.1:9095",
+        "petstore": ["127.0.0.1:9101", "127.0.0.1:9104"],  # the deployer's two instance slots
+        "chatops-ops": ["127.0.0.1:9102"],
+        "chatops-gateway": ["127.0.0.1:9103"],
+        "chatops-notifier": ["127.0.0.1:9095"],
+        "chatops-deployer": ["127.0.0.1:9105"],
     }
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093"]
 

@@ -8,8 +8,9 @@ import pytest
 
 from chatops import errors
 from chatops.admins import AdminEntryError, is_admin, normalise, normalise_all
-from chatops.contract import COMMANDS, check_complete
+from chatops.contract import COMMANDS, DEPLOYER, check_complete, served_by
 from chatops.settings import SettingsError, load_settings
+from deployer.settings import DeployerSettings
 from gateway.settings import ConsoleSettings
 from ops.settings import OpsSettings
 
@@ -27,10 +28,12 @@ def test_a_complete_table_passes_and_a_gap_or_stray_is_named() -> None:
 
 
 def test_every_table_keyed_by_command_is_complete_on_import() -> None:
+    from deployer.handlers import HANDLERS as DEPLOYER_HANDLERS
     from gateway.commands.table import BY_COMMAND
     from ops.handlers import HANDLERS
 
-    assert sorted(HANDLERS) == sorted(BY_COMMAND) == sorted(NAMES)
+    assert sorted([*HANDLERS, *DEPLOYER_HANDLERS]) == sorted(BY_COMMAND) == sorted(NAMES)
+    assert set(DEPLOYER_HANDLERS) == {c.name for c in served_by(DEPLOYER)}
     assert all(spec.render is not None and spec.build is not None for spec in BY_COMMAND.values())
 
 
@@ -51,9 +54,11 @@ def test_a_bare_entry_is_a_slack_id_and_actors_match_in_full() -> None:
             normalise(bad)
 
 
-@pytest.mark.parametrize("settings", [OpsSettings, ConsoleSettings])
+@pytest.mark.parametrize("settings", [OpsSettings, ConsoleSettings, DeployerSettings])
 def test_chatops_admins_is_normalised_or_refused_naming_the_entry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: type[OpsSettings | ConsoleSettings]
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    settings: type[OpsSettings | ConsoleSettings | DeployerSettings],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CHATOPS_ADMINS", "U0BOSS, slack:W0OTHER,console:root")
@@ -64,6 +69,6 @@ def test_chatops_admins_is_normalised_or_refused_naming_the_entry(
 
 
 def test_error_codes_have_one_meaning_each() -> None:
-    assert sorted(errors.MEANINGS) == [400, 403, 404, 500, 502, 503, 504]
+    assert sorted(errors.MEANINGS) == [400, 403, 404, 409, 500, 502, 503, 504]
     assert errors.meaning(errors.BACKEND_TIMEOUT) == "a backend timed out"
     assert errors.meaning(418) == "error 418"
