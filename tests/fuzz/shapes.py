@@ -253,6 +253,23 @@ _GRAMMAR: dict[str, st.SearchStrategy[str]] = {
             st.builds("step={}".format, st.sampled_from(["30s", "1ms", "1d"])),
         ),
     ),
+    # Never a release other than the one running: a fuzzed deploy must be refused (400), not rolled out.
+    "deploy": st.one_of(
+        st.builds(
+            "{} {}".format,
+            st.sampled_from(["petstore", "PETSTORE", "billing", "pet$tore", "<@U024BE7LH>"]),
+            st.sampled_from(["0.1.0", "9.9.9", "0.1.0-rc1", "..", "0.1.0;rm"]),
+        ),
+        free_text,
+    ),
+    "rollback": st.one_of(st.sampled_from(["petstore", "billing", "", "petstore now"]), free_text),
+    "deploys": _options(st.builds("limit={}".format, st.integers(0, 101))),
+    "release status": st.one_of(
+        st.sampled_from(
+            ["85c5e41", "85C5", "0.2.0", "0.9.9", "0bad", "abc", "1ccaa2aeaa13c11405ce10152c166158af3bd3e6"]
+        ),
+        free_text,
+    ),
 }
 assert set(_GRAMMAR) == set(_PHRASES), "every command has a grammar here"
 

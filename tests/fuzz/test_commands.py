@@ -65,7 +65,11 @@ class Bus:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w = World(
-        tmp_path_factory.mktemp("fuzz"), socket_mode=True, with_prometheus=True, slack_rate=1000
+        tmp_path_factory.mktemp("fuzz"),
+        socket_mode=True,
+        with_prometheus=True,
+        slack_rate=1000,
+        with_deployer=True,
     ).start()
     try:
         yield w

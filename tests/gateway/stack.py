@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.deployer.stack import DeployerProc, Slots, deployer_env
 from tests.harness.petstore import EnvProc, Petstore
 from tests.harness.servers import (
     LOOPBACK,
@@ -135,6 +136,10 @@ class World:
     http_port: int = 0
     silent: socket.socket | None = None
     slack_rate: float = 1.0  # chat.postMessage per second and channel, like Slack's own limit
+    # A deployer answering the deploy commands, with one instance of its own (the petstore above is
+    # ops' and Prometheus'; this one only has to exist so that deploy commands get real answers).
+    with_deployer: bool = False
+    deployer: DeployerProc | None = None
     _started: list[object] = field(default_factory=list)
 
     def start(self) -> World:
@@ -203,6 +208,12 @@ class World:
             ops_metrics,
         ).start()
         self._started.append(self.ops)
+        if self.with_deployer:
+            env, port = deployer_env(
+                self.root / "deployer", self.nats.url, prom_url, Slots.free(1), f"slack:{self.admin_id}"
+            )
+            self.deployer = DeployerProc(self.root / "deployer", env, port).start()
+            self._started.append(self.deployer)
         self.gateways.append(self.add_gateway(self.http_port))
         if self.socket_mode:
             wait_until(
