@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from chatops import logs
 from chatops.bus import connect
 from chatops.contract import DEPLOYER
-from chatops.health import metrics_app, serving
+from chatops.health import bus_gauge, metrics_app, serving
 from chatops.streams import provision
 from deployer.canary import CanaryWatch
 from deployer.events import EventLog
@@ -24,6 +24,7 @@ from deployer.handlers import HANDLERS, DeployerDeps
 from deployer.instances import ProcessRunner, Slot
 from deployer.lock import Locks, lock_bucket
 from deployer.manifest import ManifestError, load_manifest
+from deployer.metrics import deployer_metrics
 from deployer.projection import Projection
 from deployer.recovery import start_up, supervise
 from deployer.rollout import Deployer, Timing
@@ -32,7 +33,6 @@ from ops.auditlog import AuditLog
 from ops.backends.http import HttpBackend
 from ops.backends.prometheus import NAME as PROMETHEUS
 from ops.backends.prometheus import HttpPrometheus
-from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
 from ops.telemetry import tracer_provider
 
@@ -97,9 +97,10 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
     async with contextlib.AsyncExitStack() as stack:
         provider = tracer_provider(settings.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/"), service=name)
         stack.push_async_callback(asyncio.to_thread, provider.shutdown)
-        metrics = Metrics("chatops_deployer")
+        metrics = deployer_metrics()
         ready = asyncio.Event()
         health = _Health(ready, f"{len(slots)} instances of {service_name}")
+        bus_gauge(metrics.registry, lambda: health.nc is not None and health.nc.is_connected)
         await stack.enter_async_context(
             serving(
                 metrics_app(metrics.registry, health.problem),

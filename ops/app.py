@@ -23,7 +23,7 @@ from ops.backends.petstore import GrpcPetstore
 from ops.backends.traces import TraceBackend
 from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
-from ops.metrics import Metrics
+from ops.metrics import OpsMetrics
 from ops.probe import TraceStoreProbe
 from ops.service import Endpoints, start_service
 from ops.settings import OpsSettings
@@ -41,7 +41,7 @@ class Running:
     nc: Client
     service: Service
     endpoints: Endpoints[Deps]
-    metrics: Metrics
+    metrics: OpsMetrics
     store: SpanStore | None
     provider: TracerProvider
 
@@ -65,7 +65,7 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
         provider = tracer_provider(settings.span_export_endpoint)
         tracer = provider.get_tracer("ops")
 
-        metrics = Metrics()
+        metrics = OpsMetrics()
         health = _Health()
         bus_gauge(metrics.registry, lambda: not health.problem())
         await stack.enter_async_context(

@@ -62,7 +62,8 @@ class StackOptions:
     data_dir: Path
     configs: ConfigFiles
     notifier_token: str
-    releases: Path = Path("releases.yaml")  # the release manifest the deployer reads
+    # The release manifest the deployer reads: the checkout's, unless `--releases` names another.
+    releases: Path = Path(__file__).resolve().parents[2] / "releases.yaml"
     nats_url: str = ""  # an existing NATS; empty starts nats-server
     demo_load: bool = True
     slack: EmulatedSlack | None = None  # None: the gateway uses the Slack tokens from the environment

@@ -142,9 +142,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         def settled() -> bool:
             connected = local.prometheus("/api/v1/query?query=chatops_bus_connected")["result"]
             on_bus = {r["metric"]["job"] for r in connected if r["value"][1] == "1"}
-            return on_bus == {"chatops-gateway", "chatops-ops", "chatops-notifier"} and local.firing() == {
-                "Watchdog"
-            }
+            on_the_bus = {"chatops-gateway", "chatops-ops", "chatops-notifier", "chatops-deployer"}
+            return on_bus == on_the_bus and local.firing() == {"Watchdog"}
 
         deadline = time.monotonic() + 120
         while not settled():

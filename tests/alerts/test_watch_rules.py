@@ -58,11 +58,17 @@ CASES = [
             series("up", GW, "0x10"),
             series("up", {"job": "chatops-ops", "instance": "127.0.0.1:9102"}, "1x10"),
             series("up", {"job": "chatops-notifier", "instance": "127.0.0.1:9095"}, "0 0 0 1 1 1 1 1 1 1"),
+            series("up", {"job": "chatops-deployer", "instance": "127.0.0.1:9105"}, "0x10"),
         ],
         fires("ChatopsGatewayDown", "30s", None),
         fires("ChatopsGatewayDown", "90s", {**GW, "severity": "critical"}),
         fires("ChatopsOpsDown", "2m", None),
         fires("ChatopsNotifierDown", "2m", None),
+        fires(
+            "ChatopsDeployerDown",
+            "90s",
+            {"job": "chatops-deployer", "instance": "127.0.0.1:9105", "severity": "critical"},
+        ),
     ),
     # Every component cut off from NATS: NATS is down. One cut off while others are connected: that one.
     case(
