@@ -12,6 +12,7 @@ from chatops.errors import NOT_FOUND
 from chatops.v1 import deploys_pb2 as pb
 from deployer.canary import CanaryWatch
 from deployer.manifest import Manifest
+from deployer.requests import request
 from deployer.rollout import Deployer
 from deployer.status import recent, release_status
 from ops.auditlog import AuditLog
@@ -45,14 +46,14 @@ async def start_deploy(deps: DeployerDeps, ctx: CallContext, req: pb.StartDeploy
     version = req.version.strip()
     if not version:
         raise bad_request("say which version, e.g. 0.2.0")
-    event = await deps.deployer.request(pb.DEPLOY_KIND_DEPLOY, version, ctx)
+    event = await request(deps.deployer, pb.DEPLOY_KIND_DEPLOY, version, ctx)
     return pb.StartDeployReply(deploy=event)
 
 
 async def rollback(deps: DeployerDeps, ctx: CallContext, req: pb.RollbackRequest) -> Message:
     """Accept a rollback to the previous version; its steps follow as events."""
     _own(deps, req.service)
-    event = await deps.deployer.request(pb.DEPLOY_KIND_ROLLBACK, "", ctx)
+    event = await request(deps.deployer, pb.DEPLOY_KIND_ROLLBACK, "", ctx)
     return pb.RollbackReply(deploy=event)
 
 

@@ -11,6 +11,7 @@ from chatops.v1 import deploys_pb2 as pb
 from deployer.events import step_token
 from deployer.instances import StartFailed
 from deployer.lock import Lease, LockHeld
+from deployer.requests import new_request
 from deployer.rollout import Deployer
 from ops.context import CallContext
 
@@ -42,7 +43,7 @@ async def install(d: Deployer, version: str, lock_wait: float) -> None:
     if release is None:
         raise ValueError(f"the release manifest has no release of {d.service}")
     ctx = CallContext(actor=f"deployer:{d.agent}", actor_name="deployer")
-    request = d.new_request(pb.DEPLOY_KIND_INSTALL, release.version, ctx, "")
+    request = new_request(d, pb.DEPLOY_KIND_INSTALL, release.version, ctx, "")
     request.from_version = ""
     request.reason = f"the fleet of {d.service} is new to the deploy events: starting it at {release.version}"
     lease = await d.locks.wait_acquire(d.service, request, lock_wait)

@@ -7,31 +7,22 @@ Every step is appended to CHATOPS_DEPLOYS before the deployer goes on, and appli
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from chatops import logs
-from chatops.errors import BACKEND_FAILED, BAD_REQUEST, CONFLICT
 from chatops.v1 import deploys_pb2 as pb
 from deployer.canary import CanaryWatch, Reading, final_verdict, too_many_errors
 from deployer.events import EventLog, step_token
 from deployer.instances import Probe, Runner, Slot, StartFailed
-from deployer.lock import Lease, LockHeld, Locks
+from deployer.lock import Lease, Locks
 from deployer.manifest import Manifest, Release
 from deployer.projection import Projection, ServiceState
-from ops.context import CallContext
 from ops.errors import OpsError
 
 log = logs.get_logger(__name__)
-STEP = pb.DeployStep
-KIND_WORD = {
-    pb.DEPLOY_KIND_DEPLOY: "deploy",
-    pb.DEPLOY_KIND_ROLLBACK: "rollback",
-    pb.DEPLOY_KIND_INSTALL: "install",
-}
 
 
 @dataclass(frozen=True)
@@ -46,27 +37,6 @@ class Timing:
 
 class LeaseLost(Exception):
     """Another holder took the deploy lock: stop touching the fleet."""
-
-
-def when(ns: int) -> str:
-    return time.strftime("%H:%M:%S UTC", time.gmtime(ns / 1e9))
-
-
-def who(event: pb.DeployEvent) -> str:
-    return event.actor_name or event.actor
-
-
-def conflict(service: str, holder: pb.DeployEvent | None) -> OpsError:
-    """The 409 for a deploy asked for while another runs, naming who runs it."""
-    if holder is None:
-        return OpsError(CONFLICT, f"another deploy of {service} is finishing; try again in a moment")
-    what = KIND_WORD.get(holder.kind, "deploy")
-    return OpsError(
-        CONFLICT,
-        f"{service} is busy: {who(holder)} started a {what} ({holder.from_version or '-'} → "
-        f"{holder.to_version}, deploy {holder.deploy_id}) at {when(holder.requested_at.ToNanoseconds())}; "
-        "wait for it to finish (`deploys` shows it)",
-    )
 
 
 class Deployer:
@@ -171,94 +141,6 @@ class Deployer:
             to=event.to_version,
             reason=event.reason,
         )
-
-    # ----- requests
-
-    def new_request(self, kind: int, to_version: str, ctx: CallContext, reason: str) -> pb.DeployEvent:
-        now = self.clock()
-        event = pb.DeployEvent(
-            deploy_id=f"{self.service}-{secrets.token_hex(4)}",
-            service=self.service,
-            step=pb.DEPLOY_STEP_REQUESTED,
-            kind=kind,  # type: ignore[arg-type]
-            actor=ctx.actor,
-            actor_name=ctx.actor_name,
-            from_version=self.from_version(),
-            to_version=to_version,
-            reason=reason,
-            settle_seconds=self.timing.settle if kind == pb.DEPLOY_KIND_DEPLOY else 0.0,
-            max_error_ratio=self.timing.max_error_ratio,
-            request_id=ctx.request_id,
-            channel=ctx.channel,
-            agent=self.agent,
-        )
-        event.time.FromNanoseconds(now)
-        event.requested_at.FromNanoseconds(now)
-        event.instances.extend(self.fleet())
-        return event
-
-    def from_version(self) -> str:
-        """What the fleet runs now: the canary's version, else any running one."""
-        first = self.current.get(self.slots[0].name, ("", 0))[0]
-        return first or next((v for v, _ in self.current.values() if v), "")
-
-    def check(self, kind: int, version: str) -> str:
-        """The version a request goes to, or OpsError saying why it cannot (pure but for state)."""
-        if not self.ready.is_set():
-            raise OpsError(
-                CONFLICT, f"the deployer is still bringing up {self.service}; try again in a moment"
-            )
-        if self.state.in_progress is not None:
-            raise conflict(self.service, self.state.in_progress)
-        known = ", ".join(r.version for r in self.manifest.releases(self.service))
-        if kind == pb.DEPLOY_KIND_ROLLBACK:
-            current, previous = self.state.version, self.state.previous
-            if not current:
-                raise OpsError(
-                    BAD_REQUEST,
-                    f"{self.service}'s instances do not all run one version; deploy the one you want instead",
-                )
-            if not previous:
-                raise OpsError(
-                    BAD_REQUEST, f"{self.service} has run only {current}: there is nothing to go back to"
-                )
-            version = previous
-        if self.release(version) is None:
-            raise OpsError(
-                BAD_REQUEST,
-                f"{self.service} has no release {version} in the release manifest; it knows {known}",
-            )
-        if all(self.current.get(s.name, ("", 0))[0] == version for s in self.slots):
-            raise OpsError(BAD_REQUEST, f"every instance of {self.service} already runs {version}")
-        return version
-
-    async def request(self, kind: int, version: str, ctx: CallContext) -> pb.DeployEvent:
-        """Check, take the lock, record `requested`, and run the rest in the background."""
-        target = self.check(kind, version)
-        name = ctx.actor_name or ctx.actor
-        reason = (
-            f"{name} asked to go back to {target}"
-            if kind == pb.DEPLOY_KIND_ROLLBACK
-            else f"{name} asked for {target}"
-        )
-        event = self.new_request(kind, target, ctx, reason)
-        try:
-            lease = await self.locks.acquire(self.service, event)
-        except LockHeld as held:
-            raise conflict(self.service, held.holder) from None
-        try:
-            event.sequence = await self.events.append(event)
-        except Exception as exc:
-            await lease.release()
-            raise OpsError(
-                BACKEND_FAILED, f"could not record the deploy on the bus: {type(exc).__name__}"
-            ) from None
-        self.projection.apply(event)
-        log.info(
-            "deploy.requested", deploy=event.deploy_id, to=target, actor=ctx.actor, request_id=ctx.request_id
-        )
-        self.spawn(self.run(event, lease, self.rollout))
-        return event
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

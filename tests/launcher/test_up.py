@@ -167,6 +167,8 @@ async def test_a_command_through_the_offline_slack_gets_a_reply(stack):
         oncall = await control.channel_id("oncall")
         reply = await ask(control, oncall, alice, "deployed version", expect="0.1.0")
         assert reply["thread_ts"]
+        # The deployer started both instances at the manifest's first release, and says so.
+        await ask(control, oncall, alice, "release status 0.1.0", expect="live on 2/2 instances")
 
 
 async def test_an_alert_pushed_by_the_real_alertmanager_reaches_oncall(stack):
