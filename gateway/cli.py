@@ -88,8 +88,8 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
 
         deploy_messages = await js.key_value(KV_DEPLOY_MESSAGES)
 
-        async def follow(request_id: str, channel: str, ts: str, note: str) -> None:
-            await remember_thread(deploy_messages, request_id, channel, ts, note)
+        async def follow(request_id: str, channel: str, ts: str, who: str, note: str) -> None:
+            await remember_thread(deploy_messages, request_id, channel, ts, who, note)
 
         chat = SlackChat(client)
         ask = bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT)

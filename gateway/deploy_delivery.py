@@ -22,6 +22,7 @@ from chatops.streams import provision
 from chatops.subjects import DEPLOYS_DELIVERY_DURABLE, DEPLOYS_PREFIX, DEPLOYS_STREAM, KV_DEPLOY_MESSAGES
 from chatops.v1 import deploys_pb2 as pb
 from gateway.render.deploys import card
+from gateway.render.doc import Mention, Text
 from gateway.render.slack import SlackMessage, to_slack
 from gateway.slack.blocks import resolved_message
 from gateway.slack.chat import Chat, ChatError, Failure
@@ -74,9 +75,17 @@ class DeployMessages:
             await self.kv.put(key, record.SerializeToString())
 
 
-async def remember_thread(kv: KeyValue, request_id: str, channel: str, ts: str, note: str) -> None:
+async def remember_thread(kv: KeyValue, request_id: str, channel: str, ts: str, who: str, note: str) -> None:
     """Before a deploy command is sent: its steps will update this message (the confirmed question)."""
-    await DeployMessages(kv).put(thread_key(request_id), pb.DeployMessage(channel=channel, ts=ts, note=note))
+    record = pb.DeployMessage(channel=channel, ts=ts, note=note, confirmed_by=who)
+    await DeployMessages(kv).put(thread_key(request_id), record)
+
+
+def thread_note(where: pb.DeployMessage) -> Text:
+    """The line above the deploy in the asker's thread: who confirmed it (a mention) and what."""
+    if not where.confirmed_by:
+        return where.note  # written by an older gateway: shown as the data it is
+    return ("Confirmed by ", Mention(where.confirmed_by), f": {where.note}")
 
 
 class DeployDelivery:
@@ -200,5 +209,5 @@ class DeployDelivery:
                 await self._messages.put(key, pb.DeployMessage(channel=posted.channel, ts=posted.ts))
         thread = await self._messages.get(thread_key(event.request_id))
         if thread is not None:
-            await self._updated(thread, resolved_message(thread.note, card(event)))
+            await self._updated(thread, resolved_message(thread_note(thread), card(event)))
         log.info("deploys.shown", deploy=event.deploy_id, step=event.step, thread=thread is not None)

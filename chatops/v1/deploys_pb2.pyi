@@ -213,11 +213,13 @@ class ReleaseStatusReply(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., found: _Optional[bool] = ..., service: _Optional[str] = ..., version: _Optional[str] = ..., commit: _Optional[_Union[ReleaseCommit, _Mapping]] = ..., versions: _Optional[_Iterable[str]] = ..., live: _Optional[bool] = ..., live_instances: _Optional[int] = ..., total_instances: _Optional[int] = ..., live_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[InstanceVersion, _Mapping]]] = ..., reporting: _Optional[int] = ..., in_progress: _Optional[_Union[DeploySummary, _Mapping]] = ...) -> None: ...
 
 class DeployMessage(_message.Message):
-    __slots__ = ("channel", "ts", "note")
+    __slots__ = ("channel", "ts", "note", "confirmed_by")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TS_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_BY_FIELD_NUMBER: _ClassVar[int]
     channel: str
     ts: str
     note: str
-    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+    confirmed_by: str
+    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., note: _Optional[str] = ..., confirmed_by: _Optional[str] = ...) -> None: ...

@@ -21,7 +21,7 @@ from gateway.alerts.render import SILENCE_HOURS, alert_doc, silence_reply
 from gateway.alerts.store import MessageStore, live_silence, with_silence
 from gateway.audit import AuditSink, refusal_event
 from gateway.flow import Asker, new_traceparent
-from gateway.render.doc import Doc, Para
+from gateway.render.doc import Doc, Mention, Para, Text
 from gateway.render.notes import who_may
 from gateway.render.slack import to_slack
 from gateway.slack.chat import Chat
@@ -67,7 +67,9 @@ class AlertSilencer:
         )
         request = silence_request(record.labels, hours, caller.actor_name)
         if not is_admin(caller.actor, self.admins):
-            await self._say(click, f"Sorry <@{click.user}>, {REFUSAL}: {who_may(self.admins)}.")
+            await self._say(
+                click, ("Sorry ", Mention(click.user), f", {REFUSAL}: ", *who_may(self.admins), ".")
+            )
             try:
                 await self.audit(refusal_event(SILENCES_CREATE, request, caller, REFUSAL))
             except Exception:  # the refusal stands, and is said, when the audit log is down
@@ -106,7 +108,7 @@ class AlertSilencer:
         log.warning("alerts.silence_failed", actor=caller.actor, request_id=caller.request_id, error=error)
         return error
 
-    async def _say(self, click: ButtonClick, text: str) -> None:
+    async def _say(self, click: ButtonClick, text: Text) -> None:
         await self.chat.post(click.channel, to_slack(Doc("", (Para(text),))), click.message_ts)
 
     async def _rerender(self, record: AlertMessageRecord, ref: str) -> None:

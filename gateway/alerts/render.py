@@ -8,7 +8,7 @@ from typing import Any
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 from chatops.v1.records_pb2 import ChatSilence
-from gateway.render.doc import Button, Buttons, Doc, Line, Lines, Link, Mark, Note, Para, cut
+from gateway.render.doc import Button, Buttons, Doc, Line, Lines, Link, Mark, Mention, Note, Para, cut
 
 SILENCE_1H = "chatops_silence_1h"
 SILENCE_4H = "chatops_silence_4h"
@@ -115,7 +115,7 @@ def alert_doc(
     if silence is not None:
         until = silence.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
         link = Link("silence", silence.url) if silence.url else None
-        footer.append(Note(f":no_bell: Silenced by <@{silence.user_id}> until {until}", link))
+        footer.append(Note((":no_bell: Silenced by ", Mention(silence.user_id), f" until {until}"), link))
     if not all_resolved(note):
         buttons = (Button(SILENCE_1H, "Silence 1h", ref), Button(SILENCE_4H, "Silence 4h", ref))
         footer.append(Buttons(buttons))
@@ -138,4 +138,4 @@ def update_reply(note: AlertNotification) -> Doc:
 def silence_reply(silence: ChatSilence) -> Doc:
     """The thread reply after a silence button worked."""
     until = silence.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return Doc("", (Para(f":no_bell: <@{silence.user_id}> silenced this group until {until}."),))
+    return Doc("", (Para((":no_bell: ", Mention(silence.user_id), f" silenced this group until {until}.")),))

@@ -7,10 +7,32 @@ from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
+class Mention:
+    """Someone, by chat user id: the only way a message can mention (ping) a person.
+
+    Every `str` in a Doc is data, shown as sent, whoever wrote it: a `<@U…>`, `<!channel>` or link
+    markup typed by a user or carried by an alert reaches the chat as inert text. A renderer shows a
+    Mention as a mention only when `user` is a well-formed user id.
+    """
+
+    user: str
+
+
+Span = str | Mention
+# Prose: plain data, or data and mentions in order.
+Text = str | tuple[Span, ...]
+
+
+def spans(text: Text) -> tuple[Span, ...]:
+    """The pieces of `text`, in order."""
+    return (text,) if isinstance(text, str) else text
+
+
+@dataclass(frozen=True)
 class Para:
     """A paragraph; `code` spans in backticks and *bold* survive both renderers."""
 
-    text: str
+    text: Text
 
 
 @dataclass(frozen=True)
@@ -63,7 +85,7 @@ class Lines:
 class Note:
     """Small print, e.g. who did what; may end in a link."""
 
-    text: str
+    text: Text
     link: Link | None = None
 
 

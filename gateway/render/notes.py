@@ -7,7 +7,7 @@ from chatops.bus import CommandError, OpsNotRunning, OpsTimeout, ServiceFailed
 from chatops.errors import meaning
 from gateway.commands import HelpRequest, Request, UsageError
 from gateway.commands.help import overview, topic
-from gateway.render.doc import Doc, Para
+from gateway.render.doc import Doc, Mention, Para, Span
 
 
 def help_doc(req: HelpRequest) -> Doc:
@@ -44,26 +44,29 @@ def refusal_doc(req: Request, admins: tuple[str, ...]) -> Doc:
     """A non-admin asked for a change: say politely who can."""
     return Doc(
         f"Sorry, `{req.spec.phrase}` changes the system, so only admins may run it.",
-        (Para(f"Admins: {who_may(admins)}. Ask one of them, or ask to be added to `CHATOPS_ADMINS`."),),
+        (Para(("Admins: ", *who_may(admins), ". Ask one of them, or ask to be added to `CHATOPS_ADMINS`.")),),
         ok=False,
     )
 
 
-def who_may(admins: tuple[str, ...]) -> str:
+def who_may(admins: tuple[str, ...]) -> tuple[Span, ...]:
     """The admins as people read them: Slack users as mentions, other actors as written."""
     if not admins:
-        return "nobody (CHATOPS_ADMINS is empty)"
-    return ", ".join(_mention(a) for a in admins)
+        return ("nobody (CHATOPS_ADMINS is empty)",)
+    out: list[Span] = []
+    for entry in admins:
+        out.extend((", ", _who(entry)) if out else (_who(entry),))
+    return tuple(out)
 
 
-def _mention(entry: str) -> str:
+def _who(entry: str) -> Span:
     try:
         actor = normalise(entry)
     except AdminEntryError:
         return entry
     namespace, user = actor.split(":", 1)
     # A Slack user id renders as a mention; anything else is shown as the actor it is.
-    return f"<@{user}>" if namespace == SLACK and user.isalnum() and user.isupper() else actor
+    return Mention(user) if namespace == SLACK else actor
 
 
 def confirm_doc(req: Request, ttl_seconds: float) -> Doc:

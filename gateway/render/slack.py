@@ -1,7 +1,11 @@
 """Doc -> a Slack message: Block Kit blocks within Slack's limits, plus a plain-text fallback.
 
-Prose the gateway writes (paragraphs, notes) keeps user mentions `<@U…>`; everything else (titles,
-tables, fields, lines, link labels) is data and shown as sent, so it can never ping anyone.
+This is the one place where text becomes Slack markup, for command replies and alerts alike. Every
+string of a Doc is data: `&`, `<` and `>` are escaped wherever Slack reads mrkdwn (blocks, the
+fallback `text`, attachments), so nothing a user or an alert sends can become `<!channel>`,
+`<!here>`, `<!subteam^…>`, a mention or a link. Mentions come only from `Mention` parts with a
+well-formed user id; links only from `Link` parts with an http(s) URL, percent-encoded so that no
+`|` or `>` in it can end the link early or add text to it.
 """
 
 from __future__ import annotations
@@ -9,11 +13,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from tabulate import tabulate
 
-from gateway.render.doc import Buttons, Doc, Fields, Line, Lines, Link, Links, Note, Para, Part, Table, cut
-from gateway.render.text import to_text
+from gateway.render.doc import (
+    Buttons,
+    Doc,
+    Fields,
+    Line,
+    Lines,
+    Link,
+    Links,
+    Mention,
+    Note,
+    Para,
+    Part,
+    Table,
+    Text,
+    cut,
+)
+from gateway.render.text import Style, prose, to_text
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -31,7 +51,9 @@ TONE_COLOURS = {
 }
 
 Block = dict[str, Any]
-_MENTION = re.compile(r"&lt;@([A-Z0-9]+)&gt;")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+# Kept as they are in a URL; everything else (`<`, `>`, `|`, spaces, quotes, non-ASCII) is %-encoded.
+_URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
 
 
 @dataclass(frozen=True)
@@ -57,30 +79,71 @@ class SlackUpload:
         return f"SlackUpload({self.filename!r}, {len(self.data)} bytes)"
 
 
-def escape(text: str, *, mentions: bool = True) -> str:
-    """Escape &, <, > as Slack requires; with `mentions`, user mentions `<@U…>` are kept."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MENTION.sub(r"<@\1>", escaped) if mentions else escaped
+def escape(text: str) -> str:
+    """Escape &, <, > as Slack requires: the text shows as sent and holds no markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(who: Mention) -> str:
+    """`<@U…>` for a well-formed user id; anything else is shown as text."""
+    return f"<@{who.user}>" if _USER_ID.match(who.user) else escape(f"@{who.user}")
+
+
+def slack_url(url: str) -> str | None:
+    """The URL as it may stand inside `<…|label>`, or None when it is not an http(s) link."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed [ in the host
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url, safe=_URL_SAFE).replace("&", "&amp;")
+
+
+def link(target: Link) -> str:
+    """`<url|label>` for an http(s) URL, at most MAX_LINK long; otherwise only the label, as text."""
+    url = slack_url(target.url)
+    label = escape(target.label) or "link"
+    if url is None or len(url) > MAX_LINK - 20:
+        return cut(label, MAX_LINK)
+    return f"<{url}|{cut(label, MAX_LINK - len(url) - 3)}>"
+
+
+def mrkdwn(text: Text) -> str:
+    """Prose as Slack mrkdwn: data escaped, mentions as mentions."""
+    return prose(text, SLACK_TEXT)
+
+
+# The fallback `text` of a message: Slack reads it as mrkdwn too (notifications, old clients).
+SLACK_TEXT = Style(data=escape, mention=mention, link=lambda target: link(target))
+
+
+def cut_markup(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending inside a link or mention (cut before its `<`)."""
+    if len(text) <= limit:
+        return text
+    out = cut(text, limit)
+    opened = out.rfind("<")
+    if opened > out.rfind(">"):
+        out = out[:opened] + "…"
+    return out
 
 
 def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut_markup(text, MAX_SECTION)}}
 
 
 def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, MAX_SECTION)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut_markup(text, MAX_SECTION)}]}
 
 
-def _link(link: Link) -> str:
-    return f"<{link.url}|{escape(link.label, mentions=False)}>"
-
-
-def _with_link(text: str, link: Link | None) -> str:
+def _with_link(text: str, target: Link | None) -> str:
     """Escaped text, then the link; the text is cut so that the link always stays whole."""
-    if link is None or len(link.url) > MAX_LINK:
-        return cut(text, MAX_SECTION)
-    tail = " " + _link(link)
-    return cut(text, MAX_SECTION - len(tail)) + tail
+    if target is None:
+        return cut_markup(text, MAX_SECTION)
+    tail = " " + link(target)
+    return cut_markup(text, MAX_SECTION - len(tail)) + tail
 
 
 def _table_blocks(table: Table) -> list[tuple[Block, int]]:
@@ -93,7 +156,7 @@ def _table_blocks(table: Table) -> list[tuple[Block, int]]:
     rows = 0
 
     def code(chunk: list[str]) -> Block:
-        return section(FENCE + "\n" + escape("\n".join(chunk), mentions=False) + "\n" + FENCE)
+        return section(FENCE + "\n" + escape("\n".join(chunk)) + "\n" + FENCE)
 
     for line in body:
         line = cut(line, budget - sum(len(h) + 1 for h in header) - 1)
@@ -122,21 +185,21 @@ def _lines_blocks(part: Lines) -> list[tuple[Block, int]]:
 
 
 def _line(line: Line) -> str:
-    return _with_link(escape(line.text, mentions=False), line.link)
+    return _with_link(escape(line.text), line.link)
 
 
 def _part_blocks(part: Part) -> list[tuple[Block, int]]:
     if isinstance(part, Para):
-        return [(section(escape(part.text)), 0)]
+        return [(section(mrkdwn(part.text)), 0)]
     if isinstance(part, Link):
-        return [(section(_link(part)), 0)]
+        return [(section(link(part)), 0)]
     if isinstance(part, Links):
         return [(section(_link_line(part)), 0)]
     if isinstance(part, Fields):
         fields = [
             {
                 "type": "mrkdwn",
-                "text": cut(f"*{escape(k, mentions=False)}*\n{escape(v, mentions=False)}", MAX_FIELD),
+                "text": cut(f"*{escape(k)}*\n{escape(v)}", MAX_FIELD),
             }
             for k, v in part.pairs
         ]
@@ -147,7 +210,7 @@ def _part_blocks(part: Part) -> list[tuple[Block, int]]:
     if isinstance(part, Lines):
         return _lines_blocks(part)
     if isinstance(part, Note):
-        return [(context(_with_link(escape(part.text), part.link)), 0)]
+        return [(context(_with_link(mrkdwn(part.text), part.link)), 0)]
     if isinstance(part, Buttons):
         return [(_actions(part), 0)]
     return _table_blocks(part)
@@ -172,7 +235,7 @@ def to_slack(doc: Doc) -> SlackMessage:
     """Blocks for `doc`, at most MAX_BLOCKS: parts that do not fit become "… and N more"; the footer stays."""
     head: list[Block] = []
     if doc.title:
-        title = escape(f":warning: {doc.title}" if not doc.ok else doc.title, mentions=False)
+        title = escape(f":warning: {doc.title}" if not doc.ok else doc.title)
         head.append(section(f"*{title}*" if doc.parts or doc.footer else title))
     body = [bp for p in doc.parts for bp in _part_blocks(p)]
     tail = [block for p in doc.footer for block, _ in _part_blocks(p)]
@@ -189,30 +252,41 @@ def to_slack(doc: Doc) -> SlackMessage:
     attachments: tuple[Block, ...] = ()
     if doc.mark is not None:
         colour = TONE_COLOURS.get(doc.mark.tone, TONE_COLOURS["none"])
-        attachments = ({"color": colour, "fallback": cut(doc.mark.text, 300), "text": doc.mark.text},)
-    return SlackMessage(cut(to_text(doc), MAX_FALLBACK), tuple(blocks[:MAX_BLOCKS]), attachments)
+        said = escape(doc.mark.text)
+        attachments = ({"color": colour, "fallback": cut(said, 300), "text": cut(said, MAX_SECTION)},)
+    return SlackMessage(fallback_text(doc), tuple(blocks[:MAX_BLOCKS]), attachments)
+
+
+def fallback_text(doc: Doc) -> str:
+    """The message's `text`: what notifications show, and all a plain-text message says."""
+    return cut_markup(to_text(doc, SLACK_TEXT), MAX_FALLBACK)
+
+
+def plain(message: SlackMessage) -> SlackMessage:
+    """The message as text alone, for when Slack refuses its blocks or attachments."""
+    return SlackMessage(message.text, ())
 
 
 def to_upload(doc: Doc) -> SlackUpload | None:
     """The doc's picture as a file share whose message says the title and paragraphs; None without one."""
     if doc.image is None:
         return None
-    lines = [f"*{escape(doc.title, mentions=False)}*"]
-    lines.extend(escape(p.text) for p in doc.parts if isinstance(p, Para))
+    lines = [f"*{escape(doc.title)}*"]
+    lines.extend(mrkdwn(p.text) for p in doc.parts if isinstance(p, Para))
     return SlackUpload(
         filename=doc.image.filename,
         data=doc.image.data,
         title=cut(doc.title.replace("`", ""), 250),
         alt_text=cut(doc.image.alt, 1000),  # Slack refuses longer alt text
-        comment=cut("\n".join(lines), MAX_SECTION),
+        comment=cut_markup("\n".join(lines), MAX_SECTION),
     )
 
 
 def _link_line(part: Links) -> str:
     """Links joined by " · ", stopping before one would be cut in half."""
     out = ""
-    for link in part.links:
-        item = _link(link)
+    for target in part.links:
+        item = link(target)
         joined = f"{out} · {item}" if out else item
         if len(joined) > MAX_SECTION:
             break

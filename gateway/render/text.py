@@ -1,44 +1,82 @@
-"""Doc -> plain text for the console (and the fallback text of Slack messages)."""
+"""Doc -> plain text for the console; with a Style, also the fallback text of chat messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from tabulate import tabulate
 
-from gateway.render.doc import Buttons, Doc, Fields, Line, Lines, Link, Links, Note, Para, Part, Table
+from gateway.render.doc import (
+    Buttons,
+    Doc,
+    Fields,
+    Line,
+    Lines,
+    Link,
+    Links,
+    Mention,
+    Note,
+    Para,
+    Part,
+    Table,
+    Text,
+    spans,
+)
 
 
-def _line(text: str, link: Link | None) -> str:
-    return f"{text} ({link.label}: {link.url})" if link is not None else text
+@dataclass(frozen=True)
+class Style:
+    """How data, mentions and links are written: as they are for a terminal, escaped for a chat."""
+
+    data: Callable[[str], str]
+    mention: Callable[[Mention], str]
+    link: Callable[[Link], str]
 
 
-def part_text(part: Part) -> str:
+PLAIN = Style(
+    data=lambda s: s, mention=lambda m: f"@{m.user}", link=lambda target: f"{target.label}: {target.url}"
+)
+
+
+def prose(text: Text, style: Style = PLAIN) -> str:
+    """Data and mentions, in order."""
+    return "".join(style.mention(s) if isinstance(s, Mention) else style.data(s) for s in spans(text))
+
+
+def _line(text: str, link: Link | None, style: Style) -> str:
+    return f"{text} ({style.link(link)})" if link is not None else text
+
+
+def part_text(part: Part, style: Style = PLAIN) -> str:
     """One part as plain text ("" for what only a chat can show, such as buttons)."""
+    data = style.data
     if isinstance(part, Para):
-        return part.text
+        return prose(part.text, style)
     if isinstance(part, Fields):
         width = max((len(k) for k, _ in part.pairs), default=0)
-        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in part.pairs)
+        return data("\n".join(f"{k.ljust(width)}  {v}" for k, v in part.pairs))
     if isinstance(part, Table):
-        return tabulate(part.rows, headers=part.headers, tablefmt="simple", disable_numparse=True)
+        return data(tabulate(part.rows, headers=part.headers, tablefmt="simple", disable_numparse=True))
     if isinstance(part, Links):
-        return "\n".join(f"{link.label}: {link.url}" for link in part.links)
+        return "\n".join(style.link(link) for link in part.links)
     if isinstance(part, Lines):
         more = [f"… and {part.more} more"] if part.more else []
-        return "\n".join([*(_line(line.text, line.link) for line in part.lines), *more])
+        return "\n".join([*(_line(data(line.text), line.link, style) for line in part.lines), *more])
     if isinstance(part, Note):
-        return _line(part.text, part.link)
+        return _line(prose(part.text, style), part.link, style)
     if isinstance(part, Buttons):
         return ""
-    return f"{part.label}: {part.url}"
+    return style.link(part)
 
 
-def to_text(doc: Doc) -> str:
+def to_text(doc: Doc, style: Style = PLAIN) -> str:
     """The whole doc: title, then each part separated by a blank line, then what the picture is."""
-    texts = [doc.title, *(part_text(p) for p in (*doc.parts, *doc.footer))]
+    texts = [style.data(doc.title), *(part_text(p, style) for p in (*doc.parts, *doc.footer))]
     if doc.image is not None:
         size = f"{doc.image.width}x{doc.image.height} " if doc.image.width else ""
-        texts.append(f"[picture: {doc.image.filename}, {size}PNG]")
+        texts.append(style.data(f"[picture: {doc.image.filename}, {size}PNG]"))
     return "\n\n".join(t for t in texts if t)
 
 
-__all__ = ["Line", "Link", "part_text", "to_text"]
+__all__ = ["PLAIN", "Line", "Link", "Style", "part_text", "prose", "to_text"]

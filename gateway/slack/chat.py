@@ -64,7 +64,8 @@ class Chat(Protocol):
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None: ...
 
-    async def ephemeral(self, channel: str, user: str, text: str, thread_ts: str = "") -> None: ...
+    async def ephemeral(self, channel: str, user: str, text: str, thread_ts: str = "") -> None:
+        """Show `text` to `user` only; it is mrkdwn the renderer made (gateway.render.slack.mrkdwn)."""
 
     async def react(self, channel: str, ts: str, name: str) -> None: ...
 

@@ -18,9 +18,9 @@ from gateway.commands.table import BY_COMMAND
 from gateway.confirmations import Confirmations, expired, pending_for
 from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
 from gateway.metrics import GatewayMetrics
-from gateway.render.doc import Doc, Para
+from gateway.render.doc import Doc, Mention, Para
 from gateway.render.notes import confirm_doc
-from gateway.render.slack import to_slack, to_upload
+from gateway.render.slack import mrkdwn, to_slack, to_upload
 from gateway.render.text import to_text
 from gateway.seen import SeenEvents
 from gateway.slack.admission import Admission
@@ -29,8 +29,9 @@ from gateway.slack.chat import Chat, ChatError
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
-# (request id, channel, ts, note): the message a change's progress events will update (deploys).
-ThreadNotes = Callable[[str, str, str, str], Awaitable[None]]
+# (request id, channel, ts, who confirmed, the command as typed in backticks): the message a change's
+# progress events will update (deploys), under "Confirmed by <who>: <command>".
+ThreadNotes = Callable[[str, str, str, str, str], Awaitable[None]]
 SLOW_REACTION = "hourglass_flowing_sand"
 
 
@@ -184,7 +185,7 @@ class SlackGateway:
         if self.admission and self.admission.refusal(click.origin):
             self.metrics.clicks.labels("refused_origin").inc()
             log.warning("slack.click_refused_origin", user=click.user, origin=",".join(click.origin))
-            await self.chat.ephemeral(click.channel, click.user, self.admission.refusal(click.origin))
+            await self.chat.ephemeral(click.channel, click.user, mrkdwn(self.admission.refusal(click.origin)))
             return
         found = await self.confirmations.get(click.value)
         if found is None:
@@ -200,7 +201,10 @@ class SlackGateway:
         if f"slack:{click.user}" != pending.actor:
             self.metrics.clicks.labels("not_owner").inc()
             await self.chat.ephemeral(
-                click.channel, click.user, f"Only <@{owner}> can confirm or cancel this.", pending.thread_ts
+                click.channel,
+                click.user,
+                mrkdwn(("Only ", Mention(owner), " can confirm or cancel this.")),
+                pending.thread_ts,
             )
             return
         if not await self.confirmations.take(pending.id, revision):
@@ -216,7 +220,9 @@ class SlackGateway:
         if click.action_id == CANCEL:
             self.metrics.clicks.labels("cancelled").inc()
             await self.chat.update(
-                click.channel, ts, resolved_message(f"Cancelled by <@{owner}>: `{pending.text}` was not run.")
+                click.channel,
+                ts,
+                resolved_message(("Cancelled by ", Mention(owner), f": `{pending.text}` was not run.")),
             )
             return
         req = _request_of(pending)
@@ -232,11 +238,11 @@ class SlackGateway:
         self.metrics.clicks.labels("confirmed").inc()
         await self.chat.update(click.channel, ts, resolved_message(f"Running `{pending.text}` (confirmed)…"))
         caller = _caller_of(pending)
-        note = f"Confirmed by <@{owner}>: `{pending.text}`"
+        note = ("Confirmed by ", Mention(owner), f": `{pending.text}`")
         follows = req.spec.progress_in_events and self.follow is not None
         if follows and self.follow is not None:
             # Before the command goes out, so that its first event already finds this message.
-            await self.follow(caller.request_id, click.channel, ts, note)
+            await self.follow(caller.request_id, click.channel, ts, owner, f"`{pending.text}`")
         answer = await run(req, caller, self.ask)
         self.metrics.commands.labels(pending.command, answer.outcome).inc()
         if follows and answer.outcome == "ok":

@@ -47,7 +47,8 @@ def test_firing_message_shows_what_on_call_needs() -> None:
     assert "Always firing test alert" in text
     assert "`team=chatops`" in text
     assert "since 2026-11-27 03:55:51 UTC" in text
-    assert "http://127.0.0.1:19090/graph?g0.expr=vector%281%29&g0.tab=1|graph>" in text
+    # In Slack's markup a link's & is written &amp; (Slack shows and follows it as &).
+    assert "<http://127.0.0.1:19090/graph?g0.expr=vector%281%29&amp;g0.tab=1|graph>" in text
     assert "<http://127.0.0.1:19093/#/alerts|Alertmanager>" in text
     assert [(b["action_id"], b["text"]["text"], b["value"]) for b in buttons(msg.blocks)] == [
         ("chatops_silence_1h", "Silence 1h", "abc123"),

@@ -266,10 +266,10 @@ async def accepted_deploy(command: Command[Any, Any], request: Message, caller: 
 
 async def test_a_confirmed_deploy_leaves_its_message_to_the_deploy_events(nc):
     chat = RecordingChat()
-    followed: list[tuple[str, str, str, str]] = []
+    followed: list[tuple[str, str, str, str, str]] = []
 
-    async def follow(request_id: str, channel: str, ts: str, note: str) -> None:
-        followed.append((request_id, channel, ts, note))
+    async def follow(request_id: str, channel: str, ts: str, who: str, note: str) -> None:
+        followed.append((request_id, channel, ts, who, note))
 
     asked: list[str] = []
 
@@ -282,7 +282,7 @@ async def test_a_confirmed_deploy_leaves_its_message_to_the_deploy_events(nc):
     gw.follow = follow
     await gw.on_message(said("e8", "UADMIN", "deploy petstore 0.2.0"))
     await gw.on_click(ButtonClick(CONFIRM, await _only_pending_id(nc), "UADMIN", "C1", "9.1"))
-    assert followed == [(asked[0], "C1", "9.1", "Confirmed by <@UADMIN>: `deploy petstore 0.2.0`")]
+    assert followed == [(asked[0], "C1", "9.1", "UADMIN", "`deploy petstore 0.2.0`")]
     # Only "Running…": every later update of the message comes from the deploy's events.
     assert chat.updates == [("9.1", "Running `deploy petstore 0.2.0` (confirmed)…")]
 
@@ -291,7 +291,7 @@ async def test_a_refused_deploy_is_said_in_its_message(nc):
     chat = RecordingChat()
     gw, _ = await gateway_on(nc, chat)  # no deployer on this bus: "not answering"
 
-    async def follow(request_id: str, channel: str, ts: str, note: str) -> None:
+    async def follow(request_id: str, channel: str, ts: str, who: str, note: str) -> None:
         return None
 
     gw.follow = follow

@@ -8,7 +8,7 @@ from chatops.bus import CommandError, OpsNotRunning, OpsTimeout, ServiceFailed
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.commands import HelpRequest, Request, parse, render_reply
 from gateway.commands.table import BY_PHRASE
-from gateway.render.doc import Doc, Link, Links, Para, Table, took
+from gateway.render.doc import Doc, Link, Links, Mention, Para, Table, took
 from gateway.render.notes import confirm_doc, failure_doc, help_doc, refusal_doc, usage_doc
 from gateway.render.slack import MAX_BLOCKS, MAX_SECTION, escape, to_slack
 from gateway.render.text import to_text
@@ -93,8 +93,11 @@ def test_long_paragraphs_and_many_parts_stay_within_limits():
     assert "more parts" in msg.blocks[-1]["elements"][0]["text"]
 
 
-def test_slack_text_is_escaped_but_mentions_survive():
-    assert escape("a<b>&c <@U024BE7LH>") == "a&lt;b&gt;&amp;c <@U024BE7LH>"
+def test_slack_text_is_data_and_only_a_mention_part_mentions():
+    assert escape("a<b>&c <@U024BE7LH>") == "a&lt;b&gt;&amp;c &lt;@U024BE7LH&gt;"
+    para = Para(("Sorry ", Mention("U024BE7LH"), ", <@U0OTHER> <!here> ", Mention("U1|x> <!channel")))
+    text = to_slack(Doc("", (para,))).blocks[0]["text"]["text"]
+    assert text == "Sorry <@U024BE7LH>, &lt;@U0OTHER&gt; &lt;!here&gt; @U1|x&gt; &lt;!channel"
 
 
 def test_show_trace_and_logs():

@@ -6,7 +6,7 @@ import copy
 import json
 from pathlib import Path
 
-from gateway.render.doc import Doc, Para
+from gateway.render.doc import Doc, Mention, Para
 from gateway.slack.admission import FOREIGN, NO_DMS, WRONG_CHANNEL, Admission, admission
 from gateway.slack.blocks import CANCEL, CONFIRM, confirm_message, resolved_message
 from gateway.slack.events import ButtonClick, ChatMessage, button_click, chat_message, strip_mention
@@ -117,6 +117,6 @@ def test_the_confirmation_question_carries_both_buttons_and_the_pending_id():
         (CONFIRM, "abc123"),
         (CANCEL, "abc123"),
     ]
-    done = resolved_message("Cancelled by <@U1>", None)
+    done = resolved_message(("Cancelled by ", Mention("U1")), None)
     assert done.blocks[0]["type"] == "context" and "actions" not in json.dumps(done.blocks)
     assert done.blocks[0]["elements"][0]["text"] == "Cancelled by <@U1>"
