@@ -16,11 +16,18 @@ if TYPE_CHECKING:
 class ApiError(Exception):
     """An `{"ok": false, "error": …}` answer, optionally with an HTTP status and headers."""
 
-    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        extra: JsonDict | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields of the answer, e.g. the `errors` of invalid_blocks
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,24 @@ class Call:
         if not isinstance(value, list):
             raise ApiError(f"invalid_{name}")
         return value
+
+    def json_dict(self, name: str) -> JsonDict | None:
+        """An object argument that form bodies carry as a JSON string (metadata)."""
+        value = self.args.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ApiError(f"invalid_{name}_format") from None
+        if not isinstance(value, dict):
+            raise ApiError(f"invalid_{name}_format")
+        return value
+
+    def flag(self, name: str) -> bool:
+        """A boolean argument: true, 1 (as Slack reads them)."""
+        return str(self.args.get(name, "")).strip().lower() in ("true", "1")
 
 
 Handler = Callable[["Emulator", Call], Awaitable[JsonDict]]

@@ -87,6 +87,18 @@ class EmulatorControl:
         data = await self._call("POST", "/control/channels", {"name": name})
         return str(data["channel"]["id"])
 
+    async def set_bot_member(self, channel_id: str, member: bool) -> None:
+        """Remove the bot from the channel (posts answer not_in_channel) or invite it back."""
+        await self._call("PATCH", f"/control/channels/{channel_id}", {"bot_member": member})
+
+    async def set_archived(self, channel_id: str, archived: bool) -> None:
+        """Archive the channel (posts answer is_archived) or unarchive it."""
+        await self._call("PATCH", f"/control/channels/{channel_id}", {"archived": archived})
+
+    async def set_token_revoked(self, kind: str, revoked: bool) -> None:
+        """Revoke the "bot" or "app" token (calls answer token_revoked), or restore it."""
+        await self._call("PUT", f"/control/tokens/{kind}", {"revoked": revoked})
+
     async def open_im(self, user_id: str) -> str:
         """The id of the DM between `user_id` and the bot; messages there become message.im."""
         data = await self._call("POST", "/control/ims", {"user_id": user_id})
@@ -197,14 +209,17 @@ class EmulatorControl:
         count: int | None = None,
         seconds: float | None = None,
         retry_after: int = 1,
+        delay: float = 0.0,
     ) -> None:
-        """Switch on "ratelimited" (429), "server_error" (500) or "socket_drop" (slackemu/README.md)."""
+        """Switch on "ratelimited" (429), "server_error" (500), "invalid_blocks", "slow" (the answer
+        `delay` seconds late) or "socket_drop" (slackemu/README.md)."""
         body = {
             "kind": kind,
             "methods": methods or [],
             "count": count,
             "seconds": seconds,
             "retry_after": retry_after,
+            "delay": delay,
         }
         await self._call("POST", "/control/faults", body)
 

@@ -79,6 +79,38 @@ async def create_channel(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "channel": {"id": channel.id, "name": channel.name}})
 
 
+async def change_channel(request: web.Request) -> web.Response:
+    """Remove the bot from a channel or invite it back; archive or unarchive the channel."""
+    body = await _body(request)
+    flags = {k: body[k] for k in ("bot_member", "archived") if k in body}
+    if not flags or not all(isinstance(v, bool) for v in flags.values()):
+        raise ValueError("give bot_member and/or archived, each true or false")
+    channel = _emu(request).workspace.set_channel(request.match_info["channel"], **flags)
+    return web.json_response(
+        {
+            "ok": True,
+            "channel": {"id": channel.id, "bot_member": channel.bot_member, "archived": channel.archived},
+        }
+    )
+
+
+async def set_token(request: web.Request) -> web.Response:
+    """Revoke the bot or app token (every call with it answers token_revoked), or restore it."""
+    kind = request.match_info["kind"]
+    if kind not in ("bot", "app"):
+        raise ValueError("the token is bot or app")
+    revoked = (await _body(request)).get("revoked")
+    if not isinstance(revoked, bool):
+        raise ValueError("revoked must be true or false")
+    emu = _emu(request)
+    if revoked:
+        emu.revoked.add(kind)
+    else:
+        emu.revoked.discard(kind)
+    log.info("token.changed", kind=kind, revoked=revoked)
+    return web.json_response({"ok": True, "revoked_tokens": sorted(emu.revoked)})
+
+
 async def open_im(request: web.Request) -> web.Response:
     body = await _body(request)
     channel = _emu(request).workspace.open_im(str(body["user_id"]))
@@ -211,6 +243,8 @@ def add_routes(app: web.Application) -> None:
         ("GET", "/control/state", get_state),
         ("POST", "/control/users", create_user),
         ("POST", "/control/channels", create_channel),
+        ("PATCH", "/control/channels/{channel}", change_channel),
+        ("PUT", "/control/tokens/{kind}", set_token),
         ("POST", "/control/ims", open_im),
         ("POST", "/control/messages", post_message),
         ("GET", "/control/messages", list_messages),

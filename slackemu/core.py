@@ -68,6 +68,7 @@ class Emulator:
     requests: list[JsonDict] = field(default_factory=list)
     response_urls: dict[str, ResponseTarget] = field(default_factory=dict)
     request_url: str = ""
+    revoked: set[str] = field(default_factory=set)  # token kinds ("bot", "app") answered token_revoked
     now: Callable[[], float] = time.monotonic
     rate: ChannelRateLimit = field(init=False)
     sockets: SocketHub = field(init=False)
@@ -198,6 +199,7 @@ def state_json(emu: Emulator) -> dict[str, Any]:
             "mode": "http" if emu.request_url else "socket",
             "socket_connections": emu.sockets.connections,
             "faults": emu.faults.to_json(emu.now()),
+            "revoked_tokens": sorted(emu.revoked),
             "api_url": emu.config.base_url + "/api/",
         }
     )

@@ -1,11 +1,12 @@
-"""Faults switched on by tests: forced 429s, 500s and dropped sockets, each for a count or a time."""
+"""Faults switched on by tests: forced 429s, 500s, refused blocks, slow answers and dropped sockets,
+each for a count or a time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-KINDS = ("ratelimited", "server_error", "socket_drop")
+KINDS = ("ratelimited", "server_error", "socket_drop", "invalid_blocks", "slow")
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Fault:
     count: int | None = None
     until: float | None = None
     retry_after: int = 1
+    delay: float = 0.0  # "slow": seconds the answer is held after the call took effect
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -25,6 +27,8 @@ class Fault:
             raise ValueError("count must not be negative")
         if self.retry_after < 0:
             raise ValueError("retry_after must not be negative")
+        if not 0 <= self.delay <= 600:
+            raise ValueError("delay must be 0 to 600 seconds")
 
     @classmethod
     def parse(cls, body: dict[str, Any], now: float) -> Fault:
@@ -44,6 +48,7 @@ class Fault:
                 count=None if count is None else int(count),
                 until=None if seconds is None else now + float(seconds),
                 retry_after=int(body.get("retry_after", 1)),
+                delay=float(body.get("delay") or 0),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad fault: {exc}") from None
@@ -61,6 +66,7 @@ class Fault:
             "count": self.count,
             "seconds_left": None if self.until is None else round(self.until - now, 3),
             "retry_after": self.retry_after,
+            "delay": self.delay,
         }
 
 

@@ -11,16 +11,58 @@ from slackemu.state import Channel, JsonDict, NotFound
 from slackemu.uploads import FILE_METHODS
 
 
-def _message_content(call: Call) -> tuple[str, list[Any]]:
+def _invalid_blocks(detail: str) -> ApiError:
+    """Slack's answer to blocks it refuses: the error, and what was wrong in `errors`."""
+    return ApiError(
+        "invalid_blocks", extra={"errors": [detail], "response_metadata": {"messages": [f"[ERROR] {detail}"]}}
+    )
+
+
+def _check_blocks(emu: Emulator, call: Call, blocks: list[Any]) -> None:
+    """Slack's block validation, and the `invalid_blocks` fault for calls that carry blocks."""
+    try:
+        check_blocks(blocks)
+    except LimitError as exc:
+        raise _invalid_blocks(str(exc)) from None
+    if blocks and emu.faults.take("invalid_blocks", call.method, emu.now()) is not None:
+        raise _invalid_blocks("unsupported type: fault [json-pointer:/blocks/0/type]")
+
+
+def _message_content(emu: Emulator, call: Call) -> tuple[str, list[Any]]:
     blocks = call.json_list("blocks") or []
     text = call.text("text")
     if not text and not blocks and not call.args.get("attachments"):
         raise ApiError("no_text")
-    try:
-        check_blocks(blocks)
-    except LimitError as exc:
-        raise ApiError(exc.error) from None
+    _check_blocks(emu, call, blocks)
     return truncate_text(text), blocks
+
+
+def _metadata(call: Call) -> JsonDict | None:
+    """`metadata` as Slack takes it: {event_type: str, event_payload: object}."""
+    metadata = call.json_dict("metadata")
+    if metadata is None:
+        return None
+    if not isinstance(metadata.get("event_type"), str) or not metadata["event_type"]:
+        raise ApiError("invalid_metadata_format")
+    if not isinstance(metadata.get("event_payload", {}), dict):
+        raise ApiError("invalid_metadata_format")
+    return {"event_type": metadata["event_type"], "event_payload": metadata.get("event_payload", {})}
+
+
+def _postable(channel: Channel) -> Channel:
+    """The bot may post only where it is a member, and nowhere archived."""
+    if channel.archived:
+        raise ApiError("is_archived")
+    if not channel.bot_member:
+        raise ApiError("not_in_channel")
+    return channel
+
+
+def _readable(channel: Channel) -> Channel:
+    """A bot token reads the history of conversations the bot is in."""
+    if not channel.bot_member:
+        raise ApiError("not_in_channel")
+    return channel
 
 
 def _by_id(emu: Emulator, call: Call) -> Channel:
@@ -56,22 +98,27 @@ async def connections_open(emu: Emulator, call: Call) -> JsonDict:
 
 async def post_message(emu: Emulator, call: Call) -> JsonDict:
     ws = emu.workspace
-    channel = ws.channel(call.text("channel"))
-    text, blocks = _message_content(call)
+    channel = _postable(ws.channel(call.text("channel")))
+    text, blocks = _message_content(emu, call)
+    metadata = _metadata(call)
     _rate_limit(emu, channel.id)
     thread_ts = call.text("thread_ts") or None
     try:
-        msg = ws.post(channel.id, ws.bot_user_id, text, blocks=blocks, thread_ts=thread_ts)
+        msg = ws.post(channel.id, ws.bot_user_id, text, blocks=blocks, thread_ts=thread_ts, metadata=metadata)
     except NotFound as exc:
         raise ApiError("thread_not_found" if exc.error == "message_not_found" else exc.error) from None
-    return {"channel": channel.id, "ts": msg.ts, "message": {**msg.to_slack(), "team": ws.team_id}}
+    return {
+        "channel": channel.id,
+        "ts": msg.ts,
+        "message": {**msg.to_slack(metadata=True), "team": ws.team_id},
+    }
 
 
 async def post_ephemeral(emu: Emulator, call: Call) -> JsonDict:
     ws = emu.workspace
-    channel = ws.channel(call.text("channel"))
+    channel = _postable(ws.channel(call.text("channel")))
     user = ws.user(call.text("user"))
-    text, blocks = _message_content(call)
+    text, blocks = _message_content(emu, call)
     msg = ws.post(
         channel.id,
         ws.bot_user_id,
@@ -85,19 +132,20 @@ async def post_ephemeral(emu: Emulator, call: Call) -> JsonDict:
 
 async def update(emu: Emulator, call: Call) -> JsonDict:
     ws = emu.workspace
-    channel = _by_id(emu, call)
+    channel = _postable(_by_id(emu, call))
     old = ws.message(channel.id, call.text("ts"))
     if old.user != ws.bot_user_id:
         raise ApiError("cant_update_message")
     blocks = call.json_list("blocks")
     if blocks is not None:
-        try:
-            check_blocks(blocks)
-        except LimitError as exc:
-            raise ApiError(exc.error) from None
+        _check_blocks(emu, call, blocks)
     text = call.args.get("text")
     msg = ws.update(
-        channel.id, old.ts, text=None if text is None else truncate_text(str(text)), blocks=blocks
+        channel.id,
+        old.ts,
+        text=None if text is None else truncate_text(str(text)),
+        blocks=blocks,
+        metadata=_metadata(call),
     )
     return {"channel": channel.id, "ts": msg.ts, "text": msg.text, "message": msg.to_slack()}
 
@@ -141,13 +189,13 @@ async def conversations_open(emu: Emulator, call: Call) -> JsonDict:
     return {"channel": {"id": channel.id}}
 
 
-def _visible(emu: Emulator, channel_id: str) -> list[JsonDict]:
+def _visible(emu: Emulator, channel_id: str, *, metadata: bool = False) -> list[JsonDict]:
     counts = emu.workspace.reply_counts(channel_id)
     out = []
     for msg in emu.workspace.listing(channel_id):
         if msg.deleted or msg.ephemeral_to:
             continue
-        item = msg.to_slack()
+        item = msg.to_slack(metadata=metadata)
         if msg.ts in counts:
             item["reply_count"] = counts[msg.ts]
         out.append(item)
@@ -161,22 +209,48 @@ def _limit(call: Call) -> int:
         raise ApiError("invalid_limit") from None
 
 
+def _window(call: Call, messages: list[JsonDict]) -> list[JsonDict]:
+    """Messages within `oldest` and `latest` (exclusive unless `inclusive`), as Slack filters them."""
+    try:
+        oldest = float(call.text("oldest") or 0)
+        latest = float(call.text("latest") or "inf")
+    except ValueError:
+        raise ApiError("invalid_ts_oldest") from None
+    inclusive = call.flag("inclusive")
+
+    def inside(ts: str) -> bool:
+        t = float(ts)
+        return (oldest <= t <= latest) if inclusive else (oldest < t < latest)
+
+    return [m for m in messages if inside(m["ts"])]
+
+
 async def history(emu: Emulator, call: Call) -> JsonDict:
+    """Top-level messages newest first; `cursor` pages on to older ones (the ts to go below)."""
     channel = _by_id(emu, call)
-    top = [m for m in _visible(emu, channel.id) if m.get("thread_ts") in (None, m["ts"])]
-    newest_first = top[::-1][: _limit(call)]
+    if not channel.is_im:
+        _readable(channel)
+    visible = _visible(emu, channel.id, metadata=call.flag("include_all_metadata"))
+    top = _window(call, [m for m in visible if m.get("thread_ts") in (None, m["ts"])])
+    cursor = call.text("cursor")
+    older = [m for m in top if not cursor or float(m["ts"]) < float(cursor)]
+    newest_first = older[::-1][: _limit(call)]
+    more = len(older) > len(newest_first)
     return {
         "messages": newest_first,
-        "has_more": len(top) > len(newest_first),
+        "has_more": more,
         "pin_count": 0,
-        "response_metadata": {"next_cursor": ""},
+        "response_metadata": {"next_cursor": newest_first[-1]["ts"] if more else ""},
     }
 
 
 async def replies(emu: Emulator, call: Call) -> JsonDict:
     channel = _by_id(emu, call)
+    if not channel.is_im:
+        _readable(channel)
     ts = call.text("ts")
-    thread = [m for m in _visible(emu, channel.id) if m["ts"] == ts or m.get("thread_ts") == ts]
+    visible = _visible(emu, channel.id, metadata=call.flag("include_all_metadata"))
+    thread = [m for m in visible if m["ts"] == ts or m.get("thread_ts") == ts]
     if not thread:
         raise ApiError("thread_not_found")
     return {"messages": thread[: _limit(call)], "has_more": False, "response_metadata": {"next_cursor": ""}}

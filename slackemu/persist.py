@@ -55,7 +55,14 @@ def to_json(ws: Workspace) -> JsonDict:
             for u in ws.users.values()
         ],
         "channels": [
-            {"id": c.id, "name": c.name, "created": c.created, "im_user": c.im_user}
+            {
+                "id": c.id,
+                "name": c.name,
+                "created": c.created,
+                "im_user": c.im_user,
+                "bot_member": c.bot_member,
+                "archived": c.archived,
+            }
             for c in ws.channels.values()
         ],
         "messages": [_message(m) for msgs in ws.messages.values() for m in msgs],
@@ -78,6 +85,7 @@ def _message(m: Message) -> JsonDict:
         "deleted": m.deleted,
         "files": list(m.files),
         "attachments": list(m.attachments),
+        "metadata": m.metadata,
     }
 
 
@@ -105,7 +113,15 @@ def from_json(doc: Any) -> Workspace:
             )
             ws.users[user.id] = user
         for c in doc["channels"]:
-            ws.channels[str(c["id"])] = Channel(str(c["id"]), str(c["name"]), int(c["created"]), c["im_user"])
+            ws.channels[str(c["id"])] = Channel(
+                str(c["id"]),
+                str(c["name"]),
+                int(c["created"]),
+                c["im_user"],
+                # Files written before these were kept: the bot was in every channel, none archived.
+                bool(c.get("bot_member", True)),
+                bool(c.get("archived", False)),
+            )
             ws.messages[str(c["id"])] = []
         for m in doc["messages"]:
             ws.messages[str(m["channel"])].append(
@@ -126,6 +142,7 @@ def from_json(doc: Any) -> Workspace:
                     deleted=bool(m["deleted"]),
                     files=tuple(m["files"]),
                     attachments=tuple(m["attachments"]),
+                    metadata=m.get("metadata"),
                 )
             )
         ws.next_id = int(doc["next_id"])

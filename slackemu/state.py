@@ -5,153 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-JsonDict = dict[str, Any]
+from slackemu.records import Channel, Edit, JsonDict, Message, NotFound, User
 
-
-class NotFound(LookupError):
-    """A user, channel or message the caller named does not exist; `error` is Slack's error name."""
-
-    def __init__(self, error: str, detail: str) -> None:
-        super().__init__(detail)
-        self.error = error
-
-
-@dataclass(frozen=True)
-class User:
-    """A workspace member; the bot is one too."""
-
-    id: str
-    name: str
-    real_name: str
-    team_id: str
-    is_bot: bool = False
-    bot_id: str | None = None
-
-    def to_slack(self) -> JsonDict:
-        """The `user` object users.info answers with."""
-        return {
-            "id": self.id,
-            "team_id": self.team_id,
-            "name": self.name,
-            "deleted": False,
-            "real_name": self.real_name,
-            "tz": "Etc/UTC",
-            "tz_offset": 0,
-            "is_bot": self.is_bot,
-            "is_admin": False,
-            "is_app_user": False,
-            "updated": 0,
-            "profile": {"real_name": self.real_name, "display_name": self.name, "bot_id": self.bot_id}
-            if self.bot_id
-            else {"real_name": self.real_name, "display_name": self.name},
-        }
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A public channel or a direct-message conversation with the bot (`im_user` set)."""
-
-    id: str
-    name: str
-    created: int
-    im_user: str | None = None
-
-    @property
-    def is_im(self) -> bool:
-        return self.im_user is not None
-
-    @property
-    def channel_type(self) -> str:
-        return "im" if self.is_im else "channel"
-
-    def to_slack(self) -> JsonDict:
-        """The `channel` object conversations.info answers with."""
-        if self.im_user is not None:
-            return {
-                "id": self.id,
-                "created": self.created,
-                "is_im": True,
-                "is_org_shared": False,
-                "user": self.im_user,
-                "is_user_deleted": False,
-                "priority": 0,
-            }
-        return {
-            "id": self.id,
-            "name": self.name,
-            "is_channel": True,
-            "is_group": False,
-            "is_im": False,
-            "is_mpim": False,
-            "is_private": False,
-            "is_archived": False,
-            "is_general": self.name == "general",
-            "created": self.created,
-            "is_member": True,
-            "name_normalized": self.name,
-            "topic": {"value": "", "creator": "", "last_set": 0},
-            "purpose": {"value": "", "creator": "", "last_set": 0},
-        }
-
-
-@dataclass(frozen=True)
-class Edit:
-    """What a message looked like before one chat.update."""
-
-    ts: str
-    text: str
-    blocks: tuple[JsonDict, ...]
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message as stored; edits keep the earlier versions in `history`."""
-
-    channel: str
-    ts: str
-    user: str
-    text: str
-    blocks: tuple[JsonDict, ...] = ()
-    thread_ts: str | None = None
-    bot_id: str | None = None
-    edited_ts: str | None = None
-    history: tuple[Edit, ...] = ()
-    reactions: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    ephemeral_to: str | None = None
-    deleted: bool = False
-    files: tuple[JsonDict, ...] = ()  # the `file` objects of a file share
-    attachments: tuple[JsonDict, ...] = ()  # legacy attachments, as incoming webhooks send them
-
-    def to_slack(self) -> JsonDict:
-        """The `message` object Slack's answers and payloads carry."""
-        out: JsonDict = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
-        if self.blocks:
-            out["blocks"] = list(self.blocks)
-        if self.files:
-            out["files"] = list(self.files)
-            out["upload"] = True
-        if self.attachments:
-            out["attachments"] = list(self.attachments)
-        if self.bot_id:
-            out["bot_id"] = self.bot_id
-        if self.thread_ts:
-            out["thread_ts"] = self.thread_ts
-        if self.edited_ts:
-            out["edited"] = {"user": self.user, "ts": self.edited_ts}
-        if self.reactions:
-            out["reactions"] = [{"name": n, "users": list(u), "count": len(u)} for n, u in self.reactions]
-        return out
-
-    def to_record(self) -> JsonDict:
-        """Everything a test may want to check, edits and thread included."""
-        out = self.to_slack()
-        out["channel"] = self.channel
-        out["history"] = [{"ts": e.ts, "text": e.text, "blocks": list(e.blocks)} for e in self.history]
-        out["ephemeral_to"] = self.ephemeral_to
-        out["deleted"] = self.deleted
-        return out
+__all__ = [
+    "Channel",
+    "Edit",
+    "JsonDict",
+    "Message",
+    "NotFound",
+    "TsClock",
+    "User",
+    "Workspace",
+    "default_workspace",
+]
 
 
 class TsClock:
@@ -245,6 +112,22 @@ class Workspace:
         self._touch(channel.id)
         return channel
 
+    def set_channel(
+        self, channel_id: str, *, bot_member: bool | None = None, archived: bool | None = None
+    ) -> Channel:
+        """Remove the bot from a channel or add it back, archive or unarchive it (what people do in Slack)."""
+        channel = self.channel(channel_id)
+        if channel.is_im:
+            raise ValueError("a direct message has no members to change and cannot be archived")
+        changed = replace(
+            channel,
+            bot_member=channel.bot_member if bot_member is None else bot_member,
+            archived=channel.archived if archived is None else archived,
+        )
+        self.channels[channel.id] = changed
+        self._touch(channel.id)
+        return changed
+
     def user(self, user_id: str) -> User:
         try:
             return self.users[user_id]
@@ -281,6 +164,7 @@ class Workspace:
         ephemeral_to: str | None = None,
         files: Sequence[JsonDict] = (),
         attachments: Sequence[JsonDict] = (),
+        metadata: JsonDict | None = None,
     ) -> Message:
         """Store a new message (or thread reply, or file share) and return it."""
         channel = self.channel(channel_id)
@@ -300,6 +184,7 @@ class Workspace:
             ephemeral_to=ephemeral_to,
             files=tuple(files),
             attachments=tuple(attachments),
+            metadata=metadata,
         )
         self.messages[channel.id].append(msg)
         self._touch(channel.id)
@@ -320,14 +205,21 @@ class Workspace:
         return new
 
     def update(
-        self, channel_id: str, ts: str, *, text: str | None, blocks: Sequence[JsonDict] | None
+        self,
+        channel_id: str,
+        ts: str,
+        *,
+        text: str | None,
+        blocks: Sequence[JsonDict] | None,
+        metadata: JsonDict | None = None,
     ) -> Message:
-        """Apply chat.update, keeping the previous version in the history."""
+        """Apply chat.update, keeping the previous version in the history (metadata: kept unless given)."""
         old = self.message(channel_id, ts)
         new = replace(
             old,
             text=old.text if text is None else text,
             blocks=old.blocks if blocks is None else tuple(blocks),
+            metadata=old.metadata if metadata is None else metadata,
             edited_ts=self.clock.next(),
             history=(*old.history, Edit(old.edited_ts or old.ts, old.text, old.blocks)),
         )
@@ -377,7 +269,14 @@ class Workspace:
                 for u in self.users.values()
             ],
             "channels": [
-                {"id": c.id, "name": c.name, "is_im": c.is_im, "user": c.im_user}
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "is_im": c.is_im,
+                    "user": c.im_user,
+                    "bot_member": c.bot_member,
+                    "archived": c.archived,
+                }
                 for c in self.channels.values()
             ],
         }

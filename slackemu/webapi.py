@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
@@ -56,6 +57,8 @@ def _authorize(emu: Emulator, method: str, kind: str) -> None:
         raise ApiError("not_authed")
     if kind == "unknown":
         raise ApiError("invalid_auth")
+    if kind in emu.revoked:
+        raise ApiError("token_revoked")
     if (method in APP_METHODS) != (kind == "app"):
         raise ApiError("not_allowed_token_type")
 
@@ -84,8 +87,11 @@ async def handle(request: web.Request) -> web.Response:
         _authorize(emu, method, kind)
         _fault(emu, method)
         body: JsonDict = {"ok": True, **await handler(emu, Call(method, kind, args))}
+        if (slow := emu.faults.take("slow", method, emu.now())) is not None:
+            # The call took effect; its answer is late (a slow network after Slack committed it).
+            await asyncio.sleep(slow.delay)
     except ApiError as exc:
-        body, status, headers = {"ok": False, "error": exc.error}, exc.status, exc.headers
+        body, status, headers = {"ok": False, "error": exc.error, **exc.extra}, exc.status, exc.headers
     except NotFound as exc:
         body = {"ok": False, "error": exc.error}
     except Exception:  # a bug here must not take the emulator down; the log has the traceback

@@ -29,6 +29,13 @@ def busy_workspace() -> Workspace:
     gone = ws.post(oncall, guest.id, "oops")
     ws.delete(oncall, gone.ts)
     ws.open_im(alice)
+    ws.post(
+        oncall,
+        ws.bot_user_id,
+        "marked",
+        metadata={"event_type": "chatops_alert", "event_payload": {"n": "1"}},
+    )
+    ws.set_channel(ws.channel("general").id, bot_member=False, archived=True)
     extras = ws.post(oncall, ws.bot_user_id, "with extras")
     ws.messages[oncall][-1] = replace(
         extras, files=({"id": "F1", "name": "graph.png"},), attachments=({"text": "from a webhook"},)
