@@ -17,7 +17,7 @@ from nats.aio.client import Client
 
 from chatops.bus import connect
 from chatops.v1 import deploys_pb2 as pb
-from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, start
+from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, eventually, start
 from tests.harness.servers import NatsServer, Prometheus
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,11 @@ class World:
         self.deployer = DeployerProc(root / "deployer", env, port)
 
     def pid(self, instance: str) -> int:
-        return int(json.loads((self.deployer.state_dir / f"{instance}.json").read_text())["pid"])
+        """The pid the deployer recorded for `instance`; 0 while it has none (between stop and start)."""
+        try:
+            return int(json.loads((self.deployer.state_dir / f"{instance}.json").read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            return 0
 
     def stop(self) -> None:
         self.deployer.stop()
@@ -146,3 +150,18 @@ async def test_a_restart_between_deploys_adopts_the_instances_as_they_run(
     assert [world.pid("petstore-1"), world.pid("petstore-2")] == pids
     assert world.slots.versions() == ["0.2.0", "0.2.0"] == await projected(nc)
     assert steps.events == []  # nothing to record: the fleet is what the events say
+
+
+async def test_an_instance_that_dies_between_deploys_is_started_again_at_its_version(
+    world: World, bus: tuple[Client, Steps]
+) -> None:
+    nc, steps = bus
+    dead = world.pid("petstore-2")
+    os.killpg(dead, signal.SIGKILL)
+
+    async def restarted() -> bool:
+        return world.pid("petstore-2") not in (0, dead) and world.slots.versions()[1] == "0.2.0"
+
+    await eventually(restarted, "petstore-2 running again")
+    assert world.slots.versions() == ["0.2.0", "0.2.0"] == await projected(nc)
+    assert steps.events == []  # the fleet is back to what the events say: nothing new to record
