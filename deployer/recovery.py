@@ -22,7 +22,7 @@ MAX_BACKOFF = 30.0
 async def start_up(d: Deployer, initial_version: str, lock_wait: float) -> None:
     """Look at what runs, then bring the fleet to what the events say; `d.ready` is set once it runs."""
     for slot in d.slots:
-        probe = await d.runner.probe(slot)
+        probe = await d.look(slot)
         d.current[slot.name] = (probe.version, probe.since_ns) if probe.running else ("", 0)
         log.info("instance.found", instance=slot.name, version=probe.version or "-", pid=probe.pid or None)
     state = d.state
@@ -100,7 +100,7 @@ async def resume(d: Deployer, last: pb.DeployEvent, lease: Lease) -> None:
         canary = d.slot(last.canary)
         release = d.release(last.to_version)
         if last.step == pb.DEPLOY_STEP_CANARY_HEALTHY and canary is not None and release is not None:
-            probe = await d.runner.probe(canary)
+            probe = await d.look(canary)
             if probe.running and probe.version == release.version:
                 back = d.release(last.from_version)
                 for slot in d.slots:
@@ -134,7 +134,7 @@ async def reconcile(d: Deployer) -> list[str]:
         if want is None or not want.version:
             continue
         have = d.current.get(slot.name, ("", 0))[0]
-        if have == want.version and (await d.runner.probe(slot)).running:
+        if have == want.version and (await d.look(slot)).running:
             continue
         release = d.release(want.version)
         if release is None:
@@ -158,7 +158,7 @@ async def supervise(d: Deployer, interval: float) -> None:
             continue
         async with d.fleet_lock:
             for slot in d.slots:
-                if not (await d.runner.probe(slot)).running:
+                if not (await d.look(slot)).running:
                     d.current[slot.name] = ("", 0)
             failed = await reconcile(d)
         failures = min(failures + 1, 5) if failed else 0

@@ -35,6 +35,10 @@ class Timing:
     min_calls: int
 
 
+LOOK_TRIES = 3
+LOOK_PAUSE = 0.5
+
+
 class LeaseLost(Exception):
     """Another holder took the deploy lock: stop touching the fleet."""
 
@@ -74,6 +78,17 @@ class Deployer:
 
     def release(self, version: str) -> Release | None:
         return self.manifest.release(self.service, version)
+
+    async def look(self, slot: Slot) -> Probe:
+        """What runs in a slot. An instance whose process lives but does not answer is asked again a
+        few times, so a slow answer on a busy host is not taken for a dead instance."""
+        probe = await self.runner.probe(slot)
+        for _ in range(LOOK_TRIES - 1):
+            if probe.running or not probe.pid:
+                break
+            await asyncio.sleep(LOOK_PAUSE)
+            probe = await self.runner.probe(slot)
+        return probe
 
     # ----- events
 
@@ -219,7 +234,7 @@ class Deployer:
             await asyncio.sleep(min(self.timing.check_interval, settle - elapsed))
             if lease.lost.is_set():
                 raise LeaseLost(context.deploy_id)
-            probe = await self.runner.probe(canary)
+            probe = await self.look(canary)
             if not probe.running or probe.version != release.version:
                 await self.roll_back(
                     context, f"the canary failed its health check: {describe(probe)}", reading, lease
@@ -254,10 +269,7 @@ class Deployer:
         for slot in self.slots:
             if slot == canary:
                 continue
-            if (
-                self.current.get(slot.name, ("", 0))[0] == release.version
-                and (await self.runner.probe(slot)).running
-            ):
+            if self.current.get(slot.name, ("", 0))[0] == release.version and (await self.look(slot)).running:
                 continue
             try:
                 await self.switch(slot, release)
@@ -288,10 +300,7 @@ class Deployer:
             if back is None:
                 broken.append(f"{context.from_version or 'the earlier version'} is not in the manifest")
                 break
-            if (
-                self.current.get(slot.name, ("", 0))[0] == back.version
-                and (await self.runner.probe(slot)).running
-            ):
+            if self.current.get(slot.name, ("", 0))[0] == back.version and (await self.look(slot)).running:
                 continue
             try:
                 await self.switch(slot, back)
