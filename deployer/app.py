@@ -76,12 +76,6 @@ async def _stop(d: Deployer, background: list[asyncio.Task[None]], keep: bool) -
         await asyncio.gather(*(d.runner.stop(slot) for slot in d.slots), return_exceptions=True)
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        exc = task.exception()
-        log.error("deployer.start_up_failed", error=f"{type(exc).__name__}: {exc}")
-
-
 @contextlib.asynccontextmanager
 async def running(settings: DeployerSettings, *, name: str = "chatops-deployer") -> AsyncIterator[Running]:
     """Start every part in order, stop them in reverse; the instances come up in the background."""
@@ -167,12 +161,20 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         stack.push_async_callback(service.stop)
 
         async def bring_up() -> None:
-            await start_up(deployer, initial, lock_wait=3 * settings.DEPLOY_LOCK_TTL + 5)
+            delay = 1.0
+            while True:
+                try:
+                    await start_up(deployer, initial, lock_wait=3 * settings.DEPLOY_LOCK_TTL + 5)
+                    break
+                except Exception as exc:  # the bus blinked, say: look again, it starts from what runs
+                    log.error(
+                        "deployer.start_up_failed", error=f"{type(exc).__name__}: {exc}", retry_in=delay
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
             background.append(asyncio.create_task(supervise(deployer, settings.DEPLOY_CHECK_INTERVAL)))
 
-        starting = asyncio.create_task(bring_up(), name="deployer-start-up")
-        starting.add_done_callback(_log_failure)
-        background.append(starting)
+        background.append(asyncio.create_task(bring_up(), name="deployer-start-up"))
         log.info(
             "deployer.started",
             service=service_name,

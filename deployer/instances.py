@@ -124,18 +124,26 @@ class ProcessRunner:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def _pid(self, slot: Slot) -> int:
+        """The slot's process: the recorded one, else one found running for this slot (say a deployer
+        killed between starting it and writing its record left it behind); 0 when none runs."""
+        recorded = int(str(self._read(slot).get("pid", 0) or 0))
+        if recorded and _alive(recorded):
+            return recorded
+        return next(iter(_in_slot(slot)), 0)
+
     async def probe(self, slot: Slot) -> Probe:
         record = self._read(slot)
-        pid = int(str(record.get("pid", 0) or 0))
-        since = int(str(record.get("since_ns", 0) or 0))
+        pid = self._pid(slot)
+        since = int(str(record.get("since_ns", 0) or 0)) if pid == record.get("pid") else 0
         try:
             async with self.http.get(f"http://{slot.metrics}/healthz") as resp:
                 healthy = resp.status == 200
             async with self.http.get(f"http://{slot.metrics}/metrics") as resp:
                 version = build_info_version(await resp.text()) if resp.status == 200 else ""
         except (aiohttp.ClientError, TimeoutError):
-            return Probe(pid=pid if _alive(pid) else 0, since_ns=since)
-        return Probe(version, healthy, pid if _alive(pid) else 0, since)
+            return Probe(pid=pid, since_ns=since)
+        return Probe(version, healthy, pid, since)
 
     async def start(self, slot: Slot, release: Release) -> int:
         env = {
@@ -188,19 +196,39 @@ class ProcessRunner:
             await asyncio.sleep(0.1)
 
     async def stop(self, slot: Slot) -> None:
-        """SIGTERM to the instance's group, SIGKILL after a grace period; nothing runs in the slot after."""
-        pid = int(str(self._read(slot).get("pid", 0) or 0))
+        """SIGTERM to the instance's group, SIGKILL after a grace period; nothing runs in the slot after
+        (a process left behind for this slot, with no record, is stopped too)."""
+        recorded = int(str(self._read(slot).get("pid", 0) or 0))
+        pids = sorted({p for p in (recorded, *_in_slot(slot)) if p and _alive(p)})
         child = self._children.pop(slot.name, None)
-        if pid and _alive(pid):
+        for pid in pids:
             log.info("instance.stopping", instance=slot.name, pid=pid)
             _signal(pid, signal.SIGTERM)
-            if not await _gone(pid, child, STOP_GRACE):
+        for pid in pids:
+            mine = child if child is not None and child.pid == pid else None
+            if not await _gone(pid, mine, STOP_GRACE):
                 _signal(pid, signal.SIGKILL)
-                await _gone(pid, child, STOP_GRACE)
-        elif child is not None and child.returncode is None:
+                await _gone(pid, mine, STOP_GRACE)
+        if child is not None and child.pid not in pids and child.returncode is None:
             await child.wait()
         with contextlib.suppress(FileNotFoundError):
             self._record(slot).unlink()
+
+
+def _in_slot(slot: Slot) -> list[int]:
+    """Every running petstore server started for this slot, found by the address in its environment."""
+    wanted = f"PETSTORE_METRICS_LISTEN={slot.metrics}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in environ and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 async def _gone(pid: int, child: asyncio.subprocess.Process | None, timeout: float) -> bool:

@@ -98,11 +98,17 @@ class Locks:
     async def acquire(self, service: str, holder: pb.DeployEvent) -> Lease:
         """The lease, or LockHeld naming who holds it."""
         value = holder.SerializeToString()
-        try:
-            revision = await self.kv.create(service, value)
-        except KeyWrongLastSequenceError:
-            raise LockHeld(await self.holder(service)) from None
-        return Lease(self.kv, service, value, revision, self.ttl)
+        for _ in range(2):
+            try:
+                revision = await self.kv.create(service, value)
+            except KeyWrongLastSequenceError:
+                raise LockHeld(await self.holder(service)) from None
+            except KeyNotFoundError:
+                # The holder's entry expired between the create and the client's look at it (to tell a
+                # deleted key from a held one): the lock is free now; try again.
+                continue
+            return Lease(self.kv, service, value, revision, self.ttl)
+        raise LockHeld(None)
 
     async def holder(self, service: str) -> pb.DeployEvent | None:
         """The deploy holding the lock of `service`, or None when it is free."""
