@@ -107,7 +107,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(alerts: int, spacing: float, workdir: Path) -> int:
-    nats_server = NatsServer(workdir / "nats").start()
+    nats_server = NatsServer(workdir / "nats", identities=True).start()
     slack = SlackEmulator(workdir / "slack", rate_per_sec=1.0, rate_burst=4.0).start()
     parts: list[Any] = [nats_server, slack]
     try:
@@ -115,13 +115,13 @@ async def run(alerts: int, spacing: float, workdir: Path) -> int:
             await control.state()
             ours = await control.create_channel("bench-chatops")
             direct = await control.create_channel("bench-direct")
-            hook = notifier(workdir / "notifier", nats_server.url).start()
+            hook = notifier(workdir / "notifier", nats_server).start()
             parts.append(hook)
             am = Alertmanager(
                 workdir / "am", config=am_config(hook.url, slack.api_url, slack.bot_token, direct)
             ).start()
             parts.append(am)
-            parts.append(gateway(workdir / "gw", nats_server.url, slack, ours).start())
+            parts.append(gateway(workdir / "gw", nats_server, slack, ours).start())
             await control.wait_connected()
 
             names = [f"BenchAlert{i:03d}" for i in range(alerts)]

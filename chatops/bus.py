@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import nats
 from google.protobuf.message import Message
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 
-from chatops import codec, logs
+from chatops import codec, logs, redact
 from chatops.contract import Command, Rep
-from chatops.errors import INTERNAL
+from chatops.errors import FORBIDDEN, INTERNAL
+from chatops.settings import BusSettings, SettingsError
 from chatops.subjects import (
     H_ACTOR,
     H_ACTOR_NAME,
     H_CHANNEL,
+    H_REFUSED,
     H_REQUEST_ID,
     H_SERVICE_ERROR,
     H_SERVICE_ERROR_CODE,
@@ -28,13 +34,69 @@ from chatops.subjects import (
 )
 
 log = logs.get_logger(__name__)
+REASON_LIMIT = 500  # characters of a refusal's reason that ops records
 
 
-async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Client:
-    """Connect, then reconnect forever with back-off; errors are logged, never printed as tracebacks."""
+def inbox_prefix(name: str) -> str:
+    """Replies to `name` arrive under `_INBOX.<name>.`: the only inbox its identity may subscribe to."""
+    return f"_INBOX.{name}"
+
+
+def _readable(variable: str, path: Path) -> str:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"configuration error: {variable}: cannot read {path} ({exc.strerror})") from None
+    return str(path)
+
+
+def tls_context(settings: BusSettings) -> ssl.SSLContext | None:
+    """The TLS context for NATS_TLS_*, or None when neither a CA nor a tls:// URL asks for TLS."""
+    wants_tls = any(urlsplit(u.strip()).scheme == "tls" for u in settings.NATS_URL.split(","))
+    if settings.NATS_TLS_CA is None and settings.NATS_TLS_CERT is None and not wants_tls:
+        return None
+    cafile = _readable("NATS_TLS_CA", settings.NATS_TLS_CA) if settings.NATS_TLS_CA else None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if settings.NATS_TLS_CERT is not None and settings.NATS_TLS_KEY is not None:
+        cert = _readable("NATS_TLS_CERT", settings.NATS_TLS_CERT)
+        key = _readable("NATS_TLS_KEY", settings.NATS_TLS_KEY)
+        try:
+            context.load_cert_chain(cert, key)
+        except ssl.SSLError as exc:
+            raise SettingsError(
+                f"configuration error: NATS_TLS_CERT: {cert} and NATS_TLS_KEY do not make a key pair "
+                f"({exc.reason or exc})"
+            ) from None
+    return context
+
+
+def connect_options(settings: BusSettings, name: str) -> dict[str, Any]:
+    """Everything `nats.connect` needs besides callbacks: servers, identity, TLS, inbox; pure but for
+    reading that the credential files exist."""
+    options: dict[str, Any] = {
+        "servers": [u.strip() for u in settings.NATS_URL.split(",")],
+        "name": f"chatops-{name}",
+        "inbox_prefix": inbox_prefix(name),
+    }
+    if settings.NATS_CREDS is not None:
+        options["user_credentials"] = _readable("NATS_CREDS", settings.NATS_CREDS)
+    if settings.NATS_NKEY_SEED_FILE is not None:
+        options["nkeys_seed"] = _readable("NATS_NKEY_SEED_FILE", settings.NATS_NKEY_SEED_FILE)
+    context = tls_context(settings)
+    if context is not None:
+        options["tls"] = context
+    return options
+
+
+async def connect(settings: BusSettings, name: str, *, connect_timeout: float = 2.0) -> Client:
+    """Connect as this process's identity, then reconnect forever with back-off; errors are logged
+    (secrets redacted), never printed as tracebacks."""
+    options = connect_options(settings, name)
 
     async def on_error(exc: Exception) -> None:
-        log.warning("nats.error", client=name, error=f"{type(exc).__name__}: {exc}")
+        log.warning("nats.error", client=name, error=redact.text(f"{type(exc).__name__}: {exc}"))
 
     async def on_disconnected() -> None:
         log.warning("nats.disconnected", client=name)
@@ -43,8 +105,7 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Clien
         log.info("nats.reconnected", client=name)
 
     return await nats.connect(
-        servers=[u.strip() for u in url.split(",")],
-        name=name,
+        **options,
         connect_timeout=connect_timeout,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
@@ -53,6 +114,12 @@ async def connect(url: str, name: str, *, connect_timeout: float = 2.0) -> Clien
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,
     )
+
+
+def jetstream(nc: Client, settings: BusSettings, *, timeout: float = 5.0) -> JetStreamContext:
+    """JetStream as this identity reaches it: its own account's API, or the streams' account's under
+    NATS_JS_API_PREFIX."""
+    return nc.jetstream(prefix=settings.NATS_JS_API_PREFIX, timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -128,6 +195,35 @@ async def call(
         ) from None
     raise_for_error(msg.headers)
     return codec.decode(msg.data, command.reply)
+
+
+async def refuse(
+    nc: Client,
+    command: Command[Any, Any],
+    request: Message,
+    caller: Caller,
+    reason: str,
+    *,
+    timeout: float = 10.0,
+) -> None:
+    """Have ops record a refusal the front end made (ops writes the audit log, under who sent it).
+
+    Raises a CommandError when ops could not record it; its 403 is the expected answer.
+    """
+    headers = {**caller.headers(), H_REFUSED: " ".join(reason.split())[:REASON_LIMIT]}
+    try:
+        msg = await nc.request(command.subject, codec.encode(request), timeout=timeout, headers=headers)
+    except NoRespondersError:
+        raise OpsNotRunning("the Ops service is not answering (nothing is serving commands)") from None
+    except NatsTimeoutError:
+        raise OpsTimeout(f"the Ops service did not record the refusal within {timeout:g}s") from None
+    try:
+        raise_for_error(msg.headers)
+    except ServiceFailed as exc:
+        if exc.code == FORBIDDEN:
+            return
+        raise
+    raise ServiceFailed(INTERNAL, f"ops ran {command.name} instead of recording its refusal")
 
 
 def raise_for_error(headers: Mapping[str, str] | None) -> None:

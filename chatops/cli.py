@@ -61,18 +61,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def provision_main(argv: list[str]) -> int:
-    """`chatops provision`: create or update the streams and buckets, print what changed."""
-    from chatops.bus import connect
+    """`chatops provision`: create the streams and buckets, raise their limits, print what changed."""
+    from chatops.bus import connect, jetstream
     from chatops.settings import BusSettings, load_settings
-    from chatops.streams import provision
+    from chatops.streams import Limits, provision
 
-    argparse.ArgumentParser(prog="chatops provision", description=provision_main.__doc__).parse_args(argv)
+    argparse.ArgumentParser(
+        prog="chatops provision",
+        description="Create the streams and buckets, and raise their limits and replicas to the settings "
+        "(never lowered). Run it as the provisioner identity (NATS_NKEY_SEED_FILE=…/provisioner.nk).",
+    ).parse_args(argv)
     settings = load_settings(BusSettings)
 
     async def run() -> None:
-        nc = await connect(settings.NATS_URL, "chatops-provision")
+        nc = await connect(settings, "provisioner")
         try:
-            changes = await provision(nc.jetstream())
+            changes = await provision(jetstream(nc, settings), Limits.from_settings(settings))
             print("\n".join(changes) if changes else "nothing to change")
         finally:
             await nc.close()

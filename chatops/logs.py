@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
-_SECRET = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
-_SECRET_KEYS = ("token", "secret", "password", "authorization")
+from chatops import redact as _redact
+
+_SECRET_KEYS = ("token", "secret", "password", "authorization", "seed", "creds")
 
 
 def redact(text: str) -> str:
-    """Blank out anything that looks like a Slack token."""
-    return _SECRET.sub("[redacted]", text)
+    """Blank out Slack tokens, nkey seeds and the user:password of any URL (see chatops.redact)."""
+    return _redact.text(text)
 
 
 def _format_value(key: str, value: Any) -> str:

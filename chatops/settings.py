@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatops.admins import normalise_all
@@ -29,6 +30,11 @@ def _nats_urls(value: str) -> str:
         url = urlsplit(part.strip())
         if url.scheme not in ("nats", "tls", "ws", "wss") or not url.hostname:
             raise ValueError("must be nats://host:port (comma-separated for a cluster)")
+        if "@" in url.netloc:
+            # The error does not echo the value: it holds a secret.
+            raise ValueError(
+                "must not carry a user, password or token: use NATS_CREDS or NATS_NKEY_SEED_FILE"
+            )
     return value
 
 
@@ -96,8 +102,13 @@ CsvList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidato
 AdminList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_admins)]
 
 
+DAY = 24 * 3600.0
+# JetStream API subjects: an account's own, or another account's imported under a prefix.
+_JS_PREFIX = r"^\$JS(\.[A-Za-z0-9_-]+)?\.API$"
+
+
 class BusSettings(BaseSettings):
-    """What every process needs: where the bus is and how much to log."""
+    """What every process needs: where the bus is, who it connects as, how much to log, stream limits."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -109,6 +120,32 @@ class BusSettings(BaseSettings):
 
     NATS_URL: NatsUrl = "nats://127.0.0.1:4222"
     LOG_LEVEL: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+    # Who this process is on the bus: a credentials file (user JWT and seed), or an nkey seed file.
+    NATS_CREDS: Path | None = None
+    NATS_NKEY_SEED_FILE: Path | None = None
+    # TLS: the CA that signed the server's certificate, and this process's client certificate.
+    NATS_TLS_CA: Path | None = None
+    NATS_TLS_CERT: Path | None = None
+    NATS_TLS_KEY: Path | None = None
+    # Where this identity reaches JetStream: a service in an account of its own (ops) sees the
+    # streams' account under a prefix (`$JS.CHATOPS.API` with the generated NATS config).
+    NATS_JS_API_PREFIX: str = Field(default="$JS.API", pattern=_JS_PREFIX)
+    # Streams and buckets: created with these, raised to them by `chatops provision`, never lowered.
+    CHATOPS_REPLICAS: int = Field(default=1, ge=1, le=5)
+    ALERTS_MAX_AGE: float = Field(default=30 * DAY, gt=0)
+    ALERTS_MAX_BYTES: int = Field(default=1 << 30, gt=0)
+    AUDIT_MAX_AGE: float = Field(default=365 * DAY, gt=0)
+    AUDIT_MAX_BYTES: int = Field(default=1 << 30, gt=0)
+    DEPLOYS_MAX_AGE: float = Field(default=365 * DAY, gt=0)
+    DEPLOYS_MAX_BYTES: int = Field(default=256 << 20, gt=0)
+
+    @model_validator(mode="after")
+    def _identity(self) -> BusSettings:
+        if self.NATS_CREDS is not None and self.NATS_NKEY_SEED_FILE is not None:
+            raise ValueError("NATS_CREDS: set it or NATS_NKEY_SEED_FILE, not both")
+        if (self.NATS_TLS_CERT is None) != (self.NATS_TLS_KEY is None):
+            raise ValueError("NATS_TLS_CERT: set it and NATS_TLS_KEY together (the client certificate)")
+        return self
 
 
 def load_settings(cls: type[S]) -> S:

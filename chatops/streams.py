@@ -1,9 +1,18 @@
-"""Idempotent provisioning of the JetStream streams and KV buckets of the bus contract."""
+"""The JetStream streams and KV buckets of the bus contract: created idempotently, raised to what the
+settings ask, never lowered (an operator's larger value is kept, with a warning).
+
+`provision()` is the provisioner identity's job (`chatops provision`, run by `chatops up` and by
+compose before the components start); a component only `ensure()`s what it uses exists, creating it
+itself only on a bus without identities, where nothing stops it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
@@ -12,9 +21,10 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError
 
 from chatops import logs
+from chatops.settings import BusSettings
 from chatops.subjects import (
     ALERTS_PREFIX,
     ALERTS_STREAM,
@@ -50,6 +60,18 @@ class Limits:
     kv_max_bytes: int = 64 << 20
     kv_max_value: int = 64 << 10
 
+    @classmethod
+    def from_settings(cls, settings: BusSettings) -> Limits:
+        return cls(
+            alerts_max_age=settings.ALERTS_MAX_AGE,
+            alerts_max_bytes=settings.ALERTS_MAX_BYTES,
+            audit_max_age=settings.AUDIT_MAX_AGE,
+            audit_max_bytes=settings.AUDIT_MAX_BYTES,
+            deploys_max_age=settings.DEPLOYS_MAX_AGE,
+            deploys_max_bytes=settings.DEPLOYS_MAX_BYTES,
+            replicas=settings.CHATOPS_REPLICAS,
+        )
+
 
 def stream_configs(limits: Limits) -> list[StreamConfig]:
     common = {
@@ -76,6 +98,9 @@ def stream_configs(limits: Limits) -> list[StreamConfig]:
             max_age=limits.audit_max_age,
             duplicate_window=min(limits.duplicate_window, limits.audit_max_age),
             max_bytes=limits.audit_max_bytes,
+            # The event log cannot be wiped through the API, by anyone (and this cannot be undone).
+            deny_delete=True,
+            deny_purge=True,
             **common,  # type: ignore[arg-type]
         ),
         StreamConfig(
@@ -131,50 +156,153 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
     ]
 
 
-def _differs(want: StreamConfig, have: StreamConfig) -> bool:
-    fields = (
-        "subjects",
-        "max_age",
-        "max_bytes",
-        "duplicate_window",
-        "retention",
-        "storage",
-        "discard",
-        "num_replicas",
-        "max_msg_size",
-        "description",
+class ProvisionError(Exception):
+    """A stream or bucket that is missing and cannot be made by this identity; the text says what to run."""
+
+
+def kv_stream(bucket: str) -> str:
+    """The stream that holds a KV bucket."""
+    return f"KV_{bucket}"
+
+
+def names(limits: Limits | None = None) -> list[str]:
+    """Every stream of the contract, buckets' streams included."""
+    limits = limits or Limits()
+    found = [str(c.name) for c in stream_configs(limits)]
+    return found + [kv_stream(kv.bucket) for kv in kv_configs(limits)]
+
+
+def _unlimited(value: float | None) -> float:
+    """JetStream's 0, -1 or unset limit as infinity, so that `max()` keeps "no limit" as the larger."""
+    return math.inf if value is None or value <= 0 else float(value)
+
+
+# The limits `provision` raises and never lowers: (field, does 0/-1 mean "no limit").
+_RAISED = (("max_age", True), ("max_bytes", True), ("max_msg_size", True), ("num_replicas", False))
+
+
+def merge(
+    have: StreamConfig, want: StreamConfig, *, caps: tuple[str, ...] = ()
+) -> tuple[StreamConfig, list[str], list[str]]:
+    """`have` raised to `want`: (the config to keep, what was raised, what the operator has larger).
+
+    A field in `caps` is a safety cap (a bucket's size): a stream without one gets it.
+    """
+    merged, raised, kept = have, [], []
+    for name, zero_is_unlimited in _RAISED:
+        old, new = getattr(have, name), getattr(want, name)
+        if new is None:
+            continue
+        old_n = _unlimited(old) if zero_is_unlimited else float(old or 1)
+        new_n = _unlimited(new) if zero_is_unlimited else float(new)
+        if name in caps and old_n == math.inf and new_n < old_n:
+            merged = replace(merged, **{name: new})
+            raised.append(f"{name} capped at {new}")
+        elif new_n > old_n:
+            merged = replace(merged, **{name: new})
+            raised.append(f"{name} {old} -> {new}")
+        elif new_n < old_n:
+            kept.append(f"{name}={old} (settings ask for {new})")
+    subjects = list(have.subjects or [])
+    missing = [s for s in want.subjects or [] if s not in subjects]
+    if missing:
+        merged = replace(merged, subjects=subjects + missing)
+        raised.append(f"subjects + {', '.join(missing)}")
+    if want.deny_delete and not have.deny_delete:
+        merged = replace(merged, deny_delete=True)
+        raised.append("deny_delete on")
+    if want.deny_purge and not have.deny_purge:
+        merged = replace(merged, deny_purge=True)
+        raised.append("deny_purge on")
+    return merged, raised, kept
+
+
+def _wanted(limits: Limits) -> dict[str, StreamConfig | KeyValueConfig]:
+    found: dict[str, StreamConfig | KeyValueConfig] = {str(c.name): c for c in stream_configs(limits)}
+    for kv in kv_configs(limits):
+        found[kv_stream(kv.bucket)] = kv
+    return found
+
+
+def _as_stream(want: StreamConfig | KeyValueConfig) -> StreamConfig:
+    """The limits a bucket asks of its stream, in the stream's own terms."""
+    if isinstance(want, StreamConfig):
+        return want
+    return StreamConfig(
+        name=kv_stream(want.bucket),
+        subjects=[f"$KV.{want.bucket}.>"],
+        max_age=want.ttl,
+        max_bytes=want.max_bytes,
+        max_msg_size=want.max_value_size,
+        num_replicas=want.replicas,
     )
-    return any(getattr(want, f) != getattr(have, f) for f in fields)
+
+
+def _caps(want: StreamConfig | KeyValueConfig) -> tuple[str, ...]:
+    """A bucket's size and value caps bound what a flood can store: an uncapped bucket gets them."""
+    return () if isinstance(want, StreamConfig) else ("max_bytes", "max_msg_size")
+
+
+async def _create(js: JetStreamContext, want: StreamConfig | KeyValueConfig) -> None:
+    if isinstance(want, StreamConfig):
+        await js.add_stream(want)
+    else:
+        await js.create_key_value(want)
+
+
+async def _info(js: JetStreamContext, name: str) -> StreamConfig | None:
+    try:
+        info = await js.stream_info(name)
+    except NotFoundError:
+        return None
+    return info.config
 
 
 async def provision(js: JetStreamContext, limits: Limits | None = None) -> list[str]:
-    """Create or update every stream and bucket; returns what changed (empty when nothing did)."""
-    limits = limits or Limits()
+    """Create what is missing and raise what the settings ask more of; returns what changed."""
+    wanted = _wanted(limits or Limits())
     changed: list[str] = []
-    for want in stream_configs(limits):
-        assert want.name is not None
-        try:
-            info = await js.stream_info(want.name)
-        except NotFoundError:
-            await js.add_stream(want)
-            changed.append(f"stream {want.name} created")
+    for name, want in wanted.items():
+        have = await _info(js, name)
+        what = "stream" if isinstance(want, StreamConfig) else "bucket"
+        label = name if what == "stream" else name.removeprefix("KV_")
+        if have is None:
+            await _create(js, want)
+            changed.append(f"{what} {label} created")
             continue
-        if _differs(want, info.config):
-            await js.update_stream(want)
-            changed.append(f"stream {want.name} updated")
-    for kv in kv_configs(limits):
-        try:
-            await js.key_value(kv.bucket)
-        except BucketNotFoundError:
-            await js.create_key_value(kv)
-            changed.append(f"bucket {kv.bucket} created")
-            continue
-        # Buckets made before they had size caps get them.
-        have = (await js.stream_info(f"KV_{kv.bucket}")).config
-        if (have.max_bytes, have.max_msg_size) != (kv.max_bytes, kv.max_value_size):
-            have.max_bytes, have.max_msg_size = kv.max_bytes, kv.max_value_size
-            await js.update_stream(have)
-            changed.append(f"bucket {kv.bucket} updated")
+        merged, raised, kept = merge(have, _as_stream(want), caps=_caps(want))
+        for line in kept:
+            log.warning("provision.kept_larger", stream=name, kept=line)
+        if raised:
+            await js.update_stream(merged)
+            changed.append(f"{what} {label} raised: {'; '.join(raised)}")
     for line in changed:
         log.info("provision", change=line)
     return changed
+
+
+async def ensure(js: JetStreamContext, streams: Iterable[str], limits: Limits | None = None) -> list[str]:
+    """What a component does at start: check the streams it uses exist, creating one only where it may
+    (an open bus); a smaller one than the settings ask is used as it is, with a warning."""
+    wanted = _wanted(limits or Limits())
+    created: list[str] = []
+    for name in streams:
+        want = wanted[name]
+        have = await _info(js, name)
+        if have is None:
+            try:
+                await _create(js, want)
+            except (TimeoutError, NatsError) as exc:
+                raise ProvisionError(
+                    f"{name} does not exist and this identity may not create it ({type(exc).__name__}): "
+                    "run `chatops provision` as the provisioner identity"
+                ) from None
+            created.append(name)
+            log.info("provision", change=f"{name} created")
+            continue
+        _, raised, _ = merge(have, _as_stream(want), caps=_caps(want))
+        if raised:
+            log.warning(
+                "provision.below_settings", stream=name, short=", ".join(raised), fix="chatops provision"
+            )
+    return created

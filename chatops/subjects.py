@@ -6,6 +6,9 @@ import re
 
 # Commands: request/reply on chatops.cmd.<noun>.<verb>, served by one nats.micro service.
 CMD_PREFIX = "chatops.cmd"
+# Where the bus delivers a command that a read-only identity sent and must not run: the service only
+# records the refusal (the server maps the subject, so such a request never reaches a real endpoint).
+REFUSED_PREFIX = "chatops.refused.cmd"
 SERVICE_NAME = "chatops-ops"
 QUEUE_GROUP = "ops"
 # The deploy agent serves chatops.cmd.deploys.* as a micro service of its own, in its own queue group.
@@ -39,11 +42,14 @@ H_CHANNEL = "Chatops-Channel"
 H_SOURCE = "Chatops-Source"
 H_REQUEST_ID = "Chatops-Request-Id"
 H_TRACEPARENT = "traceparent"
+# Set by a front end that refused a command itself: ops records the refusal, runs nothing, answers 403.
+H_REFUSED = "Chatops-Refused"
 H_CONTENT_TYPE = "Content-Type"
 JSON_CONTENT_TYPE = "application/json"
 PROTOBUF_CONTENT_TYPE = "application/protobuf"
 
 # NATS-defined headers.
+H_REQUEST_INFO = "Nats-Request-Info"  # stamped by the server on a request that crossed a service import
 H_MSG_ID = "Nats-Msg-Id"
 H_SERVICE_ERROR = "Nats-Service-Error"
 H_SERVICE_ERROR_CODE = "Nats-Service-Error-Code"

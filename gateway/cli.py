@@ -12,12 +12,12 @@ from nats.errors import Error as NatsError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from chatops import health, logs
-from chatops.bus import connect
+from chatops import health, logs, redact
+from chatops.bus import connect, jetstream
 from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
-from chatops.streams import provision
-from chatops.subjects import KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES, KV_SEEN_EVENTS
+from chatops.streams import Limits, ProvisionError, ensure, kv_stream
+from chatops.subjects import KV_ALERT_MESSAGES, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES, KV_SEEN_EVENTS
 from chatops.v1 import audit_pb2
 from gateway import audit
 from gateway.alerts import AlertDelivery, AlertGraphs, AlertSilencer
@@ -37,6 +37,7 @@ from gateway.slack.chat import SlackChat
 from gateway.slack.handlers import SlackGateway
 
 log = logs.get_logger(__name__)
+BUCKETS = (KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES)  # the gateway's own state
 
 
 def main(argv: list[str]) -> int:
@@ -50,8 +51,9 @@ def main(argv: list[str]) -> int:
     logs.setup(settings.LOG_LEVEL, "gateway")
     try:
         asyncio.run(serve(settings))
-    except (OSError, SlackApiError, RouteError) as exc:
-        # A port in use, Slack refusing the tokens, a bad SLACK_ALERT_ROUTES: one line, no traceback.
+    except (OSError, SlackApiError, RouteError, ProvisionError) as exc:
+        # A port in use, Slack refusing the tokens, a bad SLACK_ALERT_ROUTES, buckets not provisioned:
+        # one line, no traceback.
         log.error("gateway.start_failed", error=f"{type(exc).__name__}: {exc}")
         return 1
     return 0
@@ -73,18 +75,18 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
                 purpose="/metrics",
             )
         )
-        nc = await _connect(settings.NATS_URL, stop)
+        nc = await _connect(settings, stop)
         if nc is None:
             return
         connected.append(nc)
         stack.push_async_callback(nc.close)
-        js = nc.jetstream()
-        await provision(js)
+        js = jetstream(nc, settings)
+        await ensure(js, [kv_stream(b) for b in BUCKETS], Limits.from_settings(settings))
         client = build_client(settings, metrics.slack_failed)
         app = build_app(settings, client)
 
         async def audit_sink(event: audit_pb2.AuditEvent) -> None:
-            await audit.publish(js, event)
+            await audit.record(nc, event, timeout=settings.CHATOPS_COMMAND_TIMEOUT)
 
         deploy_messages = await js.key_value(KV_DEPLOY_MESSAGES)
 
@@ -152,12 +154,12 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         log.info("gateway.stopping")
 
 
-async def _connect(url: str, stop: asyncio.Event) -> Client | None:
+async def _connect(settings: GatewaySettings, stop: asyncio.Event) -> Client | None:
     """Connect to NATS, waiting as long as it takes; None when `stop` is set first."""
     delay = 0.5
     while not stop.is_set():
         # nats-py keeps retrying a refused first connection by itself; a stop must still win.
-        connecting = asyncio.ensure_future(connect(url, "chatops-gateway"))
+        connecting = asyncio.ensure_future(connect(settings, "gateway"))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -169,8 +171,12 @@ async def _connect(url: str, stop: asyncio.Event) -> Client | None:
         try:
             return connecting.result()
         except (NatsError, OSError) as exc:
-            # The URL is not logged: it may carry credentials.
-            log.warning("gateway.nats_unreachable", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            log.warning(
+                "gateway.nats_unreachable",
+                nats=redact.urls(settings.NATS_URL),
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in=delay,
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         delay = min(delay * 2, 5.0)

@@ -12,7 +12,7 @@ from pathlib import Path
 from chatops import logs
 from chatops.bus import Caller, connect
 from chatops.settings import load_settings
-from gateway.audit import publish, refusal_event
+from gateway.audit import record, refusal_event
 from gateway.commands import parse
 from gateway.flow import Answer, Confirm, Refuse, Run, bus_asker, decide, new_traceparent, run
 from gateway.render.doc import Image
@@ -69,12 +69,13 @@ async def _ask(
             f"`{step.request.text}` changes the system; run it again with --yes to confirm.", file=sys.stderr
         )
         return USAGE
-    nc = await connect(settings.NATS_URL, "chatops-console")
+    nc = await connect(settings, "console")
     try:
         if isinstance(step, Refuse):
-            await publish(
-                nc.jetstream(),
+            await record(
+                nc,
                 refusal_event(step.request.command, step.request.message, caller, step.doc.title),
+                timeout=settings.CHATOPS_COMMAND_TIMEOUT,
             )
             print(to_text(step.doc), file=sys.stderr)
             return REFUSED

@@ -9,12 +9,13 @@ from contextlib import AsyncExitStack
 
 from nats.aio.client import Client
 
-from chatops import logs
-from chatops.bus import connect
+from chatops import logs, redact
+from chatops.bus import connect, jetstream
 from chatops.health import ListenError, serving
 from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
-from chatops.streams import provision
+from chatops.streams import Limits, ensure
+from chatops.subjects import ALERTS_STREAM
 from notifier.app import make_app
 from notifier.metrics import NotifierMetrics
 from notifier.publisher import JetStreamPublisher
@@ -23,20 +24,20 @@ from notifier.settings import NotifierSettings
 log = logs.get_logger(__name__)
 
 
-async def attach_bus(url: str, publisher: JetStreamPublisher) -> Client:
-    """Connect (retrying forever), provision the streams (retrying), then hand the client over."""
-    nc = await connect(url, "chatops-notifier")
+async def attach_bus(settings: NotifierSettings, publisher: JetStreamPublisher) -> Client:
+    """Connect (retrying forever), wait for CHATOPS_ALERTS (retrying), then hand the client over."""
+    nc = await connect(settings, "notifier")
     delay = 0.5
     while True:
         try:
-            await provision(nc.jetstream())
+            await ensure(jetstream(nc, settings), [ALERTS_STREAM], Limits.from_settings(settings))
             break
-        except Exception as exc:  # any failure here is transient: JetStream not ready yet
+        except Exception as exc:  # any failure here is transient: JetStream or the stream not there yet
             log.warning("provision.retry", error=f"{type(exc).__name__}: {exc}", delay=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
     publisher.nc = nc
-    log.info("nats.ready", url=url)
+    log.info("nats.ready", url=redact.urls(settings.NATS_URL))
     return nc
 
 
@@ -53,7 +54,7 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         await stack.enter_async_context(serving(app, settings.NOTIFIER_LISTEN, purpose="webhooks"))
         log.info("notifier.listening", listen=settings.NOTIFIER_LISTEN)
 
-        bus = asyncio.create_task(attach_bus(settings.NATS_URL, publisher))
+        bus = asyncio.create_task(attach_bus(settings, publisher))
 
         async def close_bus() -> None:
             bus.cancel()
@@ -72,7 +73,8 @@ def main(argv: list[str]) -> int:
     argparse.ArgumentParser(
         prog="chatops notifier",
         description="Receive Alertmanager webhooks on POST /alerts and append them to CHATOPS_ALERTS. "
-        "Settings: NOTIFIER_TOKEN (required), NOTIFIER_LISTEN, NOTIFIER_MAX_BODY, NATS_URL, LOG_LEVEL.",
+        "Settings: NOTIFIER_TOKEN (required), NOTIFIER_LISTEN, NOTIFIER_MAX_BODY, NATS_URL, "
+        "NATS_NKEY_SEED_FILE or NATS_CREDS, NATS_TLS_*, LOG_LEVEL.",
     ).parse_args(argv)
     settings = load_settings(NotifierSettings)
     logs.setup(settings.LOG_LEVEL, "notifier")

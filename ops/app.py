@@ -12,10 +12,13 @@ from nats.aio.client import Client
 from nats.micro.service import Service
 from opentelemetry.sdk.trace import TracerProvider
 
-from chatops import logs
-from chatops.bus import connect
+from chatops import logs, redact
+from chatops.bus import connect, jetstream
 from chatops.health import bus_gauge, metrics_app, serving
-from chatops.streams import provision
+from chatops.identity import Roster, RosterError
+from chatops.settings import SettingsError
+from chatops.streams import Limits, ensure
+from chatops.subjects import AUDIT_STREAM
 from ops.auditlog import AuditLog
 from ops.backends import alertmanager, jaeger, prometheus
 from ops.backends.http import HttpBackend
@@ -25,7 +28,7 @@ from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
 from ops.metrics import OpsMetrics
 from ops.probe import TraceStoreProbe
-from ops.service import Endpoints, start_service
+from ops.service import Endpoints, start_refusals, start_service
 from ops.settings import OpsSettings
 from ops.telemetry import tracer_provider
 from ops.tracestore.receiver import receiver_app
@@ -58,8 +61,23 @@ class _Health:
         return "" if self.nc.is_connected else "NATS connection lost; reconnecting"
 
 
+def load_roster(settings: OpsSettings) -> Roster:
+    """Who may send commands, by public key; without CHATOPS_IDENTITIES nobody is known (no admins)."""
+    if settings.CHATOPS_IDENTITIES is None:
+        log.warning(
+            "ops.no_identities",
+            effect="every command acts as nats:unknown, so nobody may change anything",
+            fix="set CHATOPS_IDENTITIES to the roster `chatops access` writes",
+        )
+        return Roster()
+    try:
+        return Roster.load(settings.CHATOPS_IDENTITIES)
+    except RosterError as exc:
+        raise SettingsError(f"configuration error: CHATOPS_IDENTITIES: {exc}") from None
+
+
 @contextlib.asynccontextmanager
-async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncIterator[Running]:
+async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[Running]:
     """Start every part in order, stop them in reverse; a backend being down does not stop start-up."""
     async with contextlib.AsyncExitStack() as stack:
         provider = tracer_provider(settings.span_export_endpoint)
@@ -107,11 +125,12 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
         renderer = ProcessRenderer(settings.GRAPH_WORKERS)
         stack.callback(renderer.close)
 
-        log.info("ops.connecting", nats=settings.NATS_URL)
-        nc = await connect(settings.NATS_URL, name)
+        roster = load_roster(settings)
+        log.info("ops.connecting", nats=redact.urls(settings.NATS_URL))
+        nc = await connect(settings, name)
         stack.push_async_callback(nc.drain)
-        js = nc.jetstream()
-        await provision(js)
+        js = jetstream(nc, settings)
+        await ensure(js, [AUDIT_STREAM], Limits.from_settings(settings))
 
         deps = Deps(
             traces=traces,
@@ -124,7 +143,7 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
             ),
             audit=AuditLog(js),
             graphs=renderer,
-            alertmanager_url=settings.ALERTMANAGER_URL,
+            alertmanager_url=settings.alertmanager_public_url,
             petstore_job=settings.PETSTORE_JOB,
             graph_limits=settings.graph_limits,
         )
@@ -135,15 +154,20 @@ async def running(settings: OpsSettings, *, name: str = "chatops-ops") -> AsyncI
             admins=settings.CHATOPS_ADMINS,
             max_in_flight=settings.OPS_MAX_IN_FLIGHT,
             max_reply=nc.max_payload,  # what this server takes; replies are trimmed to fit
+            roster=roster,
         )
         service = await start_service(nc, endpoints)
+        refusals = await start_refusals(nc, endpoints)
         await nc.flush()  # the server has every subscription before we say we are up
         health.nc = nc
         stack.push_async_callback(endpoints.drain)
         stack.push_async_callback(service.stop)
+        for sub in refusals:
+            stack.push_async_callback(sub.unsubscribe)
         log.info(
             "ops.started",
-            nats=settings.NATS_URL,
+            nats=redact.urls(settings.NATS_URL),
+            identities=len(roster.members),
             traces="local" if store else "jaeger",
             otlp=settings.OTLP_LISTEN if store else None,
             metrics=settings.OPS_METRICS_LISTEN,

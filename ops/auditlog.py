@@ -14,6 +14,7 @@ from chatops.subjects import AUDIT_PREFIX, AUDIT_STREAM, audit_subject, token
 from chatops.v1.audit_pb2 import AuditEvent
 
 FIRST_WINDOW = 256
+IDLE_CONSUMER = 5.0  # seconds a reading consumer outlives its last fetch
 MAX_WINDOW = 8192
 SCAN_BUDGET = 20_000  # newest events one search reads at most: `history user=@nobody` stays cheap
 
@@ -109,7 +110,7 @@ class AuditLog:
             opt_start_seq=lo,
             ack_policy=AckPolicy.NONE,
             filter_subject=subject,
-            inactive_threshold=30.0,
+            inactive_threshold=IDLE_CONSUMER,
         )
         sub = await self.js.pull_subscribe(subject, stream=AUDIT_STREAM, config=config)
         events: list[AuditEvent] = []
@@ -132,9 +133,8 @@ class AuditLog:
                 if done or not msgs:
                     break
         finally:
+            # The server drops the consumer once idle; deleting it would need a right that could
+            # delete other consumers too, which no reader is granted.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-            if config.name:  # set by pull_subscribe; deleting now spares the server the idle timer
-                with contextlib.suppress(Exception):
-                    await self.js.delete_consumer(AUDIT_STREAM, config.name)
         return events

@@ -5,22 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from chatops import codec, logs
+from chatops import codec, logs, redact
+from chatops.access.table import refused_subject
 from chatops.contract import OPS, Command, Server, check_complete, served_by
-from chatops.errors import BAD_REQUEST, BUSY, INTERNAL
+from chatops.errors import BAD_REQUEST, BUSY, FORBIDDEN, INTERNAL
+from chatops.identity import Roster
 from chatops.subjects import H_CONTENT_TYPE, JSON_CONTENT_TYPE
 from chatops.v1.audit_pb2 import AuditEvent
 from ops.auditlog import AuditLog
@@ -36,6 +40,7 @@ VERSION = "0.1.0"
 MAX_IN_FLIGHT = 32  # per command; more at once are answered "busy" at once rather than queued
 DEFAULT_MAX_REPLY = 1 << 20  # NATS' default max_payload; main() passes the server's own
 HEADER_ROOM = 8 << 10  # the reply's headers travel in the same message as its body
+READ_ONLY = "this identity may only send commands that change nothing"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Endpoints(Generic[D]):
     tracer: Tracer
     metrics: Metrics
     admins: tuple[str, ...] = ()
+    roster: Roster = field(default_factory=Roster)  # who may send; empty: nobody is known (no admins)
     handlers: dict[str, Callable[[D, CallContext, Any], Awaitable[Message]]] = field(
         default_factory=lambda: dict(HANDLERS)  # type: ignore[arg-type]
     )
@@ -88,18 +94,20 @@ class Endpoints(Generic[D]):
     def commands(self) -> tuple[Command[Any, Any], ...]:
         return served_by(self.server)
 
+    async def admit(self, command: Command[Any, Any], request: Request, *, refusal: str = "") -> None:
+        """Run one request on its own task, at most max_in_flight per command (more: 503 busy)."""
+        running = self._in_flight.get(command.name, 0)
+        if running >= self.max_in_flight:
+            await self.refuse_busy(command, request, running)
+            return
+        self._in_flight[command.name] = running + 1
+        task = asyncio.create_task(self.serve_safely(command, request, refusal=refusal))
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(command.name, done))
+
     def endpoint(self, command: Command[Any, Any]) -> EndpointConfig:
         async def handle(request: Request) -> None:
-            # Each request runs on its own task, so a slow backend does not queue up the endpoint;
-            # at most max_in_flight per command, so a flood of one command cannot starve the others.
-            running = self._in_flight.get(command.name, 0)
-            if running >= self.max_in_flight:
-                await self.refuse_busy(command, request, running)
-                return
-            self._in_flight[command.name] = running + 1
-            task = asyncio.create_task(self.serve_safely(command, request))
-            self._tasks.add(task)
-            task.add_done_callback(lambda done: self._finished(command.name, done))
+            await self.admit(command, request)
 
         return EndpointConfig(
             name=command.name.replace(".", "-"),
@@ -136,19 +144,31 @@ class Endpoints(Generic[D]):
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
-    async def serve_safely(self, command: Command[Any, Any], request: Request) -> None:
+    async def serve_safely(self, command: Command[Any, Any], request: Request, *, refusal: str = "") -> None:
         """`serve`, with a last resort: whatever breaks, the caller still gets a 500."""
         try:
-            await self.serve(command, request)
+            await self.serve(command, request, refusal=refusal)
         except Exception:
             log.exception("command.wrapper_failed", command=command.name)
             with contextlib.suppress(Exception):
                 await request.respond_error(str(INTERNAL), f"internal error in {command.name}")
 
-    async def serve(self, command: Command[Any, Any], request: Request) -> None:
+    def refusal_handler(self, commands: Mapping[str, Command[Any, Any]]) -> Callable[[Msg], Awaitable[None]]:
+        """A read-only identity's changing command (on its refusal subject): audited, refused, never run."""
+
+        async def handle(msg: Msg) -> None:
+            command = commands.get(msg.subject)
+            if command is not None:
+                await self.admit(command, Request(msg), refusal=READ_ONLY)
+
+        return handle
+
+    async def serve(self, command: Command[Any, Any], request: Request, *, refusal: str = "") -> None:
         started = time.perf_counter()
         as_json = codec.wants_json(request.headers)
-        ctx = CallContext.from_headers(request.headers)
+        ctx = CallContext.from_headers(request.headers, self.roster)
+        if refusal:
+            ctx = replace(ctx, refused=refusal)
         parent = extract({k.lower(): v for k, v in (request.headers or {}).items()})
         with self.tracer.start_as_current_span(
             f"chatops {command.name}",
@@ -191,6 +211,9 @@ class Endpoints(Generic[D]):
             except codec.CodecError as exc:
                 raise OpsError(BAD_REQUEST, str(exc)) from None
             arguments = codec.json_text(message)
+            if ctx.refused:
+                # A front end said no already; ops is the audit log's only writer, so it records that.
+                raise OpsError(FORBIDDEN, ctx.refused)
             if command.changes:
                 require_admin(command.name, ctx, self.admins)
             reply = await self.handlers[command.name](self.deps, ctx, message)
@@ -209,7 +232,7 @@ class Endpoints(Generic[D]):
                 trace_id=trace_id,
                 actor=ctx.actor,
             )
-            return arguments, Outcome(code=exc.code, text=exc.text, backend=exc.backend)
+            return arguments, Outcome(code=exc.code, text=redact.text(exc.text), backend=exc.backend)
         except Exception as exc:
             log.exception(
                 "command.crashed", command=command.name, request_id=ctx.request_id, trace_id=trace_id
@@ -257,11 +280,13 @@ class Endpoints(Generic[D]):
             source=ctx.source,
             request_id=ctx.request_id,
             command=command.name,
-            arguments=arguments,
+            arguments=redact.text(arguments),
             outcome="ok" if outcome.code == 0 else "error",
             error_code=outcome.code,
             error=outcome.text,
             trace_id=trace_id,
+            claimed_actor=ctx.claimed,
+            sender=ctx.sender,
         )
         event.duration.FromNanoseconds(int(seconds * 1e9))
         try:
@@ -294,3 +319,12 @@ async def start_service(nc: Client, endpoints: Endpoints[Any]) -> Service:
     for command in endpoints.commands:
         await service.add_endpoint(endpoints.endpoint(command))
     return service
+
+
+async def start_refusals(nc: Client, endpoints: Endpoints[Any]) -> list[Subscription]:
+    """Listen, in the service's queue group, where the bus delivers the changing commands a read-only
+    identity sends (see chatops/access): they are recorded and refused, never run."""
+    commands = {refused_subject(c.subject): c for c in endpoints.commands if c.changes}
+    handler = endpoints.refusal_handler(commands)
+    queue = endpoints.server.queue_group
+    return [await nc.subscribe(subject, queue=queue, cb=handler) for subject in commands]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from chatops import redact
 from chatops.settings import AdminList, BusSettings, HostPort, HostPorts, HttpUrl, OptionalHttpUrl
 from ops.graphs.window import GraphLimits
 
@@ -20,6 +21,8 @@ class OpsSettings(BusSettings):
     PETSTORE_ADDR: HostPorts = "127.0.0.1:6742"
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"
+    # Links to Alertmanager shown in chat (a silence's page); unset: ALERTMANAGER_URL without credentials.
+    ALERTMANAGER_PUBLIC_URL: OptionalHttpUrl = ""
     JAEGER_URL: OptionalHttpUrl = ""
     TRACE_UI_URL: OptionalHttpUrl = ""
     TRACE_STORE_PATH: Path = Path(".chatops/traces.sqlite3")
@@ -32,6 +35,8 @@ class OpsSettings(BusSettings):
     # Requests of one command running at once; more are answered 503 "busy" straight away.
     OPS_MAX_IN_FLIGHT: int = Field(default=32, ge=1, le=10_000)
     CHATOPS_ADMINS: AdminList
+    # The roster `chatops access` writes: each identity's public nkey, so ops knows who sent a command.
+    CHATOPS_IDENTITIES: Path | None = None
     PETSTORE_JOB: str = Field(default="petstore", pattern=r"^[A-Za-z0-9_:.-]+$")
     # Graphs: the longest range one may cover (seconds), points per series, series a query may return.
     GRAPH_MAX_RANGE: float = Field(default=7 * 86400.0, ge=60, le=366 * 86400.0)
@@ -55,10 +60,14 @@ class OpsSettings(BusSettings):
         return not self.JAEGER_URL
 
     @property
+    def alertmanager_public_url(self) -> str:
+        return (self.ALERTMANAGER_PUBLIC_URL or redact.url(self.ALERTMANAGER_URL)).rstrip("/")
+
+    @property
     def trace_ui_url(self) -> str:
         """Base of trace links: TRACE_UI_URL, else Jaeger's UI, else the local store's own page."""
         if self.TRACE_UI_URL:
-            return self.TRACE_UI_URL.rstrip("/")
+            return redact.url(self.TRACE_UI_URL).rstrip("/")
         if self.JAEGER_URL:
             return JAEGER_UI_DEFAULT
         return f"http://{self.OTLP_LISTEN}"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
-from chatops.bus import connect
 from tests.harness.servers import NatsServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,9 +24,19 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture
+def secure_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh nats-server with identities on (the access table), its streams provisioned."""
+    server = NatsServer(tmp_path / "nats", identities=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
     """A client connected to this test's nats-server."""
-    client = await connect(nats_server.url, "test")
+    client = await nats_server.connect("test")
     try:
         yield client
     finally:

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AuditEvent(_message.Message):
-    __slots__ = ("time", "actor", "actor_name", "channel", "source", "request_id", "command", "arguments", "outcome", "error_code", "error", "duration", "trace_id", "sequence")
+    __slots__ = ("time", "actor", "actor_name", "channel", "source", "request_id", "command", "arguments", "outcome", "error_code", "error", "duration", "trace_id", "sequence", "claimed_actor", "sender")
     TIME_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     ACTOR_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,8 @@ class AuditEvent(_message.Message):
     DURATION_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_ACTOR_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     actor: str
     actor_name: str
@@ -40,7 +42,9 @@ class AuditEvent(_message.Message):
     duration: _duration_pb2.Duration
     trace_id: str
     sequence: int
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., channel: _Optional[str] = ..., source: _Optional[str] = ..., request_id: _Optional[str] = ..., command: _Optional[str] = ..., arguments: _Optional[str] = ..., outcome: _Optional[str] = ..., error_code: _Optional[int] = ..., error: _Optional[str] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trace_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    claimed_actor: str
+    sender: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., channel: _Optional[str] = ..., source: _Optional[str] = ..., request_id: _Optional[str] = ..., command: _Optional[str] = ..., arguments: _Optional[str] = ..., outcome: _Optional[str] = ..., error_code: _Optional[int] = ..., error: _Optional[str] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trace_id: _Optional[str] = ..., sequence: _Optional[int] = ..., claimed_actor: _Optional[str] = ..., sender: _Optional[str] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
     __slots__ = ("actor", "command", "since", "limit")

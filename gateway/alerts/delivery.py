@@ -13,7 +13,7 @@ from nats.js.client import JetStreamContext
 
 from chatops import codec, logs
 from chatops.codec import CodecError
-from chatops.streams import provision
+from chatops.streams import ensure, kv_stream
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STREAM, KV_ALERT_MESSAGES
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord
@@ -110,7 +110,7 @@ class AlertDelivery:
         while not self._stopping:
             try:
                 js = self.nc.jetstream()
-                await provision(js)
+                await ensure(js, [ALERTS_STREAM, kv_stream(KV_ALERT_MESSAGES)])
                 self._store = MessageStore(await js.key_value(KV_ALERT_MESSAGES))
                 # Create the durable, or update it when ALERTS_ACK_WAIT changed since it was made.
                 await js.add_consumer(ALERTS_STREAM, consumer_config(self.ack_wait))

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from opentelemetry import propagate, trace
 
+from chatops import redact
 from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
 from ops.errors import OpsError
 
@@ -59,7 +60,9 @@ class HttpBackend:
                 ) from None
             except aiohttp.ClientError as exc:
                 raise OpsError(
-                    BACKEND_FAILED, f"{self.name} is unreachable at {self.base_url}: {exc}", backend=self.name
+                    BACKEND_FAILED,
+                    f"{self.name} is unreachable at {redact.url(self.base_url)}: {redact.text(str(exc))}",
+                    backend=self.name,
                 ) from None
 
     def failed(self, answer: HttpAnswer, what: str) -> OpsError:

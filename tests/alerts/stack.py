@@ -11,7 +11,7 @@ import yaml
 from aiohttp import web
 
 from tests.harness.petstore import EnvProc
-from tests.harness.servers import LOOPBACK, env_with, free_port, wait_http
+from tests.harness.servers import LOOPBACK, NatsServer, env_with, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-notifier-token-5f2c"
@@ -68,15 +68,15 @@ class Component:
         return metric(self.url + "/metrics", name)
 
 
-def notifier(workdir: Path, nats_url: str) -> Component:
+def notifier(workdir: Path, bus: NatsServer) -> Component:
     port = free_port()
-    env = _env(NATS_URL=nats_url, NOTIFIER_TOKEN=TOKEN, NOTIFIER_LISTEN=f"{LOOPBACK}:{port}")
+    env = _env(**bus.env("notifier"), NOTIFIER_TOKEN=TOKEN, NOTIFIER_LISTEN=f"{LOOPBACK}:{port}")
     return Component("notifier", workdir, env, port)
 
 
 def gateway(
     workdir: Path,
-    nats_url: str,
+    bus: NatsServer,
     slack: object,
     oncall: str,
     *,
@@ -85,7 +85,7 @@ def gateway(
 ) -> Component:
     port = free_port()
     env = _env(
-        NATS_URL=nats_url,
+        **bus.env("gateway"),
         SLACK_BOT_TOKEN=slack.bot_token,  # type: ignore[attr-defined]
         SLACK_APP_TOKEN=slack.app_token,  # type: ignore[attr-defined]
         SLACK_API_URL=slack.api_url,  # type: ignore[attr-defined]
@@ -102,7 +102,7 @@ def gateway(
 
 def ops(
     workdir: Path,
-    nats_url: str,
+    bus: NatsServer,
     alertmanager_url: str,
     admins: str,
     *,
@@ -110,7 +110,7 @@ def ops(
 ) -> Component:
     port = free_port()
     env = _env(
-        NATS_URL=nats_url,
+        **bus.env("ops"),
         ALERTMANAGER_URL=alertmanager_url,
         PROMETHEUS_URL=prometheus_url,
         PETSTORE_ADDR=f"{LOOPBACK}:{free_port()}",

@@ -124,6 +124,7 @@ class World:
     root: Path
     socket_mode: bool
     with_prometheus: bool
+    tls: bool = False
     nats: NatsServer = field(init=False)
     petstore: Petstore = field(init=False)
     slack: SlackEmulator = field(init=False)
@@ -151,7 +152,8 @@ class World:
         return self
 
     def _start(self) -> None:
-        self.nats = NatsServer(self.root / "nats").start()
+        # Identities on, as in production: each part connects as itself, with least privilege.
+        self.nats = NatsServer(self.root / "nats", identities=True, tls=self.tls).start()
         self._started.append(self.nats)
         otlp_port = free_port()
         self.petstore = Petstore(
@@ -191,7 +193,7 @@ class World:
         self.ops = Ops(
             self.root / "ops",
             env_with(
-                NATS_URL=self.nats.url,
+                **self.nats.env("ops"),
                 PETSTORE_ADDR=self.petstore.addr,
                 PROMETHEUS_URL=prom_url,
                 ALERTMANAGER_URL=am_url,
@@ -241,7 +243,7 @@ class World:
             else {"SLACK_SIGNING_SECRET": self.slack.signing_secret, "SLACK_APP_TOKEN": ""}
         )
         return env_with(
-            NATS_URL=self.nats.url,
+            **self.nats.env("gateway"),
             SLACK_BOT_TOKEN=self.slack.bot_token,
             SLACK_API_URL=self.slack.api_url,
             SLACK_HTTP_LISTEN=f"{LOOPBACK}:{http_port}",

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def chatops(nats: NatsServer, *args: str, admins: str = "") -> tuple[int, str, str]:
     """Run `python -m chatops …` without blocking the loop that serves ops."""
     env = env_with(
-        NATS_URL=nats.url, CHATOPS_ADMINS=admins, CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT)
+        **nats.env("console"), CHATOPS_ADMINS=admins, CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT)
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -35,6 +35,12 @@ async def chatops(nats: NatsServer, *args: str, admins: str = "") -> tuple[int, 
     out, err = await asyncio.wait_for(proc.communicate(), timeout=90)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def nats_server(secure_nats: NatsServer) -> NatsServer:
+    """The console connects as its identity, which may speak for console: actors."""
+    return secure_nats
 
 
 @pytest.fixture
@@ -63,9 +69,9 @@ async def test_usage_errors_and_help_need_no_ops(nats_server):
 async def test_console_reads_changes_and_refuses_through_real_ops(tmp_path, nats_server, petstore):
     # Ops checks the same list as the console: it refuses changes when its own list is empty.
     settings = ops_settings(
-        tmp_path / "ops", nats_server.url, PETSTORE_ADDR=petstore.addr, CHATOPS_ADMINS=("console:root",)
+        tmp_path / "ops", nats_server, PETSTORE_ADDR=petstore.addr, CHATOPS_ADMINS=("console:root",)
     )
-    async with running(settings, name="ops-console-test"):
+    async with running(settings):
         code, out, err = await chatops(nats_server, "ask", "show", "sampling")
         assert code == 0, err
         assert "float 0.1" in out
@@ -94,5 +100,5 @@ async def test_console_reads_changes_and_refuses_through_real_ops(tmp_path, nats
         code, out, err = await chatops(nats_server, "history", "--limit", "10", "--command", "sampling")
         assert code == 0, err
         assert "console:root" in out or "root" in out
-        assert "error 403" in out  # mallory's refusal, audited by the console itself
+        assert "error 403" in out  # mallory's refusal: the console said no, ops recorded it
         assert "sampling.set" in out

@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.async_api import async_playwright, expect
 
 from chatops import codec
-from chatops.bus import Caller, call, connect
+from chatops.bus import Caller, call
 from chatops.contract import command
 from chatops.subjects import H_MSG_ID, alert_subject
 from chatops.v1 import events_pb2, traces_pb2
@@ -43,7 +43,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 async def wait_for_traces(w: World) -> list[traces_pb2.TraceSummary]:
     """Make traced petstore calls until ops's trace store lists some."""
-    nc: Client = await connect(w.nats.url, "test-traces")
+    nc: Client = await w.nats.connect("tools")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -313,7 +313,7 @@ async def test_alerts_on_the_bus_reach_the_oncall_channel(world, control):
         ],
     )
     note.alerts[0].starts_at.GetCurrentTime()
-    nc = await connect(world.nats.url, "test-alerts")
+    nc = await world.nats.connect("notifier")  # the only identity that may store alerts
     try:
         await nc.jetstream().publish(
             alert_subject("firing", "warning"), codec.encode(note), headers={H_MSG_ID: note.notification_id}

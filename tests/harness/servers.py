@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import ctypes
 import os
@@ -11,15 +13,22 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
+from nats.aio.client import Client
 
 from chatops import nats_server
+from chatops.access.files import AccessFiles, write_access
+from chatops.bus import connect, jetstream
+from chatops.settings import BusSettings
+from chatops.streams import provision
 
 LOOPBACK = "127.0.0.1"
+T = TypeVar("T")
 
 
 _PR_SET_PDEATHSIG = 1
@@ -120,13 +129,39 @@ class Proc:
 
 
 class NatsServer:
-    """nats-server with JetStream, its store in a directory of its own; restartable on the same port."""
+    """nats-server with JetStream, its store in a directory of its own; restartable on the same port.
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    With `identities`, it runs the configuration `chatops access` writes (accounts, nkey users, least
+    privilege), over TLS with `tls`, and its streams and buckets are provisioned once it is up; then
+    `settings(name)` / `env(name)` / `connect(name)` connect as identity `name`.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        identities: bool = False,
+        tls: bool = False,
+        provisioned: bool = True,
+    ) -> None:
         self.port = port or free_port()
         self.store = workdir / "jetstream"
-        self.proc = Proc(
-            [
+        self.tls = tls
+        self.provisioned = provisioned
+        self.files: AccessFiles | None = None
+        if identities or tls:
+            self.files = write_access(
+                workdir / "access",
+                host=LOOPBACK,
+                port=self.port,
+                store_dir=self.store,
+                server_name=f"test-{self.port}",
+                use_tls=tls,
+            )
+            args = [nats_server.find(), "-c", str(self.files.config)]
+        else:
+            args = [
                 nats_server.find(),
                 "-a",
                 LOOPBACK,
@@ -137,25 +172,52 @@ class NatsServer:
                 str(self.store),
                 "-n",
                 f"test-{self.port}",
-            ],
-            workdir,
-            f"nats-{self.port}",
-        )
+            ]
+        self.proc = Proc(args, workdir, f"nats-{self.port}")
 
     @property
     def url(self) -> str:
-        return f"nats://{LOOPBACK}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{LOOPBACK}:{self.port}"
+
+    def env(self, name: str) -> dict[str, str]:
+        """What a process needs in its environment to connect as identity `name` (NATS_URL included)."""
+        env = {"NATS_URL": self.url}
+        if self.files is not None:
+            env |= self.files.env(name)
+        return env
+
+    def settings(self, name: str) -> BusSettings:
+        return BusSettings(**self.env(name))  # type: ignore[arg-type]
+
+    async def connect(self, name: str) -> Client:
+        """A client connected as identity `name` (any name on a server without identities)."""
+        return await connect(self.settings(name), name)
 
     def start(self) -> NatsServer:
         self.proc.start()
         wait_tcp(self.port, proc=self.proc.proc)
+        if self.files is not None and self.provisioned:
+            in_thread(self._provision())
         return self
+
+    async def _provision(self) -> None:
+        nc = await self.connect("provisioner")
+        try:
+            await provision(jetstream(nc, self.settings("provisioner")))
+        finally:
+            await nc.close()
 
     def stop(self) -> None:
         self.proc.stop()
 
     def kill(self) -> None:
         self.proc.kill()
+
+
+def in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from synchronous code, even while an event loop runs in this thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Alertmanager:

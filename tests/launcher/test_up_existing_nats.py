@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from chatops.bus import connect
+from chatops.settings import BusSettings
 from tests.harness.servers import NatsServer
 from tests.launcher.procs import in_groups, wait_until
 from tests.launcher.test_cli import free_base
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 async def stream_names(url: str) -> set[str]:
-    nc = await connect(url, "test-existing-nats")
+    nc = await connect(BusSettings(NATS_URL=url), "test-existing-nats")
     try:
         return {s.config.name or "" for s in await nc.jetstream().streams_info()}
     finally:

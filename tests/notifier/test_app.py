@@ -13,7 +13,6 @@ from aiohttp.test_utils import TestServer
 from nats.aio.client import Client
 
 from chatops import codec
-from chatops.bus import connect
 from chatops.streams import provision
 from chatops.subjects import ALERTS_STREAM, H_MSG_ID
 from chatops.v1.events_pb2 import AlertNotification
@@ -216,7 +215,7 @@ async def test_a_notification_too_big_for_the_bus_is_413_with_the_sizes() -> Non
 
 async def test_healthz_and_503_follow_the_nats_connection(tmp_path: Path) -> None:
     server = NatsServer(tmp_path / "nats").start()
-    nc = await connect(server.url, "test")
+    nc = await server.connect("test")
     session = aiohttp.ClientSession()
     app_server: TestServer | None = None
     try:

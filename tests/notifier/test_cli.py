@@ -52,8 +52,8 @@ def test_empty_token_is_refused(tmp_path: Path) -> None:
 
 
 def test_starts_without_nats_answers_503_then_stores_once_nats_is_up(tmp_path: Path) -> None:
-    nats_port = free_port()
-    proc = notifier(tmp_path / "notifier", f"nats://127.0.0.1:{nats_port}")
+    later = NatsServer(tmp_path / "nats")  # started once the notifier is up and waiting
+    proc = notifier(tmp_path / "notifier", later)
     proc.start(wait=False)
     server: NatsServer | None = None
     try:
@@ -61,7 +61,7 @@ def test_starts_without_nats_answers_503_then_stores_once_nats_is_up(tmp_path: P
         assert status_of(proc.url + "/healthz") == 503
         assert status_of(proc.url + "/alerts", FIXTURE.read_bytes()) == 503
 
-        server = NatsServer(tmp_path / "nats", port=nats_port).start()
+        server = later.start()
         wait_http(proc.url + "/healthz", proc=proc.proc.proc, timeout=60)
         assert status_of(proc.url + "/alerts", FIXTURE.read_bytes()) == 200
         assert proc.metric("chatops_notifier_published_total") == 1

@@ -22,10 +22,11 @@ UNUSED_URL = f"http://{LOOPBACK}:9"  # discard port: nothing listens, so calls f
 ADMIN = "UTEST"  # the default actor of `ask` below, so commands that change things are allowed
 
 
-def ops_settings(tmp_path: Path, nats_url: str, **overrides: Any) -> OpsSettings:
-    """Settings with every listener on a free loopback port and every backend unreachable by default."""
+def ops_settings(tmp_path: Path, bus: NatsServer, **overrides: Any) -> OpsSettings:
+    """Settings with every listener on a free loopback port and every backend unreachable by default;
+    ops connects as its identity on `bus`."""
     values: dict[str, Any] = {
-        "NATS_URL": nats_url,
+        **bus.env("ops"),
         "PETSTORE_ADDR": f"{LOOPBACK}:{free_port()}",
         "PROMETHEUS_URL": UNUSED_URL,
         "ALERTMANAGER_URL": UNUSED_URL,
@@ -53,13 +54,49 @@ StartOps = Callable[..., Any]
 
 
 @pytest.fixture
+def nats_server(secure_nats: NatsServer) -> NatsServer:
+    """Ops is tested on a bus with identities: only then does it know who sends a command."""
+    return secure_nats
+
+
+@pytest.fixture
+async def nc(secure_nats: NatsServer) -> AsyncIterator[Client]:
+    """The gateway's identity: it may speak for `slack:` actors, as `ask` below does."""
+    client = await secure_nats.connect("gateway")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def tools(secure_nats: NatsServer) -> AsyncIterator[Client]:
+    """The read-only tool identity."""
+    client = await secure_nats.connect("tools")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def admin(secure_nats: NatsServer) -> AsyncIterator[Client]:
+    """The provisioner: may look at the streams (never purge them)."""
+    client = await secure_nats.connect("provisioner")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
 async def start_ops(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[StartOps]:
     """`await start_ops(**settings)` starts ops in-process; everything started is stopped after the test."""
     stacks: list[Any] = []
 
     async def start(**overrides: Any) -> OpsUnderTest:
-        settings = ops_settings(tmp_path / f"ops{len(stacks)}", nats_server.url, **overrides)
-        cm = running(settings, name=f"ops-test-{len(stacks)}")
+        settings = ops_settings(tmp_path / f"ops{len(stacks)}", nats_server, **overrides)
+        cm = running(settings)
         ops = await cm.__aenter__()
         stacks.append(cm)
         return OpsUnderTest(settings, ops)

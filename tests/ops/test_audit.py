@@ -7,10 +7,12 @@ import asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 
+from chatops.bus import jetstream
 from chatops.contract import COMMANDS
 from chatops.subjects import audit_subject
 from chatops.v1 import audit_pb2
 from ops.auditlog import AuditFilter, AuditLog
+from tests.harness.servers import NatsServer
 from tests.ops.conftest import OpsUnderTest, ask, reply_of
 
 N = 10_000
@@ -25,12 +27,14 @@ def _event(i: int) -> audit_pb2.AuditEvent:
     return ev
 
 
-async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client) -> None:
+async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client, secure_nats: NatsServer) -> None:
+    # Seeded as ops, the only identity that may append to the audit log.
+    writer = await secure_nats.connect("ops")
     for i in range(N):
         ev = _event(i)
-        await nc.publish(audit_subject(ev.command), ev.SerializeToString())
-    await nc.flush()
-    js = nc.jetstream()
+        await writer.publish(audit_subject(ev.command), ev.SerializeToString())
+    await writer.flush()
+    js = jetstream(writer, secure_nats.settings("ops"))
     for _ in range(300):  # up to a minute for the server to store them all
         if (await js.stream_info("CHATOPS_AUDIT")).state.messages >= N:
             break
@@ -78,3 +82,4 @@ async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client) -> None:
         await ask(nc, "audit.list", audit_pb2.ListAuditRequest(actor="slack:UNOBODY")), "audit.list"
     )
     assert list(whole.events) == [] and whole.unsearched == 0 and not whole.HasField("searched_back_to")
+    await writer.close()

@@ -163,15 +163,17 @@ def test_audit_filter() -> None:
 
 
 def test_admins() -> None:
-    boss = CallContext.from_headers({"chatops-actor": "slack:U1"})
+    boss = CallContext(actor="slack:U1", verified=True)
     for admins in (("U1",), ("slack:U1",)):
         require_admin("sampling.set", boss, admins)  # a bare Slack id stands for slack:U1
-    with pytest.raises(OpsError):
-        require_admin("sampling.set", CallContext.from_headers(None), ("U1",))  # anonymous never is
-    with pytest.raises(OpsError):
-        require_admin("sampling.set", CallContext(actor="console:U1"), ("U1",))
     with pytest.raises(OpsError) as err:
-        require_admin("sampling.set", CallContext(actor="slack:U2"), ("U1", "U3"))
+        # The same actor, but nothing on the bus said who sent it: never an admin.
+        require_admin("sampling.set", CallContext.from_headers({"Chatops-Actor": "slack:U1"}), ("U1",))
+    assert err.value.code == 403 and "the bus did not say who sent it" in err.value.text
+    with pytest.raises(OpsError):
+        require_admin("sampling.set", CallContext(actor="console:U1", verified=True), ("U1",))
+    with pytest.raises(OpsError) as err:
+        require_admin("sampling.set", CallContext(actor="slack:U2", verified=True), ("U1", "U3"))
     assert err.value.code == 403 and err.value.text == "only admins can run sampling.set: U1, U3"
     with pytest.raises(OpsError) as err:
         require_admin("silences.create", boss, ())

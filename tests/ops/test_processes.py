@@ -23,11 +23,11 @@ from tests.ops.conftest import UNUSED_URL, ask, error_of
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _ops_process(workdir: Path, nats_url: str, n: int) -> tuple[EnvProc, str]:
+def _ops_process(workdir: Path, bus: dict[str, str], n: int) -> tuple[EnvProc, str]:
     metrics = f"{LOOPBACK}:{free_port()}"
     proc = EnvProc([sys.executable, "-m", "ops"], workdir, f"ops-{n}")
     proc.env = env_with(
-        NATS_URL=nats_url,
+        **bus,
         PETSTORE_ADDR=f"{LOOPBACK}:{free_port()}",
         PROMETHEUS_URL=UNUSED_URL,
         ALERTMANAGER_URL=UNUSED_URL,
@@ -41,19 +41,21 @@ def _ops_process(workdir: Path, nats_url: str, n: int) -> tuple[EnvProc, str]:
     return proc, metrics
 
 
-async def test_two_ops_processes_share_the_load(tmp_path: Path, nats_server: NatsServer, nc: Client) -> None:
+async def test_two_ops_processes_share_the_load(
+    tmp_path: Path, nats_server: NatsServer, nc: Client, tools: Client
+) -> None:
     procs = []
     try:
         for n in range(2):
-            proc, metrics = _ops_process(tmp_path / f"ops{n}", nats_server.url, n)
+            proc, metrics = _ops_process(tmp_path / f"ops{n}", nats_server.env("ops"), n)
             proc.start()
             procs.append(proc)
             await asyncio.to_thread(wait_http, f"http://{metrics}/healthz", 60.0, proc.proc)
 
         async def instances() -> list[dict[str, object]]:
-            inbox = nc.new_inbox()
-            sub = await nc.subscribe(inbox)
-            await nc.publish(f"$SRV.STATS.{SERVICE_NAME}", b"", reply=inbox)
+            inbox = tools.new_inbox()  # discovery is the read-only tools' right
+            sub = await tools.subscribe(inbox)
+            await tools.publish(f"$SRV.STATS.{SERVICE_NAME}", b"", reply=inbox)
             found = []
             deadline = time.monotonic() + 3
             while time.monotonic() < deadline:
@@ -84,7 +86,11 @@ async def test_two_ops_processes_share_the_load(tmp_path: Path, nats_server: Nat
             )
         assert sum(served) == 40 and all(n > 0 for n in served), served
         # Both wrote to the one audit log.
-        assert (await nc.jetstream().stream_info("CHATOPS_AUDIT")).state.messages == 40
+        admin = await nats_server.connect("provisioner")
+        try:
+            assert (await admin.jetstream().stream_info("CHATOPS_AUDIT")).state.messages == 40
+        finally:
+            await admin.close()
     finally:
         for proc in procs:
             proc.stop()
@@ -106,7 +112,7 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
 
 
 def test_sigterm_while_nats_is_unreachable_stops_cleanly(tmp_path: Path) -> None:
-    proc, metrics = _ops_process(tmp_path / "ops", f"nats://{LOOPBACK}:{free_port()}", 0)
+    proc, metrics = _ops_process(tmp_path / "ops", {"NATS_URL": f"nats://{LOOPBACK}:{free_port()}"}, 0)
     proc.start()
     try:
         deadline = time.monotonic() + 60

@@ -8,16 +8,19 @@ import urllib.request
 
 from nats.aio.client import Client
 
-from chatops.contract import OPS, served_by
+from chatops.bus import Caller, refuse
+from chatops.contract import OPS, command, served_by
+from chatops.identity import Roster
 from chatops.subjects import QUEUE_GROUP, SERVICE_NAME
 from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
+from tests.harness.servers import NatsServer
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
 
 COMMANDS = served_by(OPS)  # the deploy commands are the deployer's
 
 
-async def test_srv_info_lists_every_endpoint_in_queue_group(ops: OpsUnderTest, nc: Client) -> None:
-    msg = await nc.request(f"$SRV.INFO.{SERVICE_NAME}", b"", timeout=10)
+async def test_srv_info_lists_every_endpoint_in_queue_group(ops: OpsUnderTest, tools: Client) -> None:
+    msg = await tools.request(f"$SRV.INFO.{SERVICE_NAME}", b"", timeout=10)
     info = json.loads(msg.data)
     assert info["name"] == SERVICE_NAME
     subjects = {e["subject"] for e in info["endpoints"]}
@@ -26,8 +29,9 @@ async def test_srv_info_lists_every_endpoint_in_queue_group(ops: OpsUnderTest, n
     assert {e["metadata"]["command"] for e in info["endpoints"]} == {c.name for c in COMMANDS}
 
 
-async def test_plain_json_request_without_project_code(ops: OpsUnderTest, nc: Client) -> None:
-    msg = await nc.request(
+async def test_plain_json_request_without_project_code(ops: OpsUnderTest, tools: Client) -> None:
+    """A tool in any language: plain JSON, as the read-only identity; its actor claim is not taken."""
+    msg = await tools.request(
         "chatops.cmd.audit.list",
         b'{"limit": 5}',
         timeout=30,
@@ -37,11 +41,15 @@ async def test_plain_json_request_without_project_code(ops: OpsUnderTest, nc: Cl
     assert (msg.headers or {}).get("Content-Type") == "application/json"
     assert json.loads(msg.data) == {} or "events" in json.loads(msg.data)
     # A second plain request sees the first one in the log.
-    msg = await nc.request(
+    msg = await tools.request(
         "chatops.cmd.audit.list", b"{}", timeout=30, headers={"Content-Type": "application/json"}
     )
     events = json.loads(msg.data)["events"]
-    assert events[0]["actor"] == "shell:me"
+    assert (events[0]["actor"], events[0]["claimed_actor"], events[0]["sender"]) == (
+        "nats:tools",
+        "shell:me",
+        "tools",
+    )
     assert events[0]["command"] == "audit.list"
     assert json.loads(events[0]["arguments"]) == {"limit": 5}
 
@@ -189,7 +197,9 @@ async def test_no_admins_configured_refuses_changes_and_audits_it(start_ops: Sta
     assert "no admins are configured" in refused[0].error
 
 
-async def test_each_command_leaves_exactly_one_audit_event(ops: OpsUnderTest, nc: Client) -> None:
+async def test_each_command_leaves_exactly_one_audit_event(
+    ops: OpsUnderTest, nc: Client, admin: Client
+) -> None:
     tp_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     headers = {
         "Chatops-Actor": "slack:U024BE7LH",
@@ -201,8 +211,7 @@ async def test_each_command_leaves_exactly_one_audit_event(ops: OpsUnderTest, nc
     }
     await ask(nc, "traces.show", traces_pb2.ShowTraceRequest(trace_id="ab" * 8), headers=headers)
     await ask(nc, "version.get", version_pb2.GetVersionRequest(job="web"), headers=headers)
-    js = nc.jetstream()
-    info = await js.stream_info("CHATOPS_AUDIT")
+    info = await admin.jetstream().stream_info("CHATOPS_AUDIT")
     assert info.state.messages == 2
     log = reply_of(
         await ask(nc, "audit.list", audit_pb2.ListAuditRequest(actor="slack:U024BE7LH")), "audit.list"
@@ -221,7 +230,7 @@ async def test_each_command_leaves_exactly_one_audit_event(ops: OpsUnderTest, nc
     assert newest.duration.ToNanoseconds() > 0 and newest.sequence == 2
     assert log.events[1].error_code == 404
     # audit.list itself was audited too: exactly one more event.
-    assert (await js.stream_info("CHATOPS_AUDIT")).state.messages == 3
+    assert (await admin.jetstream().stream_info("CHATOPS_AUDIT")).state.messages == 3
     by_noun = reply_of(
         await ask(nc, "audit.list", audit_pb2.ListAuditRequest(command="traces")), "audit.list"
     )
@@ -251,3 +260,84 @@ async def test_an_explicit_zero_limit_in_json_is_refused_and_a_missing_one_is_th
     unset = await nc.request("chatops.cmd.traces.list", b"{}", timeout=30, headers=json_headers)
     assert unset.headers is None or "Nats-Service-Error-Code" not in unset.headers
     assert set(json.loads(unset.data or b"{}")) <= {"traces"}  # a ListTracesReply, maybe empty
+
+
+async def test_a_read_only_tool_cannot_act_as_an_admin_and_the_attempt_is_audited(
+    start_ops: StartOps, secure_nats: NatsServer, nc: Client, tools: Client
+) -> None:
+    await start_ops(CHATOPS_ADMINS=("U0ADMIN",))
+    assert secure_nats.files is not None
+    gateway_key = next(m.nkey for m in Roster.load(secure_nats.files.roster).members if m.name == "gateway")
+    # Both the actor and the server's own header are forged; the server replaces the latter.
+    forged = {
+        "Chatops-Actor": "slack:U0ADMIN",
+        "Nats-Request-Info": json.dumps({"acc": "CHATOPS", "user": gateway_key}),
+        "Chatops-Request-Id": "forged",
+    }
+    changes = {
+        "sampling.set": sampling_pb2.SetSamplingRequest(
+            sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS)
+        ),
+        "silences.create": alerts_pb2.CreateSilenceRequest(
+            matchers=[alerts_pb2.Matcher(name="severity", value="critical", is_equal=True)]
+        ),
+    }
+    for name, request in changes.items():
+        code, text = error_of(await ask(tools, name, request, headers=forged))
+        assert (code, text) == (403, "this identity may only send commands that change nothing"), name
+    # The read-only commands are answered (the backends are down here: that is an answer too).
+    for name, request in (
+        ("version.get", version_pb2.GetVersionRequest()),
+        ("alerts.list", alerts_pb2.ListAlertsRequest()),
+    ):
+        code, text = error_of(await ask(tools, name, request, headers=forged))
+        assert code == 502 and ("Prometheus" in text or "Alertmanager" in text), (name, code, text)
+    log = reply_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest(actor="nats:tools")), "audit.list")
+    attempts = {e.command: e for e in log.events if e.error_code == 403}
+    assert set(attempts) == set(changes)
+    for event in attempts.values():
+        assert (event.actor, event.claimed_actor, event.sender) == ("nats:tools", "slack:U0ADMIN", "tools")
+        assert event.outcome == "error" and event.request_id == "forged"
+    # Nobody else claims slack: either: the console speaks for console:, and console:U0ADMIN is not
+    # the Slack admin U0ADMIN (admins are compared in full).
+    console = await secure_nats.connect("console")
+    try:
+        for actor, acting_as in (("slack:U0ADMIN", "nats:console"), ("console:U0ADMIN", "console:U0ADMIN")):
+            msg = await ask(
+                console, "sampling.set", changes["sampling.set"], headers={"Chatops-Actor": actor}
+            )
+            code, text = error_of(msg)
+            assert code == 403 and "only admins can run sampling.set" in text, actor
+            log = reply_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest(limit=1)), "audit.list")
+            assert log.events[0].actor == acting_as
+    finally:
+        await console.close()
+    # The gateway may speak for the Slack admin: past the admin check, it meets the petstore (down).
+    code, text = error_of(
+        await ask(nc, "sampling.set", changes["sampling.set"], headers={"Chatops-Actor": "slack:U0ADMIN"})
+    )
+    assert code == 502 and "petstore" in text
+
+
+async def test_a_front_end_refusal_is_recorded_by_ops_and_runs_nothing(
+    start_ops: StartOps, nc: Client
+) -> None:
+    await start_ops(CHATOPS_ADMINS=("U0ADMIN",))
+    request = sampling_pb2.SetSamplingRequest(
+        sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS)
+    )
+    caller = Caller(actor="slack:U0ADMIN", actor_name="ada", channel="C1", source="slack")
+    # Even an admin's command is only recorded when the front end says it refused it.
+    await refuse(nc, command("sampling.set"), request, caller, "the channel is not allowed")
+    log = reply_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest(limit=1)), "audit.list")
+    event = log.events[0]
+    assert (event.command, event.actor, event.error_code, event.error) == (
+        "sampling.set",
+        "slack:U0ADMIN",
+        403,
+        "the channel is not allowed",
+    )
+    assert (
+        event.request_id == caller.request_id
+        and json.loads(event.arguments)["sampler"]["type"] == "SAMPLER_TYPE_ALWAYS"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -23,7 +24,7 @@ from ops.handlers import HANDLERS
 from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
 from ops.tracestore.store import LocalTraces, SpanStore
-from tests.harness.servers import LOOPBACK, free_port
+from tests.harness.servers import LOOPBACK, NatsServer, free_port
 from tests.ops.conftest import UNUSED_URL, ask, error_of
 
 
@@ -33,9 +34,22 @@ async def crash(
     raise RuntimeError("a bug, with a secret xoxb-123-456 in its text")
 
 
+@pytest.fixture
+async def open_nc(tmp_path: Path) -> AsyncIterator[Client]:
+    """A bus without identities: the wrapper is tested on its own, serving and asking on one client."""
+    server = NatsServer(tmp_path / "open-nats").start()
+    client = await server.connect("test")
+    try:
+        yield client
+    finally:
+        await client.close()
+        server.stop()
+
+
 async def test_crashing_handler_gives_500_and_is_audited(
-    tmp_path: Path, nc: Client, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, open_nc: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
+    nc = open_nc
     js = nc.jetstream()
     await provision(js)
     store = SpanStore(tmp_path / "t.db")

@@ -1,0 +1,302 @@
+"""Who may do what on the bus: one entry per identity, written once; `grants()` turns it into subjects.
+
+Every stream and bucket lives in one account, CHATOPS, with every identity that sends commands or uses
+JetStream. A service (ops) has an account of its own: the others reach it through service imports
+with `share: true`, so the server stamps each request with the sender's identity (`Nats-Request-Info`)
+and no client can forge it; the service reaches its streams through imports under the prefix
+`$JS.CHATOPS.API`. Read-only identities (tools) share the account READONLY, whose imports deliver a
+command that changes something to the service's `chatops.refused.…` subject instead: the service
+records the attempt in the audit log and refuses it, and can never run it. `chatops.access.config`
+writes the nats-server configuration from this table.
+
+Adding an identity is one entry in IDENTITIES; adding a service is one entry with a `Service`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatops import streams
+from chatops.contract import COMMANDS, Command
+from chatops.subjects import (
+    ALERTS_DELIVERY_DURABLE,
+    ALERTS_PREFIX,
+    ALERTS_STREAM,
+    AUDIT_PREFIX,
+    AUDIT_STREAM,
+    CMD_PREFIX,
+    KV_ALERT_MESSAGES,
+    KV_CONFIRMATIONS,
+    KV_SEEN_EVENTS,
+    QUEUE_GROUP,
+    REFUSED_PREFIX,
+    SERVICE_NAME,
+)
+
+STREAMS_ACCOUNT = "CHATOPS"
+READONLY_ACCOUNT = "READONLY"
+OWN_JS_API = "$JS.API"
+# How a service account sees the CHATOPS account's JetStream API (NATS_JS_API_PREFIX for services).
+SERVICE_JS_API = f"$JS.{STREAMS_ACCOUNT}.API"
+# Never granted to anyone: streams and buckets are not deleted or purged from the bus.
+DESTRUCTIVE_API = ("STREAM.DELETE.>", "STREAM.PURGE.>", "STREAM.MSG.DELETE.>", "ACCOUNT.PURGE.>")
+
+
+class Sends(enum.Enum):
+    """Which commands an identity may send."""
+
+    NOTHING = "nothing"
+    READ_ONLY = "the commands that change nothing"
+    EVERYTHING = "every command"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A micro service in an account of its own, serving the commands of `nouns` in queue group `queue`."""
+
+    account: str
+    name: str
+    queue: str
+    nouns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One identity on the bus and what it may do; `grants()` expands it into subjects."""
+
+    name: str
+    role: str  # one line for the README and asyncapi.yaml
+    service: Service | None = None
+    speaks_for: str = ""  # the actor namespace whose Chatops-Actor claims ops accepts from it
+    sends: Sends = Sends.NOTHING
+    appends: tuple[str, ...] = ()  # streams it may append to
+    reads: tuple[str, ...] = ()  # streams it may read through short-lived consumers
+    consumes: tuple[tuple[str, str], ...] = ()  # (stream, durable consumer) it pulls from and acks
+    buckets: tuple[str, ...] = ()  # KV buckets it may read and write
+    follows: tuple[str, ...] = ()  # subjects it may subscribe to as messages arrive
+    discovers: bool = False  # may ask the services' $SRV discovery subjects
+    provisions: bool = False  # may create every stream and bucket and raise their limits
+
+    def __post_init__(self) -> None:
+        if self.sends is Sends.READ_ONLY and (
+            self.appends or self.reads or self.consumes or self.buckets or self.provisions or self.service
+        ):
+            raise ValueError(f"{self.name}: a read-only identity uses no stream, bucket or service")
+        if self.service is not None and self.sends is not Sends.NOTHING:
+            raise ValueError(f"{self.name}: a service answers commands; it does not send them")
+
+    @property
+    def account(self) -> str:
+        if self.service is not None:
+            return self.service.account
+        return READONLY_ACCOUNT if self.sends is Sends.READ_ONLY else STREAMS_ACCOUNT
+
+    @property
+    def js_api(self) -> str:
+        """The prefix this identity sends JetStream API requests to."""
+        return SERVICE_JS_API if self.service else OWN_JS_API
+
+
+OPS_SERVICE = Service(
+    account="OPS",
+    name=SERVICE_NAME,
+    queue=QUEUE_GROUP,
+    nouns=("traces", "sampling", "version", "alerts", "silences", "audit"),
+)
+
+IDENTITIES: tuple[Identity, ...] = (
+    Identity(
+        "ops",
+        "the Ops service: serves every command, appends the audit log and reads it back",
+        service=OPS_SERVICE,
+        appends=(AUDIT_STREAM,),
+        reads=(AUDIT_STREAM,),
+    ),
+    Identity(
+        "gateway",
+        "the Slack gateway: sends commands for Slack users, delivers alerts, keeps its buckets",
+        speaks_for="slack",
+        sends=Sends.EVERYTHING,
+        consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE),),
+        buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS),
+    ),
+    Identity(
+        "console",
+        "`chatops ask` and `chatops history`: sends commands for people at a shell",
+        speaks_for="console",
+        sends=Sends.EVERYTHING,
+    ),
+    Identity(
+        "notifier",
+        "the Alertmanager webhook receiver: appends alert notifications",
+        appends=(ALERTS_STREAM,),
+    ),
+    Identity(
+        "tools",
+        "read-only tools in any language: commands that change nothing, alerts and audit events live",
+        sends=Sends.READ_ONLY,
+        follows=(f"{ALERTS_PREFIX}.>", f"{AUDIT_PREFIX}.>"),
+        discovers=True,
+    ),
+    Identity(
+        "provisioner",
+        "`chatops provision`: creates the streams and buckets and raises their limits",
+        provisions=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Grants:
+    """An identity's permissions as NATS subjects; `api` and `stream_subjects` are what a service
+    account must import from CHATOPS (and CHATOPS export to it)."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    deny_publish: tuple[str, ...]
+    deny_subscribe: tuple[str, ...]
+    responds: bool = False
+    api: tuple[str, ...] = ()  # JetStream API subjects without their prefix, e.g. STREAM.INFO.CHATOPS_AUDIT
+    stream_subjects: tuple[str, ...] = field(default=())  # appends and acks that cross into CHATOPS
+
+
+def stream_subjects() -> dict[str, tuple[str, ...]]:
+    """Each stream of the contract and the subjects it stores."""
+    return {str(c.name): tuple(c.subjects or ()) for c in streams.stream_configs(streams.Limits())}
+
+
+def bucket_streams() -> tuple[str, ...]:
+    """The stream behind each KV bucket of the contract."""
+    return tuple(f"KV_{kv.bucket}" for kv in streams.kv_configs(streams.Limits()))
+
+
+def command_subjects(sends: Sends) -> tuple[str, ...]:
+    """What an identity may publish; a read-only one's changing commands go to the refusal subjects."""
+    return () if sends is Sends.NOTHING else (f"{CMD_PREFIX}.>",)
+
+
+def commands_of(service: Service) -> list[Command[Any, Any]]:
+    """The commands of the contract a service answers (by noun)."""
+    return [c for c in COMMANDS if c.name.split(".", 1)[0] in service.nouns]
+
+
+def refused_subject(subject: str) -> str:
+    """`chatops.cmd.sampling.set` -> `chatops.refused.cmd.sampling.set`."""
+    return REFUSED_PREFIX + subject.removeprefix(CMD_PREFIX)
+
+
+def service_subjects(service: Service) -> tuple[str, ...]:
+    """The command subjects a service's account exports, one wildcard per noun."""
+    return tuple(f"{CMD_PREFIX}.{noun}.>" for noun in service.nouns)
+
+
+def refusal_subjects(service: Service) -> tuple[str, ...]:
+    """The subjects where a service only records refusals, one wildcard per noun."""
+    return tuple(refused_subject(s) for s in service_subjects(service))
+
+
+def discovery_subjects(service: Service) -> tuple[str, ...]:
+    """`$SRV.PING|INFO|STATS.<name>[.<id>]`: micro discovery of one service."""
+    return (f"$SRV.*.{service.name}", f"$SRV.*.{service.name}.*")
+
+
+def _reads(stream: str) -> list[str]:
+    return [
+        f"STREAM.INFO.{stream}",
+        f"CONSUMER.CREATE.{stream}",
+        f"CONSUMER.CREATE.{stream}.>",
+        f"CONSUMER.INFO.{stream}.*",
+        f"CONSUMER.MSG.NEXT.{stream}.*",
+        f"STREAM.MSG.GET.{stream}",
+        f"DIRECT.GET.{stream}",
+        f"DIRECT.GET.{stream}.>",
+    ]
+
+
+def _consumes(stream: str, durable: str) -> list[str]:
+    return [
+        f"STREAM.INFO.{stream}",
+        f"STREAM.MSG.GET.{stream}",
+        f"CONSUMER.CREATE.{stream}.{durable}",
+        f"CONSUMER.CREATE.{stream}.{durable}.>",
+        f"CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"CONSUMER.INFO.{stream}.{durable}",
+        f"CONSUMER.MSG.NEXT.{stream}.{durable}",
+    ]
+
+
+def _bucket(bucket: str) -> list[str]:
+    stream = f"KV_{bucket}"
+    return [
+        f"STREAM.INFO.{stream}",
+        f"STREAM.MSG.GET.{stream}",
+        f"DIRECT.GET.{stream}",
+        f"DIRECT.GET.{stream}.>",
+    ]
+
+
+def _provisions() -> list[str]:
+    names = [*stream_subjects(), *bucket_streams()]
+    return [f"STREAM.{verb}.{name}" for name in names for verb in ("INFO", "CREATE", "UPDATE")]
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def grants(identity: Identity) -> Grants:
+    """Expand one entry of the table into what the server enforces."""
+    subjects = stream_subjects()
+    api: list[str] = []
+    crossing: list[str] = []  # subjects published into CHATOPS that are not API requests
+    publish = list(command_subjects(identity.sends))
+    subscribe = [f"_INBOX.{identity.name}.>", *identity.follows]
+    for stream in identity.appends:
+        crossing += subjects[stream]
+        api.append(f"STREAM.INFO.{stream}")
+    for stream in identity.reads:
+        api += _reads(stream)
+    for stream, durable in identity.consumes:
+        api += _consumes(stream, durable)
+        crossing.append(f"$JS.ACK.{stream}.{durable}.>")
+    for bucket in identity.buckets:
+        api += _bucket(bucket)
+        crossing.append(f"$KV.{bucket}.>")
+    if identity.provisions:
+        api += _provisions()
+    if identity.discovers:
+        publish.append("$SRV.>")
+    if identity.service is not None:
+        queue = identity.service.queue
+        subscribe += [f"{s} {queue}" for s in service_subjects(identity.service)]
+        subscribe += [f"{s} {queue}" for s in refusal_subjects(identity.service)]
+        subscribe.append("$SRV.>")
+    api_unique = _unique(api)
+    publish += crossing
+    publish += [f"{identity.js_api}.{a}" for a in api_unique]
+    deny_publish = [f"{prefix}.{a}" for prefix in (OWN_JS_API, SERVICE_JS_API) for a in DESTRUCTIVE_API]
+    # Only a service may take requests off the bus; anyone else listening there could answer for it.
+    deny_subscribe = [] if identity.service is not None else [f"{CMD_PREFIX}.>", f"{REFUSED_PREFIX}.>"]
+    return Grants(
+        publish=_unique(publish),
+        subscribe=_unique(subscribe),
+        deny_publish=tuple(deny_publish),
+        deny_subscribe=tuple(deny_subscribe),
+        responds=identity.service is not None,
+        api=api_unique,
+        stream_subjects=_unique(crossing),
+    )
+
+
+def identity(name: str) -> Identity:
+    """The entry called `name`; KeyError names the ones there are."""
+    for entry in IDENTITIES:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no identity {name!r}: there are {', '.join(i.name for i in IDENTITIES)}")
+
+
+def services() -> tuple[Identity, ...]:
+    return tuple(i for i in IDENTITIES if i.service is not None)

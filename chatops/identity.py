@@ -1,0 +1,114 @@
+"""Who sent a command, from what the NATS server stamps on it, and which actor that sender may claim.
+
+A request that reaches a service through a service import with `share: true` carries the header
+`Nats-Request-Info`, written by the server (a client's own copy is replaced): the sender's account
+and, for an nkey user, its public key. The roster (written by `chatops access`) maps public keys to
+identity names. An identity may claim actors only in the namespace it speaks for (the gateway
+`slack:…`, the console `console:…`); any other request acts as `nats:<identity>`; and a request whose
+sender is unknown acts as `nats:unknown`, which is never an admin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from chatops.subjects import H_REQUEST_INFO
+
+NATS = "nats"
+UNKNOWN = f"{NATS}:unknown"
+_CLAIM = re.compile(r"^(?P<ns>[a-z][a-z0-9_-]*):(?P<id>[^\s:,]{1,200})$")
+
+
+class RosterError(ValueError):
+    """A roster file that cannot be read; the text names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One identity of the roster."""
+
+    name: str
+    account: str
+    nkey: str  # the public key, U…
+    speaks_for: str = ""  # the actor namespace it may claim, e.g. "slack"
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Every identity a service may hear from, by public key."""
+
+    members: tuple[Member, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps({"identities": [asdict(m) for m in self.members]}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Roster:
+        doc = json.loads(text)
+        return cls(tuple(Member(**entry) for entry in doc["identities"]))
+
+    @classmethod
+    def load(cls, path: Path) -> Roster:
+        try:
+            return cls.from_json(path.read_text())
+        except OSError as exc:
+            raise RosterError(f"cannot read {path}: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RosterError(f"{path} is not a roster written by `chatops access`: {exc}") from None
+
+    def sender(self, headers: Mapping[str, str] | None) -> Member | None:
+        """The identity the server says sent this request, or None when it did not say or is unknown."""
+        info = request_info(headers)
+        if info is None:
+            return None
+        account, user = info
+        for member in self.members:
+            if member.nkey == user and member.account == account:
+                return member
+        return None
+
+
+def request_info(headers: Mapping[str, str] | None) -> tuple[str, str] | None:
+    """(account, user) from Nats-Request-Info, or None when absent or unreadable."""
+    raw = ""
+    for key, value in (headers or {}).items():
+        if key.lower() == H_REQUEST_INFO.lower():
+            raw = value
+    if not raw:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    account, user = doc.get("acc"), doc.get("user")
+    if not isinstance(account, str) or not isinstance(user, str) or not account or not user:
+        return None
+    return account, user
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a command runs as, and how that was decided."""
+
+    actor: str
+    verified: bool  # the server named a sender the roster knows; only then may the actor be an admin
+    sender: str = ""  # the identity's name
+    claimed: str = ""  # the Chatops-Actor header, when it was not accepted
+
+
+def resolve(claim: str, sender: Member | None) -> Actor:
+    """The actor of a request that claims `claim` (the Chatops-Actor header, maybe empty)."""
+    claim = claim.strip()
+    if sender is None:
+        return Actor(UNKNOWN, verified=False, claimed=claim)
+    own = f"{NATS}:{sender.name}"
+    match = _CLAIM.match(claim)
+    if match and sender.speaks_for and match["ns"] == sender.speaks_for:
+        return Actor(claim, verified=True, sender=sender.name)
+    return Actor(own, verified=True, sender=sender.name, claimed="" if claim == own else claim)
