@@ -25,7 +25,7 @@ COPY slackemu ./slackemu
 COPY releases.yaml ./
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /data chatops \
-    && mkdir -p /data && chown chatops /data
+    && mkdir -p /data /access && chown chatops /data /access
 
 USER chatops
 WORKDIR /data

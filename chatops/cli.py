@@ -21,7 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "slackemu": ("slackemu.cli:main", "run the offline Slack emulator and its web page"),
     "ask": ("gateway.console:main", "run one chat command over the bus and print the reply"),
     "history": ("gateway.console:history_main", "show the audit log (who ran what)"),
-    "provision": ("chatops.cli:provision_main", "create or update the JetStream streams and buckets"),
+    "provision": ("chatops.cli:provision_main", "create the streams and buckets, raise their limits"),
+    "access": ("chatops.access.cli:main", "write the NATS config, identities and (with --tls) certificates"),
 }
 
 

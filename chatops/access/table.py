@@ -103,7 +103,7 @@ OPS_SERVICE = Service(
     account="OPS",
     name=SERVICE_NAME,
     queue=QUEUE_GROUP,
-    nouns=("traces", "sampling", "version", "alerts", "silences", "audit"),
+    nouns=("traces", "sampling", "version", "alerts", "silences", "audit", "graph"),
 )
 
 IDENTITIES: tuple[Identity, ...] = (
@@ -300,3 +300,37 @@ def identity(name: str) -> Identity:
 
 def services() -> tuple[Identity, ...]:
     return tuple(i for i in IDENTITIES if i.service is not None)
+
+
+def senders_of(command: Command[Any, Any]) -> list[str]:
+    """Who may send `command`; a read-only identity's changing command is listed as refused."""
+    found = []
+    for i in IDENTITIES:
+        if i.sends is Sends.EVERYTHING or (i.sends is Sends.READ_ONLY and not command.changes):
+            found.append(i.name)
+        elif i.sends is Sends.READ_ONLY:
+            found.append(f"{i.name} (recorded and refused)")
+    return found
+
+
+def servers_of(command: Command[Any, Any]) -> list[str]:
+    """The service identity that answers `command`."""
+    return [i.name for i in services() if i.service is not None and command in commands_of(i.service)]
+
+
+def writers_of(stream: str) -> list[str]:
+    return [i.name for i in IDENTITIES if stream in i.appends]
+
+
+def readers_of(stream: str) -> list[str]:
+    """Who may read `stream`: live (follows), through a durable consumer, or short-lived ones."""
+    subjects = set(stream_subjects()[stream])
+    found = []
+    for i in IDENTITIES:
+        if subjects & set(i.follows):
+            found.append(f"{i.name} (live)")
+        if any(s == stream for s, _ in i.consumes):
+            found.append(f"{i.name} (its durable consumer)")
+        if stream in i.reads:
+            found.append(f"{i.name} (reads it back)")
+    return found

@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 from chatops import logs
+from chatops.access.files import write_access
 from chatops.launcher import configs, spec
-from chatops.launcher.ports import Ports, first_busy
+from chatops.launcher.ports import LOOPBACK, Ports, first_busy
 from chatops.launcher.settings import LauncherSettings
 from chatops.launcher.stack import Preflight, find_binaries, preflight, run
 from chatops.settings import load_settings
+from chatops.streams import Limits
 from slackemu import webhooks
 
 __all__ = ["main"]
@@ -30,8 +32,8 @@ def parser() -> argparse.ArgumentParser:
         description="Start NATS, Prometheus, Alertmanager, ops, the deployer (which starts two petstore "
         "instances) and the demo load, "
         "the notifier, the offline Slack (when no SLACK_BOT_TOKEN is set) and the gateway; "
-        "supervise them until Ctrl-C. "
-        "Set NATS_URL to use a NATS that already runs.",
+        "supervise them until Ctrl-C. Every component connects to the bus as its own identity "
+        "(keys in <data dir>/creds). Set NATS_URL to use a NATS that already runs.",
     )
     p.add_argument(
         "--data-dir",
@@ -65,6 +67,12 @@ def parser() -> argparse.ArgumentParser:
         help="seconds each component gets to become healthy (default: 90)",
     )
     p.add_argument(
+        "--tls",
+        action="store_true",
+        help="make a local CA (in the data dir) and run the bus over TLS, every component with a "
+        "client certificate",
+    )
+    p.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
@@ -82,6 +90,19 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
     token = secrets.token_urlsafe(24)
     if not args.releases.is_file():
         raise Preflight(f"no release manifest at {args.releases} (use --releases to point at one)")
+    access = None
+    if not settings.external_nats:
+        # Identities (kept across runs, so a tool's seed file stays valid), the server's config, certs.
+        access = write_access(
+            data_dir,
+            host=LOOPBACK,
+            port=ports.nats,
+            store_dir=data_dir / "nats",
+            server_name="chatops-local",
+            use_tls=args.tls,
+        )
+    elif args.tls:
+        raise Preflight("--tls makes the stack's own NATS use TLS: unset NATS_URL, or give it a tls:// URL")
     slack = None
     # Alerts about chatops itself go around it: to the on-call channel's incoming webhook.
     webhook_url = settings.SLACK_ONCALL_WEBHOOK_URL.get_secret_value().strip()
@@ -112,6 +133,8 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         source_root=SOURCE_ROOT if (SOURCE_ROOT / "pyproject.toml").is_file() else None,
         binaries=find_binaries(need_nats=not settings.external_nats),
         admins=settings.CHATOPS_ADMINS if settings.real_slack else (),  # offline: its users, once it runs
+        access=access,
+        limits=Limits.from_settings(settings),
     )
 
 

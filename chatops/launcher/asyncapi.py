@@ -13,6 +13,7 @@ import yaml
 from google.protobuf import descriptor_pb2 as d
 
 from chatops import errors, subjects
+from chatops.access import table as access
 from chatops.contract import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,14 +169,20 @@ COMMAND_HEADERS = {
             enum=[subjects.JSON_CONTENT_TYPE, subjects.PROTOBUF_CONTENT_TYPE],
         ),
         subjects.H_ACTOR: _header(
-            "who asks, e.g. slack:U024BE7LH; checked against CHATOPS_ADMINS for "
-            "commands that change things; anonymous when absent"
+            "who asks, e.g. slack:U024BE7LH; taken only from an identity that may speak for that "
+            "namespace (the gateway for slack:, the console for console:), otherwise the request "
+            "acts as its identity (nats:<name>); checked against CHATOPS_ADMINS for commands "
+            "that change things"
         ),
         subjects.H_ACTOR_NAME: _header("the asker's display name, for the audit log"),
         subjects.H_CHANNEL: _header("where it was asked, e.g. a Slack channel id"),
         subjects.H_SOURCE: _header("which front end sent it, e.g. slack, console, or your tool's name"),
         subjects.H_REQUEST_ID: _header("an id to follow one request through the logs and the audit log"),
         subjects.H_TRACEPARENT: _header("W3C trace context; ops continues that trace"),
+        subjects.H_REFUSED: _header(
+            "set by a front end that refused the command itself (the reason): ops records the "
+            "refusal in the audit log, runs nothing and answers 403"
+        ),
     },
 }
 REPLY_HEADERS = {
@@ -199,6 +206,11 @@ EVENT_HEADERS = {
         ),
     },
 }
+
+
+def _identities(publish: list[str], subscribe: list[str]) -> dict[str, Any]:
+    """Which NATS identities may publish and subscribe on a channel (chatops/access/table.py)."""
+    return {"publish": publish, "subscribe": subscribe}
 
 
 def _camel(command: str) -> str:
@@ -236,6 +248,7 @@ def document(catalog: Catalog) -> dict[str, Any]:
             "title": cmd.name,
             "description": cmd.summary + (" Changes the system: admins only." if cmd.changes else ""),
             "messages": {req: {"$ref": f"#/components/messages/{req}"}},
+            "x-identities": _identities(access.senders_of(cmd), access.servers_of(cmd)),
         }
         reply_messages[rep] = {"$ref": f"#/components/messages/{rep}"}
         operations[key] = {
@@ -268,6 +281,9 @@ def document(catalog: Catalog) -> dict[str, Any]:
             },
         },
         "messages": {"AlertNotification": {"$ref": "#/components/messages/AlertNotification"}},
+        "x-identities": _identities(
+            access.writers_of(subjects.ALERTS_STREAM), access.readers_of(subjects.ALERTS_STREAM)
+        ),
     }
     channels["audit"] = {
         "address": f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}",
@@ -280,6 +296,9 @@ def document(catalog: Catalog) -> dict[str, Any]:
             "verb": {"description": "the command's verb, e.g. set"},
         },
         "messages": {"AuditEvent": {"$ref": "#/components/messages/AuditEvent"}},
+        "x-identities": _identities(
+            access.writers_of(subjects.AUDIT_STREAM), access.readers_of(subjects.AUDIT_STREAM)
+        ),
     }
     channels["deploys"] = {
         "address": f"{subjects.DEPLOYS_PREFIX}.{{service}}.{{step}}",
@@ -295,6 +314,9 @@ def document(catalog: Catalog) -> dict[str, Any]:
             },
         },
         "messages": {"DeployEvent": {"$ref": "#/components/messages/DeployEvent"}},
+        "x-identities": _identities(
+            access.writers_of(subjects.DEPLOYS_STREAM), access.readers_of(subjects.DEPLOYS_STREAM)
+        ),
     }
     for event in EVENTS:
         messages[event] = {
@@ -336,13 +358,25 @@ def document(catalog: Catalog) -> dict[str, Any]:
             "local": {
                 "host": "127.0.0.1:4222",
                 "protocol": "nats",
-                "description": "`chatops up` (set NATS_URL for another)",
+                "description": "`chatops up` (set NATS_URL for another). Connect as an identity: "
+                "`chatops up` writes the read-only tools' nkey seed to .chatops/creds/tools.nk; "
+                "replies come on the inbox prefix _INBOX.<identity>. Each channel's x-identities "
+                "says who may publish and subscribe there (README, Security).",
+                "security": [{"$ref": "#/components/securitySchemes/nkey"}],
             }
         },
         "defaultContentType": subjects.JSON_CONTENT_TYPE,
         "channels": channels,
         "operations": operations,
         "components": {
+            "securitySchemes": {
+                "nkey": {
+                    "type": "asymmetricEncryption",
+                    "description": "a NATS nkey identity: the client signs the server's nonce with its "
+                    "seed (NATS_NKEY_SEED_FILE); with --tls, also a client certificate (X.509) "
+                    "signed by the stack's CA",
+                },
+            },
             "messages": messages,
             "schemas": {
                 "CommandHeaders": COMMAND_HEADERS,

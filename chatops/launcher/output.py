@@ -20,7 +20,7 @@ class Row:
 
     name: str
     where: str
-    pid: int
+    pid: int | None  # None: not a process (the tools' identity file)
     log: str
 
 
@@ -39,7 +39,7 @@ def prefix(name: str, width: int, colour: int | None) -> str:
 def table(rows: Sequence[Row]) -> str:
     """The table printed once everything is healthy."""
     return tabulate(
-        [(r.name, r.where, r.pid, r.log) for r in rows],
+        [(r.name, r.where, "" if r.pid is None else r.pid, r.log) for r in rows],
         headers=("component", "where", "pid", "log"),
         tablefmt="simple",
     )

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatops import nats_server
+from chatops import nats_server, redact
+from chatops.access.files import AccessFiles
 from chatops.launcher.configs import RESEND_DELAY, ConfigFiles
 from chatops.launcher.ports import LOOPBACK, Ports
+from chatops.streams import Limits
 
 # How many petstore requests per second the demo load sends (its own default error mix makes the
 # error-ratio rule in alertmanager/rules.yml fire).
@@ -73,18 +75,33 @@ class StackOptions:
     source_root: Path | None = None  # the checkout holding the packages, when running from one
     # CHATOPS_ADMINS for the gateway and ops alike, so both refuse and allow the same people.
     admins: tuple[str, ...] = ()
+    # The identities, the server config and (with --tls) the certificates, when the stack runs its
+    # own NATS; with an existing NATS the components connect as the environment says.
+    access: AccessFiles | None = None
+    limits: Limits = field(default_factory=Limits)  # the streams' limits and replicas, from the settings
 
     @property
     def bus_url(self) -> str:
-        return self.nats_url or f"nats://{self.ports.addr('nats')}"
+        if self.nats_url:
+            return self.nats_url
+        scheme = "tls" if self.access is not None and self.access.use_tls else "nats"
+        return f"{scheme}://{self.ports.addr('nats')}"
+
+    @property
+    def shown_bus_url(self) -> str:
+        """The bus as the table and state.json show it: without any user:password."""
+        return redact.urls(self.bus_url)
 
 
 def _apt(package: str) -> str:
     return f"install it with `sudo apt-get install {package}` (or run `make demo`, which does)"
 
 
-def _python_env(opts: StackOptions, **extra: str) -> dict[str, str]:
+def _python_env(opts: StackOptions, identity: str = "", **extra: str) -> dict[str, str]:
+    """A Python component's environment; with `identity` it connects to the bus as that identity."""
     env = {"NATS_URL": opts.bus_url, "LOG_LEVEL": opts.log_level, "PYTHONUNBUFFERED": "1", **extra}
+    if identity and opts.access is not None:
+        env |= opts.access.env(identity)
     if opts.source_root:
         # `python -m ops` finds a source checkout's packages from any working directory.
         env["PYTHONPATH"] = str(opts.source_root)
@@ -93,22 +110,17 @@ def _python_env(opts: StackOptions, **extra: str) -> dict[str, str]:
 
 def nats(opts: StackOptions) -> Component:
     p = opts.ports
+    binary = opts.binaries.get("nats-server", "nats-server")
+    if opts.access is not None:
+        # Accounts, one nkey user per identity, least privilege (and TLS): see chatops/access.
+        argv: tuple[str, ...] = (binary, "--config", str(opts.access.config))
+    else:
+        argv = (binary, "-a", LOOPBACK, "-p", str(p.nats), "-js", "-sd", str(opts.data_dir / "nats"))
     return Component(
         "nats",
-        (
-            opts.binaries.get("nats-server", "nats-server"),
-            "-a",
-            LOOPBACK,
-            "-p",
-            str(p.nats),
-            "-js",
-            "-sd",
-            str(opts.data_dir / "nats"),
-            "-n",
-            "chatops-local",
-        ),
+        argv,
         health=Health(tcp=p.nats),
-        where=opts.bus_url,
+        where=opts.shown_bus_url,
         install_hint=nats_server.INSTALL_HINT,
     )
 
@@ -162,6 +174,7 @@ def ops(opts: StackOptions) -> Component:
     p = opts.ports
     env = _python_env(
         opts,
+        "ops",
         PETSTORE_ADDR=petstore_addrs(opts),
         PROMETHEUS_URL=p.url("prometheus"),
         ALERTMANAGER_URL=p.url("alertmanager"),
@@ -185,6 +198,7 @@ def deployer(opts: StackOptions) -> Component:
     p = opts.ports
     env = _python_env(
         opts,
+        "deployer",
         DEPLOY_RELEASES=str(opts.releases),
         DEPLOY_INSTANCES=",".join(f"{p.addr(grpc)}/{p.addr(metrics)}" for grpc, metrics in INSTANCES),
         DEPLOY_STATE_DIR=str(opts.data_dir / "deployer"),
@@ -216,7 +230,9 @@ def demo_load(opts: StackOptions) -> Component:
 
 def notifier(opts: StackOptions) -> Component:
     p = opts.ports
-    env = _python_env(opts, NOTIFIER_TOKEN=opts.notifier_token, NOTIFIER_LISTEN=p.addr("notifier"))
+    env = _python_env(
+        opts, "notifier", NOTIFIER_TOKEN=opts.notifier_token, NOTIFIER_LISTEN=p.addr("notifier")
+    )
     return Component(
         "notifier",
         (opts.python, "-m", "notifier"),
@@ -271,7 +287,7 @@ def gateway(opts: StackOptions) -> Component:
     return Component(
         "gateway",
         (opts.python, "-m", "gateway"),
-        _python_env(opts, **extra),
+        _python_env(opts, "gateway", **extra),
         Health(url=p.url("gateway_metrics", "/healthz")),
         where=where,
     )

@@ -15,13 +15,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from nats.errors import Error as NatsError
 
 from chatops import nats_server
+from chatops.bus import connect, jetstream
 from chatops.launcher import spec
 from chatops.launcher.output import Output, Row, table
 from chatops.launcher.spec import EmulatedSlack, StackOptions
 from chatops.launcher.supervisor import StartFailed, Supervisor
 from chatops.lifecycle import stop_on_signals
+from chatops.settings import BusSettings
+from chatops.streams import provision
 
 
 class Preflight(Exception):
@@ -61,7 +65,7 @@ def preflight(opts: StackOptions, busy: Callable[[dict[str, int]], tuple[str, in
         )
     if opts.nats_url and not _reachable(opts.nats_url):
         raise Preflight(
-            f"NATS_URL={opts.nats_url} does not answer: start that NATS, or unset NATS_URL "
+            f"NATS_URL={opts.shown_bus_url} does not answer: start that NATS, or unset NATS_URL "
             "and `chatops up` starts its own"
         )
 
@@ -126,7 +130,8 @@ class StateFile:
         doc: dict[str, Any] = {
             "launcher_pid": os.getpid(),
             "healthy": self.healthy,
-            "nats_url": self.opts.bus_url,
+            "nats_url": self.opts.shown_bus_url,
+            "tools_seed": str(self.opts.access.seed("tools")) if self.opts.access else "",
             "slack_page": slack_page(self.opts),
             "components": {
                 name: {
@@ -171,9 +176,31 @@ async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackO
         out.note(f"starting {comp.name}: {' '.join(comp.argv[:4])}{' …' if len(comp.argv) > 4 else ''}")
         await sup.start(comp)
         out.note(f"{comp.name} is healthy" if comp.health else f"{comp.name} is running")
+        if name == "nats" and opts.access is not None:
+            for change in await provision_bus(opts):
+                out.note(f"provisioned: {change}")
         if name == "slackemu" and opts.slack is not None:
             opts = await _with_emulator(opts, opts.slack, out)
     return opts
+
+
+async def provision_bus(opts: StackOptions, *, attempts: int = 30) -> list[str]:
+    """Create the streams and buckets as the provisioner identity before any component needs them
+    (components may only use theirs); JetStream can take a moment after the port opens."""
+    assert opts.access is not None
+    settings = BusSettings(NATS_URL=opts.bus_url, **opts.access.env("provisioner"))  # type: ignore[arg-type]
+    for attempt in range(attempts):
+        try:
+            nc = await connect(settings, "provisioner")
+            try:
+                return await provision(jetstream(nc, settings), opts.limits)
+            finally:
+                await nc.close()
+        except (NatsError, OSError, TimeoutError) as exc:
+            if attempt == attempts - 1:
+                raise StartFailed(f"could not create the streams: {type(exc).__name__}: {exc}") from None
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+    return []
 
 
 async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Path | None = None) -> int:
@@ -207,7 +234,11 @@ async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Pa
             state.healthy = True
             state.write(sup)
             rows = [Row(n, c.component.where, c.pid, str(c.log_path)) for n, c in sup.children.items()]
-            out.note(table(rows))
+            extra = []
+            if opts.access is not None:
+                # What a tool in any language connects with (see the README, Security).
+                extra.append(Row("tools (read-only)", str(opts.access.seed("tools")), None, ""))
+            out.note(table(rows + extra))
             page = slack_page(opts)
             chat = (
                 f"chat with the bot at {page} (#oncall shows alerts)"

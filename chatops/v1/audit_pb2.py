@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63hatops/v1/audit.proto\x12\nchatops.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\x02\n\nAuditEvent\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x12\n\nactor_name\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x07 \x01(\t\x12\x11\n\targuments\x18\x08 \x01(\t\x12\x0f\n\x07outcome\x18\t \x01(\t\x12\x12\n\nerror_code\x18\n \x01(\x05\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12+\n\x08\x64uration\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x10\n\x08sequence\x18\x0e \x01(\x04\"{\n\x10ListAuditRequest\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05limit\x18\x04 \x01(\x05H\x00\x88\x01\x01\x42\x08\n\x06_limit\"\x93\x01\n\x0eListAuditReply\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.chatops.v1.AuditEvent\x12\x0f\n\x07omitted\x18\x02 \x01(\r\x12\x12\n\nunsearched\x18\x03 \x01(\x04\x12\x34\n\x10searched_back_to\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63hatops/v1/audit.proto\x12\nchatops.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n\nAuditEvent\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x12\n\nactor_name\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x07 \x01(\t\x12\x11\n\targuments\x18\x08 \x01(\t\x12\x0f\n\x07outcome\x18\t \x01(\t\x12\x12\n\nerror_code\x18\n \x01(\x05\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12+\n\x08\x64uration\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x10\n\x08sequence\x18\x0e \x01(\x04\x12\x15\n\rclaimed_actor\x18\x0f \x01(\t\x12\x0e\n\x06sender\x18\x10 \x01(\t\"{\n\x10ListAuditRequest\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05limit\x18\x04 \x01(\x05H\x00\x88\x01\x01\x42\x08\n\x06_limit\"\x93\x01\n\x0eListAuditReply\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.chatops.v1.AuditEvent\x12\x0f\n\x07omitted\x18\x02 \x01(\r\x12\x12\n\nunsearched\x18\x03 \x01(\x04\x12\x34\n\x10searched_back_to\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chatops.v1.audit_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AUDITEVENT']._serialized_start=104
-  _globals['_AUDITEVENT']._serialized_end=415
-  _globals['_LISTAUDITREQUEST']._serialized_start=417
-  _globals['_LISTAUDITREQUEST']._serialized_end=540
-  _globals['_LISTAUDITREPLY']._serialized_start=543
-  _globals['_LISTAUDITREPLY']._serialized_end=690
+  _globals['_AUDITEVENT']._serialized_end=454
+  _globals['_LISTAUDITREQUEST']._serialized_start=456
+  _globals['_LISTAUDITREQUEST']._serialized_end=579
+  _globals['_LISTAUDITREPLY']._serialized_start=582
+  _globals['_LISTAUDITREPLY']._serialized_end=729
 # @@protoc_insertion_point(module_scope)

@@ -3,10 +3,16 @@
 // 2. prints every alert notification as it arrives on chatops.alerts.>, decoding the protobuf
 //    AlertNotification with protobufjs straight from proto/chatops/v1/events.proto.
 //
-// Usage: NATS_URL=nats://127.0.0.1:4222 node chatops-tool.mjs [--max-alerts N]
-import { connect, headers, JSONCodec } from "nats";
+// It connects as the read-only tool identity: the nkey seed `chatops up` writes to
+// .chatops/creds/tools.nk (NATS_NKEY_SEED_FILE), replies on its own inbox prefix (_INBOX.tools), and
+// over TLS when NATS_TLS_CA (and a client certificate, NATS_TLS_CERT / NATS_TLS_KEY) are set.
+//
+// Usage: NATS_URL=nats://127.0.0.1:4222 NATS_NKEY_SEED_FILE=.chatops/creds/tools.nk \
+//          node chatops-tool.mjs [--max-alerts N]
+import { connect, headers, JSONCodec, nkeyAuthenticator } from "nats";
 import protobuf from "protobufjs";
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,6 +30,7 @@ function argValue(name, fallback) {
 async function ask(nc, subject, request) {
   const h = headers();
   h.set("Content-Type", "application/json");
+  // Not taken as the actor: ops records this tool as nats:tools, whatever it claims.
   h.set("Chatops-Actor", "tool:node-example");
   h.set("Chatops-Source", "node-example");
   let msg;
@@ -38,6 +45,19 @@ async function ask(nc, subject, request) {
   return json.decode(msg.data);
 }
 
+// The same settings the Python components read: an identity, and TLS when asked for.
+function connectOptions() {
+  const options = { servers, name: "chatops-node-example", inboxPrefix: "_INBOX.tools" };
+  const seedFile = process.env.NATS_NKEY_SEED_FILE;
+  if (seedFile) options.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(seedFile, "utf8").trim()));
+  const tls = {};
+  if (process.env.NATS_TLS_CA) tls.caFile = process.env.NATS_TLS_CA;
+  if (process.env.NATS_TLS_CERT) tls.certFile = process.env.NATS_TLS_CERT;
+  if (process.env.NATS_TLS_KEY) tls.keyFile = process.env.NATS_TLS_KEY;
+  if (Object.keys(tls).length > 0) options.tls = tls;
+  return options;
+}
+
 function describe(note) {
   const names = [...new Set(note.alerts.map((a) => a.labels.alertname).filter(Boolean))];
   const summary = note.commonAnnotations.summary || note.alerts[0]?.annotations?.summary || "";
@@ -48,7 +68,7 @@ function describe(note) {
 async function main() {
   const root = await protobuf.load(PROTO);
   const AlertNotification = root.lookupType("chatops.v1.AlertNotification");
-  const nc = await connect({ servers, name: "chatops-node-example" });
+  const nc = await connect(connectOptions());
 
   const reply = await ask(nc, "chatops.cmd.version.get", {});
   const versions = reply.versions || [];

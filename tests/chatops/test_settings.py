@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chatops.bus import connect_options
 from chatops.settings import BusSettings, SettingsError, load_settings
 
 
@@ -84,3 +85,38 @@ def test_help_lists_subcommands(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "chatops"
     proc2 = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc2.stdout == proc.stdout
+
+
+def test_a_password_in_nats_url_is_refused_without_being_repeated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NATS_URL", "nats://ops:hunter2@127.0.0.1:4222")
+    with pytest.raises(SettingsError) as info:
+        load_settings(BusSettings)
+    assert "NATS_URL: must not carry a user, password or token" in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_one_identity_and_a_whole_client_certificate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NATS_CREDS", "/a.creds")
+    monkeypatch.setenv("NATS_NKEY_SEED_FILE", "/a.nk")
+    with pytest.raises(SettingsError, match="NATS_CREDS: set it or NATS_NKEY_SEED_FILE, not both"):
+        load_settings(BusSettings)
+    monkeypatch.delenv("NATS_CREDS")
+    monkeypatch.setenv("NATS_TLS_CERT", "/c.pem")
+    with pytest.raises(SettingsError, match="NATS_TLS_CERT: set it and NATS_TLS_KEY together"):
+        load_settings(BusSettings)
+
+
+def test_connecting_names_a_credential_file_it_cannot_read(tmp_path: Path) -> None:
+    settings = BusSettings(NATS_URL="nats://127.0.0.1:1", NATS_NKEY_SEED_FILE=tmp_path / "missing.nk")
+    with pytest.raises(SettingsError, match=r"NATS_NKEY_SEED_FILE: cannot read .*missing\.nk"):
+        connect_options(settings, "ops")
+    key = tmp_path / "k.nk"
+    key.write_text("x")
+    options = connect_options(BusSettings(NATS_URL="tls://127.0.0.1:1", NATS_NKEY_SEED_FILE=key), "ops")
+    assert options["nkeys_seed"] == str(key) and options["inbox_prefix"] == "_INBOX.ops"
+    assert options["name"] == "chatops-ops" and options["tls"] is not None  # tls:// asks for TLS
+    assert "tls" not in connect_options(BusSettings(NATS_URL="nats://127.0.0.1:1"), "ops")

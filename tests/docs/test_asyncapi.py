@@ -96,3 +96,22 @@ def test_payload_properties_are_the_protobuf_json_names():
     assert set(as_json) <= set(schemas["DeployEvent"]["properties"])
     assert set(as_json["instances"][0]) <= set(schemas["InstanceVersion"]["properties"])
     assert "DEPLOY_STEP_ROLLED_BACK" in schemas["DeployStep"]["enum"]
+
+
+def test_every_channel_says_which_identities_publish_and_subscribe():
+    channels = DOC["channels"]
+    for key, channel in channels.items():
+        if channel.get("address"):
+            assert set(channel["x-identities"]) == {"publish", "subscribe"}, key
+    by_address = {ch["address"]: ch["x-identities"] for ch in channels.values() if ch.get("address")}
+    assert by_address["chatops.cmd.sampling.set"] == {
+        "publish": ["gateway", "console", "tools (recorded and refused)"],
+        "subscribe": ["ops"],
+    }
+    assert by_address["chatops.cmd.version.get"]["publish"] == ["gateway", "console", "tools"]
+    assert by_address[f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}"] == {
+        "publish": ["notifier"],
+        "subscribe": ["gateway (its durable consumer)", "tools (live)"],
+    }
+    assert by_address[f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}"]["publish"] == ["ops"]
+    assert f"{subjects.H_REFUSED}:" in TARGET.read_text()

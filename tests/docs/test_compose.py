@@ -16,6 +16,10 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from deployer.settings import DeployerSettings
+from chatops.access.cli import main as access_main
+from chatops.access.files import AccessFiles
+from chatops.access.table import IDENTITIES
+from chatops.settings import BusSettings
 from gateway.settings import GatewaySettings
 from notifier.settings import NotifierSettings
 from ops.settings import OpsSettings
@@ -31,10 +35,13 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "ops": OpsSettings,
     "notifier": NotifierSettings,
     "gateway": GatewaySettings,
+    "provision": BusSettings,
 }
-PYTHON_SERVICES = ("deployer", "demo-load", "ops", "notifier", "gateway")
+PYTHON_SERVICES = ("deployer", "demo-load", "ops", "notifier", "gateway", "provision")
 # The deployer passes its environment on to the petstore instances it starts: these are theirs.
 INSTANCE_PASS_THROUGH = {"PETSTORE_SAMPLER"}
+# Run once and exit: write the identities (`chatops access`), create the streams (`chatops provision`).
+ONE_SHOTS = ("access", "provision")
 # Read by the OpenTelemetry SDK itself, not by our settings classes.
 OTEL_STANDARD = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
 # What a person puts in .env for compose (README, "docker-compose").
@@ -57,7 +64,7 @@ def interpolate(value: object, user: dict[str, str]) -> str:
             raise KeyError(f"{name} is required: {arg}")
         return arg if op.endswith("-") else ""
 
-    return str(_VAR.sub(one, str(value)))
+    return str(_VAR.sub(one, str(value))).replace("$$", "$")  # `$$` is compose's literal `$`
 
 
 def env_of(service: str, user: dict[str, str] | None = None) -> dict[str, str]:
@@ -88,9 +95,11 @@ def health_port(service: str) -> int:
 
 
 def test_every_part_of_the_system_is_a_service():
-    assert set(SERVICES) == {"nats", "jaeger", "prometheus", "alertmanager", *PYTHON_SERVICES}
+    assert set(SERVICES) == {"nats", "jaeger", "prometheus", "alertmanager", "access", *PYTHON_SERVICES}
     assert SERVICES["jaeger"]["image"].startswith("jaegertracing/jaeger:2.")
-    assert "--jetstream" in SERVICES["nats"]["command"]
+    # JetStream, its store on the volume and the port come from the config `chatops access` writes
+    # (checked in the last test of this file).
+    assert SERVICES["nats"]["command"] == ["--config", "/access/nats.conf"]
     assert any(v.startswith("nats-data:") for v in SERVICES["nats"]["volumes"])
 
 
@@ -101,7 +110,7 @@ def test_nats_is_the_release_the_wheel_pins():
 
 
 def test_every_long_running_service_has_a_health_check_on_its_real_port():
-    for name in set(SERVICES) - {"demo-load"}:
+    for name in set(SERVICES) - {"demo-load", *ONE_SHOTS}:
         assert "healthcheck" in SERVICES[name], name
     assert health_port("prometheus") == port_of(flag("prometheus", "--web.listen-address"))
     assert health_port("alertmanager") == port_of(flag("alertmanager", "--web.listen-address"))
@@ -189,8 +198,9 @@ def test_every_required_variable_is_demanded_from_the_user():
 
 def test_ports_agree_between_components_and_with_the_settings_defaults():
     dep, ops, gw, demo = env_of("deployer"), env_of("ops"), env_of("gateway"), env_of("demo-load")
-    nats_port = int(SERVICES["nats"]["command"][SERVICES["nats"]["command"].index("--port") + 1])
-    for service in ("ops", "notifier", "gateway", "deployer"):
+    access = SERVICES["access"]["command"]
+    nats_port = int(access[access.index("--port") + 1])
+    for service in ("ops", "notifier", "gateway", "deployer", "provision"):
         assert port_of(env_of(service)["NATS_URL"]) == nats_port
     instances = [entry.split("/") for entry in dep["DEPLOY_INSTANCES"].split(",")]
     assert ops["PETSTORE_ADDR"] == demo["PETSTORE_ADDR"] == ",".join(grpc for grpc, _ in instances)
@@ -244,6 +254,7 @@ def test_the_dockerfile_installs_every_package_on_python_311_slim():
     for service in PYTHON_SERVICES:
         assert SERVICES[service]["image"] == "chatops:local" and SERVICES[service]["build"] == "."
         assert SERVICES[service]["command"][0] in SETTINGS
+    assert SERVICES["access"]["image"] == "chatops:local" and SERVICES["access"]["command"][0] == "access"
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".venv" in ignored and "secrets" in ignored
 
@@ -257,12 +268,18 @@ def depends(service: str) -> dict[str, str]:
 def test_services_wait_for_what_they_need_and_only_on_real_health_checks():
     for name in SERVICES:
         for dep, condition in depends(name).items():
+            if dep in ONE_SHOTS:
+                assert condition == "service_completed_successfully", f"{name} waits for {dep} to start"
+                continue
             assert condition == "service_healthy", f"{name} waits for {dep} to merely start"
             assert "healthcheck" in SERVICES[dep], f"{name} waits for {dep}, which has no health check"
     on_the_bus = {name for name in PYTHON_SERVICES if "NATS_URL" in env_of(name)}
-    assert on_the_bus == {"ops", "notifier", "gateway", "deployer"}
+    assert on_the_bus == {"ops", "notifier", "gateway", "deployer", "provision"}
     for name in on_the_bus:
         assert "nats" in depends(name), f"{name} is on the bus but does not wait for NATS"
+    assert depends("nats") == {"access": "service_completed_successfully"}
+    for name in on_the_bus - {"provision"}:
+        assert depends(name)["provision"] == "service_completed_successfully", name
     # README: ops and the deployer wait for Jaeger, the gateway for ops, the load for the deployer.
     assert "jaeger" in depends("ops") and {"jaeger", "prometheus"} <= set(depends("deployer"))
     assert "ops" in depends("gateway") and depends("demo-load") == {"deployer": "service_healthy"}
@@ -271,7 +288,7 @@ def test_services_wait_for_what_they_need_and_only_on_real_health_checks():
 
 def test_every_image_is_pinned_to_a_release():
     for name, service in SERVICES.items():
-        if name in PYTHON_SERVICES:
+        if name in PYTHON_SERVICES or name in ONE_SHOTS:
             continue
         tag = service["image"].partition(":")[2]
         assert re.fullmatch(r"v?\d+\.\d+\.\d+(-alpine)?", tag), f"{name}: {service['image']} is not pinned"
@@ -285,3 +302,27 @@ def test_one_resend_delay_everywhere():
     for name in ("README.md", "alertmanager/README.md", "alertmanager/prometheus.yml", "docker-compose.yml"):
         said[name] = set(re.findall(r"resend-delay=([0-9a-z]+)", (ROOT / name).read_text()))
     assert all(values == {RESEND_DELAY} for values in said.values()), said
+
+
+def test_every_component_connects_as_its_identity_from_what_the_access_service_writes(tmp_path):
+    """Run the access service's own command into a folder standing in for the volume, then check
+    that nats' config and every component's identity settings point at files it wrote."""
+    command = [str(a) for a in SERVICES["access"]["command"]]
+    assert command[:2] == ["access", "/access"]
+    volume = tmp_path / "access"
+    assert access_main([str(volume), *command[2:]]) == 0
+    assert SERVICES["nats"]["command"] == ["--config", "/access/nats.conf"]
+    assert "access:/access:ro" in SERVICES["nats"]["volumes"]
+    files = AccessFiles(volume, use_tls=False)
+    config = files.config.read_text()
+    assert (
+        '"port": 4222' in config and '"http": "127.0.0.1:8222"' in config and '"store_dir": "/data"' in config
+    )
+    names = {i.name for i in IDENTITIES}
+    for service in ("ops", "notifier", "gateway", "deployer", "provision"):
+        env = env_of(service)
+        identity = "provisioner" if service == "provision" else service
+        assert identity in names
+        assert "access:/access:ro" in SERVICES[service]["volumes"], service
+        expected = {k: v.replace(str(volume), "/access") for k, v in files.env(identity).items()}
+        assert {k: env[k] for k in expected} == expected, service

@@ -52,7 +52,7 @@ def _wait_line(proc: subprocess.Popen[str], lines: list[str], want: str, timeout
 
 
 def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
-    nats = NatsServer(tmp_path / "nats").start()
+    nats = NatsServer(tmp_path / "nats", identities=True).start()
     petstore = Petstore(tmp_path / "petstore", version="7.3.1")
     prometheus = Prometheus(tmp_path / "prom", scrape_targets={"petstore": []})
     started: list[NatsServer | Petstore | Prometheus] = [nats]
@@ -68,7 +68,7 @@ def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
             ["-m", "ops"],
             tmp_path / "ops",
             "ops",
-            NATS_URL=nats.url,
+            **nats.env("ops"),
             PETSTORE_ADDR=petstore.addr,
             PROMETHEUS_URL=prometheus.url,
             ALERTMANAGER_URL=f"http://{LOOPBACK}:{free_port()}",
@@ -81,7 +81,7 @@ def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
             ["-m", "notifier"],
             tmp_path / "notifier",
             "notifier",
-            NATS_URL=nats.url,
+            **nats.env("notifier"),
             NOTIFIER_TOKEN=TOKEN,
             NOTIFIER_LISTEN=f"{LOOPBACK}:{notifier_port}",
         )
@@ -101,7 +101,7 @@ def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
         tool = subprocess.Popen(
             [shutil.which("node") or "node", "chatops-tool.mjs", "--max-alerts", "1"],
             cwd=EXAMPLE,
-            env=env_with(NATS_URL=nats.url),
+            env=env_with(**nats.env("tools")),  # the read-only identity `chatops up` prints
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -132,11 +132,11 @@ def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
             server.stop()
 
 
-def test_node_tool_says_when_ops_is_not_running(tmp_path, node_modules, nats_server: NatsServer):
+def test_node_tool_says_when_ops_is_not_running(tmp_path, node_modules, secure_nats: NatsServer):
     done = subprocess.run(
         [shutil.which("node") or "node", "chatops-tool.mjs"],
         cwd=EXAMPLE,
-        env=env_with(NATS_URL=nats_server.url),
+        env=env_with(**secure_nats.env("tools")),
         capture_output=True,
         text=True,
         timeout=60,

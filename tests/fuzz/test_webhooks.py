@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chatops.bus import connect
 from chatops.subjects import ALERTS_STREAM
 from tests.fuzz.webhooks import FIXTURE, Body, Recipe, build, malformed
 from tests.harness.petstore import EnvProc
@@ -95,8 +94,8 @@ async def post_all(url: str, bodies: list[Body], auth: dict[str, str] = AUTH) ->
         return await asyncio.gather(*(one(kind, body) for kind, body in bodies))
 
 
-async def stored_count(nats_url: str) -> int:
-    nc = await connect(nats_url, "fuzz-count")
+async def stored_count(nats: NatsServer) -> int:
+    nc = await nats.connect("fuzz-count")
     try:
         return int((await nc.jetstream().stream_info(ALERTS_STREAM)).state.messages)
     finally:
@@ -136,11 +135,11 @@ def test_a_thousand_broken_webhooks_are_refused_with_reasons_and_none_stored(not
         after = notifier.rss()
         seconds = time.monotonic() - started
         assert sum(kinds.values()) >= 1000
-        assert loop.run_until_complete(stored_count(notifier.nats.url)) == 0
+        assert loop.run_until_complete(stored_count(notifier.nats)) == 0
         # The count can see a stored notification: a valid one is stored.
         [(_, status, _)] = loop.run_until_complete(post_all(notifier.url, [("valid", FIXTURE.read_bytes())]))
         assert status == 200
-        assert loop.run_until_complete(stored_count(notifier.nats.url)) == 1
+        assert loop.run_until_complete(stored_count(notifier.nats)) == 1
         assert after - before < RSS_GROWTH_LIMIT, f"RSS grew {(after - before) >> 20} MiB"
         print(
             f"{sum(kinds.values())} broken webhooks refused in {seconds:.0f}s; notifier RSS "

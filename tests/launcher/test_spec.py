@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatops.access.files import write_access
 from chatops.launcher.configs import ConfigFiles
 from chatops.launcher.ports import Ports
 from chatops.launcher.spec import EmulatedSlack, StackOptions, listening_ports, plan
@@ -126,3 +127,26 @@ def test_secrets_are_in_the_environment_never_in_arguments():
     for comp in plan(options()):
         joined = " ".join(comp.argv)
         assert "tok" not in comp.argv and "xoxb-" not in joined and "xapp-" not in joined
+
+
+def test_with_identities_each_component_connects_as_itself(tmp_path):
+    access = write_access(tmp_path / "d", port=PORTS.nats, use_tls=True)
+    parts = by_name(options(access=access))
+    assert parts["nats"].argv[1:] == ("--config", str(access.config))
+    for name in ("ops", "notifier", "gateway"):
+        env = parts[name].env
+        assert env["NATS_URL"] == f"tls://127.0.0.1:{PORTS.nats}"
+        assert env["NATS_NKEY_SEED_FILE"] == str(access.seed(name))
+        assert env["NATS_TLS_CERT"] == str(access.cert(name).cert) and env["NATS_TLS_CA"] == str(access.ca)
+    # Only the service learns who is who, and reaches its stream through the import prefix.
+    assert parts["ops"].env["CHATOPS_IDENTITIES"] == str(access.roster)
+    assert parts["ops"].env["NATS_JS_API_PREFIX"] == "$JS.CHATOPS.API"
+    assert "CHATOPS_IDENTITIES" not in parts["gateway"].env
+    for name in ("petstore", "slackemu", "demo-load"):  # not on the bus
+        assert "NATS_NKEY_SEED_FILE" not in parts[name].env
+
+
+def test_an_existing_nats_url_is_shown_without_credentials():
+    opts = options(nats_url="nats://ops:hunter2@127.0.0.1:4999,nats://tok@10.0.0.2:4222")
+    assert opts.shown_bus_url == "nats://127.0.0.1:4999,nats://10.0.0.2:4222"
+    assert by_name(opts)["ops"].env["NATS_URL"] == opts.nats_url  # the component itself gets it whole

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -20,10 +21,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
-from chatops.bus import connect
+from chatops.bus import Caller, ServiceFailed, call, connect
+from chatops.contract import command
 from chatops.launcher.ports import Ports, in_use
 from chatops.nats_server import MIN_VERSION
+from chatops.settings import BusSettings
+from chatops.v1.audit_pb2 import ListAuditRequest
+from chatops.v1.sampling_pb2 import SetSamplingRequest
 from slackemu.client import EmulatorControl
 from tests.chatops.test_nats_server import pinned_version
 from tests.launcher.procs import in_groups, wait_until
@@ -151,14 +158,43 @@ def test_the_table_and_the_slack_page_are_reported(stack):
     wait_until(lambda: all(p.stat().st_size > 0 for p in logs), timeout=60, what="every log file")
 
 
-async def test_the_stack_runs_the_pinned_nats_server(stack):
-    nc = await connect(stack.state()["nats_url"], "test-version")
+def tools_settings(stack: Stack) -> BusSettings:
+    """What a tool gets from the table: the bus and the read-only identity's seed file."""
+    state = stack.state()
+    return BusSettings(NATS_URL=state["nats_url"], NATS_NKEY_SEED_FILE=state["tools_seed"])
+
+
+def test_every_identity_has_a_key_only_its_owner_reads_and_the_table_names_the_tools_one(stack):
+    seed = Path(stack.state()["tools_seed"])
+    assert seed == stack.data_dir / "creds" / "tools.nk"
+    assert re.search(rf"tools \(read-only\)\s+{re.escape(str(seed))}", stack.output.read_text())
+    keys = sorted((stack.data_dir / "creds").glob("*.nk"))
+    assert {k.stem for k in keys} >= {"ops", "gateway", "notifier", "console", "tools", "provisioner"}
+    for key in keys:
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
+
+
+async def test_the_stack_runs_the_pinned_nats_server_with_identities(stack):
+    nc = await connect(tools_settings(stack), "tools")
     try:
         version = nc.connected_server_version
         assert (version.major, version.minor) >= MIN_VERSION
         assert f"{version.major}.{version.minor}.{version.patch}" == pinned_version()
+        # The read-only identity is answered, and may change nothing.
+        reply = await call(nc, command("audit.list"), ListAuditRequest(limit=1), Caller(actor="tool"))
+        assert reply is not None
+        with pytest.raises(ServiceFailed) as refused:
+            await call(nc, command("sampling.set"), SetSamplingRequest(), Caller(actor="slack:U0ANYONE"))
+        assert refused.value.code == 403
     finally:
         await nc.close()
+    # Without an identity the stack's NATS lets nobody in.
+    anonymous = Client()
+    try:
+        with pytest.raises(NatsError):
+            await anonymous.connect(stack.state()["nats_url"], allow_reconnect=False, connect_timeout=2)
+    finally:
+        await anonymous.close()
 
 
 async def test_a_command_through_the_offline_slack_gets_a_reply(stack):
