@@ -73,8 +73,7 @@ def tls_context(settings: BusSettings) -> ssl.SSLContext | None:
 
 
 def connect_options(settings: BusSettings, name: str) -> dict[str, Any]:
-    """Everything `nats.connect` needs besides callbacks: servers, identity, TLS, inbox; pure but for
-    reading that the credential files exist."""
+    """What `nats.connect` needs besides callbacks: servers, identity, TLS, inbox (files must be readable)."""
     options: dict[str, Any] = {
         "servers": [u.strip() for u in settings.NATS_URL.split(",")],
         "name": f"chatops-{name}",
@@ -91,8 +90,7 @@ def connect_options(settings: BusSettings, name: str) -> dict[str, Any]:
 
 
 async def connect(settings: BusSettings, name: str, *, connect_timeout: float = 2.0) -> Client:
-    """Connect as this process's identity, then reconnect forever with back-off; errors are logged
-    (secrets redacted), never printed as tracebacks."""
+    """Connect as this process's identity and reconnect forever; errors are logged, secrets redacted."""
     options = connect_options(settings, name)
 
     async def on_error(exc: Exception) -> None:
@@ -117,8 +115,7 @@ async def connect(settings: BusSettings, name: str, *, connect_timeout: float = 
 
 
 def jetstream(nc: Client, settings: BusSettings, *, timeout: float = 5.0) -> JetStreamContext:
-    """JetStream as this identity reaches it: its own account's API, or the streams' account's under
-    NATS_JS_API_PREFIX."""
+    """JetStream as this identity reaches it: its account's API, or the streams' under NATS_JS_API_PREFIX."""
     return nc.jetstream(prefix=settings.NATS_JS_API_PREFIX, timeout=timeout)
 
 
@@ -206,10 +203,7 @@ async def refuse(
     *,
     timeout: float = 10.0,
 ) -> None:
-    """Have ops record a refusal the front end made (ops writes the audit log, under who sent it).
-
-    Raises a CommandError when ops could not record it; its 403 is the expected answer.
-    """
+    """Have ops record a refusal the front end made; CommandError when it could not (403 is success)."""
     headers = {**caller.headers(), H_REFUSED: " ".join(reason.split())[:REASON_LIMIT]}
     try:
         msg = await nc.request(command.subject, codec.encode(request), timeout=timeout, headers=headers)

@@ -184,10 +184,7 @@ _RAISED = (("max_age", True), ("max_bytes", True), ("max_msg_size", True), ("num
 def merge(
     have: StreamConfig, want: StreamConfig, *, caps: tuple[str, ...] = ()
 ) -> tuple[StreamConfig, list[str], list[str]]:
-    """`have` raised to `want`: (the config to keep, what was raised, what the operator has larger).
-
-    A field in `caps` is a safety cap (a bucket's size): a stream without one gets it.
-    """
+    """`have` raised to `want`: (config to keep, what was raised, what is larger); `caps` fill in if unset."""
     merged, raised, kept = have, [], []
     for name, zero_is_unlimited in _RAISED:
         old, new = getattr(have, name), getattr(want, name)
@@ -282,8 +279,7 @@ async def provision(js: JetStreamContext, limits: Limits | None = None) -> list[
 
 
 async def ensure(js: JetStreamContext, streams: Iterable[str], limits: Limits | None = None) -> list[str]:
-    """What a component does at start: check the streams it uses exist, creating one only where it may
-    (an open bus); a smaller one than the settings ask is used as it is, with a warning."""
+    """A component's start: the streams it uses exist (made only where it may); smaller ones get a warning."""
     wanted = _wanted(limits or Limits())
     created: list[str] = []
     for name in streams:

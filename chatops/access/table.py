@@ -150,8 +150,7 @@ IDENTITIES: tuple[Identity, ...] = (
 
 @dataclass(frozen=True)
 class Grants:
-    """An identity's permissions as NATS subjects; `api` and `stream_subjects` are what a service
-    account must import from CHATOPS (and CHATOPS export to it)."""
+    """An identity's permissions as subjects; `api` and `stream_subjects` cross from CHATOPS to a service."""
 
     publish: tuple[str, ...]
     subscribe: tuple[str, ...]

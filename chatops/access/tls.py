@@ -114,8 +114,7 @@ def issue(
     server: bool,
     hosts: Sequence[str] = DEFAULT_HOSTS,
 ) -> CertPair:
-    """A certificate signed by `ca` for a server (with `hosts` as its names) or a client; kept if valid
-    and signed by this CA."""
+    """A server (for `hosts`) or client certificate signed by `ca`; one still valid from this CA is kept."""
     ca_cert, ca_key = ca
     found = _load(pair)
     if found is not None and found[0].issuer == ca_cert.subject:

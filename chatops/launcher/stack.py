@@ -185,8 +185,7 @@ async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackO
 
 
 async def provision_bus(opts: StackOptions, *, attempts: int = 30) -> list[str]:
-    """Create the streams and buckets as the provisioner identity before any component needs them
-    (components may only use theirs); JetStream can take a moment after the port opens."""
+    """Create the streams and buckets as the provisioner, before any component needs them."""
     assert opts.access is not None
     settings = BusSettings(NATS_URL=opts.bus_url, **opts.access.env("provisioner"))  # type: ignore[arg-type]
     for attempt in range(attempts):

@@ -58,7 +58,7 @@ async def test_over_tls_alerts_and_commands_run_end_to_end_and_no_secret_shows(
     admins = f"slack:{admin}"
     hook = parts(notifier(tmp_path / "notifier", bus).start())
     am = parts(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-    rule = {"alert": "TlsRuleFiring", "expr": "vector(1)", "labels": {"severity": "info"}}
+    rule: dict[str, object] = {"alert": "TlsRuleFiring", "expr": "vector(1)", "labels": {"severity": "info"}}
     prom = parts(Prometheus(tmp_path / "prom", rules=[rule]).start())
     am_url = with_password(am.url, "am", AM_PASSWORD)
     prom_url = with_password(prom.url, "prom", PROM_PASSWORD)
