@@ -35,6 +35,10 @@ ALERTS_DELIVERY_DURABLE = "chatops-gateway-alerts"
 # Durable consumer that shows deploy steps in chat.
 DEPLOYS_DELIVERY_DURABLE = "chatops-gateway-deploys"
 
+# The audit "command" of a chat message refused before it was parsed into a command (the gateway
+# records those itself, on chatops.audit.chat.refused: no command exists for ops to refuse).
+REFUSED_CHAT = "chat.refused"
+
 # Headers on a command.
 H_ACTOR = "Chatops-Actor"
 H_ACTOR_NAME = "Chatops-Actor-Name"

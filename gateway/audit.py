@@ -16,7 +16,7 @@ from chatops import codec, logs
 from chatops.bus import Caller, refuse
 from chatops.contract import Command, command
 from chatops.errors import FORBIDDEN
-from chatops.subjects import H_MSG_ID, audit_subject
+from chatops.subjects import H_MSG_ID, REFUSED_CHAT, audit_subject
 from chatops.v1 import audit_pb2
 from gateway.commands import Parsed, Request
 from gateway.flow import trace_id_of
@@ -46,9 +46,6 @@ def refusal_event(
     event.time.FromDatetime(now or datetime.now(UTC))
     event.duration.FromNanoseconds(0)
     return event
-
-
-REFUSED_CHAT = "chat.refused"  # the audit "command" of a message refused before it was parsed into one
 
 
 def origin_refusal_event(

@@ -31,8 +31,10 @@ from chatops.subjects import (
     KV_CONFIRMATIONS,
     KV_SEEN_EVENTS,
     QUEUE_GROUP,
+    REFUSED_CHAT,
     REFUSED_PREFIX,
     SERVICE_NAME,
+    audit_subject,
 )
 
 STREAMS_ACCOUNT = "CHATOPS"
@@ -72,6 +74,7 @@ class Identity:
     speaks_for: str = ""  # the actor namespace whose Chatops-Actor claims ops accepts from it
     sends: Sends = Sends.NOTHING
     appends: tuple[str, ...] = ()  # streams it may append to
+    appends_on: tuple[str, ...] = ()  # single subjects of a stream it may append on (not the whole stream)
     reads: tuple[str, ...] = ()  # streams it may read through short-lived consumers
     consumes: tuple[tuple[str, str], ...] = ()  # (stream, durable consumer) it pulls from and acks
     buckets: tuple[str, ...] = ()  # KV buckets it may read and write
@@ -121,6 +124,9 @@ IDENTITIES: tuple[Identity, ...] = (
         sends=Sends.EVERYTHING,
         consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE),),
         buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS),
+        # A message from a workspace or channel it does not serve that is not a command has no command
+        # for ops to refuse: the gateway records that refusal itself, on this one subject.
+        appends_on=(audit_subject(REFUSED_CHAT),),
     ),
     Identity(
         "console",
@@ -255,6 +261,7 @@ def grants(identity: Identity) -> Grants:
     for stream in identity.appends:
         crossing += subjects[stream]
         api.append(f"STREAM.INFO.{stream}")
+    crossing += identity.appends_on
     for stream in identity.reads:
         api += _reads(stream)
     for stream, durable in identity.consumes:
@@ -318,7 +325,13 @@ def servers_of(command: Command[Any, Any]) -> list[str]:
 
 
 def writers_of(stream: str) -> list[str]:
-    return [i.name for i in IDENTITIES if stream in i.appends]
+    patterns = [p.removesuffix(">") for p in stream_subjects()[stream]]
+    found = [i.name for i in IDENTITIES if stream in i.appends]
+    for i in IDENTITIES:
+        only = [s for s in i.appends_on if any(s.startswith(p) for p in patterns)]
+        if only:
+            found.append(f"{i.name} (on {', '.join(only)} only)")
+    return found
 
 
 def readers_of(stream: str) -> list[str]:

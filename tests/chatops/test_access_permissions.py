@@ -29,6 +29,8 @@ STREAMS = names()  # every stream, the buckets' included
 PUBLISH: dict[str, frozenset[str]] = {
     "chatops.alerts.firing.critical": frozenset({"notifier"}),
     "chatops.audit.sampling.set": frozenset({"ops"}),
+    # The gateway's refusals of chat messages that are not commands: that one subject only.
+    "chatops.audit.chat.refused": frozenset({"ops", "gateway"}),
     "chatops.deploys.petstore.requested": frozenset(),
     "chatops.cmd.version.get": frozenset({"gateway", "console", "tools"}),
     # tools may send it, but the bus hands it to ops' refusal subject (see the test below).

@@ -113,5 +113,8 @@ def test_every_channel_says_which_identities_publish_and_subscribe():
         "publish": ["notifier"],
         "subscribe": ["gateway (its durable consumer)", "tools (live)"],
     }
-    assert by_address[f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}"]["publish"] == ["ops"]
+    assert by_address[f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}"]["publish"] == [
+        "ops",
+        "gateway (on chatops.audit.chat.refused only)",
+    ]
     assert f"{subjects.H_REFUSED}:" in TARGET.read_text()
