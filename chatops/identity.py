@@ -16,7 +16,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chatops import logs
+from chatops.settings import SettingsError
 from chatops.subjects import H_REQUEST_INFO
+
+log = logs.get_logger(__name__)
 
 NATS = "nats"
 UNKNOWN = f"{NATS}:unknown"
@@ -112,3 +116,18 @@ def resolve(claim: str, sender: Member | None) -> Actor:
     if match and sender.speaks_for and match["ns"] == sender.speaks_for:
         return Actor(claim, verified=True, sender=sender.name)
     return Actor(own, verified=True, sender=sender.name, claimed="" if claim == own else claim)
+
+
+def load_roster(path: Path | None) -> Roster:
+    """A service's roster from CHATOPS_IDENTITIES; without one nobody is known (so nobody is an admin)."""
+    if path is None:
+        log.warning(
+            "identities.none",
+            effect="every command acts as nats:unknown, so nobody may change anything",
+            fix="set CHATOPS_IDENTITIES to the roster `chatops access` writes",
+        )
+        return Roster()
+    try:
+        return Roster.load(path)
+    except RosterError as exc:
+        raise SettingsError(f"configuration error: CHATOPS_IDENTITIES: {exc}") from None

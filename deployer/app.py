@@ -14,10 +14,12 @@ from nats.micro.service import Service
 from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs
-from chatops.bus import connect
+from chatops.bus import connect, jetstream
 from chatops.contract import DEPLOYER
 from chatops.health import bus_gauge, metrics_app, serving
-from chatops.streams import provision
+from chatops.identity import load_roster
+from chatops.streams import Limits, ensure
+from chatops.subjects import AUDIT_STREAM, DEPLOYS_STREAM
 from deployer.canary import CanaryWatch
 from deployer.events import EventLog
 from deployer.handlers import HANDLERS, DeployerDeps
@@ -33,7 +35,7 @@ from ops.auditlog import AuditLog
 from ops.backends.http import HttpBackend
 from ops.backends.prometheus import NAME as PROMETHEUS
 from ops.backends.prometheus import HttpPrometheus
-from ops.service import Endpoints, start_service
+from ops.service import Endpoints, start_refusals, start_service
 from ops.telemetry import tracer_provider
 
 log = logs.get_logger(__name__)
@@ -107,10 +109,12 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         )
         stack.push_async_callback(session.close)
 
-        nc = await connect(settings.NATS_URL, name)
+        roster = load_roster(settings.CHATOPS_IDENTITIES)
+        nc = await connect(settings, "deployer")
         stack.push_async_callback(nc.drain)
-        js = nc.jetstream()
-        await provision(js)
+        # Its stream, its lock bucket and the audit log, through the imports of its account.
+        js = jetstream(nc, settings)
+        await ensure(js, [DEPLOYS_STREAM, AUDIT_STREAM], Limits.from_settings(settings))
         events = EventLog(js)
         projection = Projection.rebuild(await events.read_all())
         # Instances get this process's environment (PETSTORE_SAMPLER, OTEL_*, …) under their own
@@ -148,6 +152,7 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
             provider.get_tracer("deployer"),
             metrics,
             admins=settings.CHATOPS_ADMINS,
+            roster=roster,
             handlers=dict(HANDLERS),
             server=DEPLOYER,
             description=f"Deploys of {service_name}: start, rollback, list, release status",
@@ -155,10 +160,13 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         background: list[asyncio.Task[None]] = []
         stack.push_async_callback(_stop, deployer, background, settings.DEPLOY_KEEP_INSTANCES)
         service = await start_service(nc, endpoints)
+        refusals = await start_refusals(nc, endpoints)
         await nc.flush()
         health.nc = nc
         stack.push_async_callback(endpoints.drain)
         stack.push_async_callback(service.stop)
+        for sub in refusals:
+            stack.push_async_callback(sub.unsubscribe)
 
         async def bring_up() -> None:
             delay = 1.0

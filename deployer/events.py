@@ -69,7 +69,7 @@ class EventLog:
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.NONE,
             filter_subject=subject,
-            inactive_threshold=30.0,
+            inactive_threshold=5.0,
         )
         sub = await self.js.pull_subscribe(subject, stream=DEPLOYS_STREAM, config=config)
         events: list[pb.DeployEvent] = []
@@ -86,9 +86,8 @@ class EventLog:
                 if not msgs:
                     break
         finally:
+            # The server drops the consumer once idle; deleting it would need a right that could
+            # delete the gateway's durable consumer on this stream too, which the deployer is not given.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-            if config.name:
-                with contextlib.suppress(Exception):
-                    await self.js.delete_consumer(DEPLOYS_STREAM, config.name)
         return events

@@ -15,8 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from chatops import logs, redact
 from chatops.bus import connect, jetstream
 from chatops.health import bus_gauge, metrics_app, serving
-from chatops.identity import Roster, RosterError
-from chatops.settings import SettingsError
+from chatops.identity import load_roster
 from chatops.streams import Limits, ensure
 from chatops.subjects import AUDIT_STREAM
 from ops.auditlog import AuditLog
@@ -59,21 +58,6 @@ class _Health:
         if self.nc is None:
             return "starting: not yet serving commands (waiting for NATS)"
         return "" if self.nc.is_connected else "NATS connection lost; reconnecting"
-
-
-def load_roster(settings: OpsSettings) -> Roster:
-    """Who may send commands, by public key; without CHATOPS_IDENTITIES nobody is known (no admins)."""
-    if settings.CHATOPS_IDENTITIES is None:
-        log.warning(
-            "ops.no_identities",
-            effect="every command acts as nats:unknown, so nobody may change anything",
-            fix="set CHATOPS_IDENTITIES to the roster `chatops access` writes",
-        )
-        return Roster()
-    try:
-        return Roster.load(settings.CHATOPS_IDENTITIES)
-    except RosterError as exc:
-        raise SettingsError(f"configuration error: CHATOPS_IDENTITIES: {exc}") from None
 
 
 @contextlib.asynccontextmanager
@@ -125,7 +109,7 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
         renderer = ProcessRenderer(settings.GRAPH_WORKERS)
         stack.callback(renderer.close)
 
-        roster = load_roster(settings)
+        roster = load_roster(settings.CHATOPS_IDENTITIES)
         log.info("ops.connecting", nats=redact.urls(settings.NATS_URL))
         nc = await connect(settings, name)
         stack.push_async_callback(nc.drain)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatops import streams
-from chatops.contract import COMMANDS, Command
+from chatops.contract import DEPLOYER, OPS, Command, Server, served_by
 from chatops.subjects import (
     ALERTS_DELIVERY_DURABLE,
     ALERTS_PREFIX,
@@ -27,13 +27,15 @@ from chatops.subjects import (
     AUDIT_PREFIX,
     AUDIT_STREAM,
     CMD_PREFIX,
+    DEPLOYS_DELIVERY_DURABLE,
+    DEPLOYS_STREAM,
     KV_ALERT_MESSAGES,
     KV_CONFIRMATIONS,
+    KV_DEPLOY_LOCKS,
+    KV_DEPLOY_MESSAGES,
     KV_SEEN_EVENTS,
-    QUEUE_GROUP,
     REFUSED_CHAT,
     REFUSED_PREFIX,
-    SERVICE_NAME,
     audit_subject,
 )
 
@@ -56,12 +58,23 @@ class Sends(enum.Enum):
 
 @dataclass(frozen=True)
 class Service:
-    """A micro service in an account of its own, serving the commands of `nouns` in queue group `queue`."""
+    """A micro service of the contract (`server`) in an account of its own."""
 
     account: str
-    name: str
-    queue: str
-    nouns: tuple[str, ...]
+    server: Server
+
+    @property
+    def name(self) -> str:
+        return self.server.name
+
+    @property
+    def queue(self) -> str:
+        return self.server.queue_group
+
+    @property
+    def nouns(self) -> tuple[str, ...]:
+        """The nouns of the commands it answers (the contract says which)."""
+        return tuple(dict.fromkeys(c.name.split(".", 1)[0] for c in served_by(self.server)))
 
 
 @dataclass(frozen=True)
@@ -78,13 +91,20 @@ class Identity:
     reads: tuple[str, ...] = ()  # streams it may read through short-lived consumers
     consumes: tuple[tuple[str, str], ...] = ()  # (stream, durable consumer) it pulls from and acks
     buckets: tuple[str, ...] = ()  # KV buckets it may read and write
+    owns: tuple[str, ...] = ()  # streams whose settings only it knows: it creates and updates them
     follows: tuple[str, ...] = ()  # subjects it may subscribe to as messages arrive
     discovers: bool = False  # may ask the services' $SRV discovery subjects
     provisions: bool = False  # may create every stream and bucket and raise their limits
 
     def __post_init__(self) -> None:
         if self.sends is Sends.READ_ONLY and (
-            self.appends or self.reads or self.consumes or self.buckets or self.provisions or self.service
+            self.appends
+            or self.reads
+            or self.consumes
+            or self.buckets
+            or self.owns
+            or self.provisions
+            or self.service
         ):
             raise ValueError(f"{self.name}: a read-only identity uses no stream, bucket or service")
         if self.service is not None and self.sends is not Sends.NOTHING:
@@ -102,12 +122,8 @@ class Identity:
         return SERVICE_JS_API if self.service else OWN_JS_API
 
 
-OPS_SERVICE = Service(
-    account="OPS",
-    name=SERVICE_NAME,
-    queue=QUEUE_GROUP,
-    nouns=("traces", "sampling", "version", "alerts", "silences", "audit", "graph"),
-)
+OPS_SERVICE = Service("OPS", OPS)
+DEPLOYER_SERVICE = Service("DEPLOYER", DEPLOYER)
 
 IDENTITIES: tuple[Identity, ...] = (
     Identity(
@@ -118,12 +134,21 @@ IDENTITIES: tuple[Identity, ...] = (
         reads=(AUDIT_STREAM,),
     ),
     Identity(
+        "deployer",
+        "the deploy agent: serves the deploy commands, appends and reads deploy events, holds the lock",
+        service=DEPLOYER_SERVICE,
+        appends=(DEPLOYS_STREAM, AUDIT_STREAM),
+        reads=(DEPLOYS_STREAM,),
+        buckets=(KV_DEPLOY_LOCKS,),
+        owns=(f"KV_{KV_DEPLOY_LOCKS}",),  # its TTL is the deployer's DEPLOY_LOCK_TTL
+    ),
+    Identity(
         "gateway",
-        "the Slack gateway: sends commands for Slack users, delivers alerts, keeps its buckets",
+        "the Slack gateway: sends commands for Slack users, delivers alerts and deploys, keeps its buckets",
         speaks_for="slack",
         sends=Sends.EVERYTHING,
-        consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE),),
-        buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS),
+        consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE), (DEPLOYS_STREAM, DEPLOYS_DELIVERY_DURABLE)),
+        buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES),
         # A message from a workspace or channel it does not serve that is not a command has no command
         # for ops to refuse: the gateway records that refusal itself, on this one subject.
         appends_on=(audit_subject(REFUSED_CHAT),),
@@ -183,8 +208,8 @@ def command_subjects(sends: Sends) -> tuple[str, ...]:
 
 
 def commands_of(service: Service) -> list[Command[Any, Any]]:
-    """The commands of the contract a service answers (by noun)."""
-    return [c for c in COMMANDS if c.name.split(".", 1)[0] in service.nouns]
+    """The commands of the contract a service answers."""
+    return list(served_by(service.server))
 
 
 def refused_subject(subject: str) -> str:
@@ -270,6 +295,9 @@ def grants(identity: Identity) -> Grants:
     for bucket in identity.buckets:
         api += _bucket(bucket)
         crossing.append(f"$KV.{bucket}.>")
+    for stream in identity.owns:
+        api += [f"STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE")]
+        api.append("INFO")  # nats-py asks the account's JetStream level before it makes a bucket
     if identity.provisions:
         api += _provisions()
     if identity.discovers:

@@ -130,7 +130,7 @@ async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
     load = demo_load(tmp_path / "demo", petstore.addr)
     load.start()
     stack(load)
-    hook = stack(notifier(tmp_path / "notifier", nats_server.url).start())
+    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
     am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
     prom = stack(
         Prometheus(
@@ -140,8 +140,8 @@ async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
             alertmanager_url=am.url,
         ).start()
     )
-    stack(ops(tmp_path / "ops", nats_server.url, am.url, "", prometheus_url=prom.url).start())
-    gw = stack(gateway(tmp_path / "gw", nats_server.url, slack.emulator, slack.oncall).start())
+    stack(ops(tmp_path / "ops", nats_server, am.url, "", prometheus_url=prom.url).start())
+    gw = stack(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
 
     posted = await slack.control.wait_for_message(slack.oncall, timeout=120)
     assert "FIRING [warning] PetstoreErrorRatioHigh" in flat(posted), flat(posted)

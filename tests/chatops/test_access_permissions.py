@@ -28,10 +28,13 @@ STREAMS = names()  # every stream, the buckets' included
 # subject -> the identities that may publish to it; everyone else is refused by the server.
 PUBLISH: dict[str, frozenset[str]] = {
     "chatops.alerts.firing.critical": frozenset({"notifier"}),
-    "chatops.audit.sampling.set": frozenset({"ops"}),
+    "chatops.audit.sampling.set": frozenset({"ops", "deployer"}),
     # The gateway's refusals of chat messages that are not commands: that one subject only.
-    "chatops.audit.chat.refused": frozenset({"ops", "gateway"}),
-    "chatops.deploys.petstore.requested": frozenset(),
+    "chatops.audit.chat.refused": frozenset({"ops", "gateway", "deployer"}),
+    "chatops.deploys.petstore.requested": frozenset({"deployer"}),
+    "$KV.chatops_deploy_locks.petstore": frozenset({"deployer"}),
+    "$JS.CHATOPS.API.STREAM.UPDATE.KV_chatops_deploy_locks": frozenset({"deployer"}),
+    "$JS.CHATOPS.API.CONSUMER.CREATE.CHATOPS_DEPLOYS": frozenset({"deployer"}),
     "chatops.cmd.version.get": frozenset({"gateway", "console", "tools"}),
     # tools may send it, but the bus hands it to ops' refusal subject (see the test below).
     "chatops.cmd.sampling.set": frozenset({"gateway", "console", "tools"}),
@@ -60,6 +63,10 @@ SUBSCRIBE: dict[tuple[str, str], frozenset[str]] = {
     ("chatops.cmd.sampling.>", ""): frozenset(),
     ("chatops.cmd.sampling.>", "impostor"): frozenset(),
     ("chatops.refused.cmd.sampling.>", "ops"): frozenset({"ops"}),
+    ("chatops.refused.cmd.sampling.set", "ops"): frozenset({"ops"}),
+    ("chatops.refused.cmd.deploys.start", "deployer"): frozenset({"deployer"}),
+    ("chatops.cmd.deploys.>", "deployer"): frozenset({"deployer"}),
+    ("chatops.cmd.deploys.>", "ops"): frozenset(),
     ("chatops.alerts.>", ""): frozenset({"tools"}),
     ("chatops.audit.>", ""): frozenset({"tools"}),
     ("_INBOX.>", ""): frozenset(),
@@ -167,7 +174,7 @@ async def test_changing_commands_of_a_read_only_identity_reach_only_the_refusal_
     real: list[Msg] = []
     refusals: list[Msg] = []
     await _answering(ops, "chatops.cmd.sampling.>", real)
-    await _answering(ops, "chatops.refused.cmd.sampling.>", refusals)
+    await _answering(ops, "chatops.refused.cmd.sampling.set", refusals)
     await ops.flush()
     forged = {"Chatops-Actor": "slack:U0ADMIN", "Nats-Request-Info": '{"acc":"CHATOPS","user":"forged"}'}
     await clients["tools"].nc.request("chatops.cmd.sampling.set", b"{}", headers=forged, timeout=5)

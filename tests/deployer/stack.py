@@ -25,7 +25,7 @@ from deployer.instances import build_info_version
 from petstore.client import PetstoreClient
 from petstore.demo import DemoConfig, run_demo
 from tests.harness.petstore import EnvProc
-from tests.harness.servers import LOOPBACK, env_with, free_port, wait_http
+from tests.harness.servers import LOOPBACK, NatsServer, env_with, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASES = ROOT / "releases.yaml"
@@ -124,12 +124,13 @@ class DeployerProc:
 
 
 def deployer_env(
-    workdir: Path, nats_url: str, prometheus_url: str, slots: Slots, admins: str, **extra: str
+    workdir: Path, bus: NatsServer, prometheus_url: str, slots: Slots, admins: str, **extra: str
 ) -> tuple[dict[str, str], int]:
-    """The deployer's environment with short windows for tests, and its metrics port."""
+    """The deployer's environment with short windows for tests (connecting as its identity on `bus`),
+    and its metrics port."""
     metrics = free_port()
     values = {
-        "NATS_URL": nats_url,
+        **bus.env("deployer"),
         "PROMETHEUS_URL": prometheus_url,
         "DEPLOY_RELEASES": str(RELEASES),
         "DEPLOY_INSTANCES": slots.setting,

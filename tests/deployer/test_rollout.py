@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
-from chatops.bus import connect
 from chatops.v1 import deploys_pb2 as pb
 from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, eventually, start
 from tests.harness.servers import NatsServer, Prometheus
@@ -28,10 +27,10 @@ class World:
 
     def __init__(self, root: Path) -> None:
         self.slots = Slots.free(2)
-        self.nats = NatsServer(root / "nats").start()
+        self.nats = NatsServer(root / "nats", identities=True).start()
         self.prometheus = Prometheus(root / "prom", scrape_targets={"petstore": self.slots.targets}).start()
         env, port = deployer_env(
-            root / "deployer", self.nats.url, self.prometheus.url, self.slots, "slack:UADMIN"
+            root / "deployer", self.nats, self.prometheus.url, self.slots, "slack:UADMIN"
         )
         self.deployer = DeployerProc(root / "deployer", env, port)
 
@@ -60,7 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture
 async def bus(world: World) -> AsyncIterator[tuple[Client, Steps]]:
-    nc = await connect(world.nats.url, "test")
+    nc = await world.nats.connect("gateway")  # it speaks for slack:UADMIN, as the gateway does
     steps = await Steps().watch(nc)
     try:
         yield nc, steps

@@ -115,6 +115,7 @@ def test_every_channel_says_which_identities_publish_and_subscribe():
     }
     assert by_address[f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}"]["publish"] == [
         "ops",
+        "deployer",
         "gateway (on chatops.audit.chat.refused only)",
     ]
     assert f"{subjects.H_REFUSED}:" in TARGET.read_text()

@@ -15,11 +15,11 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from deployer.settings import DeployerSettings
 from chatops.access.cli import main as access_main
 from chatops.access.files import AccessFiles
 from chatops.access.table import IDENTITIES
 from chatops.settings import BusSettings
+from deployer.settings import DeployerSettings
 from gateway.settings import GatewaySettings
 from notifier.settings import NotifierSettings
 from ops.settings import OpsSettings

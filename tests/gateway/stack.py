@@ -212,7 +212,7 @@ class World:
         self._started.append(self.ops)
         if self.with_deployer:
             env, port = deployer_env(
-                self.root / "deployer", self.nats.url, prom_url, Slots.free(1), f"slack:{self.admin_id}"
+                self.root / "deployer", self.nats, prom_url, Slots.free(1), f"slack:{self.admin_id}"
             )
             self.deployer = DeployerProc(self.root / "deployer", env, port).start()
             self._started.append(self.deployer)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chatops.bus import Caller, ServiceFailed, connect
+from chatops.bus import Caller, ServiceFailed
 from chatops.v1 import audit_pb2, deploys_pb2
 from slackemu.client import EmulatorControl
 from tests.deployer.stack import DeployerProc, Load, Slots, ask, deployer_env, eventually
@@ -46,7 +46,7 @@ class DeployWorld:
         return self
 
     def _start(self) -> None:
-        self.nats = self._up(NatsServer(self.root / "nats"))
+        self.nats = self._up(NatsServer(self.root / "nats", identities=True))
         self.prometheus = self._up(
             Prometheus(self.root / "prom", scrape_targets={"petstore": self.slots.targets})
         )
@@ -57,12 +57,12 @@ class DeployWorld:
         state = _control_get(self.slack.base_url, "/control/state")
         self.oncall_id = next(c["id"] for c in state["channels"] if c["name"] == "oncall")
         env, port = deployer_env(
-            self.root / "deployer", self.nats.url, self.prometheus.url, self.slots, f"slack:{self.admin_id}"
+            self.root / "deployer", self.nats, self.prometheus.url, self.slots, f"slack:{self.admin_id}"
         )
         self.deployer = self._up(DeployerProc(self.root / "deployer", env, port))
         ops_port = free_port()
         ops_env = env_with(
-            NATS_URL=self.nats.url,
+            **self.nats.env("ops"),
             PETSTORE_ADDR=self.slots.addresses,
             PROMETHEUS_URL=self.prometheus.url,
             ALERTMANAGER_URL=f"http://{LOOPBACK}:9",
@@ -78,7 +78,7 @@ class DeployWorld:
         self.ops = self._up(Ops(self.root / "ops", ops_env, ops_port))
         gw_port = free_port()
         gw_env = env_with(
-            NATS_URL=self.nats.url,
+            **self.nats.env("gateway"),
             SLACK_BOT_TOKEN=self.slack.bot_token,
             SLACK_APP_TOKEN=self.slack.app_token,
             SLACK_API_URL=self.slack.api_url,
@@ -231,7 +231,7 @@ async def test_a_non_admin_deploy_is_refused_and_audited_on_chat_and_on_the_bus(
     mallory = await person(control, name="mallory")
     _, reply = await mallory.ask("deploy petstore 0.1.0")
     assert "only admins may run it" in reply["text"] and "actions" not in str(reply["blocks"])
-    nc = await connect(world.nats.url, "test-intruder")
+    nc = await world.nats.connect("tools")  # a read-only tool, whatever actor it claims
     try:
         intruder = Caller(actor="script:intruder", source="test")
         with pytest.raises(ServiceFailed) as refused:
@@ -246,8 +246,8 @@ async def test_a_non_admin_deploy_is_refused_and_audited_on_chat_and_on_the_bus(
     finally:
         await nc.close()
     assert isinstance(log, audit_pb2.ListAuditReply)
-    refusals = {(e.actor, e.error_code) for e in log.events}
-    assert {(f"slack:{mallory.user}", 403), ("script:intruder", 403)} <= refusals
+    refusals = {(e.actor, e.claimed_actor, e.error_code) for e in log.events}
+    assert {(f"slack:{mallory.user}", "", 403), ("nats:tools", "script:intruder", 403)} <= refusals
     assert world.slots.versions() == ["0.2.0", "0.2.0"]
 
 

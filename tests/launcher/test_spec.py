@@ -133,16 +133,17 @@ def test_with_identities_each_component_connects_as_itself(tmp_path):
     access = write_access(tmp_path / "d", port=PORTS.nats, use_tls=True)
     parts = by_name(options(access=access))
     assert parts["nats"].argv[1:] == ("--config", str(access.config))
-    for name in ("ops", "notifier", "gateway"):
+    for name in ("ops", "notifier", "gateway", "deployer"):
         env = parts[name].env
         assert env["NATS_URL"] == f"tls://127.0.0.1:{PORTS.nats}"
         assert env["NATS_NKEY_SEED_FILE"] == str(access.seed(name))
         assert env["NATS_TLS_CERT"] == str(access.cert(name).cert) and env["NATS_TLS_CA"] == str(access.ca)
     # Only the service learns who is who, and reaches its stream through the import prefix.
-    assert parts["ops"].env["CHATOPS_IDENTITIES"] == str(access.roster)
-    assert parts["ops"].env["NATS_JS_API_PREFIX"] == "$JS.CHATOPS.API"
+    for service in ("ops", "deployer"):
+        assert parts[service].env["CHATOPS_IDENTITIES"] == str(access.roster)
+        assert parts[service].env["NATS_JS_API_PREFIX"] == "$JS.CHATOPS.API"
     assert "CHATOPS_IDENTITIES" not in parts["gateway"].env
-    for name in ("petstore", "slackemu", "demo-load"):  # not on the bus
+    for name in ("slackemu", "demo-load"):  # not on the bus
         assert "NATS_NKEY_SEED_FILE" not in parts[name].env
 
 
