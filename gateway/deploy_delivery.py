@@ -18,7 +18,7 @@ from nats.js.kv import KeyValue
 
 from chatops import codec, logs
 from chatops.codec import CodecError
-from chatops.streams import provision
+from chatops.streams import ensure, kv_stream
 from chatops.subjects import DEPLOYS_DELIVERY_DURABLE, DEPLOYS_PREFIX, DEPLOYS_STREAM, KV_DEPLOY_MESSAGES
 from chatops.v1 import deploys_pb2 as pb
 from gateway.render.deploys import card
@@ -124,7 +124,7 @@ class DeployDelivery:
         while not self._stopping:
             try:
                 js = self.nc.jetstream()
-                await provision(js)
+                await ensure(js, [DEPLOYS_STREAM, kv_stream(KV_DEPLOY_MESSAGES)])
                 self._messages = DeployMessages(await js.key_value(KV_DEPLOY_MESSAGES))
                 await js.add_consumer(DEPLOYS_STREAM, consumer_config(self.ack_wait))
                 sub = await js.pull_subscribe(

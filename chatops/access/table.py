@@ -28,6 +28,7 @@ from chatops.subjects import (
     AUDIT_STREAM,
     CMD_PREFIX,
     DEPLOYS_DELIVERY_DURABLE,
+    DEPLOYS_PREFIX,
     DEPLOYS_STREAM,
     KV_ALERT_MESSAGES,
     KV_CONFIRMATIONS,
@@ -166,9 +167,9 @@ IDENTITIES: tuple[Identity, ...] = (
     ),
     Identity(
         "tools",
-        "read-only tools in any language: commands that change nothing, alerts and audit events live",
+        "read-only tools in any language: commands that change nothing; alerts, audit and deploy events live",
         sends=Sends.READ_ONLY,
-        follows=(f"{ALERTS_PREFIX}.>", f"{AUDIT_PREFIX}.>"),
+        follows=(f"{ALERTS_PREFIX}.>", f"{AUDIT_PREFIX}.>", f"{DEPLOYS_PREFIX}.>"),
         discovers=True,
     ),
     Identity(

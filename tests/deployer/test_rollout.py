@@ -60,10 +60,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 @pytest.fixture
 async def bus(world: World) -> AsyncIterator[tuple[Client, Steps]]:
     nc = await world.nats.connect("gateway")  # it speaks for slack:UADMIN, as the gateway does
-    steps = await Steps().watch(nc)
+    tool = await world.nats.connect("tools")  # deploy events live, as any read-only tool sees them
+    steps = await Steps().watch(tool)
+    await tool.flush()
     try:
         yield nc, steps
     finally:
+        await tool.close()
         await nc.close()
 
 
