@@ -21,7 +21,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatops.bus import connect  # noqa: E402
 from chatops.v1 import deploys_pb2 as pb  # noqa: E402
 from tests.deployer.stack import DeployerProc, Load, Slots, Steps, deployer_env, start  # noqa: E402
 from tests.harness.servers import NatsServer, Prometheus  # noqa: E402
@@ -38,11 +37,11 @@ async def one(steps: Steps, deploy: pb.DeployEvent, ending: str) -> dict[str, pb
 
 async def bench(root: Path, settle: float, rate: float) -> None:
     slots = Slots.free(2)
-    nats = NatsServer(root / "nats").start()
+    nats = NatsServer(root / "nats", identities=True).start()
     prom = Prometheus(root / "prom", scrape_targets={"petstore": slots.targets}).start()
     env, port = deployer_env(
         root / "deployer",
-        nats.url,
+        nats,
         prom.url,
         slots,
         "slack:UADMIN",
@@ -55,8 +54,9 @@ async def bench(root: Path, settle: float, rate: float) -> None:
     started = time.monotonic()
     deployer.start()
     print(f"deployer healthy (two instances at 0.1.0) {time.monotonic() - started:.1f}s after start")
-    nc = await connect(nats.url, "bench")
-    steps = await Steps().watch(nc)
+    nc = await nats.connect("gateway")  # asks as slack:UADMIN, as the gateway does
+    tool = await nats.connect("tools")  # sees the deploy events live, as any read-only tool does
+    steps = await Steps().watch(tool)
     rows: list[tuple[str, str]] = []
     try:
         async with Load(slots.addresses, rate=rate):
@@ -101,6 +101,7 @@ async def bench(root: Path, settle: float, rate: float) -> None:
                 ("SIGKILL while watching: kill -> promoted", f"{time.monotonic() - killed:.1f}s"),
             ]
     finally:
+        await tool.close()
         await nc.close()
         deployer.stop()
         prom.stop()
