@@ -15,7 +15,7 @@ import pytest
 from chatops.bus import Caller, ServiceFailed
 from chatops.v1 import audit_pb2, deploys_pb2
 from slackemu.client import EmulatorControl
-from tests.deployer.stack import DeployerProc, Load, Slots, ask, deployer_env, eventually
+from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, eventually
 from tests.gateway.conftest import Person, person
 from tests.gateway.stack import ADMIN_NAME, Gateway, Ops, _control_get, _control_post
 from tests.harness.servers import LOOPBACK, NatsServer, Prometheus, env_with, free_port
@@ -214,9 +214,21 @@ async def test_a_bad_release_is_rolled_back_by_itself_and_oncall_sees_one_messag
     world: DeployWorld, control: EmulatorControl
 ) -> None:
     admin = await person(control, user=world.admin_id, name="brave")
-    async with Load(world.slots.addresses):
-        question = await confirmed(control, admin, "deploy petstore 0.3.0")
-        done = await settled(control, admin, question["ts"], "rolled back")
+    nc = await connect(world.nats.url, "test-watch")
+    steps = await Steps().watch(nc)
+    try:
+        async with Load(world.slots.addresses):
+            question = await confirmed(control, admin, "deploy petstore 0.3.0")
+            done = await settled(control, admin, question["ts"], "rolled back")
+    finally:
+        await nc.close()
+    healthy, back = (
+        next(e for e in steps.events if e.deploy_id == deploy_id(done) and e.step == step)
+        for step in (deploys_pb2.DEPLOY_STEP_CANARY_HEALTHY, deploys_pb2.DEPLOY_STEP_ROLLED_BACK)
+    )
+    # Caught while the canary was watched, not at the end of its window: the ratio crossed the bar.
+    assert back.time.ToNanoseconds() - healthy.time.ToNanoseconds() < healthy.settle_seconds * 1e9
+    assert back.error_ratio > 0.05 and back.canary_calls >= 5
     assert "✖ rolled back: the canary's error ratio" in done["text"], done["text"]
     assert "every instance is back on 0.2.0" in done["text"]
     assert "Deployed version: 0.2.0" in await deployed(admin, {"0.2.0": 2})
