@@ -214,7 +214,7 @@ async def test_a_bad_release_is_rolled_back_by_itself_and_oncall_sees_one_messag
     world: DeployWorld, control: EmulatorControl
 ) -> None:
     admin = await person(control, user=world.admin_id, name="brave")
-    nc = await connect(world.nats.url, "test-watch")
+    nc = await world.nats.connect("tools")  # a read-only tool may watch deploy events
     steps = await Steps().watch(nc)
     try:
         async with Load(world.slots.addresses):
@@ -237,29 +237,38 @@ async def test_a_bad_release_is_rolled_back_by_itself_and_oncall_sees_one_messag
     assert len(cards) == 1 and "0.2.0 → 0.3.0: rolled back" in cards[0]["text"]
 
 
-async def test_a_non_admin_deploy_is_refused_and_audited_on_chat_and_on_the_bus(
+async def test_a_non_admin_deploy_is_refused_and_audited_and_so_is_an_admin_forged_on_the_bus(
     world: DeployWorld, control: EmulatorControl
 ) -> None:
     mallory = await person(control, name="mallory")
     _, reply = await mallory.ask("deploy petstore 0.1.0")
     assert "only admins may run it" in reply["text"] and "actions" not in str(reply["blocks"])
-    nc = await world.nats.connect("tools")  # a read-only tool, whatever actor it claims
+    forged = Caller(actor=f"slack:{world.admin_id}", actor_name=ADMIN_NAME, source="test")  # an admin's
+    changes = {
+        "deploys.start": deploys_pb2.StartDeployRequest(service="petstore", version="0.1.0"),
+        "deploys.rollback": deploys_pb2.RollbackRequest(service="petstore"),
+    }
+    # A read-only tool, and the console (which speaks only for console:…), both claiming to be the admin.
+    for identity in ("tools", "console"):
+        nc = await world.nats.connect(identity)
+        try:
+            for name, request in changes.items():
+                with pytest.raises(ServiceFailed) as refused:
+                    await ask(nc, name, request, forged)
+                assert refused.value.code == 403, (identity, name)
+        finally:
+            await nc.close()
+    nc = await world.nats.connect("tools")
     try:
-        intruder = Caller(actor="script:intruder", source="test")
-        with pytest.raises(ServiceFailed) as refused:
-            await ask(
-                nc,
-                "deploys.start",
-                deploys_pb2.StartDeployRequest(service="petstore", version="0.1.0"),
-                intruder,
-            )
-        assert refused.value.code == 403
-        log = await ask(nc, "audit.list", audit_pb2.ListAuditRequest(command="deploys.start"))
+        log = await ask(nc, "audit.list", audit_pb2.ListAuditRequest(command="deploys", limit=20))
     finally:
         await nc.close()
     assert isinstance(log, audit_pb2.ListAuditReply)
-    refusals = {(e.actor, e.claimed_actor, e.error_code) for e in log.events}
-    assert {(f"slack:{mallory.user}", "", 403), ("nats:tools", "script:intruder", 403)} <= refusals
+    refusals = {(e.command, e.actor, e.claimed_actor, e.error_code) for e in log.events}
+    assert ("deploys.start", f"slack:{mallory.user}", "", 403) in refusals
+    for identity in ("tools", "console"):
+        for name in changes:
+            assert (name, f"nats:{identity}", f"slack:{world.admin_id}", 403) in refusals, (identity, name)
     assert world.slots.versions() == ["0.2.0", "0.2.0"]
 
 
