@@ -23,7 +23,7 @@ from chatops.subjects import AUDIT_STREAM, DEPLOYS_STREAM
 from deployer.canary import CanaryWatch
 from deployer.events import EventLog
 from deployer.handlers import HANDLERS, DeployerDeps
-from deployer.instances import ProcessRunner, Slot
+from deployer.instances import ProcessRunner, Slot, instance_env
 from deployer.lock import Locks, lock_bucket
 from deployer.manifest import ManifestError, load_manifest
 from deployer.metrics import deployer_metrics
@@ -118,12 +118,13 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         events = EventLog(js)
         projection = Projection.rebuild(await events.read_all())
         # Instances get this process's environment (PETSTORE_SAMPLER, OTEL_*, …) under their own
-        # wiring: pass-through, as the launcher does for its children, not configuration read here.
+        # wiring, less the deployer's bus identity and settings: pass-through, as the launcher does
+        # for its children, not configuration read here.
         runner = ProcessRunner(
             settings.DEPLOY_STATE_DIR,
             http=session,
             start_timeout=settings.DEPLOY_START_TIMEOUT,
-            env=dict(os.environ),
+            env=instance_env(os.environ),
         )
         prometheus = HttpPrometheus(
             HttpBackend(PROMETHEUS, settings.PROMETHEUS_URL, session, settings.DEPLOYER_BACKEND_TIMEOUT)

@@ -10,6 +10,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -70,6 +71,16 @@ class Runner(Protocol):
     async def stop(self, slot: Slot) -> None: ...
 
     async def probe(self, slot: Slot) -> Probe: ...
+
+
+# The deployer's own wiring: its bus identity (NATS_CREDS, the seed file, TLS keys), admins and
+# settings. An instance needs none of it, and should not hold the deployer's keys.
+NOT_FOR_INSTANCES = ("NATS_", "CHATOPS_", "DEPLOY_", "DEPLOYER_", "SLACK_")
+
+
+def instance_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """What an instance inherits of the deployer's environment (PETSTORE_*, OTEL_*, PATH, …)."""
+    return {k: v for k, v in environ.items() if not k.startswith(NOT_FOR_INSTANCES)}
 
 
 def build_info_version(metrics_text: str) -> str:

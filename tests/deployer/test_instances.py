@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from deployer.instances import ProcessRunner, Slot, StartFailed, build_info_version
+from deployer.instances import ProcessRunner, Slot, StartFailed, build_info_version, instance_env
 from deployer.manifest import load_manifest
 from tests.deployer.stack import RELEASES, Slots
 from tests.harness.servers import env_with
@@ -54,6 +54,26 @@ async def test_a_release_that_cannot_start_says_why(runner: tuple[ProcessRunner,
     run.env = {**run.env, "PETSTORE_SAMPLER": "sometimes"}  # the petstore refuses this setting
     with pytest.raises(StartFailed, match=r"petstore-1 exited with code 1 at 0\.1\.0: .*PETSTORE_SAMPLER"):
         await run.start(slot, release)
+
+
+def test_an_instance_does_not_inherit_the_deployers_identity_or_settings() -> None:
+    env = instance_env(
+        {
+            "PATH": "/usr/bin",
+            "PETSTORE_SAMPLER": "never",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+            "NATS_CREDS": "/d/creds/deployer.creds",
+            "NATS_NKEY_SEED_FILE": "/d/creds/deployer.nk",
+            "CHATOPS_ADMINS": "U1",
+            "DEPLOY_INSTANCES": "a/b",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+        }
+    )
+    assert env == {
+        "PATH": "/usr/bin",
+        "PETSTORE_SAMPLER": "never",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+    }
 
 
 def test_the_version_is_read_from_build_info() -> None:
