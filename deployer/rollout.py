@@ -247,7 +247,8 @@ class Deployer:
                 continue
             bad = too_many_errors(reading, context.max_error_ratio, self.timing.min_calls)
             if bad is not None:
-                await self.roll_back(context, bad.reason, reading, lease)
+                into = f"{loop.time() - started:.1f}s into its {settle:g}s window"
+                await self.roll_back(context, f"{bad.reason}, {into}", reading, lease)
                 return
         reason = "the canary is healthy"
         if settle > 0:
