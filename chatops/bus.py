@@ -227,3 +227,15 @@ def raise_for_error(headers: Mapping[str, str] | None) -> None:
     raw = headers.get(H_SERVICE_ERROR_CODE, "")
     code = int(raw) if raw.isdigit() else INTERNAL
     raise ServiceFailed(code, headers.get(H_SERVICE_ERROR, "") or f"error {code}")
+
+
+async def settle(nc: Client) -> None:
+    """Return once the server has processed everything sent on `nc` so far, subscriptions included.
+
+    nats-py's flush() writes its PING straight to the socket, ahead of commands still queued for the
+    flusher task, so its PONG can come back before the server has seen a subscription made just
+    before: another client's request then finds no responders. One round trip lets the flusher write
+    the queue; the second PING follows it on the wire.
+    """
+    await nc.flush()
+    await nc.flush()

@@ -14,7 +14,7 @@ from nats.micro.service import Service
 from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs
-from chatops.bus import connect, jetstream
+from chatops.bus import connect, jetstream, settle
 from chatops.contract import DEPLOYER
 from chatops.health import bus_gauge, metrics_app, serving
 from chatops.identity import load_roster
@@ -162,7 +162,7 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         stack.push_async_callback(_stop, deployer, background, settings.DEPLOY_KEEP_INSTANCES)
         service = await start_service(nc, endpoints)
         refusals = await start_refusals(nc, endpoints)
-        await nc.flush()
+        await settle(nc)  # the server has every subscription before we say we are up
         health.nc = nc
         stack.push_async_callback(endpoints.drain)
         stack.push_async_callback(service.stop)

@@ -13,7 +13,7 @@ from nats.micro.service import Service
 from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs, redact
-from chatops.bus import connect, jetstream
+from chatops.bus import connect, jetstream, settle
 from chatops.health import bus_gauge, metrics_app, serving
 from chatops.identity import load_roster
 from chatops.streams import Limits, ensure
@@ -142,7 +142,7 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
         )
         service = await start_service(nc, endpoints)
         refusals = await start_refusals(nc, endpoints)
-        await nc.flush()  # the server has every subscription before we say we are up
+        await settle(nc)  # the server has every subscription before we say we are up
         health.nc = nc
         stack.push_async_callback(endpoints.drain)
         stack.push_async_callback(service.stop)
