@@ -1,0 +1,1 @@
+"""Developer tools: the README and AsyncAPI generators, and the harness that starts real servers."""
