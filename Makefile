@@ -16,8 +16,11 @@ LOCK_VENV := .lock-venv
 demo: $(STAMP) system-deps
 	$(BIN)/chatops up
 
+# The tests mostly wait on real servers, so they run on more workers than cores. Each test module
+# runs whole on one worker (its shared servers start once); slow modules go first (tests/conftest.py).
+TEST_WORKERS ?= 4
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/pytest -q --durations=10
+	$(BIN)/pytest -q --durations=10 -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,16 @@ from tests.harness.servers import NatsServer
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules of slow tests first, for `make test` (`pytest -n N --dist loadscope`); harmless without it.
+
+    Each module runs on one worker, so its shared servers start once; a worker takes a long module
+    while the others share out the short ones, instead of one long module running alone at the end.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each module keeps its own order
+
+
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     """A fresh nats-server with JetStream for one test."""

@@ -26,6 +26,7 @@ from chatops.access.files import AccessFiles, write_access
 from chatops.bus import connect, jetstream
 from chatops.settings import BusSettings
 from chatops.streams import provision
+from tools.harness import ports
 
 LOOPBACK = "127.0.0.1"
 T = TypeVar("T")
@@ -42,10 +43,8 @@ def _die_with_parent() -> None:
 
 
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
+    """A TCP port on loopback that nothing listens on right now (from this process's own block)."""
+    return ports.free_port()
 
 
 def binary(*names: str) -> str:

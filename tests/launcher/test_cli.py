@@ -9,18 +9,14 @@ import sys
 
 import yaml
 
-from chatops.launcher.ports import Ports, in_use
-from tests.harness.servers import free_port
+from chatops.launcher.ports import Ports
 from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
+from tools.harness.ports import free_port, free_ports
 
 
 def free_base() -> int:
-    """A base port whose whole block is free right now."""
-    for _ in range(50):
-        base = free_port() // 16 * 16
-        if base + 16 < 65535 and not any(in_use(p) for p in Ports.from_base(base).named().values()):
-            return base
-    raise RuntimeError("no free block of ports")
+    """A base port whose whole block is free right now (from this process's own block of ports)."""
+    return free_ports(len(Ports().named()))
 
 
 def run_up(tmp_path, *args, env_extra=None, path=None):
