@@ -18,7 +18,7 @@ import pytest
 from nats.aio.msg import Msg
 
 from chatops import codec
-from chatops.bus import Caller, ServiceFailed, call
+from chatops.bus import Caller, ServiceFailed, call, settle
 from chatops.contract import command
 from chatops.v1 import alerts_pb2, audit_pb2, events_pb2, sampling_pb2, version_pb2
 from tests.alerts.conftest import Slack
@@ -70,7 +70,7 @@ async def test_over_tls_alerts_and_commands_run_end_to_end_and_no_secret_shows(
     tool = await bus.connect("tools")
     arrived: asyncio.Queue[Msg] = asyncio.Queue()
     await tool.subscribe("chatops.alerts.>", cb=arrived.put)
-    await tool.flush()
+    await settle(tool)
 
     # Alertmanager -> notifier -> bus -> gateway -> Slack.
     alert = [

@@ -16,7 +16,7 @@ from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chatops.access.table import IDENTITIES
-from chatops.bus import connect_options
+from chatops.bus import connect_options, settle
 from chatops.identity import Roster, request_info
 from chatops.streams import names
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, AUDIT_STREAM, KV_SEEN_EVENTS
@@ -175,7 +175,7 @@ async def test_changing_commands_of_a_read_only_identity_reach_only_the_refusal_
     refusals: list[Msg] = []
     await _answering(ops, "chatops.cmd.sampling.>", real)
     await _answering(ops, "chatops.refused.cmd.sampling.set", refusals)
-    await ops.flush()
+    await settle(ops)
     forged = {"Chatops-Actor": "slack:U0ADMIN", "Nats-Request-Info": '{"acc":"CHATOPS","user":"forged"}'}
     await clients["tools"].nc.request("chatops.cmd.sampling.set", b"{}", headers=forged, timeout=5)
     await clients["gateway"].nc.request("chatops.cmd.sampling.set", b"{}", timeout=5)
@@ -202,7 +202,7 @@ async def test_only_the_notifier_stores_alerts_and_tools_see_them_live(clients) 
         got.set()
 
     await clients["tools"].nc.subscribe("chatops.alerts.>", cb=on_alert)
-    await clients["tools"].nc.flush()
+    await settle(clients["tools"].nc)
     js = clients["notifier"].nc.jetstream()
     before = (await js.stream_info(ALERTS_STREAM)).state.messages
     ack = await js.publish("chatops.alerts.firing.warning", b"a page", stream=ALERTS_STREAM)
@@ -224,7 +224,7 @@ async def test_ops_appends_and_reads_the_audit_log_and_tools_follow_it(clients) 
         got.set()
 
     await clients["tools"].nc.subscribe("chatops.audit.>", cb=on_event)
-    await clients["tools"].nc.flush()
+    await settle(clients["tools"].nc)
     js = clients["ops"].nc.jetstream(prefix="$JS.CHATOPS.API")
     ack = await js.publish("chatops.audit.version.get", b"an event", stream=AUDIT_STREAM)
     config = ConsumerConfig(

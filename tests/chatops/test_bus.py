@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatops.bus import connect, settle
+from chatops.settings import BusSettings
 from tests.harness.servers import LOOPBACK, NatsServer
 
 
@@ -55,7 +56,7 @@ async def tap(nats_server: NatsServer) -> AsyncIterator[Tap]:
 async def test_settle_returns_after_the_server_answered_a_ping_sent_behind_the_subscriptions(
     tap: Tap,
 ) -> None:
-    nc = await connect(f"nats://{LOOPBACK}:{tap.port}", "test-settle")
+    nc = await connect(BusSettings(NATS_URL=f"nats://{LOOPBACK}:{tap.port}"), "test-settle")
     try:
         start = len(tap.sent)
         for i in range(20):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+from chatops.bus import settle
 from chatops.v1 import deploys_pb2 as pb
 from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, eventually, start
 from tests.harness.servers import NatsServer, Prometheus
@@ -62,7 +63,7 @@ async def bus(world: World) -> AsyncIterator[tuple[Client, Steps]]:
     nc = await world.nats.connect("gateway")  # it speaks for slack:UADMIN, as the gateway does
     tool = await world.nats.connect("tools")  # deploy events live, as any read-only tool sees them
     steps = await Steps().watch(tool)
-    await tool.flush()
+    await settle(tool)
     try:
         yield nc, steps
     finally:

@@ -39,6 +39,7 @@ from tests.launcher.test_cli import free_base
 pytestmark = pytest.mark.slow
 
 STARTUP = 240.0  # nine processes on a shared 2-core machine
+READY = "Ctrl-C stops everything."  # the launcher's last line once every component is healthy
 
 
 @dataclass
@@ -104,7 +105,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         def healthy():
             if proc.poll() is not None:
                 raise AssertionError(f"chatops up exited with {proc.returncode}:\n{running.tail()}")
-            return running.state().get("healthy")
+            # state.json says healthy a moment before the launcher prints its table and summary.
+            return running.state().get("healthy") and READY in running.output.read_text()
 
         wait_until(healthy, timeout=STARTUP, what="chatops up to report healthy")
         running.healthy_at = time.monotonic()
@@ -304,7 +306,7 @@ def test_a_restarted_stack_still_shows_the_firing_alert_in_oncall(stack):
             if proc.poll() is not None:
                 raise AssertionError(f"chatops up exited with {proc.returncode}:\n{again.tail()}")
             state = again.state()
-            return state.get("healthy") and state.get("launcher_pid") == proc.pid
+            return state.get("healthy") and state.get("launcher_pid") == proc.pid and READY in again.tail()
 
         wait_until(healthy, timeout=STARTUP, what="the restarted chatops up to report healthy")
 

@@ -7,7 +7,7 @@ import asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 
-from chatops.bus import jetstream
+from chatops.bus import jetstream, settle
 from chatops.contract import COMMANDS
 from chatops.subjects import audit_subject
 from chatops.v1 import audit_pb2
@@ -33,7 +33,7 @@ async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client, secure_nats: N
     for i in range(N):
         ev = _event(i)
         await writer.publish(audit_subject(ev.command), ev.SerializeToString())
-    await writer.flush()
+    await settle(writer)
     js = jetstream(writer, secure_nats.settings("ops"))
     for _ in range(300):  # up to a minute for the server to store them all
         if (await js.stream_info("CHATOPS_AUDIT")).state.messages >= N:
