@@ -30,6 +30,8 @@ from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_PREFIX,
     AUDIT_STREAM,
+    DEADLETTER_PREFIX,
+    DEADLETTER_STREAM,
     DEPLOYS_PREFIX,
     DEPLOYS_STREAM,
     KV_ALERT_MESSAGES,
@@ -53,6 +55,8 @@ class Limits:
     audit_max_bytes: int = 1 << 30
     deploys_max_age: float = 365 * DAY
     deploys_max_bytes: int = 256 << 20
+    deadletter_max_age: float = 90 * DAY
+    deadletter_max_bytes: int = 256 << 20
     duplicate_window: float = 2 * 3600.0
     replicas: int = 1
     # Each KV bucket's size and value caps: a flood of events or clicks cannot fill the disk. A full
@@ -110,6 +114,15 @@ def stream_configs(limits: Limits) -> list[StreamConfig]:
             max_age=limits.deploys_max_age,
             duplicate_window=min(limits.duplicate_window, limits.deploys_max_age),
             max_bytes=limits.deploys_max_bytes,
+            **common,  # type: ignore[arg-type]
+        ),
+        StreamConfig(
+            name=DEADLETTER_STREAM,
+            description="Events that could not be delivered, with the reason; listed and replayed from chat",
+            subjects=[f"{DEADLETTER_PREFIX}.>"],
+            max_age=limits.deadletter_max_age,
+            duplicate_window=min(limits.duplicate_window, limits.deadletter_max_age),
+            max_bytes=limits.deadletter_max_bytes,
             **common,  # type: ignore[arg-type]
         ),
     ]

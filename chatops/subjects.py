@@ -22,6 +22,11 @@ AUDIT_STREAM = "CHATOPS_AUDIT"
 AUDIT_PREFIX = "chatops.audit"
 DEPLOYS_STREAM = "CHATOPS_DEPLOYS"
 DEPLOYS_PREFIX = "chatops.deploys"
+# Events that could not be delivered, with the reason: chatops.deadletter.<kind>.
+DEADLETTER_STREAM = "CHATOPS_DEADLETTER"
+DEADLETTER_PREFIX = "chatops.deadletter"
+DEADLETTER_ALERTS = f"{DEADLETTER_PREFIX}.alerts"  # an alert notification delivery gave up on
+DEADLETTER_REPLAYED = f"{DEADLETTER_PREFIX}.replayed"  # a dead letter put back on CHATOPS_ALERTS
 
 # KV buckets: projections rebuilt from events.
 KV_ALERT_MESSAGES = "chatops_alert_messages"  # alert group key -> Slack channel/ts
@@ -38,6 +43,9 @@ DEPLOYS_DELIVERY_DURABLE = "chatops-gateway-deploys"
 # The audit "command" of a chat message refused before it was parsed into a command (the gateway
 # records those itself, on chatops.audit.chat.refused: no command exists for ops to refuse).
 REFUSED_CHAT = "chat.refused"
+
+# On a notification put back on CHATOPS_ALERTS from a dead letter: that dead letter's sequence.
+H_REPLAY_OF = "Chatops-Replay-Of"
 
 # Headers on a command.
 H_ACTOR = "Chatops-Actor"

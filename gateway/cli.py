@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from nats.aio.client import Client
@@ -22,6 +23,7 @@ from chatops.v1 import audit_pb2
 from gateway import audit
 from gateway.alerts import AlertDelivery, AlertGraphs, AlertSilencer
 from gateway.alerts.backlog import BacklogWatch
+from gateway.alerts.delivery import Tuning
 from gateway.alerts.render import SILENCE_HOURS
 from gateway.alerts.routing import RouteError, parse_routes
 from gateway.confirmations import Confirmations
@@ -67,10 +69,17 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
     async with AsyncExitStack() as stack:
         metrics = GatewayMetrics()
         connected: list[Client] = []  # /healthz says 503 until NATS is connected
+        # …and while alert delivery is stalled (Slack refusing a channel or the token), saying why.
+        # Not before every part is up: a start-up that fails half way (NATS gone) exits with an error.
+        started: list[bool] = []
+        problems: list[Callable[[], str]] = [
+            lambda: _nats_problem(connected),
+            lambda: "" if started else "starting: not every part is up yet",
+        ]
         health.bus_gauge(metrics.registry, lambda: not _nats_problem(connected))
         await stack.enter_async_context(
             health.serving(
-                health.metrics_app(metrics.registry, lambda: _nats_problem(connected)),
+                health.metrics_app(metrics.registry, lambda: "; ".join(p() for p in problems if p())),
                 settings.GATEWAY_METRICS_LISTEN,
                 purpose="/metrics",
             )
@@ -132,9 +141,16 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
                 chat=chat,
                 oncall=settings.SLACK_ONCALL_CHANNEL,
                 routes=routes,
-                ack_wait=settings.ALERTS_ACK_WAIT,
-                graphs=graphs,
+                tuning=Tuning(
+                    ack_wait=settings.ALERTS_ACK_WAIT,
+                    max_in_flight=settings.ALERTS_MAX_IN_FLIGHT,
+                    dead_letter_after=settings.ALERTS_DEADLETTER_AFTER,
+                    backfill=settings.ALERTS_BACKFILL,
+                ),
+                metrics=metrics,
+                after_post=graphs.after_post if graphs is not None else None,
             )
+            problems.append(delivery.problem)
             await delivery.start()
             stack.push_async_callback(delivery.stop)
             watch = BacklogWatch(js, metrics.alert_backlog)
@@ -150,6 +166,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             teams=",".join(sorted(allowed.teams)),
             channels=",".join(sorted(allowed.channels)) or "any",
         )
+        started.append(True)
         await stop.wait()
         log.info("gateway.stopping")
 

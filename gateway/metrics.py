@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -11,6 +12,7 @@ from prometheus_client.registry import Collector
 
 PENDING = "chatops_gateway_alerts_pending"
 OLDEST_PENDING = "chatops_gateway_alerts_oldest_pending_seconds"
+STALLED = "chatops_gateway_alerts_stalled"
 
 
 class BacklogGauges(Collector):
@@ -41,6 +43,32 @@ class BacklogGauges(Collector):
         yield GaugeMetricFamily(
             OLDEST_PENDING, "How long the oldest undelivered alert notification has waited", value=age
         )
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
+class StallGauge(Collector):
+    """chatops_gateway_alerts_stalled: 1 for each channel (or "*", the token) Slack refuses alert
+    posts for until someone fixes it, labelled with Slack's error."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._source: Callable[[], Iterable[Any]] = lambda: ()
+        registry.register(self)
+
+    def follow(self, source: Callable[[], Iterable[Any]]) -> None:
+        """`source()` gives the stalls in force: objects with `scope` and `error`."""
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            STALLED,
+            '1 per channel (scope "*": the token) where Slack refuses alert posts until someone fixes it',
+            labels=["scope", "error"],
+        )
+        for stall in self._source():
+            family.add_metric([stall.scope, stall.error], 1.0)
+        yield family
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
@@ -77,6 +105,19 @@ class GatewayMetrics:
             registry=reg,
         )
         self.alert_backlog = BacklogGauges(reg)
+        self.alert_stalls = StallGauge(reg)
+        self.alerts_dead_lettered = Counter(
+            "chatops_gateway_alerts_dead_lettered",
+            "Alert notifications given up on and put on CHATOPS_DEADLETTER, by cause",
+            ["error"],
+            registry=reg,
+        )
+        self.alerts_plain = Counter(
+            "chatops_gateway_alerts_plain_text",
+            "Alert messages Slack refused for their content and that went as plain text, by Slack's error",
+            ["error"],
+            registry=reg,
+        )
 
     def slack_failed(self, method: str, error: str) -> None:
         self.slack_errors.labels(method, error).inc()

@@ -28,6 +28,12 @@ class GatewaySettings(BusSettings):
     CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
     # How long an alert handed to a gateway that died waits before another delivery takes it.
     ALERTS_ACK_WAIT: float = Field(default=30.0, ge=5, le=600)
+    # A notification not delivered this many seconds after it was stored goes to CHATOPS_DEADLETTER.
+    ALERTS_DEADLETTER_AFTER: float = Field(default=24 * 3600.0, ge=10, le=30 * 24 * 3600.0)
+    # Notifications handed to delivery at once (and so groups worked on side by side, at most).
+    ALERTS_MAX_IN_FLIGHT: int = Field(default=256, ge=1, le=10_000)
+    # How far back a new delivery consumer starts; 0: at new notifications only.
+    ALERTS_BACKFILL: float = Field(default=3600.0, ge=0, le=30 * 24 * 3600.0)
     # A graph of the rule's expression over the last hour in each new alert message's thread.
     ALERT_GRAPHS: bool = True
     GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"

@@ -27,6 +27,7 @@ from chatops.subjects import (
     AUDIT_PREFIX,
     AUDIT_STREAM,
     CMD_PREFIX,
+    DEADLETTER_STREAM,
     DEPLOYS_DELIVERY_DURABLE,
     DEPLOYS_PREFIX,
     DEPLOYS_STREAM,
@@ -149,6 +150,7 @@ IDENTITIES: tuple[Identity, ...] = (
         speaks_for="slack",
         sends=Sends.EVERYTHING,
         consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE), (DEPLOYS_STREAM, DEPLOYS_DELIVERY_DURABLE)),
+        appends=(DEADLETTER_STREAM,),  # the alert notifications delivery gives up on
         buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES),
         # A message from a workspace or channel it does not serve that is not a command has no command
         # for ops to refuse: the gateway records that refusal itself, on this one subject.

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AlertMessageRecord(_message.Message):
-    __slots__ = ("channel", "ts", "group_key", "applied_seq", "replied_seq", "resolved", "labels", "silence")
+    __slots__ = ("channel", "ts", "group_key", "applied_seq", "replied_seq", "resolved", "labels", "silence", "applied_id", "applied_at", "replied_id", "replied_at", "claim")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,11 @@ class AlertMessageRecord(_message.Message):
     RESOLVED_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SILENCE_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    REPLIED_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
     channel: str
     ts: str
     group_key: str
@@ -34,7 +39,34 @@ class AlertMessageRecord(_message.Message):
     resolved: bool
     labels: _containers.ScalarMap[str, str]
     silence: ChatSilence
-    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., group_key: _Optional[str] = ..., applied_seq: _Optional[int] = ..., replied_seq: _Optional[int] = ..., resolved: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., silence: _Optional[_Union[ChatSilence, _Mapping]] = ...) -> None: ...
+    applied_id: str
+    applied_at: _timestamp_pb2.Timestamp
+    replied_id: str
+    replied_at: _timestamp_pb2.Timestamp
+    claim: ChatClaim
+    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., group_key: _Optional[str] = ..., applied_seq: _Optional[int] = ..., replied_seq: _Optional[int] = ..., resolved: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., silence: _Optional[_Union[ChatSilence, _Mapping]] = ..., applied_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replied_id: _Optional[str] = ..., replied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., claim: _Optional[_Union[ChatClaim, _Mapping]] = ...) -> None: ...
+
+class ChatClaim(_message.Message):
+    __slots__ = ("owner", "since", "notification_id", "notification_at", "action", "channel", "thread_ts", "seq", "resolved")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    THREAD_TS_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    since: _timestamp_pb2.Timestamp
+    notification_id: str
+    notification_at: _timestamp_pb2.Timestamp
+    action: str
+    channel: str
+    thread_ts: str
+    seq: int
+    resolved: bool
+    def __init__(self, owner: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., notification_id: _Optional[str] = ..., notification_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., action: _Optional[str] = ..., channel: _Optional[str] = ..., thread_ts: _Optional[str] = ..., seq: _Optional[int] = ..., resolved: _Optional[bool] = ...) -> None: ...
 
 class ChatSilence(_message.Message):
     __slots__ = ("user_id", "until", "silence_id", "url")

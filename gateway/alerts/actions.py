@@ -119,5 +119,9 @@ class AlertSilencer:
         except Exception as exc:  # the event aged out: the thread reply still says who silenced it
             log.warning("alerts.rerender_skipped", error=f"{type(exc).__name__}: {exc}")
             return
+        if record.applied_id and note.notification_id != record.applied_id:
+            # CHATOPS_ALERTS was recreated since: that sequence now holds another notification.
+            log.warning("alerts.rerender_skipped", error="the notification shown is no longer in the stream")
+            return
         doc = alert_doc(note, ref=ref, silence=live_silence(record))
         await self.chat.update(record.channel, record.ts, to_slack(doc))

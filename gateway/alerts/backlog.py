@@ -39,7 +39,8 @@ async def read_backlog(js: JetStreamContext) -> Backlog:
         return Backlog(0, None)
     floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
     try:
-        # The first stored message above the ack floor: deliveries are one at a time, in order.
+        # The first stored message above the ack floor: the oldest one not acked yet (groups are
+        # delivered side by side, so a later one may be acked already; this one has waited longest).
         msg = await js.get_msg(ALERTS_STREAM, floor + 1, subject=f"{ALERTS_PREFIX}.>", next=True)
     except NotFoundError:
         return Backlog(pending, None)

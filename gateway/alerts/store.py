@@ -1,4 +1,9 @@
-"""The alert-group -> chat message projection: AlertMessageRecord values in KV_ALERT_MESSAGES."""
+"""The alert-group -> chat message projection: AlertMessageRecord values in KV_ALERT_MESSAGES.
+
+A group's notifications are ordered by `Mark`: when the notifier received one, then its id (the
+content hash). Stream sequences are not used for order: they restart at 1 in a recreated
+CHATOPS_ALERTS, and a replayed dead letter comes back with a new one.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,39 @@ import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from chatops import codec
-from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
+from chatops.v1.events_pb2 import AlertNotification
+from chatops.v1.records_pb2 import AlertMessageRecord, ChatClaim, ChatSilence
 
-REQUIRED = ("channel", "ts")  # a record without them cannot find its message
+REQUIRED = ("channel", "ts")  # an unclaimed record without them cannot find its message
+# (nanoseconds since the epoch when the notifier received it, notification id)
+Mark = tuple[int, str]
+NOTHING: Mark = (0, "")
 
 
 def group_ref(group_key: str) -> str:
     """A KV-safe, fixed-length key for a group key (which holds braces, quotes and spaces)."""
     return hashlib.sha256(group_key.encode()).hexdigest()[:40]
+
+
+def mark_of(note: AlertNotification, stored_ns: int = 0) -> Mark:
+    """The notification's place in its group's order (the stream's time when the notifier set none)."""
+    at = note.received_at.ToNanoseconds() if note.HasField("received_at") else stored_ns
+    return (at, note.notification_id)
+
+
+def shown(record: AlertMessageRecord) -> Mark:
+    """The notification the message shows (records of wave-1 gateways have none: NOTHING)."""
+    return (record.applied_at.ToNanoseconds(), record.applied_id) if record.applied_id else NOTHING
+
+
+def answered(record: AlertMessageRecord) -> Mark:
+    """The notification whose thread reply is posted."""
+    return (record.replied_at.ToNanoseconds(), record.replied_id) if record.replied_id else NOTHING
 
 
 def live_silence(record: AlertMessageRecord, now: datetime | None = None) -> ChatSilence | None:
@@ -28,22 +54,68 @@ def live_silence(record: AlertMessageRecord, now: datetime | None = None) -> Cha
     return record.silence if until > (now or datetime.now(UTC)) else None
 
 
-def applied(
-    record: AlertMessageRecord, seq: int, resolved: bool, labels: Mapping[str, str]
-) -> AlertMessageRecord:
-    """The record once its message shows notification `seq`."""
+def _stamp(ns: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(ns)
+    return ts
+
+
+def claimed(record: AlertMessageRecord | None, claim: ChatClaim) -> AlertMessageRecord:
+    """The record (a bare one for a group without a message yet) with `claim` set."""
+    out = _copy(record) if record is not None else AlertMessageRecord()
+    out.claim.CopyFrom(claim)
+    return out
+
+
+def unclaimed(record: AlertMessageRecord) -> AlertMessageRecord:
     out = _copy(record)
-    out.applied_seq = max(out.applied_seq, seq)
+    out.ClearField("claim")
+    return out
+
+
+def posted(
+    record: AlertMessageRecord | None,
+    *,
+    channel: str,
+    ts: str,
+    note: AlertNotification,
+    mark: Mark,
+    seq: int,
+    resolved: bool,
+) -> AlertMessageRecord:
+    """A new message shows `note`: the group starts afresh (no silence, no claim) at that message."""
+    out = AlertMessageRecord(channel=channel, ts=ts, group_key=note.group_key, resolved=resolved)
+    if record is not None:
+        # Fields a newer gateway added survive; what this one knows is written anew.
+        out.MergeFrom(_unknown_only(record))
+    out.labels.update(note.common_labels)
+    out.applied_id = out.replied_id = mark[1]
+    out.applied_at.CopyFrom(_stamp(mark[0]))
+    out.replied_at.CopyFrom(_stamp(mark[0]))
+    out.applied_seq = out.replied_seq = seq
+    return out
+
+
+def applied(
+    record: AlertMessageRecord, mark: Mark, seq: int, resolved: bool, labels: Mapping[str, str]
+) -> AlertMessageRecord:
+    """The record once its message shows the notification at `mark`."""
+    out = _copy(record)
+    out.applied_id = mark[1]
+    out.applied_at.CopyFrom(_stamp(mark[0]))
+    out.applied_seq = seq
     out.resolved = resolved
     out.labels.clear()
     out.labels.update(labels)
     return out
 
 
-def replied(record: AlertMessageRecord, seq: int) -> AlertMessageRecord:
-    """The record once the thread reply for notification `seq` is posted."""
+def replied(record: AlertMessageRecord, mark: Mark, seq: int) -> AlertMessageRecord:
+    """The record once the thread reply for the notification at `mark` is posted."""
     out = _copy(record)
-    out.replied_seq = max(out.replied_seq, seq)
+    out.replied_id = mark[1]
+    out.replied_at.CopyFrom(_stamp(mark[0]))
+    out.replied_seq = seq
     return out
 
 
@@ -60,6 +132,19 @@ def _copy(record: AlertMessageRecord) -> AlertMessageRecord:
     return out
 
 
+def _unknown_only(record: AlertMessageRecord) -> AlertMessageRecord:
+    """Only the fields this version does not know, to carry over into a record written anew."""
+    out = AlertMessageRecord()
+    out.MergeFromString(record.SerializeToString())
+    for field in out.DESCRIPTOR.fields:
+        out.ClearField(field.name)
+    return out
+
+
+class RecordChanged(Exception):
+    """Someone else wrote the record between our read and our write."""
+
+
 class MessageStore:
     """Read and change records with compare-and-set, so replicas and button clicks don't clobber."""
 
@@ -68,32 +153,37 @@ class MessageStore:
 
     async def get(self, ref: str) -> AlertMessageRecord | None:
         """The record, or None when there is none or it cannot be read (then the group starts afresh)."""
+        return (await self.read(ref))[0]
+
+    async def read(self, ref: str) -> tuple[AlertMessageRecord | None, int]:
+        """The record and its revision (0 when the key holds nothing: create it)."""
         try:
             entry = await self.kv.get(ref)
         except (KeyNotFoundError, KeyDeletedError):
-            return None
-        return self._decode(ref, entry.value)
+            return None, 0
+        return self._decode(ref, entry.value), int(entry.revision or 0)
 
-    async def put(self, ref: str, record: AlertMessageRecord) -> None:
-        """Write unconditionally (a new message replaces whatever was there)."""
-        await self.kv.put(ref, codec.encode(record))
+    async def write(self, ref: str, record: AlertMessageRecord, revision: int) -> int:
+        """Write if the record is still at `revision` (0: still absent); RecordChanged if not."""
+        try:
+            if revision:
+                return int(await self.kv.update(ref, codec.encode(record), last=revision))
+            return int(await self.kv.create(ref, codec.encode(record)))
+        except KeyWrongLastSequenceError:
+            raise RecordChanged(ref) from None
 
     async def modify(
         self, ref: str, change: Callable[[AlertMessageRecord], AlertMessageRecord], attempts: int = 10
     ) -> AlertMessageRecord | None:
         """Apply `change` to the current record and write it back unless someone wrote in between."""
         for _ in range(attempts):
-            try:
-                entry = await self.kv.get(ref)
-            except (KeyNotFoundError, KeyDeletedError):
-                return None
-            current = self._decode(ref, entry.value)
+            current, revision = await self.read(ref)
             if current is None:
                 return None
             updated = change(current)
             try:
-                await self.kv.update(ref, codec.encode(updated), last=entry.revision)
-            except KeyWrongLastSequenceError:
+                await self.write(ref, updated, revision)
+            except RecordChanged:
                 continue
             return updated
         raise RuntimeError(f"record {ref} kept changing under us")
@@ -102,4 +192,8 @@ class MessageStore:
     def _decode(ref: str, value: bytes | None) -> AlertMessageRecord | None:
         if not value:
             return None
+        record = codec.decode_record(value, AlertMessageRecord, key=ref, required=())
+        if record is None or record.HasField("claim"):
+            return record  # a claimed record may not find a message yet: its post is under way
+        # Otherwise one that does not find its message is of no use (logged as such).
         return codec.decode_record(value, AlertMessageRecord, key=ref, required=REQUIRED)

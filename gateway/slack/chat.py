@@ -5,6 +5,7 @@ Slack's errors are translated here into ChatError, so nothing past the edge read
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping
@@ -26,15 +27,65 @@ log = logs.get_logger(__name__)
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # chat.update errors after which posting a fresh message is the only way to show it.
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+# The message itself is refused (its blocks, attachments, size or metadata): send it plainer.
+PAYLOAD_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "invalid_attachments",
+        "too_many_attachments",
+        "no_text",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+    }
+)
+# The bot may not post in this channel until a person changes something (invite it, unarchive).
+CHANNEL_ERRORS = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "team_access_not_granted",
+        "cannot_reply_to_message",
+    }
+)
+# The bot's token cannot be used anywhere until a person fixes it (reinstall, scopes, a new token).
+AUTH_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "org_login_required",
+        "ekm_access_denied",
+        "access_denied",
+        "two_factor_setup_required",
+        "enterprise_is_restricted",
+    }
+)
 
 
 class Failure(StrEnum):
     """What a failed chat call means for whoever made it."""
 
     RATE_LIMITED = "rate_limited"  # wait `retry_after` seconds, then try again
-    UNAVAILABLE = "unavailable"  # the chat service or the way to it failed for a moment
+    UNAVAILABLE = "unavailable"  # the chat service or the way to it failed for a moment (maybe done)
     GONE = "gone"  # the message to update no longer exists or cannot be changed
-    REFUSED = "refused"  # the chat service says no; trying again will not help
+    PAYLOAD = "payload"  # this message is refused (blocks, size, metadata): a plainer one may pass
+    CHANNEL = "channel"  # not in this channel until someone invites the bot, unarchives it, …
+    AUTH = "auth"  # not anywhere until someone fixes the token or the app's scopes
+    REFUSED = "refused"  # the chat service says no, for a reason not known here
 
 
 class ChatError(Exception):
@@ -45,6 +96,25 @@ class ChatError(Exception):
         self.failure = failure
         self.detail = detail
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A machine-readable mark on a posted message, so that it can be found again (Slack's metadata)."""
+
+    kind: str  # e.g. "chatops_alert"
+    id: str  # e.g. the notification id
+
+    def to_slack(self) -> dict[str, Any]:
+        return {"event_type": self.kind, "event_payload": {"id": self.id}}
+
+    def marks(self, message: Mapping[str, Any]) -> bool:
+        """Whether a message as Slack returns it (with include_all_metadata) carries this tag."""
+        metadata = message.get("metadata")
+        if not isinstance(metadata, Mapping) or metadata.get("event_type") != self.kind:
+            return False
+        payload = metadata.get("event_payload")
+        return isinstance(payload, Mapping) and payload.get("id") == self.id
 
 
 @dataclass(frozen=True)
@@ -72,6 +142,17 @@ class Chat(Protocol):
     async def user_name(self, user: str) -> str: ...
 
 
+class TaggedChat(Chat, Protocol):
+    """Chat whose posts can carry a Tag and be found again by it: what exactly-once delivery needs."""
+
+    async def post(
+        self, channel: str, message: SlackMessage, thread_ts: str = "", tag: Tag | None = None
+    ) -> Posted: ...
+
+    async def find(self, channel: str, tag: Tag, *, thread_ts: str = "", oldest: float = 0.0) -> str | None:
+        """The ts of our message with `tag` in the channel since `oldest` (or in the thread), if any."""
+
+
 def chat_error(exc: SlackApiError) -> ChatError:
     """Slack's answer -> ChatError: 429 waits Retry-After, 5xx and transient errors retry, else refused."""
     response = exc.response
@@ -87,6 +168,13 @@ def chat_error(exc: SlackApiError) -> ChatError:
         return ChatError(Failure.UNAVAILABLE, detail)
     if error in MESSAGE_GONE:
         return ChatError(Failure.GONE, detail)
+    for failure, errors in (
+        (Failure.PAYLOAD, PAYLOAD_ERRORS),
+        (Failure.CHANNEL, CHANNEL_ERRORS),
+        (Failure.AUTH, AUTH_ERRORS),
+    ):
+        if error in errors:
+            return ChatError(failure, detail)
     return ChatError(Failure.REFUSED, detail)
 
 
@@ -108,6 +196,16 @@ async def _api(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
 
 
 MAX_NAMES = 10_000
+FIND_LIMIT = 200  # messages per page when looking for a tagged post
+FIND_PAGES = 3
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def _tagged(messages: list[Any], tag: Tag) -> str | None:
+    for message in messages:
+        if isinstance(message, Mapping) and tag.marks(message):
+            return str(message.get("ts", "")) or None
+    return None
 
 
 class SlackChat:
@@ -120,7 +218,9 @@ class SlackChat:
         # Least recently used first: a workspace of many people (or many made-up ids) cannot grow it.
         self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str = "") -> Posted:
+    async def post(
+        self, channel: str, message: SlackMessage, thread_ts: str = "", tag: Tag | None = None
+    ) -> Posted:
         resp = await _api(
             self._client.chat_postMessage(
                 channel=channel,
@@ -129,9 +229,47 @@ class SlackChat:
                 attachments=list(message.attachments) or None,
                 thread_ts=thread_ts or None,
                 unfurl_links=False,
+                metadata=tag.to_slack() if tag is not None else None,
             )
         )
         return Posted(str(resp.get("channel") or channel), str(resp.get("ts", "")))
+
+    async def find(self, channel: str, tag: Tag, *, thread_ts: str = "", oldest: float = 0.0) -> str | None:
+        """Look back a bounded way: the thread's first FIND_LIMIT replies, or FIND_PAGES pages of the
+        channel's history since `oldest`. Without the scope to read history, say "not found"."""
+        if not _CHANNEL_ID.match(channel):
+            # History is read by channel id only; a channel given by name cannot be looked through.
+            log.warning("slack.find_needs_channel_id", channel=channel)
+            return None
+        try:
+            if thread_ts:
+                resp = await _api(
+                    self._client.conversations_replies(
+                        channel=channel, ts=thread_ts, limit=FIND_LIMIT, include_all_metadata=True
+                    )
+                )
+                return _tagged(resp.get("messages") or [], tag)
+            cursor = None
+            for _ in range(FIND_PAGES):
+                resp = await _api(
+                    self._client.conversations_history(
+                        channel=channel,
+                        oldest=f"{max(0.0, oldest):.6f}",
+                        limit=FIND_LIMIT,
+                        include_all_metadata=True,
+                        cursor=cursor,
+                    )
+                )
+                found = _tagged(resp.get("messages") or [], tag)
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if found or not resp.get("has_more") or not cursor:
+                    return found
+        except ChatError as exc:
+            if exc.detail != "missing_scope":
+                raise
+            # Without channels:history we cannot look: posting again risks a duplicate, not a loss.
+            log.warning("slack.find_not_allowed", channel=channel, error=exc.detail)
+        return None
 
     async def upload(self, channel: str, upload: SlackUpload, thread_ts: str = "") -> str:
         """Share a file into the channel (or thread) with its message; returns the file id.

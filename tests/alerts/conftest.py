@@ -13,11 +13,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops.streams import provision
 from gateway.alerts import AlertDelivery
+from gateway.alerts.delivery import Tuning
+from gateway.alerts.failures import Backoff
 from gateway.slack.chat import SlackChat
 from slackemu.client import EmulatorControl
 from tests.harness.slackemu import SlackEmulator, slack_emulator  # noqa: F401
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
+# Test-sized waits: retries within a second or two, a quick look for a vanished consumer.
+FAST = Tuning(
+    ack_wait=5.0,
+    backoff=Backoff(0.2, 2.0),
+    stall_backoff=Backoff(0.3, 1.5),
+    fetch_timeout=1.0,
+)
 
 
 @dataclass
@@ -29,9 +38,9 @@ class Slack:
     client: AsyncWebClient
     oncall: str
 
-    def delivery(self, nc: Client, **values: Any) -> AlertDelivery:
+    def delivery(self, nc: Client, *, tuning: Tuning = FAST, **values: Any) -> AlertDelivery:
         """Alert delivery to the on-call channel through the gateway's Chat over this Slack."""
-        return AlertDelivery(nc=nc, chat=SlackChat(self.client), oncall=self.oncall, **values)
+        return AlertDelivery(nc=nc, chat=SlackChat(self.client), oncall=self.oncall, tuning=tuning, **values)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from nats.aio.client import Client
@@ -12,7 +13,7 @@ from nats.js.errors import NotFoundError
 
 from gateway.alerts.routing import parse_routes
 from gateway.render.slack import TONE_COLOURS
-from tests.alerts.conftest import Slack
+from tests.alerts.conftest import FAST, Slack
 from tests.alerts.helpers import eventually, fixture, flat, replies, store, top_level, webhook
 
 
@@ -184,7 +185,7 @@ async def test_stop_during_start_up_returns_and_a_restart_delivers(js_ready: Cli
 async def test_a_changed_ack_wait_updates_the_durable_consumer(js_ready: Client, slack: Slack) -> None:
     js = js_ready.jetstream()
     for ack_wait in (30.0, 7.0):
-        delivery = slack.delivery(js_ready, ack_wait=ack_wait)
+        delivery = slack.delivery(js_ready, tuning=replace(FAST, ack_wait=ack_wait))
         await delivery.start()
         try:
 

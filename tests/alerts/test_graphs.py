@@ -140,7 +140,7 @@ def count(graphs: AlertGraphs, outcome: str) -> float:
 async def delivering(js: Client, slack: Slack, ask: Recorded) -> tuple[AlertDelivery, AlertGraphs]:
     graphs = AlertGraphs(chat=SlackChat(slack.client), ask=ask)
     graphs.start()
-    delivery = slack.delivery(js, graphs=graphs)
+    delivery = slack.delivery(js, after_post=graphs.after_post)
     await delivery.start()
     return delivery, graphs
 

@@ -64,7 +64,7 @@ async def parts(nc: Client, admins: tuple[str, ...]) -> Parts:
     record = AlertMessageRecord(channel="C1", ts="1.1", group_key=body["groupKey"], applied_seq=seq)
     record.replied_seq = seq
     record.labels.update(body["commonLabels"])
-    await MessageStore(await js.key_value(KV_ALERT_MESSAGES)).put(ref, record)
+    await MessageStore(await js.key_value(KV_ALERT_MESSAGES)).write(ref, record, 0)
     chat, ops, audited = RecordingChat(), PlayingOps(), []
 
     async def audit(event: audit_pb2.AuditEvent) -> None:

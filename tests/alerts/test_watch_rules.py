@@ -123,6 +123,19 @@ CASES = [
         ],
         fires("ChatopsSlackErrorsRising", "4m", None),
     ),
+    # One dead letter is one alert on-call never saw.
+    case(
+        [
+            series(
+                "chatops_gateway_alerts_dead_lettered_total",
+                {**GW, "error": "is_archived"},
+                "0 0 0 1 1 1 1 1",
+            ),
+            series("chatops_gateway_alerts_dead_lettered_total", {**GW, "error": "undecodable"}, "0x20"),
+        ],
+        fires("ChatopsAlertsDeadLettered", "30s", None),
+        fires("ChatopsAlertsDeadLettered", "1m", {**GW, "severity": "critical"}, "1"),
+    ),
     # One failed audit append is already a gap in the log; refused webhooks are lost alerts.
     case(
         [

@@ -32,6 +32,7 @@ PUBLISH: dict[str, frozenset[str]] = {
     # The gateway's refusals of chat messages that are not commands: that one subject only.
     "chatops.audit.chat.refused": frozenset({"ops", "gateway", "deployer"}),
     "chatops.deploys.petstore.requested": frozenset({"deployer"}),
+    "chatops.deadletter.alerts": frozenset({"gateway"}),
     "$KV.chatops_deploy_locks.petstore": frozenset({"deployer"}),
     "$JS.CHATOPS.API.STREAM.UPDATE.KV_chatops_deploy_locks": frozenset({"deployer"}),
     "$JS.CHATOPS.API.CONSUMER.CREATE.CHATOPS_DEPLOYS": frozenset({"deployer"}),

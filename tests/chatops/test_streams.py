@@ -16,6 +16,7 @@ from chatops.streams import DAY, Limits, ProvisionError, ensure, kv_configs, kv_
 from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_STREAM,
+    DEADLETTER_STREAM,
     DEPLOYS_STREAM,
     H_MSG_ID,
     KV_ALERT_MESSAGES,
@@ -36,6 +37,7 @@ async def test_provision_creates_everything_once(nc: Client) -> None:
     assert "stream CHATOPS_ALERTS created" in first
     assert "stream CHATOPS_AUDIT created" in first
     assert "stream CHATOPS_DEPLOYS created" in first
+    assert "stream CHATOPS_DEADLETTER created" in first
     assert f"bucket {KV_DEPLOY_MESSAGES} created" in first
     assert f"bucket {KV_SEEN_EVENTS} created" in first
 
@@ -49,6 +51,8 @@ async def test_provision_creates_everything_once(nc: Client) -> None:
     assert audit.config.deny_delete and audit.config.deny_purge
     deploys = await js.stream_info(DEPLOYS_STREAM)
     assert deploys.config.subjects == ["chatops.deploys.>"]
+    dead = await js.stream_info(DEADLETTER_STREAM)
+    assert dead.config.subjects == ["chatops.deadletter.>"]
     assert (await (await js.key_value(KV_ALERT_MESSAGES)).status()).bucket == KV_ALERT_MESSAGES
 
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chatops.streams import provision
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STREAM
 from gateway.alerts.backlog import BacklogWatch, read_backlog
-from gateway.alerts.delivery import consumer_config
+from gateway.alerts.delivery import Tuning, consumer_config
 from gateway.metrics import OLDEST_PENDING, PENDING, BacklogGauges
 from tests.alerts.helpers import store, webhook
 from tests.harness.servers import NatsServer
@@ -31,7 +31,7 @@ def scraped(registry: CollectorRegistry) -> dict[str, float]:
 
 async def test_pending_and_the_age_of_the_oldest_come_from_the_consumer(js_ready: Client) -> None:
     js = js_ready.jetstream()
-    await js.add_consumer(ALERTS_STREAM, consumer_config(30))
+    await js.add_consumer(ALERTS_STREAM, consumer_config(Tuning(ack_wait=30)))
     registry = CollectorRegistry()
     watch = BacklogWatch(js, BacklogGauges(registry), every=1.0)
     assert (await watch.poll()) is not None
