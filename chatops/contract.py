@@ -24,6 +24,7 @@ from chatops.subjects import (
 from chatops.v1 import (
     alerts_pb2,
     audit_pb2,
+    deadletters_pb2,
     deploys_pb2,
     graphs_pb2,
     sampling_pb2,
@@ -126,6 +127,20 @@ GRAPH_RENDER = Command(
     False,
     "Draw a Prometheus range query as a PNG.",
 )
+DEADLETTERS_LIST = Command(
+    "deadletters.list",
+    deadletters_pb2.ListDeadLettersRequest,
+    deadletters_pb2.ListDeadLettersReply,
+    False,
+    "The alert notifications delivery gave up on, with the reason, newest first.",
+)
+DEADLETTERS_REPLAY = Command(
+    "deadletters.replay",
+    deadletters_pb2.ReplayDeadLettersRequest,
+    deadletters_pb2.ReplayDeadLettersReply,
+    True,
+    "Send dead-lettered alert notifications to chat again.",
+)
 DEPLOYS_START = Command(
     "deploys.start",
     deploys_pb2.StartDeployRequest,
@@ -170,6 +185,8 @@ COMMANDS: tuple[Command[Any, Any], ...] = (
     SILENCES_CREATE,
     AUDIT_LIST,
     GRAPH_RENDER,
+    DEADLETTERS_LIST,
+    DEADLETTERS_REPLAY,
     DEPLOYS_START,
     DEPLOYS_ROLLBACK,
     DEPLOYS_LIST,

@@ -23,6 +23,7 @@ from ops.backends import alertmanager, jaeger, prometheus
 from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.backends.traces import TraceBackend
+from ops.deadletters import DeadLetters
 from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
 from ops.metrics import OpsMetrics
@@ -126,6 +127,7 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
                 HttpBackend(alertmanager.NAME, settings.ALERTMANAGER_URL, session, timeout)
             ),
             audit=AuditLog(js),
+            deadletters=DeadLetters(js),
             graphs=renderer,
             alertmanager_url=settings.alertmanager_public_url,
             petstore_job=settings.PETSTORE_JOB,

@@ -14,6 +14,7 @@ from ops.backends.petstore import SamplerBackend
 from ops.backends.prometheus import PrometheusBackend
 from ops.backends.traces import TraceBackend
 from ops.context import CallContext
+from ops.deadletters import DeadLetters
 from ops.graphs.pool import Renderer
 from ops.graphs.window import GraphLimits
 
@@ -27,6 +28,7 @@ class Deps:
     prometheus: PrometheusBackend
     alertmanager: AlertmanagerBackend
     audit: AuditLog
+    deadletters: DeadLetters
     graphs: Renderer
     alertmanager_url: str
     petstore_job: str = "petstore"

@@ -130,10 +130,11 @@ DEPLOYER_SERVICE = Service("DEPLOYER", DEPLOYER)
 IDENTITIES: tuple[Identity, ...] = (
     Identity(
         "ops",
-        "the Ops service: serves every command, appends the audit log and reads it back",
+        "the Ops service: serves every command, appends and reads the audit log, replays dead letters",
         service=OPS_SERVICE,
-        appends=(AUDIT_STREAM,),
-        reads=(AUDIT_STREAM,),
+        # A replayed dead letter goes back on CHATOPS_ALERTS; the replay is marked on CHATOPS_DEADLETTER.
+        appends=(AUDIT_STREAM, ALERTS_STREAM, DEADLETTER_STREAM),
+        reads=(AUDIT_STREAM, DEADLETTER_STREAM),
     ),
     Identity(
         "deployer",

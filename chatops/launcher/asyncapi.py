@@ -19,7 +19,7 @@ from chatops.contract import COMMANDS
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "asyncapi.yaml"
 PACKAGE = "chatops.v1"
-EVENTS = ("AlertNotification", "AuditEvent", "DeployEvent")
+EVENTS = ("AlertNotification", "AuditEvent", "DeployEvent", "DeadLetter", "DeadLetterReplayed")
 F = d.FieldDescriptorProto
 
 _SCALARS: dict[int, dict[str, Any]] = {
@@ -318,6 +318,24 @@ def document(catalog: Catalog) -> dict[str, Any]:
             access.writers_of(subjects.DEPLOYS_STREAM), access.readers_of(subjects.DEPLOYS_STREAM)
         ),
     }
+    channels["deadletters"] = {
+        "address": f"{subjects.DEADLETTER_PREFIX}.{{kind}}",
+        "title": "dead letters",
+        "description": "Alert notifications delivery gave up on, with the reason "
+        f"({subjects.DEADLETTER_ALERTS}), and each one sent again ({subjects.DEADLETTER_REPLAYED}), "
+        f"kept in the JetStream stream {subjects.DEADLETTER_STREAM}. Payload: protobuf binary; read "
+        f"them as JSON with {subjects.command_subject('deadletters.list')}.",
+        "parameters": {
+            "kind": {"enum": ["alerts", "replayed"], "description": "a dead letter, or a replay of one"},
+        },
+        "messages": {
+            "DeadLetter": {"$ref": "#/components/messages/DeadLetter"},
+            "DeadLetterReplayed": {"$ref": "#/components/messages/DeadLetterReplayed"},
+        },
+        "x-identities": _identities(
+            access.writers_of(subjects.DEADLETTER_STREAM), access.readers_of(subjects.DEADLETTER_STREAM)
+        ),
+    }
     for event in EVENTS:
         messages[event] = {
             "name": event,
@@ -335,6 +353,11 @@ def document(catalog: Catalog) -> dict[str, Any]:
         "action": "send",
         "title": "ops and the deployer append an audit event per command",
         "channel": {"$ref": "#/channels/audit"},
+    }
+    operations["publishDeadLetter"] = {
+        "action": "send",
+        "title": "the gateway appends a notification it gives up on; ops marks one sent again",
+        "channel": {"$ref": "#/channels/deadletters"},
     }
     operations["publishDeploy"] = {
         "action": "send",

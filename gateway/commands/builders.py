@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from chatops.v1 import alerts_pb2, audit_pb2, deploys_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import (
+    alerts_pb2,
+    audit_pb2,
+    deadletters_pb2,
+    deploys_pb2,
+    graphs_pb2,
+    sampling_pb2,
+    traces_pb2,
+    version_pb2,
+)
 from gateway.commands.lexer import LexError, Options, options, short, split_list
 from gateway.commands.values import (
     ValueProblem,
@@ -274,3 +283,41 @@ def release_status(rest: str, now: datetime) -> deploys_pb2.ReleaseStatusRequest
 
 
 __all__ = ["LexError", "ValueProblem"]
+
+
+def dead_letters(rest: str, now: datetime) -> deadletters_pb2.ListDeadLettersRequest:
+    """dead letters [limit=N] [replayed=yes]"""
+    opts = _only(options(rest), ("limit", "replayed"))
+    req = deadletters_pb2.ListDeadLettersRequest()
+    if "limit" in opts:
+        req.limit = parse_int(opts["limit"], "limit", 1, 100)
+    if "replayed" in opts:
+        answer = opts["replayed"].lower()
+        if answer not in ("yes", "no"):
+            raise ValueProblem(f"`replayed={short(opts['replayed'])}`: say yes or no")
+        req.replayed = answer == "yes"
+    return req
+
+
+MAX_REPLAY_IDS = 100
+
+
+def replay_dead_letters(rest: str, now: datetime) -> deadletters_pb2.ReplayDeadLettersRequest:
+    """replay dead letters <id>… | all"""
+    words = rest.replace(",", " ").split()
+    if not words:
+        raise ValueProblem("say which dead letters to send again: their ids (see `dead letters`), or `all`")
+    if [w.lower() for w in words] == ["all"]:
+        return deadletters_pb2.ReplayDeadLettersRequest(all=True)
+    ids: list[int] = []
+    for word in words:
+        digits = word.lstrip("#")
+        if not digits.isdigit() or int(digits) < 1 or len(digits) > 18:
+            raise ValueProblem(
+                f"`{short(word)}` is not a dead letter id: "
+                "ids are the numbers `dead letters` shows, or say `all`"
+            )
+        ids.append(int(digits))
+    if len(ids) > MAX_REPLAY_IDS:
+        raise ValueProblem(f"at most {MAX_REPLAY_IDS} ids at once, or `all`")
+    return deadletters_pb2.ReplayDeadLettersRequest(ids=ids)

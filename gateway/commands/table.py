@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from chatops import contract as c
 from chatops.contract import Command, Rep, Req, check_complete
 from gateway.commands import builders
-from gateway.render import deploys, replies
+from gateway.render import deadletters, deploys, replies
 from gateway.render.doc import Doc
 
 Build = Callable[[str, datetime], Message]
@@ -194,6 +194,32 @@ SPECS: tuple[Spec, ...] = (
             "`step=` one point every so often, e.g. 30s (default: about 240 points; at most 1000)",
             "At most 10 series are drawn: those with the highest last value; times are UTC.",
         ),
+    ),
+    spec(
+        "dead letters",
+        c.DEADLETTERS_LIST,
+        "dead letters [limit=N] [replayed=yes]",
+        "Alert notifications that could not be delivered to chat, and why.",
+        ("dead letters", "dead letters replayed=yes limit=50"),
+        builders.dead_letters,
+        deadletters.list_dead_letters,
+        (
+            "`limit=` how many, 1 to 100 (default 20)",
+            "`replayed=yes` also those already sent again",
+            "A notification goes there when Slack refused its channel or the bot's token for "
+            "`ALERTS_DEADLETTER_AFTER`, or when no form of it is accepted.",
+        ),
+    ),
+    spec(
+        "replay dead letters",
+        c.DEADLETTERS_REPLAY,
+        "replay dead letters <id>… | all",
+        "Send dead-lettered alert notifications to chat again, once the cause is fixed (admins; asks to "
+        "confirm).",
+        ("replay dead letters 12", "replay dead letters all"),
+        builders.replay_dead_letters,
+        deadletters.replay_dead_letters,
+        ("The ids are those `dead letters` shows; `all` is every one not sent again yet.",),
     ),
     spec(
         "deploy",

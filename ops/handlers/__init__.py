@@ -8,7 +8,7 @@ from chatops import contract as c
 from chatops.contract import OPS, Command, Rep, Req, check_complete, served_by
 from ops.context import CallContext
 from ops.deps import Deps, Handler
-from ops.handlers import alerts, audit, graph, sampling, silences, traces, version
+from ops.handlers import alerts, audit, deadletters, graph, sampling, silences, traces, version
 
 
 def handles(
@@ -30,6 +30,8 @@ HANDLERS: dict[str, Handler] = dict(
         handles(c.SILENCES_CREATE, silences.create_silence),
         handles(c.AUDIT_LIST, audit.list_audit),
         handles(c.GRAPH_RENDER, graph.render_graph),
+        handles(c.DEADLETTERS_LIST, deadletters.list_dead_letters),
+        handles(c.DEADLETTERS_REPLAY, deadletters.replay_dead_letters),
     ]
 )
 check_complete("handler", HANDLERS, served_by(OPS))

@@ -8,6 +8,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,20 +16,21 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 from prometheus_client import generate_latest
 
-from chatops import codec
 from chatops.streams import provision
-from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, DEADLETTER_STREAM, alert_subject
-from chatops.v1.deadletters_pb2 import DeadLetter
+from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, alert_subject
+from chatops.v1.deadletters_pb2 import DeadLetter, ListDeadLettersRequest, ReplayDeadLettersRequest
 from gateway.alerts import AlertDelivery
 from gateway.alerts.routing import parse_routes
 from gateway.metrics import GatewayMetrics
 from gateway.slack.chat import SlackChat
 from gateway.slack.client import CountingWebClient
+from ops.app import running
 from slackemu.client import EmulatorControl
 from tests.alerts.conftest import FAST
 from tests.alerts.helpers import eventually, flat, replies, store, top_level, webhook
 from tests.harness.servers import NatsServer
 from tests.harness.slackemu import SlackEmulator
+from tests.ops.conftest import ask, ops_settings, reply_of
 
 
 @pytest.fixture(scope="module")
@@ -172,52 +174,57 @@ async def test_refused_blocks_arrive_as_plain_text(bus: Client, world: World) ->
         await delivery.stop()
 
 
-async def dead_letters(nc: Client) -> list[DeadLetter]:
-    js = nc.jetstream()
-    info = await js.stream_info(DEADLETTER_STREAM)
-    out = []
-    for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
-        with contextlib.suppress(NotFoundError):
-            letter = codec.decode((await js.get_msg(DEADLETTER_STREAM, seq)).data or b"", DeadLetter)
-            letter.sequence = seq  # its id, as deadletters.list fills it in
-            out.append(letter)
-    return out
-
-
-async def test_what_cannot_be_delivered_in_time_and_what_cannot_be_read_become_dead_letters(
-    bus: Client, world: World
+async def test_what_cannot_be_delivered_in_time_and_what_cannot_be_read_become_dead_letters_and_replay(
+    world: World, secure_nats: NatsServer, tmp_path: Path
 ) -> None:
+    """On a bus with identities: the gateway's may append dead letters, ops' lists and replays them."""
+    gw, hook = await secure_nats.connect("gateway"), await secure_nats.connect("notifier")
     await world.control.set_archived(world.oncall, True)
-    delivery = world.delivery(bus, tuning=replace(FAST, backfill=0, dead_letter_after=3.0))
+    delivery = world.delivery(gw, tuning=replace(FAST, backfill=0, dead_letter_after=3.0))
     await delivery.start()
     await delivery.ready()
     name = group("Archived")
     try:
-        seq = await store(bus, webhook(name, [("h1", "firing")]))
-        bad = await bus.jetstream().publish(alert_subject("firing", "critical"), b"\xff not protobuf")
+        async with running(ops_settings(tmp_path, secure_nats)):
+            seq = await store(hook, webhook(name, [("h1", "firing")]))
+            bad = await hook.jetstream().publish(alert_subject("firing", "critical"), b"\xff not protobuf")
 
-        async def both() -> list[DeadLetter] | None:
-            found = [d for d in await dead_letters(bus) if d.stream_seq in (seq, bad.seq)]
-            return found if len(found) == 2 else None
+            async def both() -> list[DeadLetter] | None:
+                listed = reply_of(
+                    await ask(gw, "deadletters.list", ListDeadLettersRequest()), "deadletters.list"
+                )
+                found = [d for d in listed.dead_letters if d.stream_seq in (seq, bad.seq)]
+                return found if len(found) == 2 else None
 
-        letters = {d.stream_seq: d for d in await eventually(both, timeout=30, what="two dead letters")}
-        archived, unreadable = letters[seq], letters[bad.seq]
-        assert archived.error == "is_archived" and world.oncall in archived.reason
-        assert "not delivered within 3s" in archived.reason and archived.channel == world.oncall
-        assert archived.notification.common_labels["alertname"] == name and archived.attempts >= 1
-        assert unreadable.error == "undecodable" and unreadable.data == b"\xff not protobuf"
-        assert world.metric('chatops_gateway_alerts_dead_lettered_total{error="is_archived"}') == 1
+            letters = {d.stream_seq: d for d in await eventually(both, timeout=30, what="two dead letters")}
+            archived, unreadable = letters[seq], letters[bad.seq]
+            assert archived.error == "is_archived" and world.oncall in archived.reason
+            assert "not delivered within 3s" in archived.reason and archived.channel == world.oncall
+            assert archived.notification.common_labels["alertname"] == name and archived.attempts >= 1
+            assert unreadable.error == "undecodable" and unreadable.data == b"\xff not protobuf"
+            assert world.metric('chatops_gateway_alerts_dead_lettered_total{error="is_archived"}') == 1
 
-        async def acked() -> bool:
-            info = await bus.jetstream().consumer_info(ALERTS_STREAM, ALERTS_DELIVERY_DURABLE)
-            return bool(info.num_ack_pending == 0 and info.num_pending == 0)
+            async def acked() -> bool:
+                info = await gw.jetstream().consumer_info(ALERTS_STREAM, ALERTS_DELIVERY_DURABLE)
+                return bool(info.num_ack_pending == 0 and info.num_pending == 0)
 
-        await eventually(acked, what="both acked on CHATOPS_ALERTS")
-        assert delivery.problem() == ""  # nothing waits for the archived channel any more
+            await eventually(acked, what="both acked on CHATOPS_ALERTS")
+            assert delivery.problem() == ""  # nothing waits for the archived channel any more
 
+            # Fixed: an admin has ops send it again, and it arrives like a new notification, once.
+            await world.control.set_archived(world.oncall, False)
+            request = ReplayDeadLettersRequest(ids=[archived.sequence, unreadable.sequence])
+            reply = reply_of(await ask(gw, "deadletters.replay", request), "deadletters.replay")
+        assert list(reply.replayed) == [archived.sequence] and "could not be read" in reply.skipped[0]
+        posted = await world.control.wait_for_message(world.oncall, timeout=20)
+        assert name in flat(posted)
+        await eventually(acked, what="the replay acked")
+        assert len(top_level(await world.control.messages(world.oncall))) == 1
     finally:
         await delivery.stop()
         await world.control.set_archived(world.oncall, False)
+        await gw.close()
+        await hook.close()
 
 
 async def test_a_recreated_alerts_stream_is_followed_and_its_notifications_are_not_taken_as_seen(

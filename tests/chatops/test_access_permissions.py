@@ -27,12 +27,13 @@ STREAMS = names()  # every stream, the buckets' included
 
 # subject -> the identities that may publish to it; everyone else is refused by the server.
 PUBLISH: dict[str, frozenset[str]] = {
-    "chatops.alerts.firing.critical": frozenset({"notifier"}),
+    "chatops.alerts.firing.critical": frozenset({"notifier", "ops"}),  # ops: a replayed dead letter
     "chatops.audit.sampling.set": frozenset({"ops", "deployer"}),
     # The gateway's refusals of chat messages that are not commands: that one subject only.
     "chatops.audit.chat.refused": frozenset({"ops", "gateway", "deployer"}),
     "chatops.deploys.petstore.requested": frozenset({"deployer"}),
-    "chatops.deadletter.alerts": frozenset({"gateway"}),
+    "chatops.deadletter.alerts": frozenset({"gateway", "ops"}),
+    "chatops.deadletter.replayed": frozenset({"gateway", "ops"}),
     "$KV.chatops_deploy_locks.petstore": frozenset({"deployer"}),
     "$JS.CHATOPS.API.STREAM.UPDATE.KV_chatops_deploy_locks": frozenset({"deployer"}),
     "$JS.CHATOPS.API.CONSUMER.CREATE.CHATOPS_DEPLOYS": frozenset({"deployer"}),
@@ -195,6 +196,7 @@ async def test_changing_commands_of_a_read_only_identity_reach_only_the_refusal_
 
 
 async def test_only_the_notifier_stores_alerts_and_tools_see_them_live(clients) -> None:
+    # (and ops, which puts a dead letter back when an admin asks: tests/ops/test_deadletters.py)
     seen: list[Msg] = []
     got = asyncio.Event()
 
@@ -208,7 +210,7 @@ async def test_only_the_notifier_stores_alerts_and_tools_see_them_live(clients) 
     before = (await js.stream_info(ALERTS_STREAM)).state.messages
     ack = await js.publish("chatops.alerts.firing.warning", b"a page", stream=ALERTS_STREAM)
     assert ack.stream == ALERTS_STREAM
-    for name in sorted(ALL - {"notifier"}):
+    for name in sorted(ALL - {"notifier", "ops"}):
         await clients[name].nc.publish("chatops.alerts.firing.critical", b"a fake page")
         assert await clients[name].refused('publish to "chatops.alerts.firing.critical"'), name
     await asyncio.wait_for(got.wait(), 10)

@@ -21,6 +21,8 @@ def test_command_subjects_match_the_contract() -> None:
         "chatops.cmd.silences.create",
         "chatops.cmd.audit.list",
         "chatops.cmd.graph.render",
+        "chatops.cmd.deadletters.list",
+        "chatops.cmd.deadletters.replay",
         "chatops.cmd.deploys.start",
         "chatops.cmd.deploys.rollback",
         "chatops.cmd.deploys.list",
@@ -29,6 +31,7 @@ def test_command_subjects_match_the_contract() -> None:
     assert {c.name for c in COMMANDS if c.changes} == {
         "sampling.set",
         "silences.create",
+        "deadletters.replay",
         "deploys.start",
         "deploys.rollback",
     }

@@ -110,7 +110,7 @@ def test_every_channel_says_which_identities_publish_and_subscribe():
     }
     assert by_address["chatops.cmd.version.get"]["publish"] == ["gateway", "console", "tools"]
     assert by_address[f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}"] == {
-        "publish": ["notifier"],
+        "publish": ["ops", "notifier"],  # ops: a dead letter sent again
         "subscribe": ["gateway (its durable consumer)", "tools (live)"],
     }
     assert by_address[f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}"]["publish"] == [

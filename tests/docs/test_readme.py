@@ -87,7 +87,8 @@ def test_troubleshooting_quotes_what_the_code_really_says():
     source = "\n".join(p.read_text() for p in files)
     # Log events, metric labels and messages the section tells people to look for.
     for said in (
-        '"alerts.dropped"',
+        '"alerts.stalled"',
+        "invite the bot to the channel",
         '"alerts.rejected"',
         '"unauthorized"',
         "configuration error: ",

@@ -264,6 +264,13 @@ _GRAMMAR: dict[str, st.SearchStrategy[str]] = {
     ),
     "rollback": st.one_of(st.sampled_from(["petstore", "billing", "", "petstore now"]), free_text),
     "deploys": _options(st.builds("limit={}".format, st.integers(0, 101))),
+    "dead letters": _options(
+        st.builds("limit={}".format, st.integers(0, 101)),
+        st.builds("replayed={}".format, st.sampled_from(["yes", "no", "maybe", ""])),
+    ),
+    "replay dead letters": st.one_of(
+        st.sampled_from(["all", "1", "#2", "1,2,3", "0", "-1", "all 1", "9" * 25, "<@U024BE7LH>"]), free_text
+    ),
     "release status": st.one_of(
         st.sampled_from(
             ["85c5e41", "85C5", "0.2.0", "0.9.9", "0bad", "abc", "1ccaa2aeaa13c11405ce10152c166158af3bd3e6"]

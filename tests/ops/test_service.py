@@ -12,7 +12,15 @@ from chatops.bus import Caller, refuse
 from chatops.contract import OPS, command, served_by
 from chatops.identity import Roster
 from chatops.subjects import QUEUE_GROUP, SERVICE_NAME
-from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
+from chatops.v1 import (
+    alerts_pb2,
+    audit_pb2,
+    deadletters_pb2,
+    graphs_pb2,
+    sampling_pb2,
+    traces_pb2,
+    version_pb2,
+)
 from tests.harness.servers import NatsServer
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
 
@@ -71,6 +79,8 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
         ),
         "audit.list": audit_pb2.ListAuditRequest(),
         "graph.render": graphs_pb2.RenderGraphRequest(query="up"),
+        "deadletters.list": deadletters_pb2.ListDeadLettersRequest(),
+        "deadletters.replay": deadletters_pb2.ReplayDeadLettersRequest(all=True),
     }
     assert set(requests) == {c.name for c in COMMANDS}
     expected = {
@@ -84,6 +94,8 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
         "silences.create": 502,
         "audit.list": 0,
         "graph.render": 502,
+        "deadletters.list": 0,
+        "deadletters.replay": 0,
     }
     for as_json in (False, True):
         for name, request in requests.items():

@@ -18,6 +18,7 @@ from ops.backends import alertmanager, prometheus
 from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.context import CallContext
+from ops.deadletters import DeadLetters
 from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
 from ops.handlers import HANDLERS
@@ -62,6 +63,7 @@ async def test_crashing_handler_gives_500_and_is_audited(
             prometheus=prometheus.HttpPrometheus(HttpBackend("Prometheus", UNUSED_URL, session, 2)),
             alertmanager=alertmanager.HttpAlertmanager(HttpBackend("Alertmanager", UNUSED_URL, session, 2)),
             audit=AuditLog(js),
+            deadletters=DeadLetters(js),
             graphs=renderer,
             alertmanager_url=UNUSED_URL,
         )
