@@ -32,6 +32,8 @@ from tests.harness.servers import NatsServer
 from tests.harness.slackemu import SlackEmulator
 from tests.ops.conftest import ask, ops_settings, reply_of
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def nats_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
