@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import aiohttp
 from nats.aio.client import Client
 from nats.micro.service import Service
-from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs
 from chatops.bus import connect, jetstream, settle
@@ -36,7 +35,7 @@ from ops.backends.http import HttpBackend
 from ops.backends.prometheus import NAME as PROMETHEUS
 from ops.backends.prometheus import HttpPrometheus
 from ops.service import Endpoints, start_refusals, start_service
-from ops.telemetry import tracer_provider
+from ops.tracing import OtlpSink, Recorder, Tracer
 
 log = logs.get_logger(__name__)
 
@@ -49,7 +48,7 @@ class Running:
     service: Service
     endpoints: Endpoints[DeployerDeps]
     deployer: Deployer
-    provider: TracerProvider
+    recorder: Recorder
 
 
 class _Health:
@@ -91,8 +90,6 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
     slots = tuple(Slot.parse(service_name, i, e) for i, e in enumerate(settings.DEPLOY_INSTANCES))
 
     async with contextlib.AsyncExitStack() as stack:
-        provider = tracer_provider(settings.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/"), service=name)
-        stack.push_async_callback(asyncio.to_thread, provider.shutdown)
         metrics = deployer_metrics()
         ready = asyncio.Event()
         health = _Health(ready, f"{len(slots)} instances of {service_name}")
@@ -108,6 +105,9 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
             timeout=aiohttp.ClientTimeout(total=settings.DEPLOYER_BACKEND_TIMEOUT)
         )
         stack.push_async_callback(session.close)
+        endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT
+        recorder = Recorder(name, OtlpSink(endpoint, session, name) if endpoint else None)
+        await stack.enter_async_context(recorder.flushing())  # left after the last command: its spans go
 
         roster = load_roster(settings.CHATOPS_IDENTITIES)
         nc = await connect(settings, "deployer")
@@ -150,7 +150,7 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         deployer.ready = ready
         endpoints = Endpoints(
             DeployerDeps(deployer, manifest, watch, AuditLog(js)),
-            provider.get_tracer("deployer"),
+            Tracer(recorder),
             metrics,
             admins=settings.CHATOPS_ADMINS,
             roster=roster,
@@ -191,5 +191,5 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
             events=projection.last_sequence,
             metrics=settings.DEPLOYER_METRICS_LISTEN,
         )
-        yield Running(nc, service, endpoints, deployer, provider)
+        yield Running(nc, service, endpoints, deployer, recorder)
         log.info("deployer.stopping")

@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import contextlib
 
-from opentelemetry import trace
-
 from chatops import logs
 from chatops.health import ListenError
 from chatops.lifecycle import stop_on_signals
@@ -25,8 +23,7 @@ async def serve(settings: DeployerSettings) -> None:
     started = asyncio.Event()
 
     async def run() -> None:
-        async with running(settings) as deployer:
-            trace.set_tracer_provider(deployer.provider)
+        async with running(settings):
             started.set()
             await stop.wait()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from dataclasses import dataclass
 import aiohttp
 from nats.aio.client import Client
 from nats.micro.service import Service
-from opentelemetry.sdk.trace import TracerProvider
 
 from chatops import logs, redact
 from chatops.bus import connect, jetstream, settle
@@ -30,11 +28,13 @@ from ops.metrics import OpsMetrics
 from ops.probe import TraceStoreProbe
 from ops.service import Endpoints, start_refusals, start_service
 from ops.settings import OpsSettings
-from ops.telemetry import tracer_provider
 from ops.tracestore.receiver import receiver_app
 from ops.tracestore.store import LocalTraces, SpanStore
+from ops.tracing import OtlpSink, Recorder, SpanSink, StoreSink, Tracer
 
 log = logs.get_logger(__name__)
+
+SERVICE = "chatops-ops"  # the service.name of ops' own spans
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Running:
     endpoints: Endpoints[Deps]
     metrics: OpsMetrics
     store: SpanStore | None
-    provider: TracerProvider
+    recorder: Recorder
 
 
 class _Health:
@@ -65,9 +65,6 @@ class _Health:
 async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[Running]:
     """Start every part in order, stop them in reverse; a backend being down does not stop start-up."""
     async with contextlib.AsyncExitStack() as stack:
-        provider = tracer_provider(settings.span_export_endpoint)
-        tracer = provider.get_tracer("ops")
-
         metrics = OpsMetrics()
         health = _Health()
         bus_gauge(metrics.registry, lambda: not health.problem())
@@ -99,11 +96,17 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
             traces = jaeger.JaegerTraces(
                 HttpBackend(jaeger.NAME, settings.JAEGER_URL, session, timeout), settings.trace_ui_url
             )
+        # Ops' own spans: straight into the local store, or to an OTLP endpoint when one is set.
+        sink: SpanSink | None = None
+        if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
+            sink = OtlpSink(settings.OTEL_EXPORTER_OTLP_ENDPOINT, session, SERVICE)
+        elif store is not None:
+            sink = StoreSink(store)
+        recorder = Recorder(SERVICE, sink)
+        await stack.enter_async_context(recorder.flushing())  # left after the last command: its spans go
         probe = TraceStoreProbe(traces, metrics.trace_store_up.labels("local" if store else "jaeger"))
         probe.start()
         stack.push_async_callback(probe.stop)
-        # Flush our own spans while the receiver still listens; in a thread, since it may post to us.
-        stack.push_async_callback(asyncio.to_thread, provider.shutdown)
 
         petstore = GrpcPetstore(settings.PETSTORE_ADDR, timeout)
         stack.push_async_callback(petstore.close)
@@ -135,7 +138,7 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
         )
         endpoints = Endpoints(
             deps,
-            tracer,
+            Tracer(recorder),
             metrics,
             admins=settings.CHATOPS_ADMINS,
             max_in_flight=settings.OPS_MAX_IN_FLIGHT,
@@ -158,5 +161,5 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
             otlp=settings.OTLP_LISTEN if store else None,
             metrics=settings.OPS_METRICS_LISTEN,
         )
-        yield Running(nc, service, endpoints, metrics, store, provider)
+        yield Running(nc, service, endpoints, metrics, store, recorder)
         log.info("ops.stopping")

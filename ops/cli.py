@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import contextlib
 
-from opentelemetry import trace
-
 from chatops import logs
 from chatops.health import ListenError
 from chatops.lifecycle import stop_on_signals
@@ -24,9 +22,7 @@ async def serve(settings: OpsSettings) -> None:
     started = asyncio.Event()
 
     async def run() -> None:
-        async with running(settings) as ops:
-            # Backend client spans (HTTP, gRPC) join the command's trace through the global provider.
-            trace.set_tracer_provider(ops.provider)
+        async with running(settings):
             started.set()
             await stop.wait()
 

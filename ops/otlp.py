@@ -1,9 +1,10 @@
-"""Read OTLP trace data (protobuf or the OTLP JSON encoding, hex ids) into frozen spans."""
+"""OTLP trace data (protobuf or the OTLP JSON encoding, hex ids) to and from frozen spans."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -156,3 +157,35 @@ def spans_from_json_bytes(data: bytes) -> list[Span]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OtlpError(f"body is not valid JSON: {exc}") from None
     return spans_from_json(doc)
+
+
+def _kv(key: str, value: str) -> KeyValue:
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def spans_to_protobuf(spans: Sequence[Span], service: str) -> bytes:
+    """A binary ExportTraceServiceRequest of one service's spans (the inverse of spans_from_protobuf)."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.append(_kv("service.name", service))
+    scope = resource_spans.scope_spans.add()
+    scope.scope.name = service
+    for span in spans:
+        out = scope.spans.add()
+        out.trace_id = bytes.fromhex(span.trace_id)
+        out.span_id = bytes.fromhex(span.span_id)
+        if span.parent_span_id:
+            out.parent_span_id = bytes.fromhex(span.parent_span_id)
+        out.name = span.name
+        out.start_time_unix_nano = span.start_ns
+        out.end_time_unix_nano = span.end_ns
+        out.status.code = span.status_code  # type: ignore[assignment]
+        out.status.message = span.status_message
+        out.attributes.extend(_kv(k, v) for k, v in span.attributes)
+        for event in span.events:
+            out.events.add(
+                time_unix_nano=event.time_ns,
+                name=event.name,
+                attributes=[_kv(k, v) for k, v in event.attributes],
+            )
+    return request.SerializeToString()

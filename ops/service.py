@@ -10,15 +10,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
-from opentelemetry.propagate import extract
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from chatops import codec, logs, redact
 from chatops.access.table import refused_subject
@@ -33,6 +30,7 @@ from ops.errors import OpsError
 from ops.fit import ReplyTooBig, fit
 from ops.handlers import HANDLERS
 from ops.metrics import Metrics
+from ops.tracing import Tracer
 
 log = logs.get_logger(__name__)
 
@@ -165,26 +163,20 @@ class Endpoints(Generic[D]):
 
     async def serve(self, command: Command[Any, Any], request: Request, *, refusal: str = "") -> None:
         started = time.perf_counter()
-        as_json = codec.wants_json(request.headers)
-        ctx = CallContext.from_headers(request.headers, self.roster)
+        headers = request.headers or {}
+        as_json = codec.wants_json(headers)
+        ctx = CallContext.from_headers(headers, self.roster)
         if refusal:
             ctx = replace(ctx, refused=refusal)
-        parent = extract({k.lower(): v for k, v in (request.headers or {}).items()})
-        with self.tracer.start_as_current_span(
-            f"chatops {command.name}",
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes={
-                "chatops.command": command.name,
-                "chatops.actor": ctx.actor,
-                "chatops.request_id": ctx.request_id,
-            },
-        ) as span:
-            trace_id = format(span.get_span_context().trace_id, "032x")
+        with self.tracer.command(f"chatops {command.name}", ctx.traceparent) as span:
+            span.set("chatops.command", command.name)
+            span.set("chatops.actor", ctx.actor)
+            span.set("chatops.request_id", ctx.request_id)
+            trace_id = span.trace_id
             arguments, outcome = await self.run(command, request.data, as_json, ctx, trace_id)
             if outcome.code:
-                span.set_status(Status(StatusCode.ERROR, outcome.text))
-                span.set_attribute("chatops.error_code", outcome.code)
+                span.fail(outcome.text)
+                span.set("chatops.error_code", outcome.code)
             seconds = time.perf_counter() - started
             # Audit before answering: whoever reads the log after the reply finds this command in it.
             await self.audit(command, ctx, arguments, outcome, seconds, trace_id)
@@ -270,10 +262,7 @@ class Endpoints(Generic[D]):
         seconds: float,
         trace_id: str,
     ) -> None:
-        now = Timestamp()
-        now.GetCurrentTime()
         event = AuditEvent(
-            time=now,
             actor=ctx.actor,
             actor_name=ctx.actor_name,
             channel=ctx.channel,
@@ -288,6 +277,7 @@ class Endpoints(Generic[D]):
             claimed_actor=ctx.claimed,
             sender=ctx.sender,
         )
+        event.time.FromNanoseconds(time.time_ns())
         event.duration.FromNanoseconds(int(seconds * 1e9))
         try:
             async with asyncio.timeout(5):

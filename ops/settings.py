@@ -71,9 +71,3 @@ class OpsSettings(BusSettings):
         if self.JAEGER_URL:
             return JAEGER_UI_DEFAULT
         return f"http://{self.OTLP_LISTEN}"
-
-    @property
-    def span_export_endpoint(self) -> str:
-        if self.OTEL_EXPORTER_OTLP_ENDPOINT:
-            return self.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/")
-        return "" if self.JAEGER_URL else f"http://{self.OTLP_LISTEN}"

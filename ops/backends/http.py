@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from opentelemetry import propagate, trace
 
 from chatops import redact
 from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
 from ops.errors import OpsError
-
-_tracer = trace.get_tracer(__name__)
+from ops.tracing import TRACEPARENT, client_span, traceparent
 
 
 @dataclass(frozen=True)
@@ -40,9 +38,10 @@ class HttpBackend:
     ) -> HttpAnswer:
         """Send one request; timeouts become 504 and transport faults 502, both naming the backend."""
         url = self.base_url.rstrip("/") + path
-        with _tracer.start_as_current_span(f"{self.name} {method} {path}", kind=trace.SpanKind.CLIENT):
+        with client_span(f"{self.name} {method} {path}"):
             headers: dict[str, str] = {"Accept": "application/json"}
-            propagate.inject(headers)
+            if parent := traceparent():
+                headers[TRACEPARENT] = parent
             data = None
             if body is not None:
                 data = json.dumps(body).encode()

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
-from opentelemetry import propagate, trace
 
 from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
 from ops.errors import OpsError
+from ops.tracing import TRACEPARENT, client_span, traceparent
 from petstore.v1 import petstore_pb2, petstore_pb2_grpc
 
 NAME = "petstore"
-_tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,8 @@ class GrpcPetstore:
             await channel.close(None)
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        return tuple((k.lower(), v) for k, v in carrier.items())
+        parent = traceparent()
+        return ((TRACEPARENT, parent),) if parent else ()
 
     def _error(self, exc: grpc.aio.AioRpcError, addr: str) -> OpsError:
         code = exc.code()
@@ -87,7 +85,7 @@ class GrpcPetstore:
 
     async def get(self) -> SamplerSetting:
         failed: OpsError | None = None
-        with _tracer.start_as_current_span("petstore GetSampler", kind=trace.SpanKind.CLIENT):
+        with client_span("petstore GetSampler"):
             for addr, stub in zip(self.addrs, self.stubs, strict=True):
                 try:
                     reply = await stub.GetSampler(
@@ -111,7 +109,7 @@ class GrpcPetstore:
         return _from_pb(reply.previous), _from_pb(reply.current)
 
     async def change(self, setting: SamplerSetting) -> tuple[SamplerSetting, SamplerSetting]:
-        with _tracer.start_as_current_span("petstore ChangeSampler", kind=trace.SpanKind.CLIENT):
+        with client_span("petstore ChangeSampler"):
             results = await asyncio.gather(
                 *(self._change_one(stub, setting) for stub in self.stubs), return_exceptions=True
             )

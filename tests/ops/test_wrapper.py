@@ -9,7 +9,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from nats.aio.client import Client
-from opentelemetry.sdk.trace import TracerProvider
 
 from chatops.streams import provision
 from chatops.v1 import audit_pb2, version_pb2
@@ -25,6 +24,7 @@ from ops.handlers import HANDLERS
 from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
 from ops.tracestore.store import LocalTraces, SpanStore
+from ops.tracing import Tracer
 from tests.harness.servers import LOOPBACK, NatsServer, free_port
 from tests.ops.conftest import UNUSED_URL, ask, error_of
 
@@ -68,7 +68,7 @@ async def test_crashing_handler_gives_500_and_is_audited(
             alertmanager_url=UNUSED_URL,
         )
         handlers = dict(HANDLERS, **{"version.get": crash})
-        endpoints = Endpoints(deps, TracerProvider().get_tracer("t"), Metrics(), handlers=handlers)
+        endpoints = Endpoints(deps, Tracer(), Metrics(), handlers=handlers)
         service = await start_service(nc, endpoints)
         try:
             with caplog.at_level(logging.ERROR, logger="ops.service"):
@@ -93,4 +93,4 @@ async def test_crashing_handler_gives_500_and_is_audited(
 def test_every_command_needs_a_handler() -> None:
     partial = {k: v for k, v in HANDLERS.items() if k != "audit.list"}
     with pytest.raises(ValueError, match=r"no handler for audit\.list"):
-        Endpoints(None, TracerProvider().get_tracer("t"), Metrics(), handlers=partial)  # type: ignore[arg-type,misc]
+        Endpoints(None, Tracer(), Metrics(), handlers=partial)  # type: ignore[arg-type,misc]
