@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 from chatops import logs
@@ -64,16 +65,22 @@ class Roster:
         except (ValueError, KeyError, TypeError) as exc:
             raise RosterError(f"{path} is not a roster written by `chatops access`: {exc}") from None
 
+    @cached_property
+    def _by_key(self) -> dict[tuple[str, str], Member]:
+        return {(m.account, m.nkey): m for m in reversed(self.members)}  # the first one wins
+
     def sender(self, headers: Mapping[str, str] | None) -> Member | None:
         """The identity the server says sent this request, or None when it did not say or is unknown."""
-        info = request_info(headers)
-        if info is None:
-            return None
-        account, user = info
-        for member in self.members:
-            if member.nkey == user and member.account == account:
-                return member
-        return None
+        raw = ""
+        for key, value in (headers or {}).items():
+            if key.lower() == H_REQUEST_INFO.lower():
+                raw = value
+        return self.sender_of(raw)
+
+    def sender_of(self, request_info: str) -> Member | None:
+        """As `sender`, from the Nats-Request-Info header's value."""
+        info = parse_request_info(request_info)
+        return None if info is None else self._by_key.get(info)
 
 
 def request_info(headers: Mapping[str, str] | None) -> tuple[str, str] | None:
@@ -82,6 +89,11 @@ def request_info(headers: Mapping[str, str] | None) -> tuple[str, str] | None:
     for key, value in (headers or {}).items():
         if key.lower() == H_REQUEST_INFO.lower():
             raw = value
+    return parse_request_info(raw)
+
+
+def parse_request_info(raw: str) -> tuple[str, str] | None:
+    """(account, user) from a Nats-Request-Info value, or None when empty or unreadable."""
     if not raw:
         return None
     try:

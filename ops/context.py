@@ -15,6 +15,7 @@ from chatops.subjects import (
     H_CHANNEL,
     H_REFUSED,
     H_REQUEST_ID,
+    H_REQUEST_INFO,
     H_SOURCE,
     H_TRACEPARENT,
 )
@@ -24,11 +25,8 @@ REFUSAL_LIMIT = 500  # characters of a front end's refusal that ops records
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value.strip()
-    return ""
+    """`headers` with lowercase keys."""
+    return headers.get(name.lower(), "").strip()
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,8 @@ class CallContext:
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None, roster: Roster | None = None) -> CallContext:
         """Read a request; without a roster no sender is known, so nobody acts as an admin."""
-        h = headers or {}
-        who = resolve(_header(h, H_ACTOR), (roster or Roster()).sender(h))
+        h = {key.lower(): value for key, value in (headers or {}).items()}
+        who = resolve(_header(h, H_ACTOR), (roster or Roster()).sender_of(h.get(H_REQUEST_INFO.lower(), "")))
         return cls(
             actor=who.actor,
             actor_name=_header(h, H_ACTOR_NAME),

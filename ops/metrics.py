@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -55,9 +56,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Each command's series, looked up once: labels() validates and locks on every call.
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
+
     def observe(self, command: str, code: int, seconds: float, backend: str = "") -> None:
-        self.commands.labels(command, "ok" if code == 0 else str(code)).inc()
-        self.latency.labels(command).observe(seconds)
+        series = self._series.get((command, code))
+        if series is None:
+            series = self._series[command, code] = (
+                self.commands.labels(command, "ok" if code == 0 else str(code)),
+                self.latency.labels(command),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
         if backend:
             self.backend_errors.labels(backend, str(code)).inc()
 
