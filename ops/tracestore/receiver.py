@@ -27,17 +27,22 @@ def receiver_app(store: SpanStore) -> web.Application:
     async def traces(request: web.Request) -> web.Response:
         kind = request.content_type.lower()
         body = await request.read()
+        if kind in PROTOBUF_TYPES:
+            decode = spans_from_protobuf
+        elif kind == "application/json":
+            decode = spans_from_json_bytes
+        else:
+            return web.Response(status=415, text="send application/x-protobuf or application/json")
+
+        def decode_and_store() -> int:
+            return store.add(decode(body))
+
         try:
-            if kind in PROTOBUF_TYPES:
-                spans = spans_from_protobuf(body)
-            elif kind == "application/json":
-                spans = spans_from_json_bytes(body)
-            else:
-                return web.Response(status=415, text="send application/x-protobuf or application/json")
+            # Both in a thread: a big batch of spans must not hold up the commands on the event loop.
+            stored = await asyncio.to_thread(decode_and_store)
         except OtlpError as exc:
             log.warning("otlp.rejected", error=str(exc))
             return web.Response(status=400, text=str(exc))
-        stored = await asyncio.to_thread(store.add, spans)
         log.debug("otlp.stored", spans=stored)
         if kind == "application/json":
             return web.json_response({})

@@ -94,6 +94,9 @@ class SpanStore:
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.ui_url = ui_url.rstrip("/")
+        # Spans stored, counted once here and kept up to date: counting a full table on every batch
+        # would cost more than storing it.
+        (self._count,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
 
     def close(self) -> None:
         with self._lock:
@@ -109,31 +112,37 @@ class SpanStore:
             return 0
         with self._lock:
             self._db.execute("BEGIN")
+            before = self._db.total_changes
             self._db.executemany(
                 "INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?)", [_row(s) for s in spans]
             )
+            # A re-sent span replaces itself but counts again: an overestimate, so at worst a few
+            # spans more than needed go early.
+            self._count += self._db.total_changes - before
             self._prune(now_ns if now_ns is not None else time.time_ns())
             self._db.execute("COMMIT")
         return len(spans)
 
     def _prune(self, now_ns: int) -> None:
-        self._db.execute("DELETE FROM spans WHERE start_ns < ?", (now_ns - int(self.max_age * 1e9),))
-        (count,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
-        if count > self.max_spans:
+        aged = self._db.execute("DELETE FROM spans WHERE start_ns < ?", (now_ns - int(self.max_age * 1e9),))
+        self._count -= max(0, aged.rowcount)
+        if self._count > self.max_spans:
             # Drop the oldest spans; whole traces go once their spans age out too.
-            self._db.execute(
+            dropped = self._db.execute(
                 "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
-                (count - self.max_spans,),
+                (self._count - self.max_spans,),
             )
+            self._count -= max(0, dropped.rowcount)
         while self._used_bytes() > self.max_bytes:
             # Oldest first, a tenth at a time: freed pages are reused by the next writes.
             (left,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
             if not left:
                 return
-            self._db.execute(
+            cut = self._db.execute(
                 "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
                 (max(1, left // 10),),
             )
+            self._count -= max(0, cut.rowcount)
 
     def _used_bytes(self) -> int:
         """Bytes of the database that hold data (its pages less the free ones)."""
