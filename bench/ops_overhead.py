@@ -1,41 +1,50 @@
-"""What ops adds to a command: p50/p99 through ops vs the same backend call made directly vs a bare echo.
+"""What ops adds to a command: latency through ops against its floor, a bare nats-py echo plus the same
+backend call made directly, measured interleaved in one run, with one client and with 32 at once.
 
-Starts its own nats-server, petstore, Prometheus and one ops process on loopback, then prints, for
-sampling.get (petstore GetSampler over gRPC) and version.get (a Prometheus instant query):
-ops round trip, direct backend call, bare nats-py echo, and ops / (echo + direct).
+The stack is the one `chatops up` runs, identities on: the requests go as the gateway (a Slack user's
+Chatops-* headers and a sampled traceparent, as the gateway sends them), through the service import
+that stamps Nats-Request-Info. The echo runs in a process of its own as the ops identity, in ops'
+queue group, on a subject beside the commands, so it crosses the same import. The direct calls are
+GetSampler over gRPC to the petstore (for sampling.get) and the Prometheus instant query version.get
+runs (for version.get), with the same traceparent. Each round runs every kind in a new random order,
+in chunks, so a burst of load from elsewhere on the machine lands on floor and ours alike.
 
-    .venv/bin/python bench/ops_overhead.py [--iterations 300]
+    .venv/bin/python -m bench.ops_overhead [--rounds 8] [--chunk 150] [--clients 1 32] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import random
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import grpc
-import nats
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.stack import Stack
+from chatops import codec
+from chatops.bus import Caller, connect, raise_for_error
+from chatops.contract import command
+from chatops.settings import BusSettings
+from chatops.v1 import sampling_pb2, version_pb2
+from ops.handlers.version import promql
+from petstore.v1 import petstore_pb2, petstore_pb2_grpc
 
-from chatops import codec  # noqa: E402
-from chatops.contract import command  # noqa: E402
-from chatops.v1 import sampling_pb2, version_pb2  # noqa: E402
-from petstore.v1 import petstore_pb2, petstore_pb2_grpc  # noqa: E402
-from tests.harness.petstore import EnvProc, Petstore  # noqa: E402
-from tests.harness.servers import LOOPBACK, NatsServer, Prometheus, env_with, free_port, wait_http  # noqa: E402
-
-ECHO_SUBJECT = "bench.echo"
+ECHO_SUBJECT = "chatops.cmd.version.bench-echo"  # inside ops' export, so it crosses the same import
+KINDS = ("echo", "grpc", "prometheus", "sampling.get", "version.get")
+FLOORS = {"sampling.get": "grpc", "version.get": "prometheus"}
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -43,140 +52,215 @@ def pct(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def timed(n: int, call: Callable[[], Awaitable[object]]) -> list[float]:
-    for _ in range(min(20, n)):  # warm up connections and caches
-        await call()
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        await call()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+def traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
-def line(label: str, ms: list[float]) -> str:
-    return f"  {label:<34} p50 {pct(ms, 50):7.3f} ms   p99 {pct(ms, 99):7.3f} ms"
-
-
-async def echo_server(url: str) -> None:
-    """The bare responder, in a process of its own like ops."""
-    nc = await nats.connect(url)
+async def echo_server(settings: BusSettings) -> None:
+    """The bare responder: one nats-py subscription that sends the request back."""
+    nc = await connect(settings, "ops")
 
     async def reply(msg: Msg) -> None:
         await msg.respond(msg.data)
 
-    await nc.subscribe(ECHO_SUBJECT, cb=reply)
+    await nc.subscribe(ECHO_SUBJECT, queue="ops", cb=reply)
+    await nc.flush()
+    print("ready", flush=True)
     await asyncio.Event().wait()
 
 
-async def measure(n: int, nats_url: str, petstore_addr: str, prom_url: str) -> None:
-    nc = await nats.connect(nats_url)
-    headers = {"Chatops-Actor": "bench:ops", "Chatops-Source": "bench"}
-    get_cmd, ver_cmd = command("sampling.get"), command("version.get")
-    get_body = codec.encode(sampling_pb2.GetSamplingRequest())
-    ver_body = codec.encode(version_pb2.GetVersionRequest())
+@dataclass
+class Calls:
+    """One callable per kind, all made from this process."""
 
-    async def via_ops(subject: str, body: bytes) -> None:
-        msg = await nc.request(subject, body, timeout=10, headers=headers)
-        if msg.headers and "Nats-Service-Error-Code" in msg.headers:
-            raise RuntimeError(f"{subject}: {msg.headers}")
+    nc: Client
+    stub: petstore_pb2_grpc.PetStoreStub
+    http: aiohttp.ClientSession
+    prom_url: str
+    query: str = field(default_factory=lambda: promql("petstore"))
 
-    async def echo() -> None:
-        await nc.request(ECHO_SUBJECT, get_body, timeout=10)
+    def caller(self) -> dict[str, str]:
+        return Caller("slack:U00000001", "alice", "C0BENCH", "slack", traceparent=traceparent()).headers()
 
-    channel = grpc.aio.insecure_channel(petstore_addr)
-    stub = petstore_pb2_grpc.PetStoreStub(channel)  # type: ignore[no-untyped-call]
+    async def via_ops(self, name: str, body: bytes) -> None:
+        msg = await self.nc.request(command(name).subject, body, timeout=30, headers=self.caller())
+        raise_for_error(msg.headers)
 
-    async def direct_grpc() -> None:
-        await stub.GetSampler(petstore_pb2.GetSamplerRequest(), timeout=10)
+    async def echo(self) -> None:
+        await self.nc.request(ECHO_SUBJECT, SAMPLING_BODY, timeout=30, headers=self.caller())
 
-    async with aiohttp.ClientSession() as session:
+    async def grpc(self) -> None:
+        metadata = (("traceparent", traceparent()),)
+        await self.stub.GetSampler(petstore_pb2.GetSamplerRequest(), timeout=30, metadata=metadata)
 
-        async def direct_prom() -> None:
-            params = {"query": 'petstore_build_info{job="petstore"}'}
-            async with session.get(f"{prom_url}/api/v1/query", params=params) as resp:
-                await resp.read()
+    async def prometheus(self) -> None:
+        headers = {"Accept": "application/json", "traceparent": traceparent()}
+        params = {"query": self.query}
+        async with self.http.get(f"{self.prom_url}/api/v1/query", params=params, headers=headers) as resp:
+            body = await resp.json()
+            if body.get("status") != "success":
+                raise RuntimeError(f"Prometheus answered {body}")
 
-        echo_ms = await timed(n, echo)
-        results = {
-            "sampling.get": (
-                await timed(n, lambda: via_ops(get_cmd.subject, get_body)),
-                await timed(n, direct_grpc),
-                "GetSampler over gRPC, direct",
-            ),
-            "version.get": (
-                await timed(n, lambda: via_ops(ver_cmd.subject, ver_body)),
-                await timed(n, direct_prom),
-                "Prometheus query over HTTP, direct",
-            ),
-        }
+    def of(self, kind: str) -> Callable[[], Awaitable[None]]:
+        return {
+            "echo": self.echo,
+            "grpc": self.grpc,
+            "prometheus": self.prometheus,
+            "sampling.get": lambda: self.via_ops("sampling.get", SAMPLING_BODY),
+            "version.get": lambda: self.via_ops("version.get", VERSION_BODY),
+        }[kind]
+
+
+SAMPLING_BODY = codec.encode(sampling_pb2.GetSamplingRequest())
+VERSION_BODY = codec.encode(version_pb2.GetVersionRequest())
+
+
+async def chunk(call: Callable[[], Awaitable[None]], clients: int, n: int) -> list[float]:
+    """`n` calls by `clients` concurrent callers; milliseconds each."""
+    out: list[float] = []
+    left = n
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            t0 = time.perf_counter()
+            await call()
+            out.append((time.perf_counter() - t0) * 1000)
+
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    """One command at one concurrency: p50/p99 through ops, of its floor, and the ratios."""
+
+    command: str
+    clients: int
+    ops: tuple[float, float]
+    echo: tuple[float, float]
+    direct: tuple[float, float]
+    round_ratios: tuple[float, ...]  # p50 ratio of each round alone, for the spread
+
+    @property
+    def ratio(self) -> tuple[float, float]:
+        return (
+            self.ops[0] / (self.echo[0] + self.direct[0]),
+            self.ops[1] / (self.echo[1] + self.direct[1]),
+        )
+
+
+def summarize(name: str, clients: int, rounds: list[dict[str, list[float]]]) -> Row:
+    def pooled(kind: str) -> list[float]:
+        return [ms for r in rounds for ms in r[kind]]
+
+    def p50_99(kind: str) -> tuple[float, float]:
+        ms = pooled(kind)
+        return pct(ms, 50), pct(ms, 99)
+
+    floor = FLOORS[name]
+    per_round = tuple(
+        statistics.median(r[name]) / (statistics.median(r["echo"]) + statistics.median(r[floor]))
+        for r in rounds
+    )
+    return Row(name, clients, p50_99(name), p50_99("echo"), p50_99(floor), per_round)
+
+
+async def measure(stack: Stack, clients: tuple[int, ...], rounds: int, per_chunk: int) -> list[Row]:
+    nc = await stack.connect("gateway")
+    channel = grpc.aio.insecure_channel(stack.petstore_addrs()[0])
+    rows: list[Row] = []
+    async with aiohttp.ClientSession() as http:
+        calls = Calls(nc, petstore_pb2_grpc.PetStoreStub(channel), http, stack.ports.url("prometheus"))  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + 60
+        while True:  # Prometheus scrapes the petstore every 5 s: wait until it knows a version
+            async with http.get(f"{calls.prom_url}/api/v1/query", params={"query": calls.query}) as resp:
+                if (await resp.json()).get("data", {}).get("result"):
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("Prometheus never saw petstore_build_info")
+            await asyncio.sleep(0.5)
+        for kind in KINDS:  # warm every connection and cache
+            await chunk(calls.of(kind), 4, 100)
+        for n in clients:
+            results: list[dict[str, list[float]]] = []
+            for _ in range(rounds):
+                order = random.sample(KINDS, len(KINDS))
+                results.append(
+                    {kind: await chunk(calls.of(kind), n, per_chunk * max(1, n // 8)) for kind in order}
+                )
+            rows += [summarize(name, n, results) for name in FLOORS]
     await channel.close(None)
     await nc.close()
-    print(f"ops overhead, {n} sequential requests each (loopback, one client)")
-    for name, (ops_ms, direct_ms, label) in results.items():
-        print(f"{name}:")
-        print(line(f"{name} through ops", ops_ms))
-        print(line(label, direct_ms))
-        print(line("bare nats-py echo", echo_ms))
-        for p in (50, 99):
-            ratio = pct(ops_ms, p) / (pct(echo_ms, p) + pct(direct_ms, p))
-            print(f"  ratio ops / (echo + direct) at p{p}: {ratio:.2f}")
-        print(f"  mean through ops {statistics.fmean(ops_ms):.3f} ms")
+    return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=300, help="requests per measurement (max 5000)")
-    parser.add_argument("--echo", metavar="NATS_URL", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.echo:
-        asyncio.run(echo_server(args.echo))
-        return 0
-    n = max(10, min(args.iterations, 5000))
-    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
-        work = Path(tmp)
-        server = NatsServer(work / "nats").start()
-        petstore = Petstore(work / "petstore", sampler="never").start()
-        prom = Prometheus(work / "prom", scrape_targets={"petstore": [petstore.metrics_target]}).start()
-        metrics = f"{LOOPBACK}:{free_port()}"
-        ops = EnvProc([sys.executable, "-m", "ops"], work / "ops", "ops")
-        ops.env = env_with(
-            NATS_URL=server.url,
-            PETSTORE_ADDR=petstore.addr,
-            PROMETHEUS_URL=prom.url,
-            TRACE_STORE_PATH=str(work / "traces.db"),
-            OTLP_LISTEN=f"{LOOPBACK}:{free_port()}",
-            OPS_METRICS_LISTEN=metrics,
-            LOG_LEVEL="WARNING",
-            PYTHONPATH=str(ROOT),
+def report(rows: list[Row], rounds: int) -> str:
+    lines = [f"ops overhead: {rounds} interleaved rounds; ms; floor = bare echo + direct backend call"]
+    head = f"{'command':<13} {'clients':>7}  {'ops p50':>8} {'ops p99':>8}  {'echo p50':>8} {'echo p99':>8}"
+    head += f"  {'direct p50':>10} {'direct p99':>10}  {'x p50':>6} {'x p99':>6}  rounds' x p50"
+    lines.append(head)
+    for r in rows:
+        spread = f"{min(r.round_ratios):.2f}..{max(r.round_ratios):.2f}"
+        lines.append(
+            f"{r.command:<13} {r.clients:>7}  {r.ops[0]:8.3f} {r.ops[1]:8.3f}"
+            f"  {r.echo[0]:8.3f} {r.echo[1]:8.3f}"
+            f"  {r.direct[0]:10.3f} {r.direct[1]:10.3f}  {r.ratio[0]:6.2f} {r.ratio[1]:6.2f}  {spread}"
         )
-        echo = subprocess.Popen([sys.executable, __file__, "--echo", server.url])
+    return "\n".join(lines)
+
+
+def to_json(rows: list[Row]) -> list[dict[str, object]]:
+    return [
+        {
+            "command": r.command,
+            "clients": r.clients,
+            "ops_ms": r.ops,
+            "floor_ms": (r.echo[0] + r.direct[0], r.echo[1] + r.direct[1]),
+            "ratio": r.ratio,
+        }
+        for r in rows
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
+        stack = Stack(Path(tmp)).start()
+        echo = subprocess.Popen(
+            [sys.executable, "-m", "bench.ops_overhead", "--echo"],
+            env=stack.identity_env("ops"),
+            stdout=subprocess.PIPE,
+        )
         try:
-            ops.start()
-            wait_http(f"http://{metrics}/healthz", 60, ops.proc)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:  # let Prometheus scrape the petstore once
-                if b'"version"' in fetch(f"{prom.url}/api/v1/query?query=petstore_build_info"):
-                    break
-                time.sleep(0.5)
-            asyncio.run(measure(n, server.url, petstore.addr, prom.url))
+            assert echo.stdout is not None
+            if echo.stdout.readline().strip() != b"ready":
+                raise RuntimeError("the echo responder did not start")
+            rows = asyncio.run(measure(stack, tuple(args.clients), args.rounds, args.chunk))
         finally:
             echo.terminate()
             echo.wait(10)
-            ops.stop()
-            prom.stop()
-            petstore.stop()
-            server.stop()
+            stack.stop()
+    print(report(rows, args.rounds))
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json(rows), indent=2))
     return 0
 
 
-def fetch(url: str) -> bytes:
-    """GET a URL without an event loop; b"" when it fails."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return bytes(resp.read())
-    except OSError:
-        return b""
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds (default 8)")
+    parser.add_argument("--chunk", type=int, default=150, help="requests per kind per round and 8 clients")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo:
+        from chatops.settings import load_settings
+
+        asyncio.run(echo_server(load_settings(BusSettings)))
+        return 0
+    return run(args)
 
 
 if __name__ == "__main__":
