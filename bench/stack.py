@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -24,21 +23,12 @@ from nats.aio.client import Client
 
 from chatops.access.files import AccessFiles
 from chatops.bus import connect
-from chatops.launcher.ports import Ports, first_busy
+from chatops.launcher.ports import Ports
 from chatops.settings import BusSettings
+from tools.harness.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120.0
-
-
-def free_base() -> int:
-    """A base port whose whole `chatops up` block is free now (away from the default ports)."""
-    count = len(fields(Ports))
-    for _ in range(200):
-        base = random.randrange(20000, 30000 - count)
-        if first_busy(Ports.from_base(base).named()) is None:
-            return base
-    raise RuntimeError("no free block of ports between 20000 and 30000")
 
 
 class Stack:
@@ -49,7 +39,7 @@ class Stack:
     ) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "chatops"
-        self.ports = Ports.from_base(free_base())
+        self.ports = Ports.from_base(free_ports(len(fields(Ports))))
         self.access = AccessFiles(self.data_dir, use_tls=False)
         self.env = {**os.environ, "LOG_LEVEL": log_level, "PYTHONPATH": str(ROOT), **(env or {})}
         for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "NATS_URL"):  # always the offline Slack, own bus
