@@ -108,57 +108,96 @@ def _python_env(opts: StackOptions, identity: str = "", **extra: str) -> dict[st
     return env
 
 
-def nats(opts: StackOptions) -> Component:
-    p = opts.ports
-    binary = opts.binaries.get("nats-server", "nats-server")
-    if opts.access is not None:
-        # Accounts, one nkey user per identity, least privilege (and TLS): see chatops/access.
-        argv: tuple[str, ...] = (binary, "--config", str(opts.access.config))
-    else:
-        argv = (binary, "-a", LOOPBACK, "-p", str(p.nats), "-js", "-sd", str(opts.data_dir / "nats"))
-    return Component(
-        "nats",
-        argv,
-        health=Health(tcp=p.nats),
-        where=opts.shown_bus_url,
-        install_hint=nats_server.INSTALL_HINT,
-    )
+def nats_component(
+    binary: str, port: int, store: Path, *, config: Path | None = None, name: str = "nats", where: str = ""
+) -> Component:
+    """nats-server with JetStream on loopback `port`, its store in `store`; or all of it from `config`
+    (the accounts, identities and TLS `chatops access` writes)."""
+    argv: tuple[str, ...] = (binary, "--config", str(config))
+    if config is None:
+        argv = (binary, "-a", LOOPBACK, "-p", str(port), "-js", "-sd", str(store), "-n", f"{name}-{port}")
+    return Component(name, argv, health=Health(tcp=port), where=where, install_hint=nats_server.INSTALL_HINT)
 
 
-def prometheus(opts: StackOptions) -> Component:
-    p = opts.ports
+def prometheus_component(
+    binary: str,
+    port: int,
+    config: Path,
+    data: Path,
+    *,
+    resend_delay: str = RESEND_DELAY,
+    name: str = "prometheus",
+    extra: tuple[str, ...] = (),
+) -> Component:
+    """Prometheus on loopback `port` with `config`, its TSDB in `data`."""
+    url = f"http://{LOOPBACK}:{port}"
     return Component(
-        "prometheus",
+        name,
         (
-            opts.binaries.get("prometheus", "prometheus"),
-            f"--config.file={opts.configs.prometheus}",
-            f"--storage.tsdb.path={opts.data_dir / 'prometheus'}",
-            f"--web.listen-address={p.addr('prometheus')}",
-            f"--web.external-url={p.url('prometheus')}",
-            f"--rules.alert.resend-delay={RESEND_DELAY}",
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            f"--web.external-url={url}",
+            f"--rules.alert.resend-delay={resend_delay}",
+            *extra,
         ),
-        health=Health(url=p.url("prometheus", "/-/ready")),
-        where=p.url("prometheus"),
+        health=Health(url=f"{url}/-/ready"),
+        where=url,
         install_hint=_apt("prometheus"),
     )
 
 
-def alertmanager(opts: StackOptions) -> Component:
-    p = opts.ports
+def alertmanager_component(
+    binary: str,
+    port: int,
+    config: Path,
+    data: Path,
+    *,
+    cluster_port: int = 0,
+    peers: tuple[str, ...] = (),
+    name: str = "alertmanager",
+) -> Component:
+    """Alertmanager on loopback `port` with `config`, its state in `data`. Alone (no gossip port to
+    collide with) unless `cluster_port` is given; `peers` (host:port) make an HA cluster."""
+    url = f"http://{LOOPBACK}:{port}"
+    cluster = f"{LOOPBACK}:{cluster_port}" if cluster_port else ""
     return Component(
-        "alertmanager",
+        name,
         (
-            opts.binaries.get("alertmanager", "prometheus-alertmanager"),
-            f"--config.file={opts.configs.alertmanager}",
-            f"--storage.path={opts.data_dir / 'alertmanager'}",
-            f"--web.listen-address={p.addr('alertmanager')}",
-            f"--web.external-url={p.url('alertmanager')}",
-            "--cluster.listen-address=",
-        ),  # one local instance: no gossip port to collide with
-        health=Health(url=p.url("alertmanager", "/-/ready")),
-        where=p.url("alertmanager"),
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={data}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            f"--web.external-url={url}",
+            f"--cluster.listen-address={cluster}",
+            *(f"--cluster.peer={peer}" for peer in peers),
+        ),
+        health=Health(url=f"{url}/-/ready"),
+        where=url,
         install_hint=_apt("prometheus-alertmanager"),
     )
+
+
+def nats(opts: StackOptions) -> Component:
+    binary = opts.binaries.get("nats-server", "nats-server")
+    # With access files: accounts, one nkey user per identity, least privilege (and TLS).
+    config = opts.access.config if opts.access is not None else None
+    return nats_component(
+        binary, opts.ports.nats, opts.data_dir / "nats", config=config, where=opts.shown_bus_url
+    )
+
+
+def prometheus(opts: StackOptions) -> Component:
+    binary = opts.binaries.get("prometheus", "prometheus")
+    data = opts.data_dir / "prometheus"
+    return prometheus_component(binary, opts.ports.prometheus, opts.configs.prometheus, data)
+
+
+def alertmanager(opts: StackOptions) -> Component:
+    binary = opts.binaries.get("alertmanager", "prometheus-alertmanager")
+    data = opts.data_dir / "alertmanager"
+    return alertmanager_component(binary, opts.ports.alertmanager, opts.configs.alertmanager, data)
 
 
 # The petstore instances the deployer owns: (gRPC, /metrics) port names, in slot order.

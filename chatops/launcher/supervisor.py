@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import time
 from collections.abc import Callable, Mapping
@@ -12,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import aiohttp
-
 from chatops.launcher.output import Output
+from chatops.launcher.process import probe, signal_group, start_options
 from chatops.launcher.spec import Component, Health
 
 STOP_GRACE = 10.0  # seconds a component gets to exit on SIGTERM before its group is killed
@@ -77,20 +75,16 @@ class Supervisor:
         self._on_change = on_change
         self._children: dict[str, Child] = {}
         self._stopping = False
-        self._http: aiohttp.ClientSession | None = None
 
     @property
     def children(self) -> Mapping[str, Child]:
         return self._children
 
     async def __aenter__(self) -> Supervisor:
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-        if self._http is not None:
-            await self._http.close()
 
     async def start(self, component: Component) -> Child:
         """Start one component and wait until it is healthy; StartFailed says why not."""
@@ -104,18 +98,12 @@ class Supervisor:
 
     async def _spawn(self, child: Child) -> None:
         comp = child.component
-        # Children inherit the launcher's environment (PATH, .venv, the user's Slack tokens) and get
-        # the stack's own wiring on top; this is pass-through, not configuration read here.
-        env = {**os.environ, **comp.env}
         try:
             process = await asyncio.create_subprocess_exec(
                 *comp.argv,
-                env=env,
-                cwd=self._cwd,
-                stdin=asyncio.subprocess.DEVNULL,
+                **start_options(comp, cwd=self._cwd),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so stopping reaches its children too
                 limit=_LINE_LIMIT,
             )
         except FileNotFoundError:
@@ -174,22 +162,7 @@ class Supervisor:
         return await self._probe(health) == 200
 
     async def _probe(self, health: Health) -> int | None:
-        """The check's HTTP status (200 for an accepted TCP connection), or None when nothing answered."""
-        if health.url:
-            assert self._http is not None
-            try:
-                async with self._http.get(health.url) as resp:
-                    return resp.status
-            except (aiohttp.ClientError, TimeoutError):
-                return None
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", health.tcp), 2)
-        except (OSError, TimeoutError):
-            return None
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return 200
+        return await asyncio.to_thread(probe, health)
 
     async def _until_unanswered(self, child: Child) -> str:
         """Return once the health check got no answer `unanswered_limit` times in a row: why, in words.
@@ -226,7 +199,7 @@ class Supervisor:
             exiting.cancel()
         if hanging.done() and not hanging.cancelled() and not exiting.done():
             # A hung process may not even run its signal handlers: SIGKILL, not SIGTERM.
-            _signal_group(child.process.pid, signal.SIGKILL)
+            signal_group(child.process.pid, signal.SIGKILL)
             await exited(child.process)
             return hanging.result()
         return f"exited with code {child.process.returncode}"
@@ -239,7 +212,7 @@ class Supervisor:
             if self._stopping:
                 return
             # Leftovers of the crashed run would hold its ports and its output pipe: they go first.
-            _signal_group(child.process.pid, signal.SIGKILL)
+            signal_group(child.process.pid, signal.SIGKILL)
             await self._drain(child)
             child.healthy = False
             ran = time.monotonic() - child.started_at
@@ -276,16 +249,16 @@ class Supervisor:
         process = child.process
         if process is not None and process.returncode is None:
             self._out.note(f"stopping {child.component.name} (pid {process.pid})")
-            _signal_group(process.pid, signal.SIGTERM)
+            signal_group(process.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(exited(process), STOP_GRACE)
             except TimeoutError:
                 self._out.note(f"{child.component.name} did not stop in {STOP_GRACE:g}s; killing it")
-                _signal_group(process.pid, signal.SIGKILL)
+                signal_group(process.pid, signal.SIGKILL)
                 await exited(process)
         # Anything the component started itself and left behind in its group goes too.
         for pgid in child.pgids:
-            _signal_group(pgid, signal.SIGKILL)
+            signal_group(pgid, signal.SIGKILL)
         await self._drain(child)
         child.healthy = False
 
@@ -310,8 +283,3 @@ async def exited(process: asyncio.subprocess.Process) -> int:
     while process.returncode is None:  # noqa: ASYNC110 - asyncio offers no earlier exit event
         await asyncio.sleep(0.1)
     return process.returncode
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
