@@ -27,9 +27,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.alerts.stack import TOKEN, gateway, notifier  # noqa: E402
-from tests.harness.servers import Alertmanager, NatsServer  # noqa: E402
-from tests.harness.slackemu import SlackEmulator  # noqa: E402
+from tools.harness import components  # noqa: E402
+from tools.harness.components import NOTIFIER_TOKEN  # noqa: E402
+from tools.harness.servers import Alertmanager, NatsServer  # noqa: E402
+from tools.harness.slackemu import SlackEmulator  # noqa: E402
 
 
 def am_config(notifier_url: str, slack_api: str, bot_token: str, direct_channel: str) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def am_config(notifier_url: str, slack_api: str, bot_token: str, direct_channel:
                     {
                         "url": f"{notifier_url}/alerts",
                         "send_resolved": True,
-                        "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}},
+                        "http_config": {"authorization": {"type": "Bearer", "credentials": NOTIFIER_TOKEN}},
                     }
                 ],
             },
@@ -115,13 +116,14 @@ async def run(alerts: int, spacing: float, workdir: Path) -> int:
             await control.state()
             ours = await control.create_channel("bench-chatops")
             direct = await control.create_channel("bench-direct")
-            hook = notifier(workdir / "notifier", nats_server).start()
+            hook = components.notifier(workdir / "notifier", nats_server).start()
             parts.append(hook)
             am = Alertmanager(
                 workdir / "am", config=am_config(hook.url, slack.api_url, slack.bot_token, direct)
             ).start()
             parts.append(am)
-            parts.append(gateway(workdir / "gw", nats_server, slack, ours).start())
+            gw = components.gateway(workdir / "gw", nats_server, slack, SLACK_ONCALL_CHANNEL=ours)
+            parts.append(gw.start())
             await control.wait_connected()
 
             names = [f"BenchAlert{i:03d}" for i in range(alerts)]

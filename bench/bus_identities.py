@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 
-from tests.harness.servers import NatsServer
+from tools.harness.servers import NatsServer
 
 SUBJECT = "chatops.cmd.version.get"
 

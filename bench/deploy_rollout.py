@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatops.v1 import deploys_pb2 as pb  # noqa: E402
-from tests.deployer.stack import DeployerProc, Load, Slots, Steps, deployer_env, start  # noqa: E402
-from tests.harness.servers import NatsServer, Prometheus  # noqa: E402
+from tools.harness.deploys import Deployer, Load, Slots, Steps, start  # noqa: E402
+from tools.harness.servers import NatsServer, Prometheus  # noqa: E402
 
 
 def seconds(a: pb.DeployEvent, b: pb.DeployEvent) -> float:
@@ -39,18 +39,17 @@ async def bench(root: Path, settle: float, rate: float) -> None:
     slots = Slots.free(2)
     nats = NatsServer(root / "nats", identities=True).start()
     prom = Prometheus(root / "prom", scrape_targets={"petstore": slots.targets}).start()
-    env, port = deployer_env(
+    deployer = Deployer(
         root / "deployer",
         nats,
         prom.url,
         slots,
-        "slack:UADMIN",
+        CHATOPS_ADMINS="slack:UADMIN",
         DEPLOY_SETTLE_SECONDS=str(settle),
         DEPLOY_CHECK_INTERVAL="2",
         DEPLOY_MIN_CALLS="20",
         DEPLOY_LOCK_TTL="15",
     )
-    deployer = DeployerProc(root / "deployer", env, port)
     started = time.monotonic()
     deployer.start()
     print(f"deployer healthy (two instances at 0.1.0) {time.monotonic() - started:.1f}s after start")

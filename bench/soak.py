@@ -40,12 +40,14 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+
 from notifier.webhook import content_id, parse_payload, to_notification  # noqa: E402
 from slackemu.client import EmulatorControl  # noqa: E402
-from tests.alerts.helpers import webhook  # noqa: E402
-from tests.alerts.stack import TOKEN, Component, gateway, notifier, ops  # noqa: E402
-from tests.harness.servers import NatsServer  # noqa: E402
-from tests.harness.slackemu import SlackEmulator  # noqa: E402
+from tools.harness import components  # noqa: E402
+from tools.harness.alerts import webhook  # noqa: E402
+from tools.harness.components import NOTIFIER_TOKEN, Service  # noqa: E402
+from tools.harness.servers import NatsServer  # noqa: E402
+from tools.harness.slackemu import SlackEmulator  # noqa: E402
 
 # One group's episode: the instances firing at each step ([] = everything resolved).
 EPISODE = [["h1"], ["h1", "h2"], ["h2"], []]
@@ -67,7 +69,7 @@ class Stack:
     work: Path
     nats: NatsServer
     slack: SlackEmulator
-    parts: dict[str, Component] = field(default_factory=dict)
+    parts: dict[str, Service] = field(default_factory=dict)
     kills: Counter[str] = field(default_factory=Counter)
     restarts: Counter[str] = field(default_factory=Counter)
     down: set[str] = field(default_factory=set)  # killed by the chaos loop, which starts it again
@@ -89,8 +91,7 @@ class Stack:
             self.parts[name].start(wait=False)
 
     def running(self, name: str) -> bool:
-        proc = self.nats.proc.proc if name == "nats" else self.parts[name].proc.proc
-        return proc is not None and proc.poll() is None
+        return (self.nats.proc if name == "nats" else self.parts[name].proc).running
 
     def stop_all(self) -> None:
         for part in self.parts.values():
@@ -122,7 +123,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -
     while True:
         try:
             async with session.post(
-                f"{url}/alerts", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+                f"{url}/alerts", json=body, headers={"Authorization": f"Bearer {NOTIFIER_TOKEN}"}
             ) as resp:
                 if resp.status == 200:
                     return
@@ -244,11 +245,13 @@ async def run(args: argparse.Namespace) -> int:
         control = slack.control()
         await control.state()
         channel = await control.channel_id("oncall")
-        stack.parts["notifier"] = notifier(work / "notifier", nats).start()
-        stack.parts["ops"] = ops(work / "ops", nats, "http://127.0.0.1:9", "")
-        stack.parts["ops"].start()
+        stack.parts["notifier"] = components.notifier(work / "notifier", nats).start()
+        stack.parts["ops"] = components.ops(work / "ops", nats).start()
         for name in ("gateway-1", "gateway-2"):
-            stack.parts[name] = gateway(work / name, nats, slack, channel).start()
+            gateway = components.gateway(
+                work / name, nats, slack, name=name, SLACK_ONCALL_CHANNEL=channel, ALERTS_ACK_WAIT="5"
+            )
+            stack.parts[name] = gateway.start()
         await control.wait_connected(2, timeout=60)
         print(
             f"soak: {args.minutes} min, kills every {args.kill_every[0]:g}-{args.kill_every[1]:g}s, "

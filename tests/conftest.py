@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
-from tests.harness.servers import NatsServer
+from slackemu.client import EmulatorControl
+from tools.harness.petstore import Petstore
+from tools.harness.servers import NatsServer, running
+from tools.harness.slackemu import SlackEmulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,21 +29,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     """A fresh nats-server with JetStream for one test."""
-    server = NatsServer(tmp_path / "nats").start()
-    try:
+    with running(NatsServer(tmp_path / "nats")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def secure_nats(tmp_path: Path) -> Iterator[NatsServer]:
     """A fresh nats-server with identities on (the access table), its streams provisioned."""
-    server = NatsServer(tmp_path / "nats", identities=True).start()
-    try:
+    with running(NatsServer(tmp_path / "nats", identities=True)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -51,3 +48,25 @@ async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+def petstore(tmp_path: Path) -> Iterator[Petstore]:
+    """A running petstore for one test (sampler float:0.1, version 1.0.0, no span export)."""
+    with running(Petstore(tmp_path / "petstore")) as server:
+        yield server
+
+
+@pytest.fixture
+def slack_emulator(tmp_path: Path) -> Iterator[SlackEmulator]:
+    """A fresh Slack emulator (Socket Mode, default workspace) for one test, stopped after."""
+    with running(SlackEmulator(tmp_path / "slackemu")) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def slack_control(slack_emulator: SlackEmulator) -> AsyncIterator[EmulatorControl]:
+    """A control client for `slack_emulator`, its state (bot_user_id) already loaded."""
+    async with slack_emulator.control() as control:
+        await control.state()
+        yield control

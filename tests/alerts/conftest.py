@@ -17,7 +17,7 @@ from gateway.alerts.delivery import Tuning
 from gateway.alerts.failures import Backoff
 from gateway.slack.chat import SlackChat
 from slackemu.client import EmulatorControl
-from tests.harness.slackemu import SlackEmulator, slack_emulator  # noqa: F401
+from tools.harness.slackemu import SlackEmulator
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
 # Test-sized waits: retries within a second or two, a quick look for a vanished consumer.
@@ -44,7 +44,7 @@ class Slack:
 
 
 @pytest.fixture
-async def slack(slack_emulator: SlackEmulator) -> AsyncIterator[Slack]:  # noqa: F811
+async def slack(slack_emulator: SlackEmulator) -> AsyncIterator[Slack]:
     control = slack_emulator.control()
     client = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
     try:

@@ -1,127 +1,54 @@
-"""Project processes for the alert end-to-end tests: notifier, gateway and ops as subprocesses."""
+"""The alert end-to-end tests' parts: notifier, gateway and ops with alert-test settings, an
+Alertmanager config like the committed one, and a switch for a Prometheus rule."""
 
 from __future__ import annotations
 
-import sys
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from aiohttp import web
 
-from tests.harness.petstore import EnvProc
-from tests.harness.servers import LOOPBACK, NatsServer, env_with, free_port, wait_http
+from tools.harness import components
+from tools.harness.components import NOTIFIER_TOKEN, UNREACHABLE, Service
+from tools.harness.ports import LOOPBACK, free_port
+from tools.harness.procs import ROOT
+from tools.harness.servers import NatsServer
+from tools.harness.slackemu import SlackEmulator
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "e2e-notifier-token-5f2c"
-
-
-def _env(**values: str) -> dict[str, str]:
-    return env_with(LOG_LEVEL="INFO", PYTHONPATH=str(ROOT), **values)
-
-
-def metric(url: str, name: str) -> float:
-    """One sample from a /metrics page (0 when absent); `name` may include a label set."""
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
-@dataclass
-class Component:
-    """`python -m <module>` with its own environment; /healthz (or `ready_path`) on `port` says it is up."""
-
-    module: str
-    workdir: Path
-    env: dict[str, str]
-    port: int
-    ready_path: str = "/healthz"
-    proc: EnvProc = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.proc = EnvProc([sys.executable, "-m", self.module], self.workdir, self.module, env=self.env)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def start(self, wait: bool = True) -> Component:
-        self.proc.start()
-        if wait:
-            try:
-                wait_http(self.url + self.ready_path, proc=self.proc.proc, timeout=60)
-            except (TimeoutError, RuntimeError) as exc:
-                self.stop()
-                raise RuntimeError(f"{self.module} did not start: {exc}\n{self.proc.log_tail()}") from None
-        return self
-
-    def stop(self) -> None:
-        self.proc.stop()
-
-    def kill(self) -> None:
-        self.proc.kill()
-
-    def metric(self, name: str) -> float:
-        return metric(self.url + "/metrics", name)
-
-
-def notifier(workdir: Path, bus: NatsServer) -> Component:
-    port = free_port()
-    env = _env(**bus.env("notifier"), NOTIFIER_TOKEN=TOKEN, NOTIFIER_LISTEN=f"{LOOPBACK}:{port}")
-    return Component("notifier", workdir, env, port)
+TOKEN = NOTIFIER_TOKEN
 
 
 def gateway(
     workdir: Path,
     bus: NatsServer,
-    slack: object,
+    slack: SlackEmulator,
     oncall: str,
     *,
     admins: str = "",
-    alertmanager_url: str = "http://127.0.0.1:9",
-) -> Component:
-    port = free_port()
-    env = _env(
-        **bus.env("gateway"),
-        SLACK_BOT_TOKEN=slack.bot_token,  # type: ignore[attr-defined]
-        SLACK_APP_TOKEN=slack.app_token,  # type: ignore[attr-defined]
-        SLACK_API_URL=slack.api_url,  # type: ignore[attr-defined]
+    alertmanager_url: str = UNREACHABLE,
+) -> Service:
+    """A gateway delivering alerts to `oncall`; a killed one's alert in hand comes back after 5 s."""
+    return components.gateway(
+        workdir,
+        bus,
+        slack,
         SLACK_ONCALL_CHANNEL=oncall,
         CHATOPS_ADMINS=admins,
-        # A killed gateway's alert in hand comes back after this; short so the kill test is quick.
         ALERTS_ACK_WAIT="5",
-        GATEWAY_METRICS_LISTEN=f"{LOOPBACK}:{port}",
         ALERTMANAGER_URL=alertmanager_url,
-        PROMETHEUS_URL="http://127.0.0.1:9",
     )
-    return Component("gateway", workdir, env, port)
 
 
 def ops(
-    workdir: Path,
-    bus: NatsServer,
-    alertmanager_url: str,
-    admins: str,
-    *,
-    prometheus_url: str = "http://127.0.0.1:9",
-) -> Component:
-    port = free_port()
-    env = _env(
-        **bus.env("ops"),
+    workdir: Path, bus: NatsServer, alertmanager_url: str, admins: str, *, prometheus_url: str = UNREACHABLE
+) -> Service:
+    return components.ops(
+        workdir,
+        bus,
         ALERTMANAGER_URL=alertmanager_url,
         PROMETHEUS_URL=prometheus_url,
-        PETSTORE_ADDR=f"{LOOPBACK}:{free_port()}",
-        OPS_METRICS_LISTEN=f"{LOOPBACK}:{port}",
-        OTLP_LISTEN=f"{LOOPBACK}:{free_port()}",
-        TRACE_STORE_PATH=str(workdir / "traces.sqlite3"),
-        JAEGER_URL="",
-        OTEL_EXPORTER_OTLP_ENDPOINT="",
         CHATOPS_ADMINS=admins,
     )
-    return Component("ops", workdir, env, port, ready_path="/metrics")
 
 
 def alertmanager_config(notifier_url: str, token: str = TOKEN) -> dict[str, object]:
@@ -182,12 +109,6 @@ def demo_rule(name: str = "PetstoreErrorRatioHigh") -> dict[str, object]:
     groups = yaml.safe_load((ROOT / "alertmanager" / "rules.yml").read_text())["groups"]
     rule = next(r for g in groups for r in g["rules"] if r.get("alert") == name)
     return {k: v for k, v in rule.items() if k != "for"}
-
-
-def demo_load(workdir: Path, petstore_addr: str, rate: float = 10.0) -> EnvProc:
-    """`python -m petstore demo`: adds and searches, and every fourth tick a malformed call (an error)."""
-    args = [sys.executable, "-m", "petstore", "demo", "--addr", petstore_addr, "--rate", f"{rate:g}"]
-    return EnvProc(args, workdir, "petstore-demo", env=_env())
 
 
 SWITCH_RULE: dict[str, object] = {

@@ -14,7 +14,8 @@ from nats.js.errors import NotFoundError
 from gateway.alerts.routing import parse_routes
 from gateway.render.slack import TONE_COLOURS
 from tests.alerts.conftest import FAST, Slack
-from tests.alerts.helpers import eventually, fixture, flat, replies, store, top_level, webhook
+from tools.harness.alerts import fixture, flat, replies, store, top_level, webhook
+from tools.harness.wait import eventually
 
 
 async def test_firing_is_posted_then_updated_to_resolved_with_a_thread_reply(

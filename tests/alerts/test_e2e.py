@@ -24,21 +24,21 @@ from chatops.v1.audit_pb2 import ListAuditRequest
 from chatops.v1.records_pb2 import AlertMessageRecord
 from gateway.alerts.store import MessageStore, group_ref
 from tests.alerts.conftest import Slack
-from tests.alerts.helpers import eventually, fixture, flat, replies, top_level, webhook
 from tests.alerts.stack import (
     SWITCH_RULE,
     TOKEN,
-    Component,
     Switch,
     alertmanager_config,
-    demo_load,
     demo_rule,
     gateway,
-    notifier,
     ops,
 )
-from tests.harness.petstore import Petstore
-from tests.harness.servers import Alertmanager, NatsServer, Prometheus
+from tools.harness import components
+from tools.harness.alerts import fixture, flat, replies, top_level, webhook
+from tools.harness.components import Service, demo_load
+from tools.harness.petstore import Petstore
+from tools.harness.servers import Alertmanager, NatsServer, Prometheus
+from tools.harness.wait import eventually
 
 THRESHOLD_RGB = (0xD6, 0x27, 0x28)  # ops.graphs.draw.THRESHOLD_COLOUR
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -83,7 +83,7 @@ def switch_to_slack(
     tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any], switch: Switch
 ) -> tuple[Any, Alertmanager, Any]:
     """The whole real chain: Prometheus rule on the switch -> Alertmanager -> notifier -> NATS -> gateway."""
-    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
+    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
     am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
     stack(
         Prometheus(
@@ -121,7 +121,7 @@ async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
         assert "RESOLVED [critical] ChatopsSwitchOn" in flat(original)
         assert "~*ChatopsSwitchOn*" in flat(original)
         assert hook.metric("chatops_notifier_published_total") == 2
-        assert gw.proc.proc is not None and gw.proc.proc.poll() is None
+        assert gw.proc.running
     finally:
         await switch.stop()
 
@@ -134,7 +134,7 @@ async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
     load = demo_load(tmp_path / "demo", petstore.addr)
     load.start()
     stack(load)
-    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
+    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
     am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
     prom = stack(
         Prometheus(
@@ -198,7 +198,7 @@ async def test_nats_down_gives_503_then_the_alert_arrives_once(
 async def test_gateway_killed_and_restarted_delivers_everything_once(
     tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
 ) -> None:
-    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
+    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
     first = stack(gateway(tmp_path / "gw1", nats_server, slack.emulator, slack.oncall).start())
     await slack.control.set_fault("server_error", methods=["chat.postMessage"], seconds=600)
     groups = [f"Killed{i}" for i in range(5)]
@@ -228,7 +228,7 @@ async def test_gateway_killed_and_restarted_delivers_everything_once(
 async def test_killed_between_slacks_accept_and_its_record_the_alert_is_posted_once(
     tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
 ) -> None:
-    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
+    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
     first = stack(gateway(tmp_path / "gw1", nats_server, slack.emulator, slack.oncall).start())
     # Slack takes the post and answers late: the gateway has no ts yet, so no record either.
     await slack.control.set_fault("slow", methods=["chat.postMessage"], count=1, delay=60)
@@ -270,7 +270,7 @@ def healthz(url: str) -> tuple[int, str]:
 async def test_a_revoked_token_stalls_delivery_with_503_and_the_gap_arrives_once_when_restored(
     tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
 ) -> None:
-    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
+    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
     gw = stack(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
     await slack.control.set_token_revoked("bot", True)
     groups = ["RevokedA", "RevokedB"]
@@ -311,10 +311,10 @@ async def test_an_admin_listed_as_slack_actor_silences_with_the_button_and_from_
     admin = await slack.control.create_user("alert-admin")
     visitor = await slack.control.create_user("alert-visitor")
     admins = f"slack:{admin}"  # in full: the form the silence button used to refuse
-    hook = stack(notifier(tmp_path / "notifier", nats_server).start())
+    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
     am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
     stack(ops(tmp_path / "ops", nats_server, am.url, admins).start())
-    gw: Component = stack(
+    gw: Service = stack(
         gateway(
             tmp_path / "gw",
             nats_server,

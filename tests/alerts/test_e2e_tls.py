@@ -22,9 +22,11 @@ from chatops.bus import Caller, ServiceFailed, call, settle
 from chatops.contract import command
 from chatops.v1 import alerts_pb2, audit_pb2, events_pb2, sampling_pb2, version_pb2
 from tests.alerts.conftest import Slack
-from tests.alerts.helpers import eventually, flat, top_level
-from tests.alerts.stack import TOKEN, alertmanager_config, gateway, notifier, ops
-from tests.harness.servers import Alertmanager, NatsServer, Prometheus
+from tests.alerts.stack import TOKEN, alertmanager_config, gateway, ops
+from tools.harness import components
+from tools.harness.alerts import flat, top_level
+from tools.harness.servers import Alertmanager, NatsServer, Prometheus
+from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +58,7 @@ async def test_over_tls_alerts_and_commands_run_end_to_end_and_no_secret_shows(
     assert bus.url.startswith("tls://") and bus.files is not None
     admin = await slack.control.create_user("tls-admin")
     admins = f"slack:{admin}"
-    hook = parts(notifier(tmp_path / "notifier", bus).start())
+    hook = parts(components.notifier(tmp_path / "notifier", bus).start())
     am = parts(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
     rule: dict[str, object] = {"alert": "TlsRuleFiring", "expr": "vector(1)", "labels": {"severity": "info"}}
     prom = parts(Prometheus(tmp_path / "prom", rules=[rule]).start())

@@ -25,7 +25,8 @@ from gateway.alerts.expression import Graphable, expression_of, split_threshold
 from gateway.alerts.graphs import graph_request, jobs_for
 from gateway.slack.chat import SlackChat
 from tests.alerts.conftest import Slack
-from tests.alerts.helpers import eventually, fixture, flat, replies, store, top_level, webhook
+from tools.harness.alerts import fixture, flat, replies, store, top_level, webhook
+from tools.harness.wait import eventually
 
 DEMO_RULE = """sum by (job) (rate(petstore_request_errors_total[1m]))
   / sum by (job) (rate(petstore_requests_total[1m])) > 0.05"""

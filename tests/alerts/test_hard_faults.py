@@ -27,10 +27,11 @@ from gateway.slack.client import CountingWebClient
 from ops.app import running
 from slackemu.client import EmulatorControl
 from tests.alerts.conftest import FAST
-from tests.alerts.helpers import eventually, flat, replies, store, top_level, webhook
-from tests.harness.servers import NatsServer
-from tests.harness.slackemu import SlackEmulator
 from tests.ops.conftest import ask, ops_settings, reply_of
+from tools.harness.alerts import flat, replies, store, top_level, webhook
+from tools.harness.servers import NatsServer
+from tools.harness.slackemu import SlackEmulator
+from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,8 @@ from gateway.seen import SeenEvents
 from gateway.slack.blocks import CONFIRM
 from gateway.slack.events import ButtonClick, ChatMessage
 from gateway.slack.handlers import SlackGateway
-from tests.alerts.helpers import fixture, store
 from tests.gateway.test_handlers import RecordingChat
+from tools.harness.alerts import fixture, store
 
 ADMIN, VISITOR = "U123", "U999"
 

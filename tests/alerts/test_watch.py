@@ -10,9 +10,7 @@ same way. One stack serves the whole module.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,40 +28,24 @@ from chatops.launcher.spec import Component, EmulatedSlack, StackOptions, plan
 from chatops.launcher.stack import find_binaries, workspace_of
 from slackemu import webhooks
 from slackemu.client import EmulatorControl
-from tests.alerts.helpers import eventually
-from tests.harness.petstore import EnvProc
-from tests.harness.servers import _die_with_parent, wait_http, wait_tcp
-from tests.launcher.test_cli import free_base
+from tools.harness.ports import free_ports
+from tools.harness.procs import ROOT, Process
+from tools.harness.wait import eventually, eventually_sync
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 # Seconds instead of minutes: scrape and evaluate every second, every rule's `for:` 3s.
 FAST = Tuning(scrape_interval="1s", rule_for="3s", group_wait="1s", group_interval="2s")
 WITHIN = 120.0  # the issue's bound: on-call hears of it within two minutes
 
 
-class Child(EnvProc):
-    """A component process that also dies with the test run."""
-
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=self.env,
-                preexec_fn=_die_with_parent,
-            )
-
-
 @dataclass
 class LocalStack:
+    """The launcher's plan with test tunings, each component started and stopped on its own."""
+
     opts: StackOptions
     workdir: Path
-    procs: dict[str, Child] = field(default_factory=dict)
+    procs: dict[str, Process] = field(default_factory=dict)
 
     @property
     def oncall(self) -> str:
@@ -74,17 +56,7 @@ class LocalStack:
         return next(c for c in plan(self.opts) if c.name == name)
 
     def start(self, name: str) -> None:
-        comp = self.component(name)
-        proc = Child(list(comp.argv), self.workdir, name, env={**os.environ, **comp.env})
-        self.procs[name] = proc
-        proc.start()
-        try:
-            if comp.health and comp.health.url:
-                wait_http(comp.health.url, timeout=90, proc=proc.proc)
-            elif comp.health:
-                wait_tcp(comp.health.tcp, timeout=30, proc=proc.proc)
-        except (TimeoutError, RuntimeError) as exc:
-            raise RuntimeError(f"{name} did not start: {exc}\n{proc.log_tail()}") from None
+        self.procs[name] = Process(self.component(name), self.workdir).start(timeout=90)
 
     def stop(self, name: str) -> None:
         self.procs[name].stop()
@@ -104,7 +76,7 @@ class LocalStack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     tmp = tmp_path_factory.mktemp("watch")
-    ports = Ports.from_base(free_base())
+    ports = Ports.from_base(free_ports(len(Ports().named())))
     slack = EmulatedSlack(
         bot_token=f"xoxb-local-{secrets.token_hex(12)}",
         app_token=f"xapp-local-{secrets.token_hex(12)}",
@@ -145,10 +117,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
             on_the_bus = {"chatops-gateway", "chatops-ops", "chatops-notifier", "chatops-deployer"}
             return on_bus == on_the_bus and local.firing() == {"Watchdog"}
 
-        deadline = time.monotonic() + 120
-        while not settled():
-            assert time.monotonic() < deadline, f"the stack did not settle: firing {local.firing()}"
-            time.sleep(0.5)
+        eventually_sync(settled, timeout=120, what="the stack settled: all on the bus, only Watchdog firing")
         yield local
     finally:
         for proc in reversed(list(local.procs.values())):

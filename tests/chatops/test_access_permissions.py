@@ -20,7 +20,7 @@ from chatops.bus import connect_options, settle
 from chatops.identity import Roster, request_info
 from chatops.streams import names
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, AUDIT_STREAM, KV_SEEN_EVENTS
-from tests.harness.servers import NatsServer
+from tools.harness.servers import NatsServer
 
 ALL = frozenset(i.name for i in IDENTITIES)
 STREAMS = names()  # every stream, the buckets' included

@@ -9,7 +9,8 @@ import pytest
 
 from chatops.bus import connect, settle
 from chatops.settings import BusSettings
-from tests.harness.servers import LOOPBACK, NatsServer
+from tools.harness.ports import LOOPBACK
+from tools.harness.servers import NatsServer
 
 
 class Tap:

@@ -19,7 +19,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from chatops.health import ListenError, add_health_routes, metrics_app, serving
-from tests.harness.servers import LOOPBACK, Prometheus, env_with, free_port
+from tools.harness.ports import LOOPBACK, free_port
+from tools.harness.servers import Prometheus, env_with
 
 
 def _registry() -> tuple[CollectorRegistry, Counter]:

@@ -28,7 +28,7 @@ from chatops.subjects import (
     deploy_subject,
 )
 from chatops.v1 import events_pb2
-from tests.harness.servers import NatsServer
+from tools.harness.servers import NatsServer
 
 
 async def test_provision_creates_everything_once(nc: Client) -> None:

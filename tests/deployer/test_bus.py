@@ -10,7 +10,7 @@ from chatops.subjects import DEPLOYS_STREAM
 from chatops.v1 import deploys_pb2 as pb
 from deployer.events import EventLog, is_ending, step_token
 from deployer.lock import LockHeld, Locks, lock_bucket
-from tests.deployer.stack import eventually
+from tools.harness.wait import eventually
 
 
 def request(deploy: str, actor: str = "alice") -> pb.DeployEvent:
@@ -48,7 +48,7 @@ async def test_a_held_lock_outlives_its_ttl_while_refreshed_and_dies_with_its_ho
     async def refreshed() -> bool:
         return lease.revision >= first + 4  # four refreshes, a third of the TTL apart: past the TTL
 
-    await eventually(refreshed, "the lease refreshed past its TTL")
+    await eventually(refreshed, what="the lease refreshed past its TTL", timeout=60)
     with pytest.raises(LockHeld):
         await locks.acquire("petstore", request("late"))
     # A holder that dies stops refreshing: here its refresher stops, as a SIGKILL would stop it.

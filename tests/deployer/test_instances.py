@@ -10,8 +10,9 @@ import pytest
 
 from deployer.instances import ProcessRunner, Slot, StartFailed, build_info_version, instance_env
 from deployer.manifest import load_manifest
-from tests.deployer.stack import RELEASES, Slots
-from tests.harness.servers import env_with
+from tools.harness.components import RELEASES
+from tools.harness.deploys import Slots
+from tools.harness.servers import env_with
 
 MANIFEST = load_manifest(RELEASES)
 

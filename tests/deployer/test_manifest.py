@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from deployer.manifest import ManifestError, load_manifest, looks_like_commit, parse_manifest
-from tests.deployer.stack import RELEASES
+from tools.harness.components import RELEASES
 
 
 def _doc(*releases: dict[str, object]) -> dict[str, object]:

@@ -13,7 +13,7 @@ from deployer.projection import Projection
 from deployer.status import recent, release_status
 from ops.backends.prometheus import Sample
 from ops.errors import OpsError
-from tests.deployer.stack import RELEASES
+from tools.harness.components import RELEASES
 
 S = 1_000_000_000  # a second in ns
 MANIFEST = load_manifest(RELEASES)

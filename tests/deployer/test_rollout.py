@@ -17,8 +17,9 @@ from nats.aio.client import Client
 
 from chatops.bus import settle
 from chatops.v1 import deploys_pb2 as pb
-from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, eventually, start
-from tests.harness.servers import NatsServer, Prometheus
+from tools.harness.deploys import Deployer, Load, Slots, Steps, ask, start
+from tools.harness.servers import NatsServer, Prometheus
+from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +31,13 @@ class World:
         self.slots = Slots.free(2)
         self.nats = NatsServer(root / "nats", identities=True).start()
         self.prometheus = Prometheus(root / "prom", scrape_targets={"petstore": self.slots.targets}).start()
-        env, port = deployer_env(
-            root / "deployer", self.nats, self.prometheus.url, self.slots, "slack:UADMIN"
+        self.deployer = Deployer(
+            root / "deployer",
+            self.nats,
+            self.prometheus.url,
+            self.slots,
+            CHATOPS_ADMINS="slack:UADMIN",
         )
-        self.deployer = DeployerProc(root / "deployer", env, port)
 
     def pid(self, instance: str) -> int:
         """The pid the deployer recorded for `instance`; 0 while it has none (between stop and start)."""
@@ -165,6 +169,6 @@ async def test_an_instance_that_dies_between_deploys_is_started_again_at_its_ver
     async def restarted() -> bool:
         return world.pid("petstore-2") not in (0, dead) and world.slots.versions()[1] == "0.2.0"
 
-    await eventually(restarted, "petstore-2 running again")
+    await eventually(restarted, what="petstore-2 running again", timeout=60)
     assert world.slots.versions() == ["0.2.0", "0.2.0"] == await projected(nc)
     assert steps.events == []  # the fleet is back to what the events say: nothing new to record

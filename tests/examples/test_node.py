@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.harness.petstore import EnvProc, Petstore
-from tests.harness.servers import LOOPBACK, NatsServer, Prometheus, env_with, free_port, wait_http
+from tools.harness import components
+from tools.harness.components import NOTIFIER_TOKEN, get_json
+from tools.harness.petstore import Petstore
+from tools.harness.procs import ROOT
+from tools.harness.servers import NatsServer, Prometheus, env_with, running
+from tools.harness.wait import eventually_sync
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "node"
 WEBHOOK = ROOT / "tests" / "fixtures" / "examples" / "webhook-01-firing-AlwaysFiring.json"
-TOKEN = "node-example-test-token"
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +30,6 @@ def node_modules() -> Path:
     if not (EXAMPLE / "node_modules" / "nats").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=EXAMPLE, check=True, timeout=600)
     return EXAMPLE / "node_modules"
-
-
-def _python_service(args: list[str], workdir: Path, name: str, **env: str) -> EnvProc:
-    proc = EnvProc([sys.executable, *args], workdir, name)
-    proc.env = env_with(PYTHONPATH=str(ROOT), LOG_LEVEL="INFO", **env)
-    return proc
 
 
 def _wait_line(proc: subprocess.Popen[str], lines: list[str], want: str, timeout: float) -> str:
@@ -52,51 +47,23 @@ def _wait_line(proc: subprocess.Popen[str], lines: list[str], want: str, timeout
 
 
 def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
-    nats = NatsServer(tmp_path / "nats", identities=True).start()
-    petstore = Petstore(tmp_path / "petstore", version="7.3.1")
-    prometheus = Prometheus(tmp_path / "prom", scrape_targets={"petstore": []})
-    started: list[NatsServer | Petstore | Prometheus] = [nats]
-    ops = notifier = tool = None
-    try:
-        petstore.start()
-        started.append(petstore)
-        prometheus.scrape_targets = {"petstore": [petstore.metrics_target]}
-        prometheus.start()
-        started.append(prometheus)
-        ops_metrics, notifier_port = free_port(), free_port()
-        ops = _python_service(
-            ["-m", "ops"],
-            tmp_path / "ops",
-            "ops",
-            **nats.env("ops"),
-            PETSTORE_ADDR=petstore.addr,
-            PROMETHEUS_URL=prometheus.url,
-            ALERTMANAGER_URL=f"http://{LOOPBACK}:{free_port()}",
-            JAEGER_URL="",
-            TRACE_STORE_PATH=str(tmp_path / "traces.sqlite3"),
-            OTLP_LISTEN=f"{LOOPBACK}:{free_port()}",
-            OPS_METRICS_LISTEN=f"{LOOPBACK}:{ops_metrics}",
+    tool = None
+    with contextlib.ExitStack() as parts:
+        nats = parts.enter_context(running(NatsServer(tmp_path / "nats", identities=True)))
+        petstore = parts.enter_context(running(Petstore(tmp_path / "petstore", version="7.3.1")))
+        scrape = {"petstore": [petstore.metrics_target]}
+        prometheus = parts.enter_context(running(Prometheus(tmp_path / "prom", scrape_targets=scrape)))
+        ops = components.ops(
+            tmp_path / "ops", nats, PETSTORE_ADDR=petstore.addr, PROMETHEUS_URL=prometheus.url
         )
-        notifier = _python_service(
-            ["-m", "notifier"],
-            tmp_path / "notifier",
-            "notifier",
-            **nats.env("notifier"),
-            NOTIFIER_TOKEN=TOKEN,
-            NOTIFIER_LISTEN=f"{LOOPBACK}:{notifier_port}",
-        )
-        ops.start()
-        notifier.start()
-        wait_http(f"http://{LOOPBACK}:{ops_metrics}/healthz", timeout=60, proc=ops.proc)
-        wait_http(f"http://{LOOPBACK}:{notifier_port}/healthz", timeout=60, proc=notifier.proc)
-        wait_http(f"{prometheus.url}/api/v1/query?query=petstore_build_info", timeout=30)
+        parts.enter_context(running(ops))
+        notifier = parts.enter_context(running(components.notifier(tmp_path / "notifier", nats)))
         # Prometheus scrapes every second; wait until it has the petstore's version.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?query=petstore_build_info") as r:
-                if json.load(r)["data"]["result"]:
-                    break
-            time.sleep(0.5)
+        eventually_sync(
+            lambda: get_json(f"{prometheus.url}/api/v1/query?query=petstore_build_info")["data"]["result"],
+            timeout=60,
+            what="Prometheus scraping the petstore",
+        )
 
         tool = subprocess.Popen(
             [shutil.which("node") or "node", "chatops-tool.mjs", "--max-alerts", "1"],
@@ -106,14 +73,15 @@ def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
             stderr=subprocess.PIPE,
             text=True,
         )
+        parts.callback(_ended, tool)
         lines: list[str] = []
         assert "deployed: 7.3.1 on 1 instance(s)" in _wait_line(tool, lines, "deployed:", 60)
         _wait_line(tool, lines, "listening for alerts", 30)
 
         req = urllib.request.Request(
-            f"http://{LOOPBACK}:{notifier_port}/alerts",
+            f"{notifier.url}/alerts",
             WEBHOOK.read_bytes(),
-            {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+            {"Content-Type": "application/json", "Authorization": f"Bearer {NOTIFIER_TOKEN}"},
         )
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 200
@@ -121,15 +89,12 @@ def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):
         assert alert.startswith("[firing/")
         assert "1 alert(s)" in alert
         assert tool.wait(30) == 0  # --max-alerts 1: it drains and exits by itself
-    finally:
-        if tool is not None and tool.poll() is None:
-            tool.kill()
-            tool.wait(10)
-        for proc in (notifier, ops):
-            if proc is not None:
-                proc.stop()
-        for server in reversed(started):
-            server.stop()
+
+
+def _ended(tool: subprocess.Popen[str]) -> None:
+    if tool.poll() is None:
+        tool.kill()
+        tool.wait(10)
 
 
 def test_node_tool_says_when_ops_is_not_running(tmp_path, node_modules, secure_nats: NatsServer):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,13 +21,13 @@ from hypothesis import strategies as st
 
 from chatops.subjects import ALERTS_STREAM
 from tests.fuzz.webhooks import FIXTURE, Body, Recipe, build, malformed
-from tests.harness.petstore import EnvProc
-from tests.harness.servers import LOOPBACK, NatsServer, env_with, free_port, wait_http
+from tools.harness import components
+from tools.harness.components import NOTIFIER_TOKEN, Service
+from tools.harness.servers import NatsServer, running
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "fuzz-notifier-token-7d1e"
+TOKEN = NOTIFIER_TOKEN
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 BATCH = 50
 BATCHES = 22  # 1,100 webhooks
@@ -38,14 +37,17 @@ RSS_GROWTH_LIMIT = 64 << 20  # a notifier that kept what it refused would hold f
 
 @dataclass
 class Notifier:
-    proc: EnvProc
-    url: str
+    service: Service
     nats: NatsServer
 
     @property
+    def url(self) -> str:
+        return f"{self.service.url}/alerts"
+
+    @property
     def pid(self) -> int:
-        assert self.proc.proc is not None
-        return self.proc.proc.pid
+        assert self.service.proc.popen is not None
+        return self.service.proc.popen.pid
 
     def rss(self) -> int:
         """Resident memory of the notifier process, in bytes."""
@@ -58,23 +60,10 @@ class Notifier:
 @pytest.fixture(scope="module")
 def notifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Notifier]:
     root = tmp_path_factory.mktemp("notifier-fuzz")
-    nats = NatsServer(root / "nats").start()
-    port = free_port()
-    env = env_with(
-        NATS_URL=nats.url,
-        NOTIFIER_TOKEN=TOKEN,
-        NOTIFIER_LISTEN=f"{LOOPBACK}:{port}",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    proc = EnvProc([sys.executable, "-m", "notifier"], root / "notifier", "notifier", env=env)
-    proc.start()
-    try:
-        wait_http(f"http://{LOOPBACK}:{port}/healthz", proc=proc.proc, timeout=60)
-        yield Notifier(proc, f"http://{LOOPBACK}:{port}/alerts", nats)
-    finally:
-        proc.stop()
-        nats.stop()
+    with running(NatsServer(root / "nats")) as nats:
+        service = components.notifier(root / "notifier", nats, LOG_LEVEL="WARNING")
+        with running(service):
+            yield Notifier(service, nats)
 
 
 async def post_all(url: str, bodies: list[Body], auth: dict[str, str] = AUTH) -> list[tuple[str, int, str]]:

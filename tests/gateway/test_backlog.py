@@ -14,8 +14,8 @@ from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STRE
 from gateway.alerts.backlog import BacklogWatch, read_backlog
 from gateway.alerts.delivery import Tuning, consumer_config
 from gateway.metrics import OLDEST_PENDING, PENDING, BacklogGauges
-from tests.alerts.helpers import store, webhook
-from tests.harness.servers import NatsServer
+from tools.harness.alerts import store, webhook
+from tools.harness.servers import NatsServer
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 
 from gateway.slack.chat import SlackChat
-from tests.harness.slackemu import SlackEmulator, slack_emulator  # noqa: F401
+from tools.harness.slackemu import SlackEmulator
 
 
-async def test_user_names_are_cached_least_recently_used_first(slack_emulator: SlackEmulator) -> None:  # noqa: F811
+async def test_user_names_are_cached_least_recently_used_first(slack_emulator: SlackEmulator) -> None:
     async with slack_emulator.control() as control:
         users = [await control.create_user(f"cached{i}", f"Cached {i}") for i in range(5)]
         chat = SlackChat(

@@ -6,18 +6,15 @@ import asyncio
 import re
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import yaml
 
 from gateway.commands import SPECS
 from gateway.commands.help import markdown
-from tests.harness.petstore import EnvProc
-from tests.harness.servers import NatsServer, env_with, free_port
-from tests.harness.slackemu import SlackEmulator
+from tools.harness import components
+from tools.harness.servers import NatsServer, env_with
+from tools.harness.slackemu import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,43 +91,15 @@ def test_the_manifest_asks_for_what_the_gateway_uses_and_no_more():
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(needed)
 
 
-def _health(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError:
-        return 0
-
-
-def _wait_health(port: int, status: int, gw: EnvProc, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _health(port) != status:
-        assert gw.proc is not None and gw.proc.poll() is None, gw.log_tail()
-        assert time.monotonic() < deadline, f"/healthz never said {status}\n{gw.log_tail()}"
-        time.sleep(0.2)
-
-
 async def test_the_gateway_waits_for_nats_and_then_answers(tmp_path):
     slack = SlackEmulator(tmp_path / "slack").start()
     nats = NatsServer(tmp_path / "nats")  # not started yet
-    metrics_port = free_port()
-    env = env_with(
-        NATS_URL=nats.url,
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_APP_TOKEN=slack.app_token,
-        SLACK_API_URL=slack.api_url,
-        GATEWAY_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
-        SLACK_ONCALL_CHANNEL="",
-        PYTHONPATH=str(ROOT),
-    )
-    gw = EnvProc([sys.executable, "-m", "gateway"], tmp_path / "gw", "gateway", env=env)
+    gw = components.gateway(tmp_path / "gw", nats, slack, SLACK_ONCALL_CHANNEL="")
     try:
-        gw.start()
-        await asyncio.to_thread(_wait_health, metrics_port, 503, gw)
+        gw.start(wait=False)
+        await asyncio.to_thread(gw.answers, "/healthz", 503)
         nats.start()
-        await asyncio.to_thread(_wait_health, metrics_port, 200, gw)
+        await asyncio.to_thread(gw.answers, "/healthz", 200)
         async with slack.control() as ctl:
             await ctl.wait_connected(1, timeout=60)
             user = await ctl.create_user("late")
@@ -143,23 +112,16 @@ async def test_the_gateway_waits_for_nats_and_then_answers(tmp_path):
         gw.stop()
         nats.stop()
         slack.stop()
-    assert gw.proc is not None and gw.proc.returncode == 0  # SIGTERM is a clean stop
+    assert gw.proc.popen is not None and gw.proc.popen.returncode == 0  # SIGTERM is a clean stop
 
 
 def test_sigterm_stops_a_gateway_still_waiting_for_nats(tmp_path):
-    metrics_port = free_port()
-    env = env_with(
-        NATS_URL=f"nats://127.0.0.1:{free_port()}",
-        SLACK_BOT_TOKEN="xoxb-1",
-        SLACK_APP_TOKEN="xapp-1",
-        SLACK_API_URL="http://127.0.0.1:9/api/",
-        GATEWAY_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
-        PYTHONPATH=str(ROOT),
-    )
-    gw = EnvProc([sys.executable, "-m", "gateway"], tmp_path / "gw", "gateway", env=env)
-    gw.start()
+    nats = NatsServer(tmp_path / "nats")  # never started
+    slack = SlackEmulator(tmp_path / "slack")  # never started: its tokens only, nothing answers
+    gw = components.gateway(tmp_path / "gw", nats, slack)
+    gw.start(wait=False)
     try:
-        _wait_health(metrics_port, 503, gw)
+        gw.answers("/healthz", 503)
     finally:
-        gw.stop(timeout=30)
-    assert gw.proc is not None and gw.proc.returncode == 0, gw.log_tail()
+        gw.proc.stop(grace=30)
+    assert gw.proc.popen is not None and gw.proc.popen.returncode == 0, gw.log_tail()

@@ -11,9 +11,9 @@ import pytest
 from ops.app import running
 from petstore.client import PetstoreClient
 from petstore.v1 import petstore_pb2 as pb
-from tests.harness.petstore import Petstore
-from tests.harness.servers import NatsServer, env_with
 from tests.ops.conftest import ops_settings
+from tools.harness.petstore import Petstore
+from tools.harness.servers import NatsServer, env_with
 
 ROOT = Path(__file__).resolve().parents[2]
 

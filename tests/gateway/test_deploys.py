@@ -15,14 +15,15 @@ import pytest
 from chatops.bus import Caller, ServiceFailed
 from chatops.v1 import audit_pb2, deploys_pb2
 from slackemu.client import EmulatorControl
-from tests.deployer.stack import DeployerProc, Load, Slots, Steps, ask, deployer_env, eventually
 from tests.gateway.conftest import Person, person
-from tests.gateway.stack import ADMIN_NAME, Gateway, Ops, _control_get, _control_post
-from tests.harness.servers import LOOPBACK, NatsServer, Prometheus, env_with, free_port
-from tests.harness.slackemu import SlackEmulator
+from tests.gateway.stack import ADMIN_NAME, Parts, Workspace
+from tools.harness import components
+from tools.harness.deploys import Deployer, Load, Slots, Steps, ask
+from tools.harness.servers import NatsServer, Prometheus
+from tools.harness.slackemu import SlackEmulator
+from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 COMMIT_020 = "85c5e41ce8d7653d01b837fac69e69133382fc39"  # "Update and delete pets", in 0.2.0
 COMMIT_030 = "cea41c3a8e97d390e854fc9caf62208e8e487c30"  # in 0.3.0, the demo regression
 
@@ -33,73 +34,55 @@ class DeployWorld:
 
     root: Path
     slots: Slots = field(default_factory=Slots.free)
-    started: list[Any] = field(default_factory=list)
-    admin_id: str = ""
-    oncall_id: str = ""
+    parts: Parts = field(default_factory=Parts)
 
     def start(self) -> DeployWorld:
         try:
             self._start()
         except BaseException:
-            self.stop()
+            self.parts.stop()
             raise
         return self
 
     def _start(self) -> None:
-        self.nats = self._up(NatsServer(self.root / "nats", identities=True))
-        self.prometheus = self._up(
-            Prometheus(self.root / "prom", scrape_targets={"petstore": self.slots.targets})
+        up = self.parts.up
+        self.nats = up(NatsServer(self.root / "nats", identities=True))
+        self.prometheus = up(Prometheus(self.root / "prom", scrape_targets={"petstore": self.slots.targets}))
+        self.slack = up(SlackEmulator(self.root / "slack"))
+        workspace = Workspace.of(self.slack)
+        self.admin_id, self.oncall_id = workspace.admin_id, workspace.oncall_id
+        admins = f"slack:{self.admin_id}"
+        self.deployer = up(
+            Deployer(
+                self.root / "deployer",
+                self.nats,
+                self.prometheus.url,
+                self.slots,
+                CHATOPS_ADMINS=admins,
+            )
         )
-        self.slack = self._up(SlackEmulator(self.root / "slack"))
-        self.admin_id = _control_post(self.slack.base_url, "/control/users", {"name": ADMIN_NAME})["user"][
-            "id"
-        ]
-        state = _control_get(self.slack.base_url, "/control/state")
-        self.oncall_id = next(c["id"] for c in state["channels"] if c["name"] == "oncall")
-        env, port = deployer_env(
-            self.root / "deployer", self.nats, self.prometheus.url, self.slots, f"slack:{self.admin_id}"
+        self.ops = up(
+            components.ops(
+                self.root / "ops",
+                self.nats,
+                PETSTORE_ADDR=self.slots.addresses,
+                PROMETHEUS_URL=self.prometheus.url,
+                CHATOPS_ADMINS=admins,
+            )
         )
-        self.deployer = self._up(DeployerProc(self.root / "deployer", env, port))
-        ops_port = free_port()
-        ops_env = env_with(
-            **self.nats.env("ops"),
-            PETSTORE_ADDR=self.slots.addresses,
-            PROMETHEUS_URL=self.prometheus.url,
-            ALERTMANAGER_URL=f"http://{LOOPBACK}:9",
-            TRACE_STORE_PATH=str(self.root / "ops" / "traces.sqlite3"),
-            OTLP_LISTEN=f"{LOOPBACK}:{free_port()}",
-            OPS_METRICS_LISTEN=f"{LOOPBACK}:{ops_port}",
-            CHATOPS_ADMINS=f"slack:{self.admin_id}",
-            JAEGER_URL="",
-            OTEL_EXPORTER_OTLP_ENDPOINT="",
-            LOG_LEVEL="INFO",
-            PYTHONPATH=str(ROOT),
+        self.gateway = up(
+            components.gateway(
+                self.root / "gateway",
+                self.nats,
+                self.slack,
+                SLACK_ONCALL_CHANNEL=self.oncall_id,
+                CHATOPS_ADMINS=admins,
+                CHATOPS_COMMAND_TIMEOUT="15",
+            )
         )
-        self.ops = self._up(Ops(self.root / "ops", ops_env, ops_port))
-        gw_port = free_port()
-        gw_env = env_with(
-            **self.nats.env("gateway"),
-            SLACK_BOT_TOKEN=self.slack.bot_token,
-            SLACK_APP_TOKEN=self.slack.app_token,
-            SLACK_API_URL=self.slack.api_url,
-            SLACK_ONCALL_CHANNEL=self.oncall_id,
-            CHATOPS_ADMINS=f"slack:{self.admin_id}",
-            CHATOPS_COMMAND_TIMEOUT="15",
-            GATEWAY_METRICS_LISTEN=f"{LOOPBACK}:{gw_port}",
-            LOG_LEVEL="INFO",
-            PYTHONPATH=str(ROOT),
-        )
-        self.gateway = self._up(Gateway(self.root / "gateway", gw_env, gw_port))
-
-    def _up(self, part: Any) -> Any:
-        part.start()
-        self.started.append(part)
-        return part
 
     def stop(self) -> None:
-        for part in reversed(self.started):
-            part.stop()
-        self.started.clear()
+        self.parts.stop()
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +132,7 @@ async def deployed(who: Person, expected: dict[str, int]) -> str:
         rows = dict(re.findall(r"^(\d+\.\d+\.\d+)\s+(\d+)\s", reply["text"], re.M))
         return reply["text"] if {v: int(n) for v, n in rows.items()} == expected else None
 
-    return await eventually(says, f"deployed version showing {expected}", timeout=60)
+    return await eventually(says, what=f"deployed version showing {expected}", timeout=60)
 
 
 async def oncall_cards(ctl: EmulatorControl, world: DeployWorld, deploy_id: str) -> list[dict[str, Any]]:

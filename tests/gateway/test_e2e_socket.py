@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import re
@@ -28,6 +27,7 @@ from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import Person, person
 from tests.gateway.stack import World
 from tests.slackemu.test_page import ARTIFACTS, CHROMIUM, FLAGS
+from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -44,23 +44,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 async def wait_for_traces(w: World) -> list[traces_pb2.TraceSummary]:
     """Make traced petstore calls until ops's trace store lists some."""
     nc: Client = await w.nats.connect("tools")
+
+    async def listed() -> list[traces_pb2.TraceSummary]:
+        async with PetstoreClient(w.petstore.addr, trace=True) as client:
+            await client.add([Pet(name="Rex", kind=PetKind.CANINE, birthday=date(2020, 1, 2))])
+        request = traces_pb2.ListTracesRequest(limit=5)
+        reply = await call(nc, command("traces.list"), request, Caller(actor="test"), timeout=20)
+        assert isinstance(reply, traces_pb2.ListTracesReply)
+        return list(reply.traces)
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            async with PetstoreClient(w.petstore.addr, trace=True) as client:
-                await client.add([Pet(name="Rex", kind=PetKind.CANINE, birthday=date(2020, 1, 2))])
-            reply = await call(
-                nc,
-                command("traces.list"),
-                traces_pb2.ListTracesRequest(limit=5),
-                Caller(actor="test"),
-                timeout=20,
-            )
-            assert isinstance(reply, traces_pb2.ListTracesReply)
-            if reply.traces:
-                return list(reply.traces)
-            assert time.monotonic() < deadline, "no trace reached ops's store"
-            await asyncio.sleep(1)
+        found: list[traces_pb2.TraceSummary] = await eventually(
+            listed, timeout=60, interval=1.0, what="a trace in ops's store"
+        )
+        return found
     finally:
         await nc.close()
 
@@ -135,13 +132,13 @@ async def test_a_slack_connect_guest_from_another_workspace_is_refused_and_audit
 
 
 async def wait_for_update(who: Person, ts: str, needle: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def updated() -> dict[str, Any] | None:
         msg = await who.message(ts)
-        if needle in msg["text"]:
-            return msg
-        assert time.monotonic() < deadline, f"message {ts} never said {needle!r}: {msg['text']!r}"
-        await asyncio.sleep(0.2)
+        return msg if needle in msg["text"] else None
+
+    found: dict[str, Any] = await eventually(updated, timeout=timeout, what=f"message {ts} saying {needle!r}")
+    return found
 
 
 async def test_an_admin_change_runs_only_after_the_same_admin_confirms(world, control):
@@ -182,13 +179,19 @@ async def test_an_admin_silence_is_confirmed_and_created_in_alertmanager(world, 
 
 async def graph_in_thread(who: Person, text: str) -> tuple[str, dict[str, Any]]:
     """Ask for a graph until Prometheus has the samples a rate needs; the reply then carries a file."""
-    deadline = time.monotonic() + 60
-    while True:
+
+    async def drawn() -> tuple[str, dict[str, Any]] | None:
         ts, reply = await who.ask(text, timeout=60)
         if reply.get("files"):
             return ts, reply
-        assert "no data" in reply["text"] and time.monotonic() < deadline, reply["text"]
-        await asyncio.sleep(1)
+        if "no data" not in reply["text"]:
+            pytest.fail(f"not a graph and not 'no data': {reply['text']}")
+        return None
+
+    found: tuple[str, dict[str, Any]] = await eventually(
+        drawn, timeout=60, interval=1.0, what="Prometheus having the samples for a graph"
+    )
+    return found
 
 
 async def test_graph_puts_a_png_in_the_thread_and_the_page_shows_it(world, control, tmp_path):
@@ -257,13 +260,12 @@ async def test_with_ops_stopped_users_hear_it_and_after_a_restart_commands_work(
         assert "in time" not in reply["text"]
     finally:
         world.ops.start()
-    deadline = time.monotonic() + 60
-    while True:
+
+    async def answered() -> bool:
         _, reply = await carol.ask("deployed version")
-        if "Deployed version: 1.0.0" in reply["text"]:
-            break
-        assert time.monotonic() < deadline, reply["text"]
-        await asyncio.sleep(1)
+        return "Deployed version: 1.0.0" in reply["text"]
+
+    await eventually(answered, timeout=60, interval=1.0, what="commands working after ops restarted")
 
 
 async def test_slack_rate_limits_and_server_errors_are_retried(world, control):
@@ -289,10 +291,7 @@ async def test_the_gateway_counts_commands_on_its_metrics_endpoint(world, contro
     sample = 'chatops_gateway_commands_total{command="sampling.get",outcome="ok"}'
     before = gw.metric(sample)
     await ivy.ask("show sampling")
-    deadline = time.monotonic() + 30
-    while gw.metric(sample) < before + 1:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.2)
+    await eventually(lambda: gw.metric(sample) >= before + 1, what=f"{sample} counted")
 
 
 async def test_alerts_on_the_bus_reach_the_oncall_channel(world, control):

@@ -8,8 +8,8 @@ from slack_sdk.errors import SlackApiError
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.slack.app import build_client
-from tests.harness.servers import free_port
-from tests.harness.slackemu import SlackEmulator, slack_emulator  # noqa: F401
+from tools.harness.ports import free_port
+from tools.harness.slackemu import SlackEmulator
 
 
 def settings(api_url: str, emu: SlackEmulator) -> GatewaySettings:
@@ -24,7 +24,7 @@ def counted(metrics: GatewayMetrics, method: str, error: str) -> float:
     return value or 0.0
 
 
-async def test_errors_are_counted_by_method_and_slack_error(slack_emulator: SlackEmulator) -> None:  # noqa: F811
+async def test_errors_are_counted_by_method_and_slack_error(slack_emulator: SlackEmulator) -> None:
     metrics = GatewayMetrics()
     client = build_client(settings(slack_emulator.api_url, slack_emulator), metrics.slack_failed)
     async with slack_emulator.control() as control:
@@ -42,7 +42,7 @@ async def test_errors_are_counted_by_method_and_slack_error(slack_emulator: Slac
     assert len(tries) == 3 and counted(metrics, "chat.postMessage", "internal_error") == 1
 
 
-async def test_a_slack_that_does_not_answer_is_counted_too(slack_emulator: SlackEmulator) -> None:  # noqa: F811
+async def test_a_slack_that_does_not_answer_is_counted_too(slack_emulator: SlackEmulator) -> None:
     metrics = GatewayMetrics()
     client = build_client(
         settings(f"http://127.0.0.1:{free_port()}/api/", slack_emulator), metrics.slack_failed

@@ -11,12 +11,8 @@ import yaml
 
 from chatops.launcher.ports import Ports
 from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
-from tools.harness.ports import free_port, free_ports
-
-
-def free_base() -> int:
-    """A base port whose whole block is free right now (from this process's own block of ports)."""
-    return free_ports(len(Ports().named()))
+from tests.launcher.up import free_base
+from tools.harness.ports import free_port
 
 
 def run_up(tmp_path, *args, env_extra=None, path=None):

@@ -21,7 +21,10 @@ from chatops.launcher.configs import (
     write_configs,
 )
 from chatops.launcher.ports import Ports
-from tests.harness.servers import Proc, binary, free_port, wait_http
+from chatops.launcher.spec import alertmanager_component, prometheus_component
+from tools.harness.ports import free_port
+from tools.harness.procs import Process
+from tools.harness.servers import binary, running
 
 PROMETHEUS_YML: dict[str, Any] = {
     "global": {"scrape_interval": "15s"},
@@ -111,41 +114,26 @@ def test_real_prometheus_and_alertmanager_load_the_rewritten_configs(tmp_path):
     _write_sources(tmp_path / "src")
     ports = Ports(prometheus=free_port(), alertmanager=free_port())
     files = write_configs(tmp_path / "src", tmp_path / "out", ports.moved(), "tok")
-    am = Proc(
-        [
+    am = Process(
+        alertmanager_component(
             binary("prometheus-alertmanager", "alertmanager"),
-            f"--config.file={files.alertmanager}",
-            f"--storage.path={tmp_path / 'am'}",
-            f"--web.listen-address={ports.addr('alertmanager')}",
-            "--cluster.listen-address=",
-        ],
+            ports.alertmanager,
+            files.alertmanager,
+            tmp_path / "am",
+        ),
         tmp_path,
-        "alertmanager",
     )
-    prom = Proc(
-        [
-            binary("prometheus"),
-            f"--config.file={files.prometheus}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address={ports.addr('prometheus')}",
-        ],
+    prom = Process(
+        prometheus_component(binary("prometheus"), ports.prometheus, files.prometheus, tmp_path / "tsdb"),
         tmp_path,
-        "prometheus",
     )
-    am.start()
-    prom.start()
-    try:
-        wait_http(ports.url("alertmanager", "/-/ready"), proc=am.proc)
-        wait_http(ports.url("prometheus", "/-/ready"), proc=prom.proc)
+    with running(am), running(prom):
         status = _get_json(ports.url("alertmanager", "/api/v2/status"))
         assert str(files.notifier_token) in status["config"]["original"]
         rules = _get_json(ports.url("prometheus", "/api/v1/rules"))["data"]["groups"]
         assert [r["name"] for g in rules for r in g["rules"]] == ["Always"]
         config = yaml.safe_load(_get_json(ports.url("prometheus", "/api/v1/status/config"))["data"]["yaml"])
         assert ports.addr("alertmanager") in yaml.safe_dump(config["alerting"])
-    finally:
-        prom.stop()
-        am.stop()
 
 
 COMMITTED = Path(__file__).resolve().parents[2] / "alertmanager"

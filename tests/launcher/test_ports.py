@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from chatops.launcher.ports import Ports, first_busy, in_use
-from tests.harness.servers import free_port
+from tools.harness.ports import free_port
 
 
 def test_defaults_are_the_projects_fixed_ports():

@@ -14,8 +14,10 @@ import pytest
 from chatops.launcher.output import Output
 from chatops.launcher.spec import Component, Health
 from chatops.launcher.supervisor import StartFailed, Supervisor, backoff
-from tests.harness.servers import NatsServer, free_port
-from tests.launcher.procs import in_groups
+from tests.launcher.up import in_groups
+from tools.harness.ports import free_port
+from tools.harness.servers import NatsServer
+from tools.harness.wait import eventually
 
 TOY = str(Path(__file__).with_name("toy_service.py"))
 
@@ -29,14 +31,6 @@ def toy(name: str, port: int) -> Component:
     )
 
 
-async def poll(predicate, timeout=30.0, what="condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 def test_backoff_doubles_up_to_thirty_seconds():
     assert [backoff(n) for n in (1, 2, 3, 4, 5, 6, 9)] == [1, 2, 4, 8, 16, 30, 30]
 
@@ -47,7 +41,7 @@ async def test_start_waits_for_health_logs_output_and_stop_leaves_nothing(tmp_pa
     async with Supervisor(Output(buf, ["toy"], colour=False), tmp_path / "logs") as sup:
         child = await sup.start(toy("toy", port))
         assert child.healthy
-        await poll(lambda: "toy listening" in buf.getvalue(), what="the toy's first line")
+        await eventually(lambda: "toy listening" in buf.getvalue(), what="the toy's first line")
         pgids = set(child.pgids)
         assert len(in_groups(pgids)) == 2  # the toy and its grandchild
     assert in_groups(pgids) == []
@@ -61,7 +55,9 @@ async def test_a_crashed_component_is_restarted_and_says_so(tmp_path):
         child = await sup.start(toy("toy", free_port()))
         first = child.pid
         os.kill(first, signal.SIGKILL)
-        await poll(lambda: child.restarts == 1 and child.healthy and child.pid != first, what="a restart")
+        await eventually(
+            lambda: child.restarts == 1 and child.healthy and child.pid != first, what="a restart"
+        )
         assert "toy exited with code -9; restarting it in 1s" in buf.getvalue()
         assert f"toy is running again (pid {child.pid})" in buf.getvalue()
         pgids = set(child.pgids)
@@ -79,8 +75,10 @@ async def test_a_component_that_stops_answering_its_health_check_is_restarted(tm
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /freeze HTTP/1.0\r\n\r\n")
         await writer.drain()
-        await poll(lambda: "freezing" in buf.getvalue(), what="the toy to freeze")
-        await poll(lambda: child.restarts == 1 and child.healthy and child.pid != first, what="a restart")
+        await eventually(lambda: "freezing" in buf.getvalue(), what="the toy to freeze")
+        await eventually(
+            lambda: child.restarts == 1 and child.healthy and child.pid != first, what="a restart"
+        )
         writer.close()
         text = buf.getvalue()
         assert (
@@ -109,7 +107,7 @@ async def test_a_component_that_answers_unhealthy_is_left_running(tmp_path):
     out = Output(buf, ["moody"], colour=False)
     async with Supervisor(out, tmp_path / "logs", health_interval=0.1, unanswered_limit=2) as sup:
         child = await sup.start(comp)
-        await poll(lambda: buf.getvalue().count("checked") >= 8, what="several checks answered 503")
+        await eventually(lambda: buf.getvalue().count("checked") >= 8, what="several checks answered 503")
         assert child.process is not None and child.process.returncode is None
         assert not child.healthy and child.restarts == 0
     assert "restarting" not in buf.getvalue()
@@ -124,7 +122,7 @@ async def test_a_component_that_exits_early_fails_with_its_log(tmp_path):
     async with Supervisor(Output(io.StringIO(), ["broken"], colour=False), tmp_path / "logs") as sup:
         with pytest.raises(StartFailed, match=r"broken exited with code 3 .*broken\.log"):
             await sup.start(comp)
-    await poll(lambda: "bad config" in (tmp_path / "logs" / "broken.log").read_text(), what="the log")
+    await eventually(lambda: "bad config" in (tmp_path / "logs" / "broken.log").read_text(), what="the log")
 
 
 async def test_a_missing_binary_is_one_clear_line(tmp_path):
@@ -148,8 +146,7 @@ async def test_health_timeout_names_the_check(tmp_path):
 
 async def test_real_nats_server_under_supervision(tmp_path):
     port = free_port()
-    server = NatsServer(tmp_path, port=port)  # only for its argv: the supervisor runs it
-    comp = Component("nats", tuple(server.proc.args), health=Health(tcp=port))
+    comp = NatsServer(tmp_path, port=port).proc.component  # the harness's component, run by the launcher
     async with Supervisor(Output(io.StringIO(), ["nats"], colour=False), tmp_path / "logs") as sup:
         child = await sup.start(comp)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

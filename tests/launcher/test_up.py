@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
 import signal
 import stat
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,115 +22,40 @@ from nats.errors import Error as NatsError
 
 from chatops.bus import Caller, ServiceFailed, call, connect
 from chatops.contract import command
-from chatops.launcher.ports import Ports, in_use
+from chatops.launcher.ports import in_use
 from chatops.nats_server import MIN_VERSION
 from chatops.settings import BusSettings
 from chatops.v1.audit_pb2 import ListAuditRequest
 from chatops.v1.sampling_pb2 import SetSamplingRequest
 from slackemu.client import EmulatorControl
 from tests.chatops.test_nats_server import pinned_version
-from tests.launcher.procs import in_groups, wait_until
-from tests.launcher.test_cli import free_base
+from tests.launcher.up import Up
+from tools.harness.wait import eventually, eventually_sync
 
 pytestmark = pytest.mark.slow
 
-STARTUP = 240.0  # nine processes on a shared 2-core machine
-READY = "Ctrl-C stops everything."  # the launcher's last line once every component is healthy
-
-
-@dataclass
-class Stack:
-    """A running `chatops up` and what it reported."""
-
-    proc: subprocess.Popen[bytes]
-    data_dir: Path
-    ports: Ports
-    output: Path
-    pgids: set[int] = field(default_factory=set)
-    healthy_at: float = 0.0  # time.monotonic() when it reported healthy
-
-    def state(self) -> dict[str, Any]:
-        try:
-            doc = json.loads((self.data_dir / "state.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        for comp in doc.get("components", {}).values():
-            self.pgids.update(comp["pgids"])
-        return dict(doc)
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.output.read_text(errors="replace").splitlines()[-lines:])
-
-
-def launch(tmp: Path, out: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start `chatops up` on a free block of ports; pick another block if one got taken meanwhile."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("NATS_URL", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
-    }
-    for _ in range(3):
-        base = free_base()
-        args = ["--data-dir", str(tmp / "data"), "--base-port", str(base), "--color", "never"]
-        with open(out, "wb") as sink:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "chatops.launcher", *args, "--health-timeout", "120"],
-                cwd=tmp,
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            code = proc.wait(5)
-        except subprocess.TimeoutExpired:
-            return proc, base
-        if code != 2 or "already in use" not in out.read_text():
-            return proc, base
-    raise AssertionError(f"no free block of ports for chatops up: {out.read_text()}")
-
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[Stack]:
+def stack(tmp_path_factory) -> Iterator[Up]:
     tmp = tmp_path_factory.mktemp("up")
-    out = tmp / "up.out"
-    proc, base = launch(tmp, out)
-    running = Stack(proc, tmp / "data", Ports.from_base(base), out)
+    running = Up.launch(tmp, tmp / "up.out", "--health-timeout", "120")
     try:
-
-        def healthy():
-            if proc.poll() is not None:
-                raise AssertionError(f"chatops up exited with {proc.returncode}:\n{running.tail()}")
-            # state.json says healthy a moment before the launcher prints its table and summary.
-            return running.state().get("healthy") and READY in running.output.read_text()
-
-        wait_until(healthy, timeout=STARTUP, what="chatops up to report healthy")
-        running.healthy_at = time.monotonic()
+        running.until_ready()
         yield running
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        running.state()
-        for pgid in running.pgids:  # belt and braces: never leave a stack behind a failed test
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
+        running.stop()
 
 
 async def ask(control: EmulatorControl, channel: str, user: str, text: str, expect: str, timeout=90.0):
     """Mention the bot until a reply in the thread contains `expect` (Prometheus may not have scraped yet)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
+
+    async def answered() -> dict[str, Any] | None:
         ts = await control.mention(user, channel, text)
-        last = await control.wait_for_message(channel, thread_ts=ts, timeout=60)
-        if expect in json.dumps(last):
-            return last
-        await asyncio.sleep(5)
-    raise AssertionError(f"no reply containing {expect!r}; last reply: {last}")
+        reply = await control.wait_for_message(channel, thread_ts=ts, timeout=60)
+        assert expect in json.dumps(reply), reply  # kept as the last answer if it never comes
+        return reply
+
+    return await eventually(answered, timeout=timeout, interval=2.0, what=f"a reply containing {expect!r}")
 
 
 def test_the_table_and_the_slack_page_are_reported(stack):
@@ -157,10 +78,10 @@ def test_the_table_and_the_slack_page_are_reported(stack):
     with urllib.request.urlopen(page, timeout=10) as resp:
         assert resp.status == 200
     logs = [Path(c["log"]) for c in stack.state()["components"].values()]
-    wait_until(lambda: all(p.stat().st_size > 0 for p in logs), timeout=60, what="every log file")
+    eventually_sync(lambda: all(p.stat().st_size > 0 for p in logs), timeout=60, what="every log file")
 
 
-def tools_settings(stack: Stack) -> BusSettings:
+def tools_settings(stack: Up) -> BusSettings:
     """What a tool gets from the table: the bus and the read-only identity's seed file."""
     state = stack.state()
     return BusSettings(NATS_URL=state["nats_url"], NATS_NKEY_SEED_FILE=state["tools_seed"])
@@ -255,7 +176,7 @@ async def test_the_demo_alert_fires_on_its_own_and_reaches_oncall(stack):
     ratio = re.search(r"Petstore error ratio is ([0-9.]+%)", json.dumps(msg))
     assert ratio, msg
     # Figures for the report, not assertions: how long after "healthy" it arrived, and the ratio.
-    print(f"demo alert ({ratio[1]}) reached #oncall {time.monotonic() - stack.healthy_at:.0f}s after healthy")
+    print(f"demo alert ({ratio[1]}) reached #oncall {time.monotonic() - stack.ready_at:.0f}s after healthy")
 
 
 async def test_killed_ops_is_restarted_and_commands_work_again(stack):
@@ -266,7 +187,7 @@ async def test_killed_ops_is_restarted_and_commands_work_again(stack):
         ops = stack.state()["components"]["ops"]
         return ops["restarts"] >= 1 and ops["healthy"] and ops["pid"] != before["pid"]
 
-    wait_until(restarted, timeout=120, what="ops to be restarted")
+    eventually_sync(restarted, timeout=120, what="ops to be restarted")
     assert "ops exited with code -9; restarting it in" in stack.output.read_text()
     async with EmulatorControl(stack.ports.url("slackemu")) as control:
         alice = await control.user_id("alice")
@@ -274,14 +195,13 @@ async def test_killed_ops_is_restarted_and_commands_work_again(stack):
         await ask(control, oncall, alice, "deployed version", expect="0.1.0")
 
 
-def stops_cleanly(stack: Stack, sig: int) -> None:
+def stops_cleanly(stack: Up, sig: int) -> None:
     stack.state()
     assert stack.pgids
     stack.proc.send_signal(sig)
     assert stack.proc.wait(120) == 0
     assert "stopped; nothing left running" in stack.output.read_text()
-    # What got SIGKILL at the end is gone moments later, not necessarily at the instant the launcher exits.
-    wait_until(lambda: in_groups(stack.pgids) == [], timeout=15, what=f"no process left in {stack.pgids}")
+    stack.leaves_nothing()
     busy = [p for p in stack.ports.named().values() if in_use(p)]
     assert busy == []
 
@@ -296,19 +216,12 @@ def test_a_restarted_stack_still_shows_the_firing_alert_in_oncall(stack):
     Alertmanager's notification log (in the data dir) says the alert was sent and will not send it
     again for hours; the offline Slack keeps its workspace in the same data dir, so the two agree.
     """
-    out = stack.output.with_name("up-again.out")
     started = time.monotonic()
-    proc, base = launch(stack.data_dir.parent, out)
-    again = Stack(proc, stack.data_dir, Ports.from_base(base), out)
+    again = Up.launch(
+        stack.data_dir.parent, stack.output.with_name("up-again.out"), "--health-timeout", "120"
+    )
     try:
-
-        def healthy():
-            if proc.poll() is not None:
-                raise AssertionError(f"chatops up exited with {proc.returncode}:\n{again.tail()}")
-            state = again.state()
-            return state.get("healthy") and state.get("launcher_pid") == proc.pid and READY in again.tail()
-
-        wait_until(healthy, timeout=STARTUP, what="the restarted chatops up to report healthy")
+        again.until_ready()
 
         async def oncall_messages() -> list[dict[str, Any]]:
             async with EmulatorControl(again.ports.url("slackemu")) as control:
@@ -320,13 +233,4 @@ def test_a_restarted_stack_still_shows_the_firing_alert_in_oncall(stack):
         print(f"restarted stack healthy with the alert in #oncall {seconds:.0f}s after launch")
         stops_cleanly(again, signal.SIGTERM)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        again.state()
-        for pgid in again.pgids:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
+        again.stop()

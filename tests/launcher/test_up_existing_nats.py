@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
 import signal
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from chatops.bus import connect
 from chatops.settings import BusSettings
-from tests.harness.servers import NatsServer
-from tests.launcher.procs import in_groups, wait_until
-from tests.launcher.test_cli import free_base
 from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
+from tests.launcher.up import Up
+from tools.harness.servers import NatsServer
 
 pytestmark = pytest.mark.slow
 
@@ -37,58 +31,20 @@ def test_an_existing_nats_is_used_and_left_running(tmp_path, nats_server: NatsSe
     (src / "prometheus.yml").write_text(yaml.safe_dump(PROMETHEUS_YML))
     (src / "alertmanager.yml").write_text(yaml.safe_dump(ALERTMANAGER_YML))
     (src / "rules.yml").write_text(yaml.safe_dump(RULES_YML))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env["NATS_URL"] = nats_server.url
-    data = tmp_path / "data"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chatops.launcher",
-            "--data-dir",
-            str(data),
-            "--base-port",
-            str(free_base()),
-            "--config-dir",
-            str(src),
-            "--no-demo-load",
-            "--color",
-            "never",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    up = Up.launch(
+        tmp_path, tmp_path / "up.out", "--config-dir", str(src), "--no-demo-load", NATS_URL=nats_server.url
     )
-    pgids: set[int] = set()
-
-    def state():
-        try:
-            doc = json.loads((data / "state.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        for comp in doc["components"].values():
-            pgids.update(comp["pgids"])
-        return doc
-
     try:
-        wait_until(lambda: proc.poll() is not None or state().get("healthy"), timeout=240, what="healthy")
-        assert proc.poll() is None, f"chatops up exited with {proc.returncode}"
-        doc = state()
+        up.until_ready()
+        doc = up.state()
         assert doc["nats_url"] == nats_server.url
         assert "nats" not in doc["components"] and "demo-load" not in doc["components"]
         # ops and the notifier provisioned the streams on *this* server.
         assert asyncio.run(stream_names(nats_server.url)) >= {"CHATOPS_ALERTS", "CHATOPS_AUDIT"}
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(120) == 0
-        assert in_groups(pgids) == []
-        assert nats_server.proc.proc is not None and nats_server.proc.proc.poll() is None
+        up.proc.send_signal(signal.SIGTERM)
+        assert up.proc.wait(120) == 0
+        up.leaves_nothing()
+        assert nats_server.proc.running
         assert asyncio.run(stream_names(nats_server.url)) >= {"CHATOPS_ALERTS", "CHATOPS_AUDIT"}
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
-        for pgid in pgids:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
+        up.stop()

@@ -19,7 +19,7 @@ from chatops.v1.events_pb2 import AlertNotification
 from notifier.app import make_app
 from notifier.metrics import NotifierMetrics
 from notifier.publisher import JetStreamPublisher
-from tests.harness.servers import NatsServer
+from tools.harness.servers import NatsServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
 TOKEN = "test-notifier-token-0123"

@@ -10,8 +10,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.alerts.stack import ROOT, TOKEN, notifier
-from tests.harness.servers import NatsServer, env_with, free_port, wait_http
+from tests.alerts.stack import TOKEN
+from tools.harness import components
+from tools.harness.ports import free_port
+from tools.harness.procs import ROOT
+from tools.harness.servers import NatsServer, env_with
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "alertmanager" / "webhook-01-firing-AlwaysFiring.json"
 
@@ -53,22 +56,22 @@ def test_empty_token_is_refused(tmp_path: Path) -> None:
 
 def test_starts_without_nats_answers_503_then_stores_once_nats_is_up(tmp_path: Path) -> None:
     later = NatsServer(tmp_path / "nats")  # started once the notifier is up and waiting
-    proc = notifier(tmp_path / "notifier", later)
+    proc = components.notifier(tmp_path / "notifier", later)
     proc.start(wait=False)
     server: NatsServer | None = None
     try:
-        wait_http(proc.url + "/metrics", proc=proc.proc.proc)
+        proc.answers("/metrics")
         assert status_of(proc.url + "/healthz") == 503
         assert status_of(proc.url + "/alerts", FIXTURE.read_bytes()) == 503
 
         server = later.start()
-        wait_http(proc.url + "/healthz", proc=proc.proc.proc, timeout=60)
+        proc.answers("/healthz")
         assert status_of(proc.url + "/alerts", FIXTURE.read_bytes()) == 200
         assert proc.metric("chatops_notifier_published_total") == 1
 
-        assert proc.proc.proc is not None
-        proc.proc.proc.send_signal(signal.SIGTERM)
-        assert proc.proc.proc.wait(30) == 0
+        assert proc.proc.popen is not None
+        proc.proc.popen.send_signal(signal.SIGTERM)
+        assert proc.proc.popen.wait(30) == 0
         log = proc.proc.log_path.read_text()
         assert TOKEN not in log
         assert "notifier.listening" in log and "nats.ready" in log

@@ -16,9 +16,9 @@ from chatops import codec
 from chatops.contract import command
 from ops.app import Running, running
 from ops.settings import OpsSettings
-from tests.harness.servers import LOOPBACK, NatsServer, free_port
+from tools.harness.components import ops_env
+from tools.harness.servers import NatsServer
 
-UNUSED_URL = f"http://{LOOPBACK}:9"  # discard port: nothing listens, so calls fail fast
 ADMIN = "UTEST"  # the default actor of `ask` below, so commands that change things are allowed
 
 
@@ -26,19 +26,11 @@ def ops_settings(tmp_path: Path, bus: NatsServer, **overrides: Any) -> OpsSettin
     """Settings with every listener on a free loopback port and every backend unreachable by default;
     ops connects as its identity on `bus`."""
     values: dict[str, Any] = {
-        **bus.env("ops"),
-        "PETSTORE_ADDR": f"{LOOPBACK}:{free_port()}",
-        "PROMETHEUS_URL": UNUSED_URL,
-        "ALERTMANAGER_URL": UNUSED_URL,
-        "JAEGER_URL": "",
-        "TRACE_STORE_PATH": tmp_path / "traces.sqlite3",
-        "OTLP_LISTEN": f"{LOOPBACK}:{free_port()}",
-        "OPS_METRICS_LISTEN": f"{LOOPBACK}:{free_port()}",
+        **ops_env(tmp_path, bus),
         "OPS_BACKEND_TIMEOUT": 3.0,
         "CHATOPS_ADMINS": (ADMIN,),
-        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+        **overrides,
     }
-    values.update(overrides)
     return OpsSettings(**values)
 
 

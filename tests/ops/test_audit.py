@@ -12,8 +12,8 @@ from chatops.contract import COMMANDS
 from chatops.subjects import audit_subject
 from chatops.v1 import audit_pb2
 from ops.auditlog import AuditFilter, AuditLog
-from tests.harness.servers import NatsServer
 from tests.ops.conftest import OpsUnderTest, ask, reply_of
+from tools.harness.servers import NatsServer
 
 N = 10_000
 BASE_S = 1_700_000_000

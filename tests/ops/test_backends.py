@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,9 +17,11 @@ from nats.aio.client import Client
 from chatops.v1 import alerts_pb2, audit_pb2, sampling_pb2, traces_pb2, version_pb2
 from petstore.v1 import petstore_pb2 as pb
 from petstore.v1 import petstore_pb2_grpc as pb_grpc
-from tests.harness.petstore import Petstore
-from tests.harness.servers import LOOPBACK, Alertmanager, Prometheus, free_port
 from tests.ops.conftest import StartOps, ask, error_of, reply_of
+from tools.harness.petstore import Petstore
+from tools.harness.ports import LOOPBACK, free_port
+from tools.harness.servers import Alertmanager, Prometheus
+from tools.harness.wait import eventually
 
 T = TypeVar("T")
 
@@ -32,18 +34,6 @@ RULES: list[dict[str, object]] = [
     },
     {"alert": "SlowBurn", "expr": "vector(1)", "for": "1h", "labels": {"severity": "ticket"}},
 ]
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0) -> T:
-    """Poll until `probe` returns something truthy; generous, since the machine is shared."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"{what}: not seen within {timeout}s (last: {last!r})")
 
 
 def _get_json(url: str) -> Any:
@@ -103,7 +93,7 @@ async def test_version_alerts_and_silences(
         reply = reply_of(await ask(nc, "version.get", version_pb2.GetVersionRequest()), "version.get")
         return reply if len(reply.versions) == 2 else None
 
-    versions = await eventually(both_versions, "two versions in Prometheus")
+    versions = await eventually(both_versions, what="two versions in Prometheus", timeout=60)
     by_version = {v.version: v for v in versions.versions}
     assert set(by_version) == {"1.0.0", "2.0.0"}
     assert all(v.instances == 1 for v in versions.versions)
@@ -128,7 +118,7 @@ async def test_version_alerts_and_silences(
         )
         return reply if len(reply.alerts) == 2 else None
 
-    fired = await eventually(firing, "PetstoreUp firing for both instances")
+    fired = await eventually(firing, what="PetstoreUp firing for both instances", timeout=60)
     alert = fired.alerts[0]
     assert alert.name == "PetstoreUp" and alert.state == alerts_pb2.ALERT_STATE_FIRING
     assert alert.annotations["summary"].startswith("petstore 127.0.0.1:") and alert.value == "1e+00"
@@ -180,7 +170,7 @@ async def test_prometheus_down_names_prometheus_then_recovers(
         reply = reply_of(await ask(nc, "version.get", version_pb2.GetVersionRequest()), "version.get")
         return reply if reply.versions else None
 
-    await eventually(answered, "versions before the outage")
+    await eventually(answered, what="versions before the outage", timeout=60)
     prometheus.stop()
     code, text = error_of(await ask(nc, "version.get", version_pb2.GetVersionRequest()))
     assert code in (502, 504) and "Prometheus" in text
@@ -189,7 +179,7 @@ async def test_prometheus_down_names_prometheus_then_recovers(
     # Ops itself is fine meanwhile.
     assert error_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest()))[0] == 0
     prometheus.start()
-    await eventually(answered, "versions after Prometheus is back")
+    await eventually(answered, what="versions after Prometheus is back", timeout=60)
 
 
 async def test_silent_backend_times_out_with_504(start_ops: StartOps, nc: Client) -> None:
@@ -267,7 +257,9 @@ async def test_sampling_changes_what_petstore_samples_and_one_command_is_one_tra
             reply = reply_of(await ask(nc, "traces.list", traces_pb2.ListTracesRequest()), "traces.list")
             return reply if any("AddPets" in t.root_operation for t in reply.traces) else None
 
-        listed = await eventually(petstore_trace, "a petstore AddPets trace after sampling.set")
+        listed = await eventually(
+            petstore_trace, what="a petstore AddPets trace after sampling.set", timeout=60
+        )
         add = next(t for t in listed.traces if "AddPets" in t.root_operation)
         assert add.service == "petstore" and add.span_count >= 1
         shown = reply_of(
@@ -299,7 +291,7 @@ async def test_sampling_changes_what_petstore_samples_and_one_command_is_one_tra
             pet_span = any("GetSampler" in op and op != "petstore GetSampler" for op in reply.operations)
             return reply if ops_span and pet_span else None
 
-        await eventually(joined, "ops and petstore spans in one trace")
+        await eventually(joined, what="ops and petstore spans in one trace", timeout=60)
     finally:
         store.stop()
 

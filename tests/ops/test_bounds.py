@@ -13,8 +13,8 @@ from nats.aio.client import Client
 from chatops import codec
 from chatops.v1 import audit_pb2, traces_pb2, version_pb2
 from ops.spans import Span, SpanEvent
-from tests.harness.servers import LOOPBACK
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
+from tools.harness.ports import LOOPBACK
 from tools.harness.wait import eventually
 
 

@@ -16,8 +16,9 @@ from PIL import Image
 
 from chatops.v1 import graphs_pb2
 from ops.graphs.plan import HEIGHT, WIDTH
-from tests.harness.servers import LOOPBACK, Prometheus, free_port
 from tests.ops.conftest import StartOps, ask, error_of, reply_of
+from tools.harness.ports import LOOPBACK, free_port
+from tools.harness.servers import Prometheus
 
 # Prometheus scrapes itself every second, so its own metrics have data within seconds.
 RATE = "rate(prometheus_http_requests_total[1m])"

@@ -22,8 +22,8 @@ from ops.backends.jaeger import JaegerTraces, search_params
 from ops.errors import OpsError
 from ops.spans import TraceQuery
 from tests.conftest import FIXTURES
-from tests.harness.servers import LOOPBACK, free_port
 from tests.ops.conftest import StartOps, ask, error_of, reply_of
+from tools.harness.ports import LOOPBACK, free_port
 
 JAEGER = FIXTURES / "jaeger"
 SPEC = yaml.safe_load((JAEGER / "api_v3-query_service.openapi.yaml").read_text())

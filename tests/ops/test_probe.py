@@ -12,7 +12,7 @@ from ops.backends import jaeger
 from ops.backends.http import HttpBackend
 from ops.probe import TraceStoreProbe
 from ops.tracestore.store import LocalTraces, SpanStore
-from tests.harness.servers import LOOPBACK, free_port
+from tools.harness.ports import LOOPBACK, free_port
 
 
 def gauge() -> Gauge:

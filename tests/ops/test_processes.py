@@ -6,79 +6,60 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeoutError
 
 from chatops.subjects import SERVICE_NAME
 from chatops.v1 import audit_pb2
-from tests.harness.petstore import EnvProc
-from tests.harness.servers import LOOPBACK, NatsServer, env_with, free_port, wait_http
-from tests.ops.conftest import UNUSED_URL, ask, error_of
+from tests.ops.conftest import ask, error_of
+from tools.harness import components
+from tools.harness.procs import ROOT
+from tools.harness.servers import NatsServer, env_with
+from tools.harness.wait import eventually, eventually_sync
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _ops_process(workdir: Path, bus: dict[str, str], n: int) -> tuple[EnvProc, str]:
-    metrics = f"{LOOPBACK}:{free_port()}"
-    proc = EnvProc([sys.executable, "-m", "ops"], workdir, f"ops-{n}")
-    proc.env = env_with(
-        **bus,
-        PETSTORE_ADDR=f"{LOOPBACK}:{free_port()}",
-        PROMETHEUS_URL=UNUSED_URL,
-        ALERTMANAGER_URL=UNUSED_URL,
-        JAEGER_URL="",
-        TRACE_STORE_PATH=str(workdir / "traces.db"),
-        OTLP_LISTEN=f"{LOOPBACK}:{free_port()}",
-        OPS_METRICS_LISTEN=metrics,
-        LOG_LEVEL="INFO",
-        PYTHONPATH=str(ROOT),
-    )
-    return proc, metrics
+async def stats(tools: Client, want: int) -> list[dict[str, object]]:
+    """What `$SRV.STATS` brings back: one reply per ops instance, up to `want` of them (or 2 s)."""
+    inbox = tools.new_inbox()  # discovery is the read-only tools' right
+    sub = await tools.subscribe(inbox)
+    await tools.publish(f"$SRV.STATS.{SERVICE_NAME}", b"", reply=inbox)
+    found: list[dict[str, object]] = []
+    try:
+        while len(found) < want:
+            found.append(json.loads((await sub.next_msg(timeout=2)).data))
+    except NatsTimeoutError:
+        pass
+    finally:
+        await sub.unsubscribe()
+    return found
 
 
 async def test_two_ops_processes_share_the_load(
     tmp_path: Path, nats_server: NatsServer, nc: Client, tools: Client
 ) -> None:
-    procs = []
+    procs = [components.ops(tmp_path / f"ops{n}", nats_server, name=f"ops-{n}") for n in range(2)]
     try:
-        for n in range(2):
-            proc, metrics = _ops_process(tmp_path / f"ops{n}", nats_server.env("ops"), n)
-            proc.start()
-            procs.append(proc)
-            await asyncio.to_thread(wait_http, f"http://{metrics}/healthz", 60.0, proc.proc)
+        for proc in procs:
+            await asyncio.to_thread(proc.start)
 
-        async def instances() -> list[dict[str, object]]:
-            inbox = tools.new_inbox()  # discovery is the read-only tools' right
-            sub = await tools.subscribe(inbox)
-            await tools.publish(f"$SRV.STATS.{SERVICE_NAME}", b"", reply=inbox)
-            found = []
-            deadline = time.monotonic() + 3
-            while time.monotonic() < deadline:
-                try:
-                    msg = await sub.next_msg(timeout=0.5)
-                except TimeoutError:
-                    continue
-                found.append(json.loads(msg.data))
-            await sub.unsubscribe()
-            return found
+        async def both_answer() -> list[dict[str, object]] | None:
+            found = await stats(tools, 2)
+            return found if len(found) == 2 else None
 
-        for _ in range(30):  # both register within seconds; allow a slow, shared machine
-            if len(await instances()) >= 2:
-                break
-            await asyncio.sleep(0.5)
+        await eventually(both_answer, what="both instances answering discovery")
 
         for _ in range(40):
             msg = await ask(nc, "audit.list", audit_pb2.ListAuditRequest(limit=1))
             assert error_of(msg) == (0, "")
-        stats = await instances()
-        assert len(stats) == 2
+        both = await stats(tools, 2)
+        assert len(both) == 2
         served = []
-        for s in stats:
+        for s in both:
             endpoints = s["endpoints"]
             assert isinstance(endpoints, list)
             served.append(
@@ -95,7 +76,7 @@ async def test_two_ops_processes_share_the_load(
         for proc in procs:
             proc.stop()
     for proc in procs:
-        assert proc.proc is not None and proc.proc.returncode == 0, proc.log_tail()
+        assert proc.proc.popen is not None and proc.proc.popen.returncode == 0, proc.log_tail()
 
 
 def test_bad_setting_is_named(tmp_path: Path) -> None:
@@ -112,20 +93,18 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
 
 
 def test_sigterm_while_nats_is_unreachable_stops_cleanly(tmp_path: Path) -> None:
-    proc, metrics = _ops_process(tmp_path / "ops", {"NATS_URL": f"nats://{LOOPBACK}:{free_port()}"}, 0)
-    proc.start()
+    proc = components.ops(tmp_path / "ops", NatsServer(tmp_path / "nats"))  # never started
+    proc.start(wait=False)
     try:
-        deadline = time.monotonic() + 60
-        while "ops.connecting" not in proc.log_tail() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "ops.connecting" in proc.log_tail()
+        eventually_sync(lambda: "ops.connecting" in proc.log_tail(), timeout=60, what="ops connecting")
         # Not healthy while it cannot serve.
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"http://{metrics}/healthz", timeout=10)
+            urllib.request.urlopen(f"{proc.url}/healthz", timeout=10)
         assert err.value.code == 503 and b"waiting for NATS" in err.value.read()
-        assert proc.proc is not None
-        proc.proc.terminate()
-        assert proc.proc.wait(timeout=30) == 0, proc.log_tail()
+        popen = proc.proc.popen
+        assert popen is not None
+        popen.terminate()
+        assert popen.wait(timeout=30) == 0, proc.log_tail()
         assert "Traceback" not in proc.log_tail()
     finally:
         proc.stop()

@@ -21,8 +21,8 @@ from chatops.v1 import (
     traces_pb2,
     version_pb2,
 )
-from tests.harness.servers import NatsServer
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
+from tools.harness.servers import NatsServer
 
 COMMANDS = served_by(OPS)  # the deploy commands are the deployer's
 

@@ -25,8 +25,10 @@ from ops.metrics import Metrics
 from ops.service import Endpoints, start_service
 from ops.tracestore.store import LocalTraces, SpanStore
 from ops.tracing import Tracer
-from tests.harness.servers import LOOPBACK, NatsServer, free_port
-from tests.ops.conftest import UNUSED_URL, ask, error_of
+from tests.ops.conftest import ask, error_of
+from tools.harness.components import UNREACHABLE
+from tools.harness.ports import LOOPBACK, free_port
+from tools.harness.servers import NatsServer
 
 
 async def crash(
@@ -60,12 +62,12 @@ async def test_crashing_handler_gives_500_and_is_audited(
         deps = Deps(
             traces=LocalTraces(store),
             petstore=petstore,
-            prometheus=prometheus.HttpPrometheus(HttpBackend("Prometheus", UNUSED_URL, session, 2)),
-            alertmanager=alertmanager.HttpAlertmanager(HttpBackend("Alertmanager", UNUSED_URL, session, 2)),
+            prometheus=prometheus.HttpPrometheus(HttpBackend("Prometheus", UNREACHABLE, session, 2)),
+            alertmanager=alertmanager.HttpAlertmanager(HttpBackend("Alertmanager", UNREACHABLE, session, 2)),
             audit=AuditLog(js),
             deadletters=DeadLetters(js),
             graphs=renderer,
-            alertmanager_url=UNUSED_URL,
+            alertmanager_url=UNREACHABLE,
         )
         handlers = dict(HANDLERS, **{"version.get": crash})
         endpoints = Endpoints(deps, Tracer(), Metrics(), handlers=handlers)

@@ -14,7 +14,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from petstore.client import PetstoreClient
 from petstore.sampler import SamplerSpec
 from petstore.server import RunningServer, ServerConfig, start
-from tests.harness.petstore import petstore  # noqa: F401 - the subprocess fixture, for tests here
 
 SERVICE_SPAN = "/petstore.v1.PetStore/"
 

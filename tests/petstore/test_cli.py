@@ -10,9 +10,10 @@ from pathlib import Path
 
 from petstore.demo import DemoConfig, bundled_names, run_demo
 from petstore.model import PetKind, SearchFilter
-from tests.harness.petstore import Petstore
-from tests.harness.servers import env_with, free_port
 from tests.petstore.conftest import Live
+from tools.harness.petstore import Petstore
+from tools.harness.ports import free_port
+from tools.harness.servers import env_with
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -13,6 +13,7 @@ from petstore.model import Pet, PetKind
 from petstore.v1 import petstore_pb2 as pb
 from petstore.v1 import petstore_pb2_grpc as pb_grpc
 from tests.petstore.conftest import Live
+from tools.harness.wait import eventually
 
 REX = Pet("Rex", PetKind.CANINE, date(2019, 4, 1))
 TOM = Pet("Tom", PetKind.FELINE, date(2020, 6, 15))
@@ -169,8 +170,10 @@ async def test_a_cancelled_search_leaves_nothing_in_flight(live: Live) -> None:
         assert first.name.startswith("c")
         call.cancel()
     registry = live.server.metrics.registry
-    deadline = asyncio.get_running_loop().time() + 20
-    while registry.get_sample_value("petstore_requests_in_flight", {"method": "SearchPets"}) != 0:
-        assert asyncio.get_running_loop().time() < deadline, "SearchPets still counted in flight"
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: registry.get_sample_value("petstore_requests_in_flight", {"method": "SearchPets"}) == 0,
+        timeout=20,
+        interval=0.05,
+        what="SearchPets no longer counted in flight",
+    )
     assert len(await live.client.search(kinds=[PetKind.BIRD])) == 5000

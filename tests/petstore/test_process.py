@@ -7,7 +7,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
@@ -28,8 +27,10 @@ from petstore.model import Pet, PetKind
 from petstore.sampler import SamplerSpec
 from petstore.v1 import petstore_pb2 as pb
 from petstore.v1 import petstore_pb2_grpc as pb_grpc
-from tests.harness.petstore import Petstore
-from tests.harness.servers import Prometheus, free_port
+from tools.harness.petstore import Petstore
+from tools.harness.ports import free_port
+from tools.harness.servers import Prometheus
+from tools.harness.wait import eventually
 
 
 @dataclass
@@ -76,13 +77,6 @@ async def receiver() -> AsyncIterator[Receiver]:
         await runner.cleanup()
 
 
-async def _eventually(check: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-
-
 def _metrics(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as resp:
         return str(resp.read().decode())
@@ -105,7 +99,7 @@ async def test_spans_leave_the_process_over_otlp_http(tmp_path: Path, receiver: 
         cli = [sys.executable, "-m", "petstore", "sampler", "--trace", "--addr", server.addr]
         shown = await asyncio.to_thread(subprocess.run, cli, capture_output=True, text=True, timeout=60)
         assert shown.returncode == 0, shown.stderr
-        await _eventually(
+        await eventually(
             lambda: (
                 {"/petstore.v1.PetStore/AddPets", "/petstore.v1.PetStore/GetSampler"}
                 <= {n for _, n, _ in receiver.spans()}
@@ -113,7 +107,7 @@ async def test_spans_leave_the_process_over_otlp_http(tmp_path: Path, receiver: 
         )
     finally:
         await server.astop()
-    assert server.proc.proc is not None and server.proc.proc.returncode == 0, server.log_tail()
+    assert server.proc.popen is not None and server.proc.popen.returncode == 0, server.log_tail()
     names = [n for _, n, _ in receiver.spans()]
     assert "/petstore.v1.PetStore/AddPets" in names
     assert not any(n.endswith("/SearchPets") for n in names)
@@ -132,7 +126,7 @@ async def test_sigterm_flushes_spans_still_waiting_in_the_batch(tmp_path: Path, 
         # SIGTERM right away, before the batch's schedule fires; stop in a thread, since the
         # flush on the way out needs this event loop's receiver to answer.
         await server.astop()
-    assert server.proc.proc is not None and server.proc.proc.returncode == 0, server.log_tail()
+    assert server.proc.popen is not None and server.proc.popen.returncode == 0, server.log_tail()
     assert "/petstore.v1.PetStore/GetSampler" in [n for _, n, _ in receiver.spans()]
     assert "petstore.stopped" in server.log_tail()
 
@@ -175,7 +169,7 @@ def test_a_taken_port_is_a_clear_error_not_a_shared_port(petstore: Petstore, tmp
         second.start()
     second.stop()
     assert f"cannot listen for gRPC on 127.0.0.1:{petstore.port}" in str(info.value)
-    assert second.proc.proc is not None and second.proc.proc.returncode == 1
+    assert second.proc.popen is not None and second.proc.popen.returncode == 1
 
 
 def _prom_series(prom_url: str, promql: str) -> list[dict[str, str]]:
@@ -193,13 +187,13 @@ async def test_prometheus_scrapes_the_petstore(petstore: Petstore, tmp_path: Pat
             with pytest.raises(grpc.aio.AioRpcError):
                 await client.search()
         promql = 'petstore_build_info or petstore_request_errors_total{method="SearchPets"} > 0'
-        deadline = time.monotonic() + 60
-        while True:
-            series = await asyncio.to_thread(_prom_series, prom.url, promql)
-            if {s["__name__"] for s in series} == {"petstore_build_info", "petstore_request_errors_total"}:
-                break
-            assert time.monotonic() < deadline, prom.proc.log_tail()
-            await asyncio.sleep(0.5)
+        wanted = {"petstore_build_info", "petstore_request_errors_total"}
+
+        async def scraped() -> list[dict[str, str]] | None:
+            found = await asyncio.to_thread(_prom_series, prom.url, promql)
+            return found if {s["__name__"] for s in found} == wanted else None
+
+        series = await eventually(scraped, timeout=60, what=f"{wanted} in Prometheus")
         build = next(s for s in series if s["__name__"] == "petstore_build_info")
         assert build["version"] == "1.0.0"
         assert build["job"] == "petstore"
@@ -217,13 +211,14 @@ async def test_sigterm_lets_a_call_in_flight_finish(petstore: Petstore) -> None:
         stub = pb_grpc.PetStoreStub(channel)  # type: ignore[no-untyped-call]
         call = stub.SearchPets(pb.SearchPetsRequest(types=[pb.PET_TYPE_BIRD]), timeout=60)
         first = await call.read()
-        assert petstore.proc.proc is not None
-        petstore.proc.proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(1.0)  # the server is now stopping, with this stream still open
+        assert petstore.proc.popen is not None
+        petstore.proc.popen.send_signal(signal.SIGTERM)
+        # The server is now stopping, with this stream still open.
+        await eventually(lambda: "petstore.stopping" in petstore.log_tail(), what="the petstore stopping")
         rest = []
         while (pet := await call.read()) is not grpc.aio.EOF:  # type: ignore[attr-defined]
             rest.append(pet)
         assert len(rest) + 1 == 5000 and first.name == "d0-000"
         assert await call.code() == grpc.StatusCode.OK
-    code = await asyncio.to_thread(petstore.proc.proc.wait, 30)
+    code = await asyncio.to_thread(petstore.proc.popen.wait, 30)
     assert code == 0, petstore.log_tail()

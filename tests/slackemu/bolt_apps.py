@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.slackemu import SlackEmulator
 
 APPROVE_BLOCKS: list[dict[str, Any]] = [
     {"type": "section", "block_id": "question", "text": {"type": "mrkdwn", "text": "*Deploy v2?*"}},

@@ -6,13 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 
-from tests.harness.servers import env_with, free_port
-from tests.harness.slackemu import ROOT, SlackEmulator
+from tools.harness.ports import free_port
+from tools.harness.procs import ROOT
+from tools.harness.servers import env_with
+from tools.harness.slackemu import SlackEmulator
+from tools.harness.wait import eventually_sync
 
 
 def run(**env: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +40,7 @@ def test_bad_settings_name_the_variable() -> None:
 def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
     emu = SlackEmulator(tmp_path).start()
     emu.stop()
-    assert emu.proc.proc is not None and emu.proc.proc.returncode == 0
+    assert emu.proc.popen is not None and emu.proc.popen.returncode == 0
     assert "slackemu.stopping" in emu.log_tail()
 
 
@@ -88,11 +90,13 @@ def test_an_orphaned_emulator_stops_by_itself(tmp_path: Path) -> None:
     log = tmp_path / "slackemu.log"
     starter = (
         "import subprocess, sys\n"
-        "from tests.harness.servers import wait_http\n"
+        "from chatops.launcher.process import probe\n"
+        "from chatops.launcher.spec import Health\n"
+        "from tools.harness.wait import eventually_sync\n"
         f"out = open({str(log)!r}, 'ab')\n"
         "p = subprocess.Popen([sys.executable, '-m', 'slackemu'], start_new_session=True,\n"
         "                     stdout=out, stderr=out)\n"
-        f"wait_http('http://127.0.0.1:{port}/healthz', proc=p)\n"
+        f"eventually_sync(lambda: probe(Health(url='http://127.0.0.1:{port}/healthz')) == 200)\n"
         "print(p.pid)\n"
     )
     env = {"SLACKEMU_LISTEN": f"127.0.0.1:{port}", "SLACKEMU_EXIT_WITH_PARENT": "true"}
@@ -106,11 +110,9 @@ def test_an_orphaned_emulator_stops_by_itself(tmp_path: Path) -> None:
         check=True,
     )
     pid = int(out.stdout.strip())
-    deadline = time.monotonic() + 30
-    while not _gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    stopped_by_itself = _gone(pid)
-    if not stopped_by_itself:
-        os.kill(pid, signal.SIGKILL)
-    assert stopped_by_itself
+    try:
+        eventually_sync(lambda: _gone(pid), timeout=30, what="the orphaned emulator to stop by itself")
+    finally:
+        if not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
     assert "slackemu.parent_gone" in log.read_text()

@@ -12,9 +12,9 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from slackemu.client import EmulatorControl
-from tests.harness.servers import LOOPBACK, free_port
-from tests.harness.slackemu import SlackEmulator
 from tests.slackemu.bolt_apps import echo_app
+from tools.harness.ports import LOOPBACK, free_port
+from tools.harness.slackemu import SlackEmulator
 
 
 async def serve(app: web.Application, port: int) -> web.AppRunner:

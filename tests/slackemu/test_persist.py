@@ -8,7 +8,7 @@ from pathlib import Path
 
 from slackemu import persist
 from slackemu.state import Workspace, default_workspace
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.slackemu import SlackEmulator
 
 
 def busy_workspace() -> Workspace:

@@ -14,8 +14,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackemu.client import EmulatorControl
-from tests.harness.slackemu import SlackEmulator
 from tests.slackemu.bolt_apps import echo_app
+from tools.harness.slackemu import SlackEmulator
 
 
 @pytest.fixture

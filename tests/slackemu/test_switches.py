@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackemu.client import ControlError, EmulatorControl
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.slackemu import SlackEmulator
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*firing*"}}]
 

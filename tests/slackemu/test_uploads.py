@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slackemu.client import EmulatorControl
 from slackemu.files import png_size
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.slackemu import SlackEmulator
 
 # The smallest valid PNG: one transparent pixel.
 PIXEL = bytes.fromhex(

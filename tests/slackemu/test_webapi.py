@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackemu.client import EmulatorControl
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.slackemu import SlackEmulator
 
 
 @pytest.fixture

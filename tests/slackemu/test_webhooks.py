@@ -12,7 +12,7 @@ import pytest
 from slackemu import webhooks
 from slackemu.client import EmulatorControl
 from slackemu.core import Config, Emulator
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.slackemu import SlackEmulator
 
 # The shape Alertmanager 0.25 sends (captured from a real one): attachments only, no top-level text.
 ALERTMANAGER_BODY = {

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast, overload
 
 T = TypeVar("T")
 NOT_YET = (AssertionError, OSError)
@@ -27,53 +28,67 @@ class Attempts:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.last: object = None
+        self.held = False
 
-    def done(self, value: object) -> bool:
+    def holds(self, value: object) -> bool:
         self.last = value
-        return bool(value)
+        self.held = bool(value)
+        return self.held
 
-    def failed(self, exc: BaseException) -> None:
-        self.last = exc
-
-    def expire(self) -> None:
-        """Raise when time is up: AssertionError naming what did not happen and the last answer."""
-        if time.monotonic() > self.deadline:
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """One check: "not yet" answers are kept for the message; past the deadline, AssertionError."""
+        try:
+            yield
+        except NOT_YET as exc:
+            self.last = exc
+        if not self.held and time.monotonic() > self.deadline:
             raise AssertionError(f"not within {self.timeout:g}s: {self.what} (last: {self.last!r})")
 
 
+@overload
 async def eventually(
-    check: Callable[[], T | Awaitable[T]],
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T | None], *, timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+
+
+async def eventually(
+    check: Callable[[], Any],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "the condition",
+) -> Any:
+    """Check (a function or a coroutine function) until it returns something truthy, and return that."""
+    attempts = Attempts(what, timeout)
+    while True:
+        with attempts.attempt():
+            value: Any = check()
+            if inspect.isawaitable(value):
+                value = await value
+            if attempts.holds(value):
+                return value
+        await asyncio.sleep(interval)
+
+
+def eventually_sync(
+    check: Callable[[], T | None],
     *,
     timeout: float = 30.0,
     interval: float = 0.1,
     what: str = "the condition",
 ) -> T:
-    """Check (a function or a coroutine function) until it returns something truthy, and return that."""
-    attempts = Attempts(what, timeout)
-    while True:
-        try:
-            value = check()
-            if inspect.isawaitable(value):
-                value = await value
-            if attempts.done(value):
-                return value  # type: ignore[return-value]
-        except NOT_YET as exc:
-            attempts.failed(exc)
-        attempts.expire()
-        await asyncio.sleep(interval)
-
-
-def eventually_sync(
-    check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "the condition"
-) -> T:
     """`eventually` for code without an event loop (fixtures that start processes, threads)."""
     attempts = Attempts(what, timeout)
     while True:
-        try:
+        with attempts.attempt():
             value = check()
-            if attempts.done(value):
-                return value
-        except NOT_YET as exc:
-            attempts.failed(exc)
-        attempts.expire()
+            if attempts.holds(value):
+                return cast(T, value)
         time.sleep(interval)

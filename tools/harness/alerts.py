@@ -1,12 +1,10 @@
-"""Building webhook bodies and storing them on the bus the way the notifier does."""
+"""Alertmanager webhook bodies, stored on the bus the way the notifier stores them, and the Slack
+messages they become (top-level posts, thread replies, their text)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
@@ -14,8 +12,9 @@ from nats.aio.client import Client
 from chatops import codec
 from chatops.subjects import ALERTS_STREAM, H_MSG_ID, alert_subject
 from notifier.webhook import content_id, parse_payload, to_notification
+from tools.harness.procs import ROOT
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
+FIXTURES = ROOT / "tests" / "fixtures" / "alertmanager"  # recorded from a real Alertmanager
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -57,24 +56,6 @@ async def store(nc: Client, body: dict[str, Any]) -> int:
         headers={H_MSG_ID: note.notification_id},
     )
     return int(ack.seq)
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, what: str = "") -> Any:
-    """Poll `check` until it returns something truthy (and return it), or fail after `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = await check()
-        except AssertionError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        if loop.time() > deadline:
-            raise AssertionError(f"not reached within {timeout}s: {what} (last: {last!r})")
-        await asyncio.sleep(0.2)
 
 
 def top_level(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
