@@ -25,9 +25,16 @@ def expired(pending: PendingConfirmation, now: float | None = None) -> bool:
 
 
 def pending_for(
-    req: Request, *, actor: str, actor_name: str, channel: str, thread_ts: str, ttl: float
+    req: Request,
+    *,
+    actor: str,
+    actor_name: str,
+    channel: str,
+    thread_ts: str,
+    ttl: float,
+    now: float | None = None,
 ) -> PendingConfirmation:
-    """A new PendingConfirmation for `req`, expiring `ttl` seconds from now."""
+    """A new PendingConfirmation for `req`, expiring `ttl` seconds after `now` (the current time)."""
     pending = PendingConfirmation(
         id=uuid.uuid4().hex,
         command=req.command.name,
@@ -38,7 +45,7 @@ def pending_for(
         channel=channel,
         thread_ts=thread_ts,
     )
-    pending.expires_at.FromNanoseconds(time.time_ns() + int(ttl * 1e9))
+    pending.expires_at.FromNanoseconds(int(((time.time() if now is None else now) + ttl) * 1e9))
     return pending
 
 

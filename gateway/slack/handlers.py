@@ -52,11 +52,13 @@ class SlackGateway:
         slow_after: float = 1.5,
         admission: Admission | None = None,
         follow: ThreadNotes | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.chat, self.ask, self.seen, self.confirmations = chat, ask, seen, confirmations
         self.audit, self.admins, self.confirm_ttl = audit, admins, confirm_ttl
         self.metrics, self.slow_after, self.follow = metrics, slow_after, follow
         self.admission = admission  # None: every workspace and channel (tests that need no policy)
+        self.clock = clock  # when a confirmation expires (tests move it instead of waiting)
 
     async def on_message(self, msg: ChatMessage) -> None:
         """Handle one message addressed to the bot; a duplicate delivery is dropped."""
@@ -173,6 +175,7 @@ class SlackGateway:
             channel=msg.channel,
             thread_ts=msg.thread_ts,
             ttl=self.confirm_ttl,
+            now=self.clock(),
         )
         await self.confirmations.save(pending)
         posted = await self.chat.post(
@@ -211,7 +214,7 @@ class SlackGateway:
             self.metrics.clicks.labels("taken").inc()
             return  # another click or replica is handling it
         ts = click.message_ts or pending.message_ts
-        if expired(pending):
+        if expired(pending, self.clock()):
             self.metrics.clicks.labels("expired").inc()
             await self.chat.update(
                 click.channel, ts, resolved_message(f"Expired: `{pending.text}` was not run.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import urllib.error
@@ -17,9 +16,9 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from chatops.bus import Caller, call
+from chatops.bus import Caller, call, jetstream
 from chatops.contract import command
-from chatops.subjects import KV_ALERT_MESSAGES
+from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, KV_ALERT_MESSAGES
 from chatops.v1.audit_pb2 import ListAuditRequest
 from chatops.v1.records_pb2 import AlertMessageRecord
 from gateway.alerts.store import MessageStore, group_ref
@@ -35,7 +34,7 @@ from tests.alerts.stack import (
 )
 from tools.harness import components
 from tools.harness.alerts import fixture, flat, replies, top_level, webhook
-from tools.harness.components import Service, demo_load
+from tools.harness.components import Service, demo_load, metric
 from tools.harness.petstore import Petstore
 from tools.harness.servers import Alertmanager, NatsServer, Prometheus
 from tools.harness.wait import eventually
@@ -173,7 +172,7 @@ async def test_nats_down_gives_503_then_the_alert_arrives_once(
 ) -> None:
     switch = await Switch().start()
     try:
-        hook, _, _ = switch_to_slack(tmp_path, nats_server, slack, stack, switch)
+        hook, am, _ = switch_to_slack(tmp_path, nats_server, slack, stack, switch)
 
         nats_server.stop()
         switch.value = 1
@@ -187,8 +186,14 @@ async def test_nats_down_gives_503_then_the_alert_arrives_once(
 
         posted = await slack.control.wait_for_message(slack.oncall, timeout=90)
         assert "ChatopsSwitchOn" in flat(posted)
-        # Give Alertmanager's retries and group_interval flushes time to (wrongly) send more.
-        await asyncio.sleep(8)
+        # Alertmanager flushes the group every 2 s and looks it up in its notification log before
+        # sending; two flushes after the delivery it has had every chance to (wrongly) send it again,
+        # and its retries of the refused sends, each bound to one flush, are over.
+        flushes = metric(f"{am.url}/metrics", "alertmanager_nflog_queries_total")
+        await eventually(
+            lambda: metric(f"{am.url}/metrics", "alertmanager_nflog_queries_total") >= flushes + 2,
+            what="two more flushes of the group",
+        )
         assert len(top_level(await slack.control.messages(slack.oncall))) == 1
         assert hook.metric("chatops_notifier_published_total") == 1
     finally:
@@ -218,7 +223,19 @@ async def test_gateway_killed_and_restarted_delivers_everything_once(
         return tops if len(tops) >= len(groups) else None
 
     await eventually(all_posted, timeout=90, what="all five alerts posted")
-    await asyncio.sleep(3)
+    # Nothing left to hand out or to hand out again (the killed gateway's alert in hand comes back
+    # after its ack wait): every notification acked, so nothing more can be posted.
+    bus = await nats_server.connect("gateway")
+    try:
+        js = jetstream(bus, nats_server.settings("gateway"))
+
+        async def drained() -> bool:
+            info = await js.consumer_info(ALERTS_STREAM, ALERTS_DELIVERY_DURABLE)
+            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+        await eventually(drained, timeout=30, what="every notification delivered and acked")
+    finally:
+        await bus.close()
     tops = top_level(await slack.control.messages(slack.oncall))
     names = [next(g for g in groups if f"FIRING [warning] {g}" in flat(m)) for m in tops]
     # Groups go side by side (each in its own order), so the five may arrive in any order: once each.

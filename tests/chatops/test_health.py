@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -21,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chatops.health import ListenError, add_health_routes, metrics_app, serving
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.servers import Prometheus, env_with
+from tools.harness.wait import eventually
 
 
 def _registry() -> tuple[CollectorRegistry, Counter]:
@@ -133,13 +133,11 @@ async def test_prometheus_scrapes_the_endpoint(tmp_path: Path) -> None:
         prom = Prometheus(tmp_path / "prom", scrape_targets={"health": [f"{LOOPBACK}:{port}"]})
         await asyncio.to_thread(prom.start)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                found = await asyncio.to_thread(_query, prom.url, 'chatops_test_hits_total{job="health"}')
-                if found:
-                    break
-                assert time.monotonic() < deadline, "Prometheus never stored the scraped series"
-                await asyncio.sleep(0.5)
+
+            async def scraped() -> list[dict[str, object]]:
+                return await asyncio.to_thread(_query, prom.url, 'chatops_test_hits_total{job="health"}')
+
+            found = await eventually(scraped, timeout=60, what="Prometheus storing the scraped series")
             up = await asyncio.to_thread(_query, prom.url, 'up{job="health"}')
         finally:
             await asyncio.to_thread(prom.stop)

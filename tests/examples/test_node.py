@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -34,16 +33,17 @@ def node_modules() -> Path:
 
 def _wait_line(proc: subprocess.Popen[str], lines: list[str], want: str, timeout: float) -> str:
     """Read the tool's stdout until a line contains `want`; every line read is kept in `lines`."""
-    deadline = time.monotonic() + timeout
     assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+    stdout = proc.stdout
+
+    def next_line() -> str | None:
+        line = stdout.readline()
         if not line:
-            raise AssertionError(f"the tool exited ({proc.wait()}) before printing {want!r}: {lines}")
+            raise RuntimeError(f"the tool exited ({proc.wait()}) before printing {want!r}: {lines}")
         lines.append(line.rstrip("\n"))
-        if want in line:
-            return line
-    raise AssertionError(f"no line with {want!r} within {timeout}s: {lines}")
+        return line if want in line else None
+
+    return eventually_sync(next_line, timeout=timeout, interval=0, what=f"a line with {want!r}")
 
 
 def test_node_tool_asks_the_version_and_prints_alerts(tmp_path, node_modules):

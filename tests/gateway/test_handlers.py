@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from gateway.slack.blocks import CONFIRM
 from gateway.slack.chat import ChatError, Failure, Posted
 from gateway.slack.events import ButtonClick, ChatMessage
 from gateway.slack.handlers import SlackGateway
+from tools.harness.wait import eventually
 
 
 @dataclass
@@ -60,13 +62,22 @@ class RecordingChat:
         return f"name-of-{user}"
 
 
-async def slow_sampling(command: Command[Any, Any], request: Message, caller: Caller) -> Message:
-    """An Asker standing in for a slow ops: answers sampling.get after 2 s."""
-    await asyncio.sleep(2.0)
-    return sampling_pb2.GetSamplingReply(sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_ALWAYS))
+class Held:
+    """An Asker standing in for a slow ops: answers sampling.get once the test lets it."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def __call__(self, command: Command[Any, Any], request: Message, caller: Caller) -> Message:
+        await self.release.wait()
+        reply = sampling_pb2.GetSamplingReply()
+        reply.sampler.type = sampling_pb2.SAMPLER_TYPE_ALWAYS
+        return reply
 
 
-async def gateway_on(nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0, admission=None):
+async def gateway_on(
+    nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0, admission=None, slow_after=1.5, clock=time.time
+):
     js = nc.jetstream()
     await provision(js)
     audited: list[audit_pb2.AuditEvent] = []
@@ -84,6 +95,8 @@ async def gateway_on(nc, chat: RecordingChat, *, ask=None, ttl: float = 300.0, a
         confirm_ttl=ttl,
         metrics=GatewayMetrics(),
         admission=admission,
+        slow_after=slow_after,
+        clock=clock,
     )
     return gw, audited
 
@@ -135,9 +148,13 @@ async def test_a_picture_slack_refuses_is_said_in_the_thread_instead(nc):
 
 async def test_a_slow_command_gets_an_hourglass_then_its_answer(nc):
     chat = RecordingChat()
-    gw, _ = await gateway_on(nc, chat, ask=slow_sampling)
-    await gw.on_message(said("e1", "U1", "show sampling"))
-    assert chat.reactions == [("1.e1", "hourglass_flowing_sand")]
+    ops = Held()
+    gw, _ = await gateway_on(nc, chat, ask=ops, slow_after=0.05)
+    handling = asyncio.create_task(gw.on_message(said("e1", "U1", "show sampling")))
+    await eventually(lambda: chat.reactions == [("1.e1", "hourglass_flowing_sand")], what="the hourglass")
+    assert chat.posts == []  # still waiting for ops
+    ops.release.set()
+    await handling
     assert chat.posts == [("C1", "1.e1", "The petstore samples traces with: always")]
 
 
@@ -167,12 +184,13 @@ async def test_a_refusal_is_audited_with_the_askers_name(nc):
 
 async def test_an_expired_confirmation_does_not_run(nc):
     chat = RecordingChat()
-    gw, _ = await gateway_on(nc, chat, ttl=0.5)
+    now = [1_767_366_000.0]
+    gw, _ = await gateway_on(nc, chat, ttl=300, clock=lambda: now[0])
     await gw.on_message(said("e4", "UADMIN", "change sampling always"))
     [(_, _, question)] = chat.posts
     assert question.startswith("Run `change sampling always`?")
     pending_id = await _only_pending_id(nc)
-    await asyncio.sleep(1.0)  # past the 0.5 s expiry
+    now[0] += 300.0  # the question's five minutes are up
     await gw.on_click(ButtonClick(CONFIRM, pending_id, "UADMIN", "C1", "9.1"))
     assert chat.updates == [("9.1", "Expired: `change sampling always` was not run.")]
     await gw.on_click(ButtonClick(CONFIRM, pending_id, "UADMIN", "C1", "9.1"))

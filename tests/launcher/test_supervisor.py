@@ -134,6 +134,7 @@ async def test_a_missing_binary_is_one_clear_line(tmp_path):
 
 async def test_health_timeout_names_the_check(tmp_path):
     port = free_port()
+    # A process that lives but never listens: the scenario, not a wait.
     comp = Component("sleepy", (sys.executable, "-c", "import time; time.sleep(60)"), health=Health(tcp=port))
     async with Supervisor(
         Output(io.StringIO(), ["sleepy"], colour=False), tmp_path / "logs", health_timeout=1.5

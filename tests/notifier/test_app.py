@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from notifier.app import make_app
 from notifier.metrics import NotifierMetrics
 from notifier.publisher import JetStreamPublisher
 from tools.harness.servers import NatsServer
+from tools.harness.wait import eventually
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
 TOKEN = "test-notifier-token-0123"
@@ -229,7 +229,7 @@ async def test_healthz_and_503_follow_the_nats_connection(tmp_path: Path) -> Non
             assert resp.status == 200
         server.stop()
         body = (FIXTURES / "webhook-02-firing-ShortLived.json").read_bytes()
-        await until(lambda: not nc.is_connected)
+        await eventually(lambda: not nc.is_connected, what="the client disconnected")
         async with session.get(notifier.url("/healthz")) as resp:
             assert resp.status == 503
         status, _ = await notifier.post(body)
@@ -237,7 +237,7 @@ async def test_healthz_and_503_follow_the_nats_connection(tmp_path: Path) -> Non
         assert await notifier.metric('chatops_notifier_rejected_total{reason="unavailable"}') == 1
 
         server = NatsServer(tmp_path / "nats", port=server.port).start()
-        await until(lambda: nc.is_connected, timeout=30)
+        await eventually(lambda: nc.is_connected, timeout=30, what="the client reconnected")
         status, answer = await notifier.post(body)
         assert status == 200, answer
         assert len(await stored(nc)) == 1
@@ -247,12 +247,3 @@ async def test_healthz_and_503_follow_the_nats_connection(tmp_path: Path) -> Non
             await app_server.close()
         await nc.close()
         server.stop()
-
-
-async def until(predicate, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)

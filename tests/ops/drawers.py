@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from ops.graphs.plan import Drawing
+from tools.harness.wait import eventually_sync
 
 
 def until_file_exists(d: Drawing) -> bytes:
     """Hold a worker until the file named by the title exists (at most a minute)."""
-    deadline = time.monotonic() + 60
-    while not Path(d.title).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually_sync(lambda: Path(d.title).exists(), timeout=60, interval=0.05, what=f"{d.title} to exist")
     return b"drawn " + d.title.encode()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
 
@@ -14,6 +12,7 @@ from chatops.v1 import audit_pb2
 from ops.auditlog import AuditFilter, AuditLog
 from tests.ops.conftest import OpsUnderTest, ask, reply_of
 from tools.harness.servers import NatsServer
+from tools.harness.wait import eventually
 
 N = 10_000
 BASE_S = 1_700_000_000
@@ -35,10 +34,11 @@ async def test_ten_thousand_events(ops: OpsUnderTest, nc: Client, secure_nats: N
         await writer.publish(audit_subject(ev.command), ev.SerializeToString())
     await settle(writer)
     js = jetstream(writer, secure_nats.settings("ops"))
-    for _ in range(300):  # up to a minute for the server to store them all
-        if (await js.stream_info("CHATOPS_AUDIT")).state.messages >= N:
-            break
-        await asyncio.sleep(0.2)
+
+    async def stored() -> bool:
+        return (await js.stream_info("CHATOPS_AUDIT")).state.messages >= N
+
+    await eventually(stored, timeout=60, what=f"{N} audit events stored")
     assert (await js.stream_info("CHATOPS_AUDIT")).state.messages == N
 
     rare = reply_of(

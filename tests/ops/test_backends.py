@@ -211,7 +211,9 @@ async def test_silent_backend_times_out_with_504(start_ops: StartOps, nc: Client
         await server.wait_closed()
 
 
-def _add_pet(addr: str) -> None:
+def _add_pet(addr: str, traceparent: str = "") -> None:
+    """AddPets over gRPC; with `traceparent`, as part of that (sampled) trace."""
+    metadata = [("traceparent", traceparent)] if traceparent else []
     with grpc.insecure_channel(addr) as channel:
         stub = pb_grpc.PetStoreStub(channel)
         stub.AddPets(
@@ -221,6 +223,7 @@ def _add_pet(addr: str) -> None:
                 ]
             ),
             timeout=10,
+            metadata=metadata,
         )
 
 
@@ -234,12 +237,20 @@ async def test_sampling_changes_what_petstore_samples_and_one_command_is_one_tra
         got = reply_of(await ask(nc, "sampling.get", sampling_pb2.GetSamplingRequest()), "sampling.get")
         assert got.sampler.type == sampling_pb2.SAMPLER_TYPE_NEVER
 
-        # With the sampler at never, a plain call leaves no trace.
+        # With the sampler at never, a plain call leaves no trace. The petstore exports its spans in
+        # the order they end, so once a later call that its caller sampled has reached ops, the plain
+        # call's spans would have too, had there been any.
         await asyncio.to_thread(_add_pet, store.addr)
-        await asyncio.sleep(2)  # longer than the petstore's export delay (0.5 s)
-        none = reply_of(await ask(nc, "traces.list", traces_pb2.ListTracesRequest()), "traces.list")
+        marker = "7" * 32
+        await asyncio.to_thread(_add_pet, store.addr, f"00-{marker}-{'8' * 16}-01")
+
+        async def exported() -> traces_pb2.ListTracesReply | None:
+            reply = reply_of(await ask(nc, "traces.list", traces_pb2.ListTracesRequest()), "traces.list")
+            return reply if any(t.trace_id == marker for t in reply.traces) else None
+
+        listed = await eventually(exported, what="the caller-sampled AddPets exported", timeout=60)
         # (ops's own sampled command span makes the petstore trace sampling.get: that is wanted.)
-        assert [t for t in none.traces if "AddPets" in t.root_operation] == []
+        assert [t.trace_id for t in listed.traces if "AddPets" in t.root_operation] == [marker]
 
         change = sampling_pb2.SetSamplingRequest(
             sampler=sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_FLOAT, rate=1.0)
@@ -255,12 +266,13 @@ async def test_sampling_changes_what_petstore_samples_and_one_command_is_one_tra
 
         async def petstore_trace() -> traces_pb2.ListTracesReply | None:
             reply = reply_of(await ask(nc, "traces.list", traces_pb2.ListTracesRequest()), "traces.list")
-            return reply if any("AddPets" in t.root_operation for t in reply.traces) else None
+            own = [t for t in reply.traces if "AddPets" in t.root_operation and t.trace_id != marker]
+            return reply if own else None
 
         listed = await eventually(
             petstore_trace, what="a petstore AddPets trace after sampling.set", timeout=60
         )
-        add = next(t for t in listed.traces if "AddPets" in t.root_operation)
+        add = next(t for t in listed.traces if "AddPets" in t.root_operation and t.trace_id != marker)
         assert add.service == "petstore" and add.span_count >= 1
         shown = reply_of(
             await ask(nc, "traces.show", traces_pb2.ShowTraceRequest(trace_id=add.trace_id)), "traces.show"

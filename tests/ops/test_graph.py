@@ -19,6 +19,7 @@ from ops.graphs.plan import HEIGHT, WIDTH
 from tests.ops.conftest import StartOps, ask, error_of, reply_of
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.servers import Prometheus
+from tools.harness.wait import eventually
 
 # Prometheus scrapes itself every second, so its own metrics have data within seconds.
 RATE = "rate(prometheus_http_requests_total[1m])"
@@ -55,13 +56,15 @@ def decoded(png: bytes) -> Image.Image:
 
 async def rendered(nc: Client, req: graphs_pb2.RenderGraphRequest) -> graphs_pb2.RenderGraphReply:
     """The reply once Prometheus has enough samples for the query (a rate needs two)."""
-    for _ in range(60):
+
+    async def drawn() -> graphs_pb2.RenderGraphReply | None:
         msg = await ask(nc, "graph.render", req)
-        if error_of(msg)[0] != 404:
-            reply: graphs_pb2.RenderGraphReply = reply_of(msg, "graph.render")
-            return reply
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"{req.query} never had data")
+        if error_of(msg)[0] == 404:  # no data yet
+            return None
+        reply: graphs_pb2.RenderGraphReply = reply_of(msg, "graph.render")
+        return reply
+
+    return await eventually(drawn, timeout=30, interval=0.5, what=f"{req.query} having data")
 
 
 async def test_a_graph_comes_back_as_a_png_in_protobuf_and_in_plain_json(
@@ -96,6 +99,7 @@ async def test_bad_queries_and_limits_are_one_line_400s_and_no_data_is_404(
     start_ops: StartOps, nc: Client, prometheus: Prometheus
 ) -> None:
     await start_ops(PROMETHEUS_URL=prometheus.url, GRAPH_MAX_SERIES=10)
+    await rendered(nc, graph(RATE, range=timedelta(minutes=10)))  # Prometheus has scraped itself twice
 
     async def refused(req: graphs_pb2.RenderGraphRequest) -> tuple[int, str]:
         code, text = error_of(await ask(nc, "graph.render", req))

@@ -11,6 +11,7 @@ from ops.errors import OpsError
 from ops.graphs.plan import Drawing
 from ops.graphs.pool import ProcessRenderer
 from tests.ops import drawers
+from tools.harness.wait import eventually
 
 
 def drawing(title: str) -> Drawing:
@@ -22,8 +23,8 @@ async def test_past_its_workers_the_renderer_says_busy_and_recovers(tmp_path: Pa
     renderer = ProcessRenderer(1, wait=0.2, drawer=drawers.until_file_exists)
     try:
         first = asyncio.create_task(renderer.render(drawing(str(gate))))
-        await asyncio.sleep(0)  # one turn of the loop: the first render takes the only worker
-        assert renderer.busy == 1  # and holds it until the gate opens
+        # The first render takes the only worker, and holds it until the gate opens.
+        await eventually(lambda: renderer.busy == 1, what="the first render holding the worker")
         with pytest.raises(OpsError) as busy:
             await renderer.render(drawing("second"))
         assert busy.value.code == 503

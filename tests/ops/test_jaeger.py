@@ -90,6 +90,8 @@ class FakeJaeger:
     problems: list[str] = field(default_factory=list)
     traceparents: list[str] = field(default_factory=list)
     mode: str = "ok"  # ok | broken | hang
+    # A hanging answer waits for this, set when the test is over: past any client's timeout.
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -117,7 +119,7 @@ class FakeJaeger:
         self.traceparents.append(request.headers.get("traceparent", ""))
         self.problems.extend(check_against_spec(path, query))
         if self.mode == "hang":
-            await asyncio.sleep(4)
+            await self.hung_up.wait()
         if self.mode == "broken":
             return web.Response(status=500, text="storage backend unavailable")
         return web.Response(body=(JAEGER / fixture).read_bytes(), content_type="application/json")
@@ -132,6 +134,7 @@ async def jaeger() -> AsyncIterator[FakeJaeger]:
     try:
         yield fake
     finally:
+        fake.hung_up.set()
         await runner.cleanup()
 
 

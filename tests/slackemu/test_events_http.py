@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from slackemu.client import EmulatorControl
 from tests.slackemu.bolt_apps import echo_app
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.slackemu import SlackEmulator
+from tools.harness.wait import eventually
 
 
 async def serve(app: web.Application, port: int) -> web.AppRunner:
@@ -22,17 +22,6 @@ async def serve(app: web.Application, port: int) -> web.AppRunner:
     await runner.setup()
     await web.TCPSite(runner, LOOPBACK, port).start()
     return runner
-
-
-async def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Poll an async `check` until it answers something truthy."""
-
-    async def loop() -> Any:
-        while not (found := await check()):  # noqa: ASYNC110 - polling the emulator's HTTP API
-            await asyncio.sleep(0.1)
-        return found
-
-    return await asyncio.wait_for(loop(), timeout)
 
 
 @pytest.fixture
@@ -75,7 +64,7 @@ async def test_button_click_over_http(http_pair: tuple[SlackEmulator, EmulatorCo
         msgs = {m["ts"]: m for m in await control.messages(oncall)}
         return msgs[question["ts"]] if msgs[question["ts"]]["history"] else None
 
-    msg = await until(edited)
+    msg = await eventually(edited, timeout=20)
     assert msg["text"] == f"approved v3 by <@{alice}> in {oncall}"
 
 
@@ -94,7 +83,7 @@ async def test_wrong_signing_secret_gets_401_and_is_retried(tmp_path: Path) -> N
                 found = [d for d in await control.deliveries() if len(d["attempts"]) == 3]
                 return found[0] if found else None
 
-            delivery = await until(given_up)
+            delivery = await eventually(given_up, timeout=20)
             assert [a["status"] for a in delivery["attempts"]] == [401, 401, 401]
             assert [a["retry_attempt"] for a in delivery["attempts"]] == [0, 1, 2]
             assert [a["retry_reason"] for a in delivery["attempts"]] == ["", "http_error", "http_error"]
@@ -124,7 +113,7 @@ async def test_retry_headers_and_signature_on_a_failing_endpoint(tmp_path: Path)
             seen.clear()
             alice, oncall = await control.user_id("alice"), await control.channel_id("oncall")
             await control.mention(alice, oncall, "flaky")
-            await until(lambda: asyncio.sleep(0, len(seen) >= 2))
+            await eventually(lambda: len(seen) >= 2, timeout=20, what="the first delivery and its retry")
         verifier = SignatureVerifier(emu.signing_secret)
         for headers, body in seen:
             assert verifier.is_valid_request(body, headers)

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slackemu.client import EmulatorControl
 from tests.slackemu.bolt_apps import echo_app
 from tools.harness.slackemu import SlackEmulator
+from tools.harness.wait import eventually
 
 
 @pytest.fixture
@@ -98,14 +99,10 @@ async def test_unacked_envelope_is_redelivered_with_retry_attempt(tmp_path: Path
                 assert second["payload"]["event"]["type"] == "app_mention"
                 await sock.send_str(json.dumps({"envelope_id": second["envelope_id"]}))
 
-                async def acked() -> dict[str, Any]:
-                    while True:
-                        found = [d for d in await control.deliveries() if d["acked"]]
-                        if found:
-                            return found[0]
-                        await asyncio.sleep(0.1)
+                async def acked() -> dict[str, Any] | None:
+                    return next((d for d in await control.deliveries() if d["acked"]), None)
 
-                delivery = await asyncio.wait_for(acked(), 20)
+                delivery = await eventually(acked, timeout=20, what="the retried envelope acked")
                 assert [a["retry_attempt"] for a in delivery["attempts"]] == [0, 1]
     finally:
         emu.stop()
@@ -157,14 +154,11 @@ async def test_envelopes_are_spread_over_connections_and_each_goes_once(
             for i in range(4):
                 await control.mention(alice, oncall, f"n{i}")
 
-            async def all_acked() -> list[dict[str, Any]]:
-                while True:
-                    found = [d for d in await control.deliveries() if d["acked"]]
-                    if len(found) == 4:
-                        return found
-                    await asyncio.sleep(0.1)
+            async def all_acked() -> list[dict[str, Any]] | None:
+                found = [d for d in await control.deliveries() if d["acked"]]
+                return found if len(found) == 4 else None
 
-            deliveries = await asyncio.wait_for(all_acked(), 20)
+            deliveries = await eventually(all_acked, timeout=20, what="all four envelopes acked")
         finally:
             for task in readers:
                 task.cancel()
