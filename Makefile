@@ -83,10 +83,10 @@ proto: $(STAMP)
 
 # The README's command list and asyncapi.yaml are generated; tests fail when they are stale.
 readme: $(STAMP)
-	$(BIN)/python -m chatops.launcher.readme
+	$(BIN)/python -m tools.readme
 
 asyncapi: $(STAMP)
-	$(BIN)/python -m chatops.launcher.asyncapi
+	$(BIN)/python -m tools.asyncapi
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .chatops

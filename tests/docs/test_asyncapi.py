@@ -7,8 +7,8 @@ from google.protobuf import json_format
 
 from chatops import subjects
 from chatops.contract import COMMANDS
-from chatops.launcher.asyncapi import TARGET, render
 from chatops.v1 import audit_pb2, deploys_pb2, events_pb2
+from tools.asyncapi import TARGET, render
 
 DOC = yaml.safe_load(TARGET.read_text())
 
@@ -33,7 +33,7 @@ def _refs(node):
 
 
 def test_asyncapi_is_what_the_protos_generate():
-    assert TARGET.read_text() == render(), "asyncapi.yaml is stale: run `python -m chatops.launcher.asyncapi`"
+    assert TARGET.read_text() == render(), "asyncapi.yaml is stale: run `python -m tools.asyncapi`"
 
 
 def test_it_is_asyncapi_3_and_every_reference_resolves():

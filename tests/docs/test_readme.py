@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from chatops.launcher.readme import END, START, MarkersMissing, reference, splice
 from tests.docs.settings_fields import ROOT, settings_classes
+from tools.readme import END, START, MarkersMissing, reference, splice
 
 README = (ROOT / "README.md").read_text()
 

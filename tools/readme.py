@@ -9,7 +9,7 @@ from pathlib import Path
 
 START = "<!-- commands:start -->"
 END = "<!-- commands:end -->"
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 class MarkersMissing(ValueError):
@@ -41,7 +41,7 @@ def reference() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite README.md in place, or with --check exit 1 when it is out of date."""
-    p = argparse.ArgumentParser(prog="python -m chatops.launcher.readme", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m tools.readme", description=main.__doc__)
     p.add_argument("--check", action="store_true", help="only check; exit 1 when README.md is stale")
     p.add_argument("--readme", type=Path, default=README, help="the README to update (default: the repo's)")
     args = p.parse_args(argv)
