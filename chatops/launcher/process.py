@@ -9,11 +9,10 @@ or its TCP port accepts a connection; it stops group-wide, SIGTERM first and SIG
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,35 +22,35 @@ from chatops.launcher.spec import Component, Health
 
 LOOPBACK = "127.0.0.1"
 PROBE_TIMEOUT = 2.0  # seconds a health check may take before it counts as no answer
-_PR_SET_PDEATHSIG = 1
+# Tests and benchmarks run a component through this first: SIGTERM when the process that started it
+# dies (PR_SET_PDEATHSIG), then exec. A preexec_fn would do it in the forked child, but Python code
+# between fork and exec is unsafe in a process with threads (gRPC's own fork handlers abort there).
+_DIES_WITH_PARENT = (
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
-def _own_group_dying_with_parent() -> None:
-    """In the child: a session (and process group) of its own, and SIGTERM when its parent dies."""
-    os.setsid()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def command(component: Component, *, die_with_parent: bool = False) -> tuple[str, ...]:
+    """The argv that runs `component`; with `die_with_parent`, it ends when its starter does (tests:
+    a run that is killed leaves nothing behind; the launcher's children outlive it until it is
+    started again, its state file names them)."""
+    if not die_with_parent:
+        return component.argv
+    return (sys.executable, "-I", "-c", _DIES_WITH_PARENT, *component.argv)
 
 
-def start_options(
-    component: Component, *, cwd: Path | None = None, die_with_parent: bool = False
-) -> dict[str, Any]:
-    """Keyword arguments for `subprocess.Popen` or `asyncio.create_subprocess_exec` to run `component`.
-
-    The environment is passed through (PATH, the virtualenv, a user's Slack tokens) with the
-    component's own wiring on top. `die_with_parent` is for tests: a run that is killed leaves
-    nothing behind; the launcher's children outlive it only until it is restarted (its state file).
-    """
-    options: dict[str, Any] = {
+def start_options(component: Component, *, cwd: Path | None = None) -> dict[str, Any]:
+    """Keyword arguments for `subprocess.Popen` or `asyncio.create_subprocess_exec` to run `component`:
+    the environment passed through (PATH, the virtualenv, a user's Slack tokens) with the component's
+    own wiring on top, and a session (so a process group) of its own."""
+    return {
         "env": {**os.environ, **component.env},
         "cwd": cwd,
         "stdin": subprocess.DEVNULL,
+        "start_new_session": True,
     }
-    if die_with_parent:
-        options["preexec_fn"] = _own_group_dying_with_parent
-    else:
-        options["start_new_session"] = True
-    return options
 
 
 def probe(health: Health, timeout: float = PROBE_TIMEOUT) -> int | None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 from aiohttp import web
 
-from chatops.launcher.process import LOOPBACK, probe, start_options
+from chatops.launcher.process import LOOPBACK, command, probe, start_options
 from chatops.launcher.spec import Component, Health
 from tools.harness.ports import free_port
+from tools.harness.wait import eventually_sync
 
 
 async def test_an_http_check_says_the_status_and_nothing_listening_is_no_answer() -> None:
@@ -50,5 +54,29 @@ def test_a_component_runs_with_our_environment_and_its_own_on_top_in_a_group_of_
     assert options["env"]["PATH"] == os.environ["PATH"]
     assert options["env"]["ONLY_HERE"] == "1" and options["env"]["LOG_LEVEL"] == "DEBUG"
     assert options["start_new_session"] is True
-    dying = start_options(comp, die_with_parent=True)
-    assert "start_new_session" not in dying and callable(dying["preexec_fn"])
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_component_started_for_a_test_dies_with_the_process_that_started_it(tmp_path) -> None:
+    """The starter (here a child of ours) is killed: its component gets SIGTERM and exits."""
+    marker = tmp_path / "pid"
+    lives = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    child = Component("x", (sys.executable, "-c", lives))
+    argv = list(command(child, die_with_parent=True))
+    starts = f"import subprocess, time; subprocess.Popen({argv!r}); time.sleep(60)"
+    starter = subprocess.Popen([sys.executable, "-c", starts])
+    try:
+        pid = int(eventually_sync(lambda: marker.exists() and marker.read_text(), what="the component"))
+        starter.kill()
+        starter.wait(10)
+        eventually_sync(lambda: not alive(pid), what="the component gone with its starter")
+    finally:
+        starter.kill()
+    assert command(child) == child.argv  # the launcher's children are run as they are

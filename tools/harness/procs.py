@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatops.launcher.process import probe, signal_group, start_options
+from chatops.launcher.process import command, probe, signal_group, start_options
 from chatops.launcher.spec import Component, Health
 from tools.harness.wait import eventually_sync
 
@@ -49,10 +49,10 @@ class Process:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
-                self.component.argv,
+                command(self.component, die_with_parent=True),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                **start_options(self.component, cwd=self.workdir, die_with_parent=True),
+                **start_options(self.component, cwd=self.workdir),
             )
         if wait:
             self.wait_healthy(timeout)
