@@ -37,6 +37,7 @@ from gateway.slack.app import ClickHandler, build_app, build_client, register, s
 from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.chat import SlackChat
 from gateway.slack.handlers import SlackGateway
+from gateway.slack.pacing import Pacer, Priority
 
 log = logs.get_logger(__name__)
 BUCKETS = (KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES)  # the gateway's own state
@@ -102,7 +103,12 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         async def follow(request_id: str, channel: str, ts: str, who: str, note: str) -> None:
             await remember_thread(deploy_messages, request_id, channel, ts, who, note)
 
-        chat = SlackChat(client)
+        # Every Slack call goes through one pacer: replies and alerts share each channel's pace, and a
+        # person's reply goes before the alerts waiting in the same channel.
+        pacer = Pacer(
+            SlackChat(client), post_rate=settings.SLACK_POST_RATE, post_burst=settings.SLACK_POST_BURST
+        )
+        chat, alerts_chat = pacer.chat(Priority.PERSON), pacer.chat(Priority.ALERT)
         ask = bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT)
         allowed = admission(
             settings.SLACK_ALLOWED_TEAMS, await own_workspace(client), settings.SLACK_ALLOWED_CHANNELS
@@ -121,7 +127,10 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         )
         # Deploy steps reach the asker's thread always, and the on-call channel when there is one.
         deploys = DeployDelivery(
-            nc=nc, chat=chat, oncall_channel=settings.SLACK_ONCALL_CHANNEL, ack_wait=settings.ALERTS_ACK_WAIT
+            nc=nc,
+            chat=alerts_chat,
+            oncall_channel=settings.SLACK_ONCALL_CHANNEL,
+            ack_wait=settings.ALERTS_ACK_WAIT,
         )
         await deploys.start()
         stack.push_async_callback(deploys.stop)
@@ -133,12 +142,12 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             clicks.update(dict.fromkeys(SILENCE_HOURS, silencer.on_click))
             graphs = None
             if settings.ALERT_GRAPHS:
-                graphs = AlertGraphs(chat=chat, ask=ask, registry=metrics.registry)
+                graphs = AlertGraphs(chat=alerts_chat, ask=ask, registry=metrics.registry)
                 graphs.start()
                 stack.push_async_callback(graphs.stop)  # after delivery has stopped handing any over
             delivery = AlertDelivery(
                 nc=nc,
-                chat=chat,
+                chat=alerts_chat,
                 oncall=settings.SLACK_ONCALL_CHANNEL,
                 routes=routes,
                 tuning=Tuning(

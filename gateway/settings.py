@@ -36,6 +36,10 @@ class GatewaySettings(BusSettings):
     ALERTS_BACKFILL: float = Field(default=3600.0, ge=0, le=30 * 24 * 3600.0)
     # A graph of the rule's expression over the last hour in each new alert message's thread.
     ALERT_GRAPHS: bool = True
+    # The pace of chat.postMessage per channel the gateway keeps to (Slack: about 1 a second, short
+    # bursts), replies and alerts together; a burst's worth may go at once.
+    SLACK_POST_RATE: float = Field(default=1.0, gt=0, le=100_000)
+    SLACK_POST_BURST: float = Field(default=3.0, ge=1, le=100_000)
     GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"

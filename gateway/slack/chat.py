@@ -320,12 +320,19 @@ class SlackChat:
             # A reaction is a nicety; losing one must not lose the reply.
             log.warning("slack.reaction_failed", error=exc.detail, channel=channel)
 
-    async def user_name(self, user: str) -> str:
-        """The user's display name, real name or handle; the id itself when Slack cannot say."""
+    def cached_name(self, user: str) -> str | None:
+        """The user's name if it is cached and fresh (no call to Slack), else None."""
         cached = self._names.get(user)
         if cached and cached[1] > time.monotonic():
             self._names.move_to_end(user)
             return cached[0]
+        return None
+
+    async def user_name(self, user: str) -> str:
+        """The user's display name, real name or handle; the id itself when Slack cannot say."""
+        cached = self.cached_name(user)
+        if cached is not None:
+            return cached
         try:
             resp = await _api(self._client.users_info(user=user))
         except ChatError as exc:

@@ -183,6 +183,9 @@ class World:
             CHATOPS_CONFIRM_TTL="300",
             CHATOPS_COMMAND_TIMEOUT="8",
             SLACK_ONCALL_CHANNEL=self.oncall_id,
+            # The gateway keeps to the emulator's pace, a little under its burst.
+            SLACK_POST_RATE=str(self.slack_rate),
+            SLACK_POST_BURST=str(3 * self.slack_rate),
         )
         self.gateways.append(self.up(gateway))
         return gateway
