@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 LOCK := constraints.txt
 LOCK_VENV := .lock-venv
 
-.PHONY: demo test lint typecheck proto readme asyncapi system-deps lock clean
+.PHONY: demo test bench lint typecheck proto readme asyncapi system-deps lock clean
 
 demo: $(STAMP) system-deps
 	$(BIN)/chatops up
@@ -21,6 +21,10 @@ demo: $(STAMP) system-deps
 TEST_WORKERS ?= 4
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -q --durations=10 -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+
+# Every benchmark, each against its floor measured in the same run, as one table (not part of `make test`).
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.all
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,8 +17,9 @@ from gateway.alerts import AlertDelivery
 from gateway.slack.chat import SlackChat
 from gateway.slack.pacing import Pacer, Priority
 from tests.alerts.conftest import FAST
-from tests.alerts.helpers import eventually, store, webhook
-from tests.harness.slackemu import SlackEmulator
+from tools.harness.alerts import store, webhook
+from tools.harness.slackemu import SlackEmulator
+from tools.harness.wait import eventually
 
 RATE = 10.0  # posts a second per channel, Slack's 1 scaled up
 GROUPS, ALERTS = 50, 20
@@ -40,7 +41,6 @@ async def test_a_burst_of_1000_alerts_in_50_groups_is_posted_once_each_with_few_
                 await store(js_ready, webhook(name, [(f"host-{i}", "firing") for i in range(ALERTS)]))
             await delivery.start()
             try:
-
                 messages: list[dict[str, Any]] = []
 
                 async def all_posted() -> bool:

@@ -1,0 +1,168 @@
+"""Memory under load: every component's RSS at idle, and after 50,000 commands and 5,000 alert
+notifications, in the stack `chatops up` runs (identities on).
+
+Commands go as the gateway would send them, 32 at a time: sampling.get and version.get in turn, and
+one in 25 a traces.list or an audit.list (they read stores, and people ask them less);
+notifications go to the notifier's webhook as Alertmanager sends them (500 groups, ten notifications
+each: a post, then updates and thread replies), and are waited for until the gateway has shown them
+all. For this run Slack's pace is lifted (the emulator's and the gateway's), or 5,000 notifications
+in one channel would take hours. Growth is RSS after the load (and a settle) minus RSS at idle; idle
+is read after a warm-up (a few commands and notifications), so what only a first use loads (a gRPC
+channel, a connection pool) is not counted as growth. The cold figure after start-up is printed too.
+
+    .venv/bin/python -m bench.memory [--commands 50000] [--notifications 5000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.stack import Stack, rss_mb
+from chatops import codec
+from chatops.bus import Caller, raise_for_error
+from chatops.contract import command
+from chatops.v1 import audit_pb2, sampling_pb2, traces_pb2, version_pb2
+from gateway.metrics import PENDING
+from tools.harness.alerts import webhook
+
+SETTLE = 10.0  # seconds between the end of the load and the second reading
+LIMIT_GROWTH_MB = 10.0
+COMMANDS = (
+    *[("sampling.get", sampling_pb2.GetSamplingRequest()), ("version.get", version_pb2.GetVersionRequest())]
+    * 12,
+    ("traces.list", traces_pb2.ListTracesRequest(limit=5)),
+    ("audit.list", audit_pb2.ListAuditRequest(limit=5)),
+)
+
+
+def readings(stack: Stack) -> dict[str, float]:
+    return {name: rss_mb(pid) for name, pid in sorted(stack.pids().items())}
+
+
+async def commands(stack: Stack, total: int, clients: int = 32) -> float:
+    """Send `total` commands; returns the seconds it took."""
+    nc = await stack.connect("gateway")
+    bodies = [(command(name).subject, codec.encode(req)) for name, req in COMMANDS]
+    left = total
+    started = time.monotonic()
+
+    async def client(n: int) -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            subject, body = bodies[left % len(bodies)]
+            caller = Caller(f"slack:U{n:08d}", f"user{n}", "C0MEMORY", "slack")
+            msg = await nc.request(subject, body, timeout=30, headers=caller.headers())
+            raise_for_error(msg.headers)
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    await nc.close()
+    return time.monotonic() - started
+
+
+def note(group: int, round_: int) -> dict[str, Any]:
+    """A group's notification: its first (firing) and later ones (one alert more resolved each time)."""
+    alerts = [(f"host-{i}", "resolved" if i < round_ else "firing") for i in range(10)]
+    body = webhook(f"MemoryAlert{group:03d}", alerts)
+    for alert in body["alerts"]:
+        alert.pop("generatorURL", None)  # no graph per alert: this measures delivery, not drawing
+    return body
+
+
+async def notifications(stack: Stack, total: int, groups: int = 500, first: int = 0) -> float:
+    """POST `total` notifications to the notifier and wait until the gateway has shown each."""
+    url = f"{stack.ports.url('notifier')}/alerts"
+    headers = {"Authorization": f"Bearer {stack.notifier_token}"}
+    started = time.monotonic()
+    per_group = max(1, total // groups)
+    sem = asyncio.Semaphore(16)
+    async with aiohttp.ClientSession() as http:
+
+        async def send(group: int, round_: int) -> None:
+            async with sem, http.post(url, json=note(first + group, round_), headers=headers) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(f"notifier answered {resp.status}: {await resp.text()}")
+
+        for round_ in range(per_group):
+            await asyncio.gather(*(send(g, round_) for g in range(groups)))
+        sent = time.monotonic()
+        deadline = sent + 1800
+        metrics = stack.ports.url("gateway_metrics", "/metrics")
+        while True:  # the delivery consumer has nothing left to hand over or to work on
+            async with http.get(metrics) as resp:
+                text = await resp.text()
+            backlog = [ln for ln in text.splitlines() if ln.startswith(f"{PENDING} ")]
+            # The gauge is read every 5 s: one reading after the last notification went, and zero.
+            if time.monotonic() - sent > 6 and backlog and float(backlog[0].rsplit(" ", 1)[1]) == 0:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"alerts not delivered within 30 minutes: {backlog}")
+            await asyncio.sleep(1.0)
+    return time.monotonic() - started
+
+
+def report(idle: dict[str, float], after: dict[str, float], args: argparse.Namespace, took: str) -> str:
+    lines = [
+        f"memory: RSS in MB at idle and after {args.commands} commands and {args.notifications} "
+        f"notifications ({took}), {SETTLE:g} s after the load"
+    ]
+    lines.append(f"{'component':<14} {'idle':>8} {'after':>8} {'growth':>8}")
+    for name in idle:
+        growth = after.get(name, 0.0) - idle[name]
+        flag = "" if growth <= LIMIT_GROWTH_MB else "  over 10 MB"
+        lines.append(f"{name:<14} {idle[name]:8.1f} {after.get(name, 0.0):8.1f} {growth:+8.1f}{flag}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = {
+        "SLACKEMU_RATE_PER_SEC": "0",  # no 429s: this measures memory, not pacing
+        "SLACK_POST_RATE": "10000",
+        "SLACK_POST_BURST": "10000",
+    }
+    with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
+        stack = Stack(Path(tmp), env=env).start()
+        try:
+            time.sleep(SETTLE)  # start-up work (provisioning, first scrapes) is over
+            cold = readings(stack)
+            asyncio.run(commands(stack, 200))
+            asyncio.run(notifications(stack, 20, groups=10, first=900))
+            time.sleep(SETTLE)
+            idle = readings(stack)
+            sent = asyncio.run(commands(stack, args.commands))
+            shown = asyncio.run(notifications(stack, args.notifications))
+            time.sleep(SETTLE)
+            after = readings(stack)
+        finally:
+            stack.stop()
+    took = f"commands in {sent:.0f} s, notifications shown in {shown:.0f} s"
+    print(report(idle, after, args, took))
+    print("cold (right after start-up): " + ", ".join(f"{n} {mb:.0f}" for n, mb in cold.items()))
+    if args.json:
+        rows = [
+            {"component": n, "cold_mb": cold.get(n, 0.0), "idle_mb": idle[n], "after_mb": after.get(n, 0.0)}
+            for n in idle
+        ]
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0 if all(after.get(n, 0.0) - idle[n] <= LIMIT_GROWTH_MB for n in idle) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--commands", type=int, default=50_000)
+    parser.add_argument("--notifications", type=int, default=5_000)
+    parser.add_argument("--json", help="also write the rows to this file")
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
