@@ -63,24 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def provision_main(argv: list[str]) -> int:
     """`chatops provision`: create the streams and buckets, raise their limits, print what changed."""
-    from chatops.bus import connect, jetstream
     from chatops.settings import BusSettings, load_settings
-    from chatops.streams import Limits, provision
+    from chatops.streams import Limits, ProvisionError, provision_when_ready
 
-    argparse.ArgumentParser(
+    p = argparse.ArgumentParser(
         prog="chatops provision",
         description="Create the streams and buckets, and raise their limits and replicas to the settings "
-        "(never lowered). Run it as the provisioner identity (NATS_NKEY_SEED_FILE=…/provisioner.nk).",
-    ).parse_args(argv)
+        "(never lowered). Run it as the provisioner identity (NATS_NKEY_SEED_FILE=…/provisioner.nk). "
+        "Waits for the bus (a cluster electing its JetStream leader) up to --timeout seconds.",
+    )
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the bus (default: 120)")
+    args = p.parse_args(argv)
     settings = load_settings(BusSettings)
-
-    async def run() -> None:
-        nc = await connect(settings, "provisioner")
-        try:
-            changes = await provision(jetstream(nc, settings), Limits.from_settings(settings))
-            print("\n".join(changes) if changes else "nothing to change")
-        finally:
-            await nc.close()
-
-    asyncio.run(run())
+    try:
+        changes = asyncio.run(
+            provision_when_ready(settings, Limits.from_settings(settings), timeout=args.timeout)
+        )
+    except ProvisionError as exc:
+        print(f"chatops provision: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(changes) if changes else "nothing to change")
     return 0

@@ -8,7 +8,9 @@ itself only on a bus without identities, where nothing stops it.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -21,7 +23,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from chatops import logs
 from chatops.settings import BusSettings
@@ -253,11 +255,25 @@ def _caps(want: StreamConfig | KeyValueConfig) -> tuple[str, ...]:
     return () if isinstance(want, StreamConfig) else ("max_bytes", "max_msg_size")
 
 
-async def _create(js: JetStreamContext, want: StreamConfig | KeyValueConfig) -> None:
-    if isinstance(want, StreamConfig):
-        await js.add_stream(want)
-    else:
-        await js.create_key_value(want)
+# JetStream's "stream name already in use": someone made it between our look and our create.
+STREAM_EXISTS = 10058
+# How often one stream is looked at again before provisioning gives up on it: each round only raises,
+# so rounds end once nothing is left to raise (another provisioner's stale write is raised again).
+ROUNDS = 8
+
+
+async def _create(js: JetStreamContext, want: StreamConfig | KeyValueConfig) -> bool:
+    """Create it; False when it exists already (another replica made it just now)."""
+    try:
+        if isinstance(want, StreamConfig):
+            await js.add_stream(want)
+        else:
+            await js.create_key_value(want)
+    except BadRequestError as exc:
+        if exc.err_code == STREAM_EXISTS:
+            return False
+        raise
+    return True
 
 
 async def _info(js: JetStreamContext, name: str) -> StreamConfig | None:
@@ -268,27 +284,75 @@ async def _info(js: JetStreamContext, name: str) -> StreamConfig | None:
     return info.config
 
 
+async def _provision_one(js: JetStreamContext, name: str, want: StreamConfig | KeyValueConfig) -> list[str]:
+    """Make `name` what `want` asks, at least; what changed (empty when it was so already).
+
+    Several replicas may do this at once. A create that finds the stream made meanwhile, an update
+    that another provisioner overwrote with what it had read before, and a call that timed out while
+    a cluster was busy (placing replicas, electing a leader) are followed by another look: every
+    write only raises, so the rounds settle on the largest of what everyone asks.
+    """
+    what = "stream" if isinstance(want, StreamConfig) else "bucket"
+    label = name if what == "stream" else name.removeprefix("KV_")
+    changed: list[str] = []
+    why = "it kept changing"
+    for attempt in range(ROUNDS):
+        try:
+            have = await _info(js, name)
+            if have is None:
+                if await _create(js, want):
+                    return [f"{what} {label} created"]
+                continue
+            merged, raised, kept = merge(have, _as_stream(want), caps=_caps(want))
+            if not raised:
+                for line in kept:
+                    log.warning("provision.kept_larger", stream=name, kept=line)
+                return changed
+            await js.update_stream(merged)
+            if not changed:
+                changed.append(f"{what} {label} raised: {'; '.join(raised)}")
+        except (TimeoutError, ServiceUnavailableError) as exc:  # nats' TimeoutError is one too
+            why = f"{type(exc).__name__}: {exc}"
+            log.info("provision.retry", stream=name, reason=why)
+            await asyncio.sleep(0.2 * (attempt + 1))
+    raise ProvisionError(f"{name} could not be provisioned ({why}); run `chatops provision` again")
+
+
 async def provision(js: JetStreamContext, limits: Limits | None = None) -> list[str]:
     """Create what is missing and raise what the settings ask more of; returns what changed."""
-    wanted = _wanted(limits or Limits())
     changed: list[str] = []
-    for name, want in wanted.items():
-        have = await _info(js, name)
-        what = "stream" if isinstance(want, StreamConfig) else "bucket"
-        label = name if what == "stream" else name.removeprefix("KV_")
-        if have is None:
-            await _create(js, want)
-            changed.append(f"{what} {label} created")
-            continue
-        merged, raised, kept = merge(have, _as_stream(want), caps=_caps(want))
-        for line in kept:
-            log.warning("provision.kept_larger", stream=name, kept=line)
-        if raised:
-            await js.update_stream(merged)
-            changed.append(f"{what} {label} raised: {'; '.join(raised)}")
+    for name, want in _wanted(limits or Limits()).items():
+        changed += await _provision_one(js, name, want)
     for line in changed:
         log.info("provision", change=line)
     return changed
+
+
+async def provision_when_ready(
+    settings: BusSettings, limits: Limits | None = None, *, timeout: float = 60.0
+) -> list[str]:
+    """Connect as `settings` says (the provisioner) and provision, trying again while the bus is not
+    ready: a server still starting, a cluster electing its JetStream leader or waiting for enough
+    nodes to place a stream's replicas on. ProvisionError says the last reason when time runs out."""
+    from chatops.bus import connect, jetstream  # the bus module is the heavier one; only this needs it
+
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        try:
+            # connect() waits for ever for a server: the deadline bounds it.
+            left = max(1.0, deadline - time.monotonic())
+            nc = await asyncio.wait_for(connect(settings, "provisioner"), left)
+            try:
+                return await provision(jetstream(nc, settings), limits)
+            finally:
+                await nc.close()
+        except (NatsError, OSError, TimeoutError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise ProvisionError(f"could not create the streams: {type(exc).__name__}: {exc}") from None
+            log.info("provision.waiting", reason=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 async def ensure(js: JetStreamContext, streams: Iterable[str], limits: Limits | None = None) -> list[str]:
@@ -300,15 +364,19 @@ async def ensure(js: JetStreamContext, streams: Iterable[str], limits: Limits | 
         have = await _info(js, name)
         if have is None:
             try:
-                await _create(js, want)
+                made = await _create(js, want)
             except (TimeoutError, NatsError) as exc:
                 raise ProvisionError(
                     f"{name} does not exist and this identity may not create it ({type(exc).__name__}): "
                     "run `chatops provision` as the provisioner identity"
                 ) from None
-            created.append(name)
-            log.info("provision", change=f"{name} created")
-            continue
+            if made:
+                created.append(name)
+                log.info("provision", change=f"{name} created")
+                continue
+            have = await _info(js, name)  # another replica made it just now: compare with that
+            if have is None:
+                continue
         _, raised, _ = merge(have, _as_stream(want), caps=_caps(want))
         if raised:
             log.warning(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chatops.access.files import write_access
+from chatops.access.files import Node, write_access
 from chatops.access.table import IDENTITIES
 from chatops.access.tls import DEFAULT_HOSTS
 
@@ -26,6 +26,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--store-dir", type=Path, help="JetStream's store (default: DIR/jetstream)")
     p.add_argument("--server-name", default="chatops", help="the server's name (default: chatops)")
     p.add_argument(
+        "--cluster",
+        type=int,
+        default=1,
+        metavar="N",
+        help="write N node configs (nats.conf, nats-2.conf, …) for a cluster on this host: node i "
+        "listens on PORT+i-1 (and HTTP-PORT+i-1), routes on ROUTE-PORT+i-1, each its own STORE-DIR "
+        "(one container each); the accounts are the same in every one (default: 1, no cluster)",
+    )
+    p.add_argument("--route-port", type=int, default=6222, help="node 1's route port (default: 6222)")
+    p.add_argument(
         "--tls", action="store_true", help="make a local CA, a server and a client certificate each"
     )
     p.add_argument(
@@ -41,8 +51,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Write the folder and say, per identity, what a process sets to connect as it."""
     args = parser().parse_args(argv)
-    if not 0 < args.port < 65536 or not 0 <= args.http_port < 65536:
+    if args.cluster < 1 or args.cluster == 2:
+        parser().error("--cluster is 1, or 3 or more nodes (JetStream goes on while a majority is up)")
+    last = args.cluster - 1
+    highest = [args.port + last, args.route_port + last] + ([args.http_port + last] if args.http_port else [])
+    if args.port < 1 or args.route_port < 1 or args.http_port < 0 or max(highest) > 65535:
         parser().error("ports are 1..65535")
+    store = args.store_dir or args.dir.resolve() / "jetstream"
+    nodes = [
+        Node(args.port + i, args.route_port + i, store, args.http_port + i if args.http_port else 0)
+        for i in range(args.cluster if args.cluster > 1 else 0)
+    ]
     files = write_access(
         args.dir.resolve(),
         host=args.host,
@@ -52,8 +71,11 @@ def main(argv: list[str]) -> int:
         http_port=args.http_port,
         use_tls=args.tls,
         tls_hosts=tuple(args.tls_host) or DEFAULT_HOSTS,
+        cluster=nodes,
     )
-    print(f"wrote {files.config} (run: nats-server --config {files.config})")
+    for number in range(1, files.nodes + 1):
+        config = files.node_config(number)
+        print(f"wrote {config} (run: nats-server --config {config})")
     for identity in IDENTITIES:
         env = " ".join(f"{k}={v}" for k, v in files.env(identity.name).items())
         print(f"{identity.name:<12} {env}")

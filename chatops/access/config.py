@@ -1,4 +1,5 @@
-"""The nats-server configuration for the access table: accounts, nkey users, permissions, exports, imports."""
+"""The nats-server configuration for the access table: accounts, nkey users, permissions, exports, imports;
+and, for a node of a cluster, its routes. Every node of a cluster gets the same accounts from here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from chatops.access.table import (
     IDENTITIES,
@@ -36,6 +38,27 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
+class ClusterOptions:
+    """A node's routes: where it listens for the other nodes, where they listen, and the route login.
+
+    Every node lists every node's route address, its own included (nats-server ignores a route to
+    itself), so the nodes' configs differ only in what is theirs. `tls`: routes are TLS too, each
+    node showing a certificate the CA signed for both ends of a connection.
+    """
+
+    name: str
+    port: int
+    routes: tuple[str, ...]  # host:port of every node's route listener
+    user: str
+    password: str
+    tls: TlsFiles | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.routes) < 2:
+            raise ValueError("a cluster has at least two nodes")
+
+
+@dataclass(frozen=True)
 class ServerOptions:
     """Where and how one nats-server runs; the accounts come from the table."""
 
@@ -45,6 +68,7 @@ class ServerOptions:
     server_name: str
     http_port: int = 0  # the monitoring endpoint (/healthz), off when 0
     tls: TlsFiles | None = None
+    cluster: ClusterOptions | None = None
 
 
 def _permissions(identity: Identity) -> dict[str, Any]:
@@ -181,14 +205,37 @@ def document(options: ServerOptions, keys: Mapping[str, str]) -> dict[str, Any]:
     if options.http_port:
         doc["http"] = f"{options.host}:{options.http_port}"
     if options.tls is not None:
-        doc["tls"] = {
-            "cert_file": str(options.tls.cert),
-            "key_file": str(options.tls.key),
-            "ca_file": str(options.tls.ca),
-            "verify": True,  # every client shows a certificate signed by the CA
-            "timeout": 5,
-        }
+        doc["tls"] = _tls(options.tls)  # every client shows a certificate signed by the CA
+    if options.cluster is not None:
+        doc["cluster"] = _cluster(options.host, options.cluster)
     return doc
+
+
+def _tls(files: TlsFiles) -> dict[str, Any]:
+    return {
+        "cert_file": str(files.cert),
+        "key_file": str(files.key),
+        "ca_file": str(files.ca),
+        "verify": True,
+        "timeout": 5,
+    }
+
+
+def _cluster(host: str, cluster: ClusterOptions) -> dict[str, Any]:
+    """The `cluster` block: JetStream replicates over these routes, so every node needs every other."""
+    scheme = "nats-route"
+    login = f"{quote(cluster.user, safe='')}:{quote(cluster.password, safe='')}"
+    block: dict[str, Any] = {
+        "name": cluster.name,
+        "host": host,
+        "port": cluster.port,
+        # Only a node that knows the route login joins: the accounts travel over these connections.
+        "authorization": {"user": cluster.user, "password": cluster.password, "timeout": 2},
+        "routes": [f"{scheme}://{login}@{route}" for route in cluster.routes],
+    }
+    if cluster.tls is not None:
+        block["tls"] = _tls(cluster.tls)
+    return block
 
 
 def render(options: ServerOptions, keys: Mapping[str, str]) -> str:

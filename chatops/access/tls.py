@@ -112,9 +112,11 @@ def issue(
     common: str,
     *,
     server: bool,
+    client: bool = False,
     hosts: Sequence[str] = DEFAULT_HOSTS,
 ) -> CertPair:
-    """A server (for `hosts`) or client certificate signed by `ca`; one still valid from this CA is kept."""
+    """A server (for `hosts`) or client certificate signed by `ca`, or with `server` and `client` one
+    for both ends (a cluster's routes); one still valid from this CA is kept."""
     ca_cert, ca_key = ca
     found = _load(pair)
     if found is not None and found[0].issuer == ca_cert.subject:
@@ -124,11 +126,13 @@ def issue(
         except (ValueError, TypeError, InvalidSignature):
             pass
     key = ec.generate_private_key(ec.SECP256R1())
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
+    if client or not server:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     builder = (
         _builder(_name(common), ca_cert.subject, key.public_key())
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     )
     if server:
         names: list[x509.GeneralName] = []

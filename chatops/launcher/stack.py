@@ -15,17 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from nats.errors import Error as NatsError
 
 from chatops import nats_server
-from chatops.bus import connect, jetstream
 from chatops.launcher import spec
 from chatops.launcher.output import Output, Row, table
 from chatops.launcher.spec import EmulatedSlack, StackOptions
 from chatops.launcher.supervisor import StartFailed, Supervisor
 from chatops.lifecycle import stop_on_signals
 from chatops.settings import BusSettings
-from chatops.streams import provision
+from chatops.streams import ProvisionError, provision_when_ready
 
 
 class Preflight(Exception):
@@ -184,22 +182,14 @@ async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackO
     return opts
 
 
-async def provision_bus(opts: StackOptions, *, attempts: int = 30) -> list[str]:
+async def provision_bus(opts: StackOptions, *, timeout: float = 60.0) -> list[str]:
     """Create the streams and buckets as the provisioner, before any component needs them."""
     assert opts.access is not None
     settings = BusSettings(NATS_URL=opts.bus_url, **opts.access.env("provisioner"))  # type: ignore[arg-type]
-    for attempt in range(attempts):
-        try:
-            nc = await connect(settings, "provisioner")
-            try:
-                return await provision(jetstream(nc, settings), opts.limits)
-            finally:
-                await nc.close()
-        except (NatsError, OSError, TimeoutError) as exc:
-            if attempt == attempts - 1:
-                raise StartFailed(f"could not create the streams: {type(exc).__name__}: {exc}") from None
-            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
-    return []
+    try:
+        return await provision_when_ready(settings, opts.limits, timeout=timeout)
+    except ProvisionError as exc:
+        raise StartFailed(str(exc)) from None
 
 
 async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Path | None = None) -> int:
