@@ -136,7 +136,10 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
             manifest=manifest,
             runner=runner,
             events=events,
-            locks=Locks(await lock_bucket(js, settings.DEPLOY_LOCK_TTL), settings.DEPLOY_LOCK_TTL),
+            locks=Locks(
+                await lock_bucket(js, settings.DEPLOY_LOCK_TTL, settings.CHATOPS_REPLICAS),
+                settings.DEPLOY_LOCK_TTL,
+            ),
             watch=watch,
             projection=projection,
             timing=Timing(

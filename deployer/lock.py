@@ -30,7 +30,8 @@ class LockHeld(Exception):
 
 
 async def lock_bucket(js: JetStreamContext, ttl: float, replicas: int = 1) -> KeyValue:
-    """The lock bucket, created with `ttl` (or its stream's max age set to it): the deployer owns it."""
+    """The lock bucket, created with `ttl` (or its stream's max age set to it) and at least `replicas`
+    (a bucket an older version made at one replica is raised): the deployer owns it."""
     try:
         kv = await js.key_value(KV_DEPLOY_LOCKS)
     except BucketNotFoundError:
@@ -45,12 +46,18 @@ async def lock_bucket(js: JetStreamContext, ttl: float, replicas: int = 1) -> Ke
         )
     stream = f"KV_{KV_DEPLOY_LOCKS}"
     info = await js.stream_info(stream)
+    changed = []
     if info.config.max_age != ttl:
         info.config.max_age = ttl
         # The server refuses a de-duplication window longer than the age.
         info.config.duplicate_window = min(info.config.duplicate_window or ttl, ttl)
+        changed.append(f"ttl {ttl:g}s")
+    if (info.config.num_replicas or 1) < replicas:
+        changed.append(f"replicas {info.config.num_replicas or 1} -> {replicas}")
+        info.config.num_replicas = replicas
+    if changed:
         await js.update_stream(info.config)
-        log.info("deploy.lock_ttl_changed", ttl=ttl)
+        log.info("deploy.lock_bucket_changed", change="; ".join(changed))
     return kv
 
 

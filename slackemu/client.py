@@ -212,7 +212,7 @@ class EmulatorControl:
         delay: float = 0.0,
     ) -> None:
         """Switch on "ratelimited" (429), "server_error" (500), "invalid_blocks", "slow" (the answer
-        `delay` seconds late) or "socket_drop" (slackemu/README.md)."""
+        `delay` seconds late), "socket_drop" or "socket_duplicate" (slackemu/README.md)."""
         body = {
             "kind": kind,
             "methods": methods or [],

@@ -86,6 +86,7 @@ class Emulator:
             ack_timeout=cfg.ack_timeout,
             max_retries=cfg.max_retries,
             refuse=lambda: self.faults.active("socket_drop", self.now()),
+            duplicate=lambda: self.faults.take("socket_duplicate", "events_api", self.now()) is not None,
         )
         self.http = HttpEvents(
             self.deliveries,

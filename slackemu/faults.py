@@ -1,12 +1,12 @@
-"""Faults switched on by tests: forced 429s, 500s, refused blocks, slow answers and dropped sockets,
-each for a count or a time."""
+"""Faults switched on by tests: forced 429s, 500s, refused blocks, slow answers, dropped sockets and
+events sent on two sockets at once, each for a count or a time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-KINDS = ("ratelimited", "server_error", "socket_drop", "invalid_blocks", "slow")
+KINDS = ("ratelimited", "server_error", "socket_drop", "invalid_blocks", "slow", "socket_duplicate")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""Socket Mode: one-time websocket URLs, `hello`, envelopes, acks by envelope_id, redelivery."""
+"""Socket Mode: one-time websocket URLs, `hello`, envelopes, acks by envelope_id, redelivery.
+
+As in Slack, one app may hold up to MAX_CONNECTIONS sockets at once (one more is told
+`too_many_websockets` and closed), and its envelopes are spread over them: several gateway replicas
+each get some. A duplicate (the `socket_duplicate` fault) sends one event on two sockets at the same
+moment, the second as a retry, as Slack does when it retries an event on another connection.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from slackemu.state import Workspace
 
 log = logs.get_logger(__name__)
 TICKET_TTL = 300.0  # seconds a websocket URL from apps.connections.open stays usable
+MAX_CONNECTIONS = 10  # Slack's limit per app
 
 
 class SocketHub:
@@ -32,12 +39,14 @@ class SocketHub:
         ack_timeout: float,
         max_retries: int,
         refuse: Callable[[], bool],
+        duplicate: Callable[[], bool] = lambda: False,
     ) -> None:
         self._ws = ws
         self._deliveries = deliveries
         self._ack_timeout = ack_timeout
         self._max_retries = max_retries
         self._refuse = refuse
+        self._duplicate = duplicate  # True: this events_api envelope goes out twice (uses up the fault)
         self._tickets: dict[str, float] = {}  # ticket -> when issued; unused ones expire
         self._conns: list[web.WebSocketResponse] = []
         self._draining: set[int] = set()
@@ -70,6 +79,12 @@ class SocketHub:
         del self._tickets[ticket]
         sock = web.WebSocketResponse(autoping=True)
         await sock.prepare(request)
+        if len([c for c in self._conns if not c.closed]) >= MAX_CONNECTIONS:
+            log.warning("socket.too_many", connections=len(self._conns))
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await sock.send_json(payloads.disconnect("too_many_websockets"))
+            await sock.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too_many_websockets")
+            return sock
         self._conns.append(sock)
         log.info("socket.connected", connections=len(self._conns))
         try:
@@ -110,9 +125,26 @@ class SocketHub:
         if kind == "events_api" and self._max_retries > 0:
             self._sent[delivery.id] = asyncio.Event()
             self._spawn(self._redeliver(delivery))
+        if kind == "events_api" and self._duplicate() and self._twice(env, delivery):
+            return delivery
         self._waiting.append(env)
         self._flush()
         return delivery
+
+    def _twice(self, env: dict[str, Any], delivery: Delivery) -> bool:
+        """The envelope on two different sockets at once; False when fewer than two are open."""
+        live = [c for c in self._conns if not c.closed and id(c) not in self._draining]
+        if len(live) < 2:
+            return False
+        first, second = live[self._turn % len(live)], live[(self._turn + 1) % len(live)]
+        self._turn += 1
+        again = payloads.envelope(
+            delivery.kind, delivery.payload, retry_attempt=1, retry_reason="timeout", envelope_id=delivery.id
+        )
+        log.info("socket.duplicate", envelope_id=delivery.id)
+        self._spawn(self._send_one(first, env))
+        self._spawn(self._send_one(second, again))
+        return True
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -188,3 +188,83 @@ async def test_a_websocket_url_works_once(slack_emulator: SlackEmulator) -> None
         with pytest.raises(aiohttp.WSServerHandshakeError) as again:
             await http.ws_connect(url)
         assert again.value.status == 401
+
+
+async def _open_socket(
+    http: aiohttp.ClientSession, emulator: SlackEmulator
+) -> aiohttp.ClientWebSocketResponse:
+    web = AsyncWebClient(token=emulator.app_token, base_url=emulator.api_url)
+    url = (await web.apps_connections_open(app_token=emulator.app_token))["url"]
+    return await http.ws_connect(url)
+
+
+async def test_an_app_holds_ten_sockets_and_the_eleventh_is_told_too_many(
+    slack_emulator: SlackEmulator, control: EmulatorControl
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        socks = [await _open_socket(http, slack_emulator) for _ in range(10)]
+        try:
+            hellos = [await sock.receive_json(timeout=20) for sock in socks]
+            assert [h["num_connections"] for h in hellos] == list(range(1, 11))
+            await control.wait_connected(10)
+            extra = await _open_socket(http, slack_emulator)
+            said = await extra.receive_json(timeout=20)
+            assert said == {
+                "type": "disconnect",
+                "reason": "too_many_websockets",
+                "debug_info": {"host": "applink-emulator"},
+            }
+            assert (await extra.receive(timeout=20)).type == aiohttp.WSMsgType.CLOSE
+            assert (await control.state())["socket_connections"] == 10
+        finally:
+            for sock in socks:
+                await sock.close()
+
+
+async def test_a_duplicated_event_goes_on_two_sockets_at_once_the_second_as_a_retry(
+    slack_emulator: SlackEmulator, control: EmulatorControl
+) -> None:
+    received: list[list[dict[str, Any]]] = [[], []]
+
+    async def serve(sock: aiohttp.ClientWebSocketResponse, into: list[dict[str, Any]]) -> None:
+        async for frame in sock:
+            message = json.loads(frame.data)
+            if "envelope_id" in message:
+                into.append(message)
+                await sock.send_str(json.dumps({"envelope_id": message["envelope_id"]}))
+
+    async with aiohttp.ClientSession() as http:
+        socks = [await _open_socket(http, slack_emulator) for _ in range(2)]
+        readers = [asyncio.ensure_future(serve(s, r)) for s, r in zip(socks, received, strict=True)]
+        try:
+            await control.wait_connected(2)
+            await control.set_fault("socket_duplicate", count=1)
+            alice, oncall = await control.user_id("alice"), await control.channel_id("oncall")
+            await control.mention(alice, oncall, "twice")
+            await control.mention(alice, oncall, "once")
+
+            async def both_acked() -> list[dict[str, Any]]:
+                while True:
+                    found = [d for d in await control.deliveries() if d["acked"]]
+                    if len(found) == 2 and sum(map(len, received)) == 3:
+                        return found
+                    await asyncio.sleep(0.1)
+
+            deliveries = await asyncio.wait_for(both_acked(), 20)
+        finally:
+            for task in readers:
+                task.cancel()
+            for sock in socks:
+                await sock.close()
+
+    def is_twice(m: dict[str, Any]) -> bool:
+        return str(m["payload"]["event"]["text"]).endswith("twice")
+
+    assert [len([m for m in got if is_twice(m)]) for got in received] == [1, 1]  # one copy on each socket
+    twice = [m for got in received for m in got if is_twice(m)]
+    assert {m["envelope_id"] for m in twice} == {twice[0]["envelope_id"]}
+    assert sorted(m["retry_attempt"] for m in twice) == [0, 1]
+    assert {m["retry_reason"] for m in twice if m["retry_attempt"]} == {"timeout"}
+    assert len(received[0] + received[1]) - len(twice) == 1  # the fault was used up
+    by_text = {d["payload"]["event"]["text"].split()[-1]: d for d in deliveries}
+    assert len(by_text["twice"]["attempts"]) == 2 and len(by_text["once"]["attempts"]) == 1
