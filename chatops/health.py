@@ -62,16 +62,25 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: web.Application, listen: str, *, purpose: str = "HTTP", shutdown_timeout: float = 60.0
+    app: web.Application,
+    listen: str,
+    *,
+    purpose: str = "HTTP",
+    shutdown_timeout: float = 60.0,
+    reuse_port: bool = False,
 ) -> AsyncIterator[int]:
-    """Serve `app` on `listen` (port 0 picks one) and yield the bound port; ListenError if it is taken."""
+    """Serve `app` on `listen` (port 0 picks one) and yield the bound port; ListenError if it is taken.
+
+    `reuse_port`: other processes of this user may listen on the same port (SO_REUSEPORT), and the
+    kernel hands each new connection to one of them: replicas on one host share an address.
+    """
     host, port = split_listen(listen)
     # No access log: scrapes and health probes every few seconds would drown the real events.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, host, port).start()
+            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         except OSError as exc:
             raise ListenError(f"cannot listen for {purpose} on {listen}: {exc.strerror or exc}") from None
         yield runner.addresses[0][1]

@@ -89,7 +89,12 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
             )
             stack.callback(store.close)
             await stack.enter_async_context(
-                serving(receiver_app(store), settings.OTLP_LISTEN, purpose="OTLP/HTTP")
+                serving(
+                    receiver_app(store),
+                    settings.OTLP_LISTEN,
+                    purpose="OTLP/HTTP",
+                    reuse_port=settings.OTLP_REUSE_PORT,
+                )
             )
             traces = LocalTraces(store)
         else:

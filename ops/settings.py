@@ -30,6 +30,10 @@ class OpsSettings(BusSettings):
     TRACE_STORE_MAX_BYTES: int = Field(default=256 << 20, ge=1 << 20)  # the SQLite file's data pages
     TRACE_STORE_MAX_AGE: float = Field(default=24 * 3600.0, gt=0)  # seconds
     OTLP_LISTEN: HostPort = "127.0.0.1:4318"
+    # Several ops replicas on one host listen on the same OTLP_LISTEN (SO_REUSEPORT, same user only)
+    # and share TRACE_STORE_PATH: spans reach whichever replica is up, and a trace link made by one
+    # opens while any other runs.
+    OTLP_REUSE_PORT: bool = False
     OPS_METRICS_LISTEN: HostPort = "127.0.0.1:9102"
     OPS_BACKEND_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
     # Requests of one command running at once; more are answered 503 "busy" straight away.

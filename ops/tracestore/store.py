@@ -1,13 +1,19 @@
-"""Spans in SQLite with a size and age limit, searchable the way traces.list asks."""
+"""Spans in SQLite with a size and age limit, searchable the way traces.list asks.
+
+Several ops replicas on one host may share one file (TRACE_STORE_PATH): SQLite's WAL lets them read
+while one writes, writes take the file's write lock in turn (waiting up to BUSY_TIMEOUT), and the
+span count the limits are kept by lives in the file, so every replica prunes by the same figure.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from chatops.errors import BACKEND_FAILED
@@ -32,7 +38,9 @@ CREATE TABLE IF NOT EXISTS spans (
     PRIMARY KEY (trace_id, span_id)
 );
 CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for another process's write to end
 
 
 def _row(span: Span) -> tuple[object, ...]:
@@ -86,7 +94,9 @@ class SpanStore:
         ui_url: str = "",
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
@@ -94,9 +104,31 @@ class SpanStore:
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.ui_url = ui_url.rstrip("/")
-        # Spans stored, counted once here and kept up to date: counting a full table on every batch
-        # would cost more than storing it.
-        (self._count,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
+        # Spans stored, counted once here and kept up to date with each write (in the file, so that
+        # every process sharing it sees the same): counting a full table on every batch would cost
+        # more than storing it.
+        with self._lock, self._writing():
+            (exact,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
+            self._set_count(int(exact))
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, holding the file's write lock from its start (no upgrade deadlock
+        between two processes that both read first)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _get_count(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'spans'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_count(self, count: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('spans', ?)", (max(0, count),))
 
     def close(self) -> None:
         with self._lock:
@@ -110,39 +142,39 @@ class SpanStore:
         """Store spans (a re-sent span replaces itself), then enforce the limits; returns how many."""
         if not spans:
             return 0
-        with self._lock:
-            self._db.execute("BEGIN")
+        rows = [_row(s) for s in spans]
+        with self._lock, self._writing():
+            count = self._get_count()
             before = self._db.total_changes
-            self._db.executemany(
-                "INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?)", [_row(s) for s in spans]
-            )
+            self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
             # A re-sent span replaces itself but counts again: an overestimate, so at worst a few
             # spans more than needed go early.
-            self._count += self._db.total_changes - before
-            self._prune(now_ns if now_ns is not None else time.time_ns())
-            self._db.execute("COMMIT")
+            count += self._db.total_changes - before
+            self._set_count(self._prune(now_ns if now_ns is not None else time.time_ns(), count))
         return len(spans)
 
-    def _prune(self, now_ns: int) -> None:
+    def _prune(self, now_ns: int, count: int) -> int:
+        """Enforce the limits; returns the count left."""
         aged = self._db.execute("DELETE FROM spans WHERE start_ns < ?", (now_ns - int(self.max_age * 1e9),))
-        self._count -= max(0, aged.rowcount)
-        if self._count > self.max_spans:
+        count -= max(0, aged.rowcount)
+        if count > self.max_spans:
             # Drop the oldest spans; whole traces go once their spans age out too.
             dropped = self._db.execute(
                 "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
-                (self._count - self.max_spans,),
+                (count - self.max_spans,),
             )
-            self._count -= max(0, dropped.rowcount)
+            count -= max(0, dropped.rowcount)
         while self._used_bytes() > self.max_bytes:
             # Oldest first, a tenth at a time: freed pages are reused by the next writes.
             (left,) = self._db.execute("SELECT count(*) FROM spans").fetchone()
             if not left:
-                return
+                return 0
             cut = self._db.execute(
                 "DELETE FROM spans WHERE rowid IN (SELECT rowid FROM spans ORDER BY start_ns LIMIT ?)",
                 (max(1, left // 10),),
             )
-            self._count -= max(0, cut.rowcount)
+            count -= max(0, cut.rowcount)
+        return count
 
     def _used_bytes(self) -> int:
         """Bytes of the database that hold data (its pages less the free ones)."""

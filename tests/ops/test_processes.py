@@ -13,11 +13,16 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeoutError
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from chatops.subjects import SERVICE_NAME
-from chatops.v1 import audit_pb2
-from tests.ops.conftest import ask, error_of
+from chatops.v1 import audit_pb2, traces_pb2
+from tests.ops.conftest import ask, error_of, reply_of
 from tools.harness import components
+from tools.harness.ports import free_port
 from tools.harness.procs import ROOT
 from tools.harness.servers import NatsServer, env_with
 from tools.harness.wait import eventually, eventually_sync
@@ -77,6 +82,77 @@ async def test_two_ops_processes_share_the_load(
             proc.stop()
     for proc in procs:
         assert proc.proc.popen is not None and proc.proc.popen.returncode == 0, proc.log_tail()
+
+
+def _export_trace(endpoint: str, name: str) -> str:
+    """One petstore trace sent with the real SDK exporter to `endpoint`; its id."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "petstore"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=10)))
+    with provider.get_tracer("test").start_as_current_span(name) as span:
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    provider.shutdown()
+    return trace_id
+
+
+async def test_two_ops_processes_share_one_trace_store_and_one_otlp_port(
+    tmp_path: Path, nats_server: NatsServer, nc: Client, tools: Client
+) -> None:
+    shared = {
+        "TRACE_STORE_PATH": str(tmp_path / "traces.sqlite3"),
+        "OTLP_LISTEN": f"127.0.0.1:{free_port()}",
+        "OTLP_REUSE_PORT": "true",
+    }
+    procs = [components.ops(tmp_path / f"ops{n}", nats_server, name=f"ops-{n}", **shared) for n in range(2)]
+    endpoint = f"http://{shared['OTLP_LISTEN']}/v1/traces"
+    names: dict[str, str] = {}
+
+    async def export(name: str) -> None:
+        names[await asyncio.to_thread(_export_trace, endpoint, name)] = name
+
+    async def both_up() -> None:
+        await eventually(lambda: _shows_served(tools, 2), what="both replicas answering discovery")
+
+    async def every_replica_finds_every_trace() -> None:
+        before = await _shows_served(tools, 2)
+        assert before is not None
+        for trace_id in list(names) * (24 // len(names) + 1):
+            reply = reply_of(
+                await ask(nc, "traces.show", traces_pb2.ShowTraceRequest(trace_id=trace_id)), "traces.show"
+            )
+            assert list(reply.operations) == [names[trace_id]]
+        after = await _shows_served(tools, 2)
+        assert after is not None and all(b > a for a, b in zip(before, after, strict=True)), (before, after)
+
+    try:
+        for proc in procs:
+            await asyncio.to_thread(proc.start)
+        await both_up()
+        await export("first")
+        await every_replica_finds_every_trace()
+        procs[0].kill()  # the other takes the spans on the same port, into the same store
+        await export("second")
+        reply = reply_of(await ask(nc, "traces.list", traces_pb2.ListTracesRequest()), "traces.list")
+        assert {t.trace_id for t in reply.traces} >= set(names)
+        await asyncio.to_thread(procs[0].start)
+        await both_up()
+        await export("third")
+        await every_replica_finds_every_trace()
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+async def _shows_served(tools: Client, replicas: int) -> list[int] | None:
+    """traces.show requests each replica has served, when `replicas` of them answer discovery."""
+    found = await stats(tools, replicas)
+    if len(found) < replicas:
+        return None
+    counts = []
+    for s in found:
+        endpoints = s["endpoints"]
+        assert isinstance(endpoints, list)
+        counts.append(sum(e["num_requests"] for e in endpoints if e["subject"] == "chatops.cmd.traces.show"))
+    return counts
 
 
 def test_bad_setting_is_named(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,33 @@ def test_store_enforces_size_and_age_limits(tmp_path: Path) -> None:
     assert store.count() == 100
     assert store.get(f"{1:032x}") is None and store.get(f"{150:032x}") is not None  # oldest went first
     store.close()
+
+
+def test_stores_sharing_one_file_write_at_once_and_keep_one_limit(tmp_path: Path) -> None:
+    """Two ops replicas on one host, each with its own connection to the one file (as two processes)."""
+    now = time.time()
+    stores = [SpanStore(tmp_path / "shared.db", max_spans=300, max_age=600) for _ in range(2)]
+
+    def write(n: int) -> None:
+        for batch in range(20):
+            stores[n].add(
+                [
+                    _span(f"{n:08x}{batch:08x}{i:016x}", f"{i + 1:016x}", now - 300 + batch, 0.01)
+                    for i in range(20)
+                ]
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(write, range(2)))  # 800 spans from two writers, none refused as "locked"
+    assert stores[0].count() == stores[1].count() == 300  # the limit holds for the file, not per writer
+    # Each sees what the other wrote: the newest batch of both writers is there.
+    assert stores[0].get(f"{1:08x}{19:08x}{0:016x}") is not None
+    assert stores[1].get(f"{0:08x}{19:08x}{0:016x}") is not None
+    third = SpanStore(tmp_path / "shared.db", max_spans=300, max_age=600)  # a replica restarted later
+    third.add([_span("f" * 32, "1" * 16, now, 0.01)])
+    assert third.count() == stores[0].count() == 300
+    for store in [*stores, third]:
+        store.close()
 
 
 def test_store_enforces_a_byte_limit_however_few_the_spans(tmp_path: Path) -> None:
