@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from chatops import logs
-from chatops.access.files import write_access
-from chatops.launcher import configs, spec
-from chatops.launcher.ports import LOOPBACK, Ports, first_busy
+from chatops.access.files import Node, write_access
+from chatops.launcher import configs, plan, spec
+from chatops.launcher.ports import LOOPBACK, NATS_NODES, Ports, first_busy, second_replicas
 from chatops.launcher.settings import LauncherSettings
 from chatops.launcher.stack import Preflight, find_binaries, preflight, run
 from chatops.settings import load_settings
@@ -33,7 +34,8 @@ def parser() -> argparse.ArgumentParser:
         "instances) and the demo load, "
         "the notifier, the offline Slack (when no SLACK_BOT_TOKEN is set) and the gateway; "
         "supervise them until Ctrl-C. Every component connects to the bus as its own identity "
-        "(keys in <data dir>/creds). Set NATS_URL to use a NATS that already runs.",
+        "(keys in <data dir>/creds). Set NATS_URL to use a NATS that already runs. With --cluster 3: "
+        "three NATS nodes and two of each component but the deployer.",
     )
     p.add_argument(
         "--data-dir",
@@ -67,6 +69,14 @@ def parser() -> argparse.ArgumentParser:
         help="seconds each component gets to become healthy (default: 90)",
     )
     p.add_argument(
+        "--cluster",
+        type=int,
+        choices=(1, 3),
+        help="3: three NATS nodes with routes and JetStream clustering (every stream and bucket at 3 "
+        "replicas), two of ops, the notifier, the gateway and Alertmanager (an HA pair); 1: one of "
+        "each (default: CHATOPS_CLUSTER, or 1)",
+    )
+    p.add_argument(
         "--tls",
         action="store_true",
         help="make a local CA (in the data dir) and run the bus over TLS, every component with a "
@@ -90,6 +100,8 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
     token = secrets.token_urlsafe(24)
     if not args.releases.is_file():
         raise Preflight(f"no release manifest at {args.releases} (use --releases to point at one)")
+    cluster = args.cluster or settings.CHATOPS_CLUSTER
+    limits = _limits(settings, cluster)
     access = None
     if not settings.external_nats:
         # Identities (kept across runs, so a tool's seed file stays valid), the server's config, certs.
@@ -100,9 +112,19 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
             store_dir=data_dir / "nats",
             server_name="chatops-local",
             use_tls=args.tls,
+            cluster=[
+                Node(ports.named()[client], ports.named()[route], data_dir / f"nats-{n}")
+                for n, (client, route) in enumerate(NATS_NODES[:cluster], start=1)
+            ]
+            if cluster > 1
+            else [],
         )
     elif args.tls:
         raise Preflight("--tls makes the stack's own NATS use TLS: unset NATS_URL, or give it a tls:// URL")
+    elif cluster > 1:
+        raise Preflight(
+            "--cluster starts the stack's own NATS nodes: unset NATS_URL (or leave out --cluster)"
+        )
     slack = None
     # Alerts about chatops itself go around it: to the on-call channel's incoming webhook.
     webhook_url = settings.SLACK_ONCALL_WEBHOOK_URL.get_secret_value().strip()
@@ -116,7 +138,12 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         webhook_url = webhooks.url(ports.url("slackemu"), slack.webhook_secret)
     try:
         files = configs.write_configs(
-            args.config_dir, data_dir / "config", ports.moved(), token, webhook_url=webhook_url
+            args.config_dir,
+            data_dir / "config",
+            ports.moved(),
+            token,
+            webhook_url=webhook_url,
+            twins=second_replicas() if cluster > 1 else None,
         )
     except configs.ConfigError as exc:
         raise Preflight(f"{exc} (use --config-dir to point at the alertmanager/ folder)") from None
@@ -134,8 +161,21 @@ def _options(args: argparse.Namespace, settings: LauncherSettings) -> spec.Stack
         binaries=find_binaries(need_nats=not settings.external_nats),
         admins=settings.CHATOPS_ADMINS if settings.real_slack else (),  # offline: its users, once it runs
         access=access,
-        limits=Limits.from_settings(settings),
+        limits=limits,
+        cluster=cluster,
     )
+
+
+def _limits(settings: LauncherSettings, cluster: int) -> Limits:
+    """The streams' limits; their replicas are the cluster's nodes unless CHATOPS_REPLICAS says fewer."""
+    limits = Limits.from_settings(settings)
+    asked = "CHATOPS_REPLICAS" in settings.model_fields_set
+    if limits.replicas > cluster:
+        raise Preflight(
+            f"CHATOPS_REPLICAS={limits.replicas} needs that many NATS nodes; the stack runs {cluster}"
+            + ("" if cluster > 1 else ": use --cluster 3")
+        )
+    return limits if asked else replace(limits, replicas=cluster)
 
 
 def main(argv: list[str]) -> int:
@@ -154,5 +194,5 @@ def main(argv: list[str]) -> int:
         print(f"chatops up: {exc}", file=sys.stderr)
         return 2
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    out = Output(sys.stdout, [c.name for c in spec.plan(opts)], colour)
+    out = Output(sys.stdout, [c.name for c in plan.plan(opts)], colour)
     return asyncio.run(run(opts, out, health_timeout=args.health_timeout))

@@ -1,7 +1,10 @@
-"""Copy the committed Prometheus/Alertmanager configs into the data dir with this stack's ports and paths."""
+"""Copy the committed Prometheus/Alertmanager configs into the data dir with this stack's ports and paths;
+for a cluster, with every replicated component's second replica added (`with_replicas`).
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +145,58 @@ def alertmanager_config(
     return out
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _twin_address(address: str, twins: Mapping[int, int]) -> str | None:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) not in twins:
+        return None
+    return f"{host}:{twins[int(port)]}"
+
+
+def _with_twins(targets: list[Any], twins: Mapping[int, int]) -> list[str]:
+    out: list[str] = []
+    for target in targets:
+        out.append(str(target))
+        twin = _twin_address(str(target), twins)
+        if twin is not None and twin not in targets:
+            out.append(twin)
+    return out
+
+
+def prometheus_with_replicas(doc: Mapping[str, Any], twins: Mapping[int, int]) -> dict[str, Any]:
+    """prometheus.yml scraping each replica and alerting each Alertmanager: a target on a port of
+    `twins` gets its twin beside it (`twins`: a first replica's port -> the second's)."""
+    out: dict[str, Any] = copy.deepcopy(dict(doc))
+    sections = list(out.get("scrape_configs") or []) + list(
+        (out.get("alerting") or {}).get("alertmanagers") or []
+    )
+    for section in sections:
+        for static in _static_configs(section):
+            static["targets"] = _with_twins(list(static.get("targets") or []), twins)
+    return out
+
+
+def alertmanager_with_replicas(doc: Mapping[str, Any], twins: Mapping[int, int]) -> dict[str, Any]:
+    """alertmanager.yml sending each notification to both notifiers: a webhook to a port of `twins`
+    gets a second one, the same but for the port. Each is its own integration in Alertmanager, retried
+    on its own, so a notifier that is down delays nothing the other takes; the notifiers' content
+    hash stores the two copies once."""
+    out: dict[str, Any] = copy.deepcopy(dict(doc))
+    for receiver in out.get("receivers") or []:
+        hooks: list[dict[str, Any]] = []
+        for hook in receiver.get("webhook_configs") or []:
+            hooks.append(hook)
+            url = urlsplit(str(hook.get("url", "")))
+            twin = _twin_address(url.netloc, twins) if url.port else None
+            if twin is not None:
+                second: dict[str, Any] = copy.deepcopy(hook)
+                second["url"] = urlunsplit(url._replace(netloc=twin))
+                hooks.append(second)
+        if hooks:
+            receiver["webhook_configs"] = hooks
+    return out
+
+
+def load(path: Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -178,13 +232,15 @@ def write_configs(
     *,
     webhook_url: str = "",
     tuning: Tuning = Tuning(),
+    twins: Mapping[int, int] | None = None,
 ) -> ConfigFiles:
     """Read `alertmanager/`'s configs, rewrite them for this stack, and write them under `target_dir`.
 
     `webhook_url` is the Slack incoming webhook for alerts about chatops itself (empty: none).
+    `twins` (the committed configs' ports of first replicas -> their second's): a cluster's shape.
     """
-    prom_doc = _load(source_dir / "prometheus.yml")
-    am_doc = _load(source_dir / "alertmanager.yml")
+    prom_doc = prometheus_with_replicas(load(source_dir / "prometheus.yml"), twins or {})
+    am_doc = alertmanager_with_replicas(load(source_dir / "alertmanager.yml"), twins or {})
     target_dir.mkdir(parents=True, exist_ok=True)
 
     token_file = _secret_file(target_dir / "notifier.token", token)
@@ -193,7 +249,7 @@ def write_configs(
     copied = []
     for src in rule_files(prom_doc, source_dir):
         dst = target_dir / src.name
-        dst.write_text(yaml.safe_dump(rules_config(_load(src), tuning), sort_keys=False))
+        dst.write_text(yaml.safe_dump(rules_config(load(src), tuning), sort_keys=False))
         copied.append(dst)
 
     prom = target_dir / "prometheus.yml"

@@ -28,6 +28,19 @@ class Ports:
     petstore2: int = 6743
     petstore2_metrics: int = 9104
     deployer_metrics: int = 9105
+    # `--cluster 3`: the other NATS nodes, every node's routes, and each replicated component's second.
+    nats2: int = 4223
+    nats3: int = 4224
+    nats_route: int = 6222
+    nats2_route: int = 6223
+    nats3_route: int = 6224
+    alertmanager2: int = 9097
+    alertmanager_peer: int = 9094  # Alertmanager's gossip (its default cluster port)
+    alertmanager2_peer: int = 9098
+    ops2_metrics: int = 9106
+    gateway2_metrics: int = 9107
+    gateway2_http: int = 3002
+    notifier2: int = 9096
 
     def __post_init__(self) -> None:
         for name, port in self.named().items():
@@ -57,6 +70,24 @@ class Ports:
 
     def url(self, name: str, path: str = "") -> str:
         return f"http://{self.addr(name)}{path}"
+
+
+# A replicated component's first replica's port -> its second's (`--cluster 3`, compose's profile).
+SECOND = {
+    "ops_metrics": "ops2_metrics",
+    "gateway_metrics": "gateway2_metrics",
+    "gateway_http": "gateway2_http",
+    "notifier": "notifier2",
+    "alertmanager": "alertmanager2",
+}
+# Node i's client and route ports, by name.
+NATS_NODES = (("nats", "nats_route"), ("nats2", "nats2_route"), ("nats3", "nats3_route"))
+
+
+def second_replicas(ports: Ports | None = None) -> dict[int, int]:
+    """First replica's port -> the second replica's, for the defaults or `ports`."""
+    named = (ports or Ports()).named()
+    return {named[first]: named[second] for first, second in SECOND.items()}
 
 
 def in_use(port: int, host: str = LOOPBACK) -> bool:

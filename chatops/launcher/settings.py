@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from chatops.settings import BusSettings, CsvList
 
@@ -19,6 +19,18 @@ class LauncherSettings(BusSettings):
     # With real Slack: the on-call channel's incoming webhook, Alertmanager's own way to say that
     # chatops itself is down (the offline Slack has one built in). A secret: it is all a poster needs.
     SLACK_ONCALL_WEBHOOK_URL: SecretStr = SecretStr("")
+    # 3: three NATS nodes and two of each component (`chatops up --cluster 3`, `CHATOPS_CLUSTER=3 make
+    # demo`); 1: one of everything.
+    CHATOPS_CLUSTER: int = Field(default=1, ge=1, le=3)
+
+    @field_validator("CHATOPS_CLUSTER")
+    @classmethod
+    def _cluster(cls, value: int) -> int:
+        if value == 2:
+            raise ValueError(
+                "must be 1 or 3: a JetStream cluster goes on while a majority of its nodes is up"
+            )
+        return value
 
     @field_validator("SLACK_ONCALL_WEBHOOK_URL")
     @classmethod

@@ -1,4 +1,5 @@
-"""The local stack as data: which processes run, with what arguments, environment and health check."""
+"""The local stack as data: what a component is, how a stack is configured, and the servers it runs
+(nats-server, Prometheus, Alertmanager) as components; `chatops.launcher.plan` puts a stack together."""
 
 from __future__ import annotations
 
@@ -10,12 +11,8 @@ from pathlib import Path
 from chatops import nats_server, redact
 from chatops.access.files import AccessFiles
 from chatops.launcher.configs import RESEND_DELAY, ConfigFiles
-from chatops.launcher.ports import LOOPBACK, Ports
+from chatops.launcher.ports import LOOPBACK, NATS_NODES, Ports
 from chatops.streams import Limits
-
-# How many petstore requests per second the demo load sends (its own default error mix makes the
-# error-ratio rule in alertmanager/rules.yml fire).
-DEMO_RATE = "4"
 
 
 @dataclass(frozen=True)
@@ -79,13 +76,30 @@ class StackOptions:
     # own NATS; with an existing NATS the components connect as the environment says.
     access: AccessFiles | None = None
     limits: Limits = field(default_factory=Limits)  # the streams' limits and replicas, from the settings
+    # `--cluster 3`: three NATS nodes, two of each chatops component and of Alertmanager; 1: one of each.
+    cluster: int = 1
+
+    @property
+    def replicas(self) -> tuple[int, ...]:
+        """The replica numbers of each chatops component: (1,) alone, (1, 2) in a cluster."""
+        return (1, 2) if self.cluster > 1 else (1,)
+
+    def named(self, base: str, replica: int) -> str:
+        """`ops` alone; `ops-1`, `ops-2` in a cluster, so the table shows each replica."""
+        return f"{base}-{replica}" if self.cluster > 1 else base
+
+    def port(self, name: str, replica: int) -> int:
+        """The port `name` (a Ports field) of a replica: the second's is the same name with a 2."""
+        return self.ports.named()[name if replica == 1 else _second(name)]
 
     @property
     def bus_url(self) -> str:
+        """Every node's URL: a component that loses its node moves to another by itself."""
         if self.nats_url:
             return self.nats_url
         scheme = "tls" if self.access is not None and self.access.use_tls else "nats"
-        return f"{scheme}://{self.ports.addr('nats')}"
+        nodes = NATS_NODES[: self.cluster] if self.cluster > 1 else NATS_NODES[:1]
+        return ",".join(f"{scheme}://{self.ports.addr(client)}" for client, _ in nodes)
 
     @property
     def shown_bus_url(self) -> str:
@@ -97,15 +111,10 @@ def _apt(package: str) -> str:
     return f"install it with `sudo apt-get install {package}` (or run `make demo`, which does)"
 
 
-def _python_env(opts: StackOptions, identity: str = "", **extra: str) -> dict[str, str]:
-    """A Python component's environment; with `identity` it connects to the bus as that identity."""
-    env = {"NATS_URL": opts.bus_url, "LOG_LEVEL": opts.log_level, "PYTHONUNBUFFERED": "1", **extra}
-    if identity and opts.access is not None:
-        env |= opts.access.env(identity)
-    if opts.source_root:
-        # `python -m ops` finds a source checkout's packages from any working directory.
-        env["PYTHONPATH"] = str(opts.source_root)
-    return env
+def _second(name: str) -> str:
+    """`ops_metrics` -> `ops2_metrics`, `notifier` -> `notifier2`: the second replica's port."""
+    base, sep, rest = name.partition("_")
+    return f"{base}2{sep}{rest}"
 
 
 def nats_component(
@@ -177,192 +186,3 @@ def alertmanager_component(
         where=url,
         install_hint=_apt("prometheus-alertmanager"),
     )
-
-
-def nats(opts: StackOptions) -> Component:
-    binary = opts.binaries.get("nats-server", "nats-server")
-    # With access files: accounts, one nkey user per identity, least privilege (and TLS).
-    config = opts.access.config if opts.access is not None else None
-    return nats_component(
-        binary, opts.ports.nats, opts.data_dir / "nats", config=config, where=opts.shown_bus_url
-    )
-
-
-def prometheus(opts: StackOptions) -> Component:
-    binary = opts.binaries.get("prometheus", "prometheus")
-    data = opts.data_dir / "prometheus"
-    return prometheus_component(binary, opts.ports.prometheus, opts.configs.prometheus, data)
-
-
-def alertmanager(opts: StackOptions) -> Component:
-    binary = opts.binaries.get("alertmanager", "prometheus-alertmanager")
-    data = opts.data_dir / "alertmanager"
-    return alertmanager_component(binary, opts.ports.alertmanager, opts.configs.alertmanager, data)
-
-
-# The petstore instances the deployer owns: (gRPC, /metrics) port names, in slot order.
-INSTANCES = (("petstore", "petstore_metrics"), ("petstore2", "petstore2_metrics"))
-
-
-def petstore_addrs(opts: StackOptions) -> str:
-    """Every instance's gRPC address: where ops and the demo load send calls (round robin)."""
-    return ",".join(opts.ports.addr(grpc) for grpc, _ in INSTANCES)
-
-
-def ops(opts: StackOptions) -> Component:
-    p = opts.ports
-    env = _python_env(
-        opts,
-        "ops",
-        PETSTORE_ADDR=petstore_addrs(opts),
-        PROMETHEUS_URL=p.url("prometheus"),
-        ALERTMANAGER_URL=p.url("alertmanager"),
-        JAEGER_URL="",  # the local trace store
-        TRACE_STORE_PATH=str(opts.data_dir / "traces.sqlite3"),
-        OTLP_LISTEN=p.addr("otlp"),
-        OPS_METRICS_LISTEN=p.addr("ops_metrics"),
-        CHATOPS_ADMINS=",".join(opts.admins),
-    )
-    return Component(
-        "ops",
-        (opts.python, "-m", "ops"),
-        env,
-        Health(url=p.url("ops_metrics", "/healthz")),
-        where=f"traces {p.url('otlp')}",
-    )
-
-
-def deployer(opts: StackOptions) -> Component:
-    """The deploy agent; it starts the petstore instances itself (at the manifest's first release)."""
-    p = opts.ports
-    env = _python_env(
-        opts,
-        "deployer",
-        DEPLOY_RELEASES=str(opts.releases),
-        DEPLOY_INSTANCES=",".join(f"{p.addr(grpc)}/{p.addr(metrics)}" for grpc, metrics in INSTANCES),
-        DEPLOY_STATE_DIR=str(opts.data_dir / "deployer"),
-        DEPLOYER_METRICS_LISTEN=p.addr("deployer_metrics"),
-        PROMETHEUS_URL=p.url("prometheus"),
-        CHATOPS_ADMINS=",".join(opts.admins),
-        # For the deployer's own spans and, inherited, its instances' (the petstore's OTLP exporter).
-        OTEL_EXPORTER_OTLP_ENDPOINT=p.url("otlp"),
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=p.url("otlp", "/v1/traces"),
-    )
-    return Component(
-        "deployer",
-        (opts.python, "-m", "deployer"),
-        env,
-        Health(url=p.url("deployer_metrics", "/healthz")),
-        where=f"petstore grpc {petstore_addrs(opts)}",
-    )
-
-
-def demo_load(opts: StackOptions) -> Component:
-    env = _python_env(opts, PETSTORE_ADDR=petstore_addrs(opts))
-    return Component(
-        "demo-load",
-        (opts.python, "-m", "petstore", "demo", "--rate", DEMO_RATE),
-        env,
-        where=f"-> {petstore_addrs(opts)}",
-    )
-
-
-def notifier(opts: StackOptions) -> Component:
-    p = opts.ports
-    env = _python_env(
-        opts, "notifier", NOTIFIER_TOKEN=opts.notifier_token, NOTIFIER_LISTEN=p.addr("notifier")
-    )
-    return Component(
-        "notifier",
-        (opts.python, "-m", "notifier"),
-        env,
-        Health(url=p.url("notifier", "/healthz")),
-        where=p.url("notifier", "/alerts"),
-    )
-
-
-def slackemu(opts: StackOptions, slack: EmulatedSlack) -> Component:
-    p = opts.ports
-    env = _python_env(
-        opts,
-        SLACKEMU_LISTEN=p.addr("slackemu"),
-        SLACKEMU_BOT_TOKEN=slack.bot_token,
-        SLACKEMU_APP_TOKEN=slack.app_token,
-        SLACKEMU_SIGNING_SECRET=slack.signing_secret,
-        SLACKEMU_WEBHOOK_SECRET=slack.webhook_secret,
-        SLACKEMU_WEBHOOK_CHANNEL="oncall",
-        # Kept beside JetStream and Alertmanager's notification log, so that after a restart the
-        # offline Slack still shows what they say was posted (a firing alert stays in #oncall).
-        SLACKEMU_STATE_FILE=str(opts.data_dir / "slack.json"),
-    )
-    return Component(
-        "slackemu",
-        (opts.python, "-m", "slackemu"),
-        env,
-        Health(url=p.url("slackemu", "/healthz")),
-        where=p.url("slackemu", "/"),
-    )
-
-
-def gateway(opts: StackOptions) -> Component:
-    p = opts.ports
-    extra = {
-        "GATEWAY_METRICS_LISTEN": p.addr("gateway_metrics"),
-        "SLACK_HTTP_LISTEN": p.addr("gateway_http"),
-        "PROMETHEUS_URL": p.url("prometheus"),
-        "ALERTMANAGER_URL": p.url("alertmanager"),
-        "CHATOPS_ADMINS": ",".join(opts.admins),
-    }
-    where = "your Slack workspace"
-    if opts.slack is not None:
-        extra |= {
-            "SLACK_API_URL": p.url("slackemu", "/api/"),
-            "SLACK_BOT_TOKEN": opts.slack.bot_token,
-            "SLACK_APP_TOKEN": opts.slack.app_token,
-            "SLACK_SIGNING_SECRET": "",
-            "SLACK_ONCALL_CHANNEL": opts.slack.oncall_channel,
-        }
-        where = "the offline Slack (Socket Mode)"
-    return Component(
-        "gateway",
-        (opts.python, "-m", "gateway"),
-        _python_env(opts, "gateway", **extra),
-        Health(url=p.url("gateway_metrics", "/healthz")),
-        where=where,
-    )
-
-
-def plan(opts: StackOptions) -> tuple[Component, ...]:
-    """Every component in start order: each one's dependencies come before it."""
-    parts = [] if opts.nats_url else [nats(opts)]
-    parts += [prometheus(opts), alertmanager(opts)]
-    if opts.slack is not None:
-        # Before ops and the gateway: both are told the offline Slack's user ids as admins.
-        parts.append(slackemu(opts, opts.slack))
-    parts += [ops(opts), deployer(opts), notifier(opts), gateway(opts)]
-    if opts.demo_load:
-        parts.append(demo_load(opts))
-    return tuple(parts)
-
-
-def listening_ports(opts: StackOptions) -> dict[str, int]:
-    """The ports this plan will bind, by component, for the in-use check before anything starts."""
-    p = opts.ports
-    wanted = {
-        "prometheus": p.prometheus,
-        "alertmanager": p.alertmanager,
-        "ops": p.ops_metrics,
-        "ops OTLP receiver": p.otlp,
-        "petstore": p.petstore,
-        "petstore metrics": p.petstore_metrics,
-        "petstore-2": p.petstore2,
-        "petstore-2 metrics": p.petstore2_metrics,
-        "deployer": p.deployer_metrics,
-        "notifier": p.notifier,
-        "gateway metrics": p.gateway_metrics,
-    }
-    if not opts.nats_url:
-        wanted = {"nats": p.nats, **wanted}
-    if opts.slack is not None:
-        wanted["slackemu"] = p.slackemu
-    return wanted

@@ -15,13 +15,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from nats.errors import Error as NatsError
+from tabulate import tabulate
 
 from chatops import nats_server
-from chatops.launcher import spec
+from chatops.bus import connect, jetstream
+from chatops.launcher import plan
 from chatops.launcher.output import Output, Row, table
 from chatops.launcher.spec import EmulatedSlack, StackOptions
 from chatops.launcher.supervisor import StartFailed, Supervisor
 from chatops.lifecycle import stop_on_signals
+from chatops.placement import Placement, placements
 from chatops.settings import BusSettings
 from chatops.streams import ProvisionError, provision_when_ready
 
@@ -46,10 +50,10 @@ def find_binaries(*, need_nats: bool = True) -> dict[str, str]:
 
 def preflight(opts: StackOptions, busy: Callable[[dict[str, int]], tuple[str, int] | None]) -> None:
     """Missing binaries and taken ports, before anything starts; Preflight names the first problem."""
-    for comp in spec.plan(opts):
+    for comp in plan.plan(opts):
         if shutil.which(comp.binary) is None:
             raise Preflight(f"{comp.binary} is not installed: {comp.install_hint}")
-    taken = busy(spec.listening_ports(opts))
+    taken = busy(plan.listening_ports(opts))
     if taken is not None:
         name, port = taken
         state = opts.data_dir / "state.json"
@@ -123,6 +127,7 @@ class StateFile:
         self.path = path
         self.opts = opts
         self.healthy = False
+        self.streams: list[Placement] = []  # in a cluster: each stream's leader when it came up
 
     def write(self, sup: Supervisor) -> None:
         doc: dict[str, Any] = {
@@ -131,6 +136,11 @@ class StateFile:
             "nats_url": self.opts.shown_bus_url,
             "tools_seed": str(self.opts.access.seed("tools")) if self.opts.access else "",
             "slack_page": slack_page(self.opts),
+            "cluster": self.opts.cluster,
+            "streams": {
+                p.stream: {"leader": p.leader, "followers": [r.server for r in p.followers]}
+                for p in self.streams
+            },
             "components": {
                 name: {
                     "pid": c.pid,
@@ -168,13 +178,16 @@ async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackO
             "SLACK_ONCALL_WEBHOOK_URL is not set: alerts about chatops itself (gateway down, delivery "
             "stalled, …) reach nobody; see the README, Watching the watcher"
         )
-    for name in [c.name for c in spec.plan(opts)]:
+    names = [c.name for c in plan.plan(opts)]
+    last_node = [n for n in names if n == "nats" or n.startswith("nats-")][-1:]
+    for name in names:
         # Built again from the current options: what the emulator told us reaches those started after it.
-        comp = next(c for c in spec.plan(opts) if c.name == name)
+        comp = next(c for c in plan.plan(opts) if c.name == name)
         out.note(f"starting {comp.name}: {' '.join(comp.argv[:4])}{' …' if len(comp.argv) > 4 else ''}")
         await sup.start(comp)
         out.note(f"{comp.name} is healthy" if comp.health else f"{comp.name} is running")
-        if name == "nats" and opts.access is not None:
+        if [name] == last_node and opts.access is not None:
+            # Every node is up: in a cluster the streams need all three to place their replicas.
             for change in await provision_bus(opts):
                 out.note(f"provisioned: {change}")
         if name == "slackemu" and opts.slack is not None:
@@ -190,6 +203,31 @@ async def provision_bus(opts: StackOptions, *, timeout: float = 60.0) -> list[st
         return await provision_when_ready(settings, opts.limits, timeout=timeout)
     except ProvisionError as exc:
         raise StartFailed(str(exc)) from None
+
+
+async def stream_placements(opts: StackOptions) -> list[Placement]:
+    """Each stream's leader and followers as the provisioner sees them; empty when the bus cannot say."""
+    assert opts.access is not None
+    settings = BusSettings(NATS_URL=opts.bus_url, **opts.access.env("provisioner"))  # type: ignore[arg-type]
+    try:
+        nc = await asyncio.wait_for(connect(settings, "provisioner"), 10)
+    except (NatsError, OSError, TimeoutError):
+        return []
+    try:
+        return await placements(jetstream(nc, settings))
+    except (NatsError, OSError, TimeoutError):
+        return []
+    finally:
+        await nc.close()
+
+
+def placement_table(found: list[Placement]) -> str:
+    """Which node leads each stream, and its followers."""
+    return tabulate(
+        [(p.stream, p.replicas, p.leader or "(electing)", ", ".join(map(str, p.followers))) for p in found],
+        headers=("stream", "replicas", "leader", "followers"),
+        tablefmt="simple",
+    )
 
 
 async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Path | None = None) -> int:
@@ -228,6 +266,11 @@ async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Pa
                 # What a tool in any language connects with (see the README, Security).
                 extra.append(Row("tools (read-only)", str(opts.access.seed("tools")), None, ""))
             out.note(table(rows + extra))
+            if opts.cluster > 1 and opts.access is not None:
+                where = await stream_placements(opts)
+                state.streams = where
+                if where:
+                    out.note(placement_table(where))
             page = slack_page(opts)
             chat = (
                 f"chat with the bot at {page} (#oncall shows alerts)"

@@ -23,8 +23,9 @@ import aiohttp
 import pytest
 
 from chatops.launcher.configs import Tuning, write_configs
+from chatops.launcher.plan import plan
 from chatops.launcher.ports import Ports
-from chatops.launcher.spec import Component, EmulatedSlack, StackOptions, plan
+from chatops.launcher.spec import Component, EmulatedSlack, StackOptions
 from chatops.launcher.stack import find_binaries, workspace_of
 from slackemu import webhooks
 from slackemu.client import EmulatorControl

@@ -103,3 +103,19 @@ def test_bad_base_port_and_missing_configs_are_one_line(tmp_path):
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr and "--config-dir" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_cluster_with_an_existing_nats_or_replicas_without_a_cluster_is_one_line(tmp_path):
+    url = f"nats://127.0.0.1:{free_port()}"
+    done = run_up(tmp_path, "--base-port", str(free_base()), "--cluster", "3", env_extra={"NATS_URL": url})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "chatops up: --cluster starts the stack's own NATS nodes: unset NATS_URL (or leave out --cluster)"
+    )
+    alone = run_up(tmp_path, "--base-port", str(free_base()), env_extra={"CHATOPS_REPLICAS": "3"})
+    assert alone.returncode == 2
+    assert alone.stderr.strip() == (
+        "chatops up: CHATOPS_REPLICAS=3 needs that many NATS nodes; the stack runs 1: use --cluster 3"
+    )
+    two = run_up(tmp_path, "--cluster", "2")
+    assert two.returncode == 2 and "invalid choice: 2 (choose from 1, 3)" in two.stderr

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from chatops.launcher import clusterconfigs
 from chatops.launcher.configs import (
     Tuning,
     alertmanager_config,
@@ -20,7 +21,7 @@ from chatops.launcher.configs import (
     rules_config,
     write_configs,
 )
-from chatops.launcher.ports import Ports
+from chatops.launcher.ports import Ports, second_replicas
 from chatops.launcher.spec import alertmanager_component, prometheus_component
 from tools.harness.ports import free_port
 from tools.harness.procs import Process
@@ -186,3 +187,47 @@ def test_the_webhook_url_is_a_private_file_and_the_real_tools_accept_the_result(
         assert done.returncode == 0, done.stdout + done.stderr
     without = write_configs(COMMITTED, tmp_path / "none", Ports().moved(), "tok")
     assert without.slack_webhook is None and not (tmp_path / "none" / "slack-webhook.url").exists()
+
+
+def test_a_cluster_scrapes_every_replica_alerts_both_alertmanagers_and_notifies_both_notifiers(tmp_path):
+    ports = Ports.from_base(21000)
+    files = write_configs(COMMITTED, tmp_path / "out", ports.moved(), "tok", twins=second_replicas())
+    prom = yaml.safe_load(files.prometheus.read_text())
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in prom["scrape_configs"]}
+    assert jobs["chatops-ops"] == [ports.addr("ops_metrics"), ports.addr("ops2_metrics")]
+    assert jobs["chatops-gateway"] == [ports.addr("gateway_metrics"), ports.addr("gateway2_metrics")]
+    assert jobs["chatops-notifier"] == [ports.addr("notifier"), ports.addr("notifier2")]
+    assert jobs["chatops-deployer"] == [ports.addr("deployer_metrics")]  # one per host
+    alerting = prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert alerting == [ports.addr("alertmanager"), ports.addr("alertmanager2")]
+    am = yaml.safe_load(files.alertmanager.read_text())
+    [notifier] = [r for r in am["receivers"] if r["name"] == "chatops-notifier"]
+    urls = [h["url"] for h in notifier["webhook_configs"]]
+    assert urls == [ports.url("notifier", "/alerts"), ports.url("notifier2", "/alerts")]
+    assert {h["http_config"]["authorization"]["credentials_file"] for h in notifier["webhook_configs"]} == {
+        str(files.notifier_token)
+    }
+    done = subprocess.run(
+        [binary("amtool"), "check-config", str(files.alertmanager)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # One of each, as before, without twins.
+    single = yaml.safe_load(write_configs(COMMITTED, tmp_path / "one", {}, "tok").alertmanager.read_text())
+    assert [len(r.get("webhook_configs") or []) for r in single["receivers"]] == [
+        len(r.get("webhook_configs") or [])
+        for r in yaml.safe_load((COMMITTED / "alertmanager.yml").read_text())["receivers"]
+    ]
+
+
+def test_composes_cluster_configs_are_generated_from_the_committed_ones_and_valid(tmp_path):
+    assert clusterconfigs.main(["--check"]) == 0, "alertmanager/cluster/ is out of date: run `make configs`"
+    cluster = COMMITTED / "cluster"
+    for args in (
+        [binary("amtool"), "check-config", str(cluster / "alertmanager.yml")],
+        [binary("promtool"), "check", "config", "--syntax-only", str(cluster / "prometheus.yml")],
+    ):
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -11,7 +11,14 @@ from chatops.settings import SettingsError, load_settings
 @pytest.fixture
 def clean_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    for name in ("NATS_URL", "SLACK_BOT_TOKEN", "LOG_LEVEL", "CHATOPS_ADMINS", "SLACK_ONCALL_WEBHOOK_URL"):
+    for name in (
+        "NATS_URL",
+        "SLACK_BOT_TOKEN",
+        "LOG_LEVEL",
+        "CHATOPS_ADMINS",
+        "SLACK_ONCALL_WEBHOOK_URL",
+        "CHATOPS_CLUSTER",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -76,3 +83,12 @@ def test_the_second_path_goes_to_the_emulators_webhook_or_to_the_operators(clean
     real = _options(args, load_settings(LauncherSettings))
     assert real.configs.slack_webhook is not None
     assert real.configs.slack_webhook.read_text() == "https://hooks.slack.com/services/T0/B0/s3cret"
+
+
+def test_a_cluster_has_one_node_or_three(clean_env):
+    assert load_settings(LauncherSettings).CHATOPS_CLUSTER == 1
+    clean_env.setenv("CHATOPS_CLUSTER", "3")
+    assert load_settings(LauncherSettings).CHATOPS_CLUSTER == 3
+    clean_env.setenv("CHATOPS_CLUSTER", "2")
+    with pytest.raises(SettingsError, match="CHATOPS_CLUSTER: must be 1 or 3"):
+        load_settings(LauncherSettings)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from chatops.access.files import write_access
 from chatops.launcher.configs import ConfigFiles
+from chatops.launcher.plan import listening_ports, plan
 from chatops.launcher.ports import Ports
-from chatops.launcher.spec import EmulatedSlack, StackOptions, listening_ports, plan
+from chatops.launcher.spec import EmulatedSlack, StackOptions
 from chatops.launcher.stack import EmulatorWorkspace, workspace_of
 
 PORTS = Ports.from_base(30000)
@@ -151,3 +152,70 @@ def test_an_existing_nats_url_is_shown_without_credentials():
     opts = options(nats_url="nats://ops:hunter2@127.0.0.1:4999,nats://tok@10.0.0.2:4222")
     assert opts.shown_bus_url == "nats://127.0.0.1:4999,nats://10.0.0.2:4222"
     assert by_name(opts)["ops"].env["NATS_URL"] == opts.nats_url  # the component itself gets it whole
+
+
+def cluster_options(tmp_path: Path, **kw) -> StackOptions:
+    from chatops.access.files import Node
+    from chatops.launcher.ports import NATS_NODES
+    from chatops.streams import Limits
+
+    nodes = [
+        Node(PORTS.named()[c], PORTS.named()[r], tmp_path / f"nats-{n}")
+        for n, (c, r) in enumerate(NATS_NODES, 1)
+    ]
+    access = write_access(tmp_path / "d", port=PORTS.nats, cluster=nodes)
+    return options(access=access, cluster=3, limits=Limits(replicas=3), **kw)
+
+
+def test_a_cluster_runs_three_nodes_and_two_of_each_component_but_the_deployer(tmp_path):
+    opts = cluster_options(tmp_path)
+    assert [c.name for c in plan(opts)] == [
+        "nats-1",
+        "nats-2",
+        "nats-3",
+        "prometheus",
+        "alertmanager-1",
+        "alertmanager-2",
+        "slackemu",
+        "ops-1",
+        "ops-2",
+        "deployer",
+        "notifier-1",
+        "notifier-2",
+        "gateway-1",
+        "gateway-2",
+        "demo-load",
+    ]
+    parts = by_name(opts)
+    every_node = ",".join(f"nats://{PORTS.addr(n)}" for n in ("nats", "nats2", "nats3"))
+    for name in ("ops-1", "ops-2", "deployer", "notifier-1", "notifier-2", "gateway-1", "gateway-2"):
+        assert parts[name].env["NATS_URL"] == every_node, name
+        assert parts[name].env["CHATOPS_REPLICAS"] == "3", name
+    for n in (1, 2, 3):
+        assert parts[f"nats-{n}"].argv[1:] == ("--config", str(opts.access.node_config(n)))  # type: ignore[union-attr]
+    # Each replica on ports of its own, one identity for both.
+    assert parts["ops-2"].health.url == PORTS.url("ops2_metrics", "/healthz")
+    assert parts["notifier-2"].env["NOTIFIER_LISTEN"] == PORTS.addr("notifier2")
+    assert parts["gateway-2"].env["GATEWAY_METRICS_LISTEN"] == PORTS.addr("gateway2_metrics")
+    assert parts["gateway-2"].env["SLACK_HTTP_LISTEN"] == PORTS.addr("gateway2_http")
+    assert parts["gateway-1"].env["NATS_NKEY_SEED_FILE"] == parts["gateway-2"].env["NATS_NKEY_SEED_FILE"]
+    # Both ops write one trace store and take spans on one OTLP port.
+    for key in ("TRACE_STORE_PATH", "OTLP_LISTEN"):
+        assert parts["ops-1"].env[key] == parts["ops-2"].env[key]
+    assert parts["ops-1"].env["OTLP_REUSE_PORT"] == "true"
+    # An HA pair: each gossips on its own port and names the other as its peer.
+    am1, am2 = " ".join(parts["alertmanager-1"].argv), " ".join(parts["alertmanager-2"].argv)
+    assert f"--cluster.listen-address=127.0.0.1:{PORTS.alertmanager_peer}" in am1
+    assert f"--cluster.peer=127.0.0.1:{PORTS.alertmanager2_peer}" in am1
+    assert f"--cluster.listen-address=127.0.0.1:{PORTS.alertmanager2_peer}" in am2
+    assert f"--cluster.peer=127.0.0.1:{PORTS.alertmanager_peer}" in am2
+    assert parts["alertmanager-2"].health.url == PORTS.url("alertmanager2", "/-/ready")
+    ports = listening_ports(opts)
+    assert ports["nats-3"] == PORTS.nats3 and ports["nats-3 routes"] == PORTS.nats3_route
+    assert ports["notifier-2"] == PORTS.notifier2 and len(set(ports.values())) == len(ports)
+
+
+def test_alone_every_stream_is_on_the_one_server_as_before():
+    parts = by_name(options())
+    assert parts["ops"].env["CHATOPS_REPLICAS"] == "1" and parts["ops"].env["OTLP_REUSE_PORT"] == "false"
+    assert parts["ops"].env["NATS_URL"] == f"nats://{PORTS.addr('nats')}"
