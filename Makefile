@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 LOCK := constraints.txt
 LOCK_VENV := .lock-venv
 
-.PHONY: demo test bench lint typecheck proto readme asyncapi system-deps lock clean
+.PHONY: demo test bench lint typecheck proto readme asyncapi configs system-deps lock clean
 
 demo: $(STAMP) system-deps
 	$(BIN)/chatops up
@@ -91,6 +91,11 @@ readme: $(STAMP)
 
 asyncapi: $(STAMP)
 	$(BIN)/python -m tools.asyncapi
+
+# docker-compose's `cluster` profile reads alertmanager/cluster/*.yml: the committed configs with each
+# replicated component's second replica added; a test fails when they are stale.
+configs: $(STAMP)
+	$(BIN)/python -m tools.clusterconfigs
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache .chatops
