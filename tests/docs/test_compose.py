@@ -51,6 +51,13 @@ SECOND_REPLICAS = {
     "alertmanager-2": "alertmanager",
 }
 CLUSTER_SERVICES = (*CLUSTER_NODES, *SECOND_REPLICAS)
+# A listen setting -> its port's name in chatops.launcher.ports.Ports.
+LISTEN_PORTS = {
+    "OPS_METRICS_LISTEN": "ops_metrics",
+    "NOTIFIER_LISTEN": "notifier",
+    "GATEWAY_METRICS_LISTEN": "gateway_metrics",
+    "SLACK_HTTP_LISTEN": "gateway_http",
+}
 PYTHON_REPLICAS = ("ops-2", "notifier-2", "gateway-2")
 # The deployer passes its environment on to the petstore instances it starts: these are theirs.
 INSTANCE_PASS_THROUGH = {"PETSTORE_SAMPLER"}
@@ -417,11 +424,7 @@ def test_the_cluster_profile_is_the_shape_chatops_up_cluster_3_runs(tmp_path):
         differ = {k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)}
         assert differ and all(k.endswith("_LISTEN") for k in differ), (second, differ)
         for key in differ:
-            name = {"OPS_METRICS_LISTEN": "ops_metrics", "NOTIFIER_LISTEN": "notifier"}.get(key)
-            name = (
-                name
-                or {"GATEWAY_METRICS_LISTEN": "gateway_metrics", "SLACK_HTTP_LISTEN": "gateway_http"}[key]
-            )
+            name = LISTEN_PORTS[key]
             assert (
                 port_of(theirs.get(key) or GatewaySettings.model_fields[key].default) == ports.named()[name]
             )
