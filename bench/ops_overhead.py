@@ -33,7 +33,6 @@ import grpc
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from bench.stack import Stack
 from chatops import codec
 from chatops.bus import Caller, connect, raise_for_error
 from chatops.contract import command
@@ -41,6 +40,7 @@ from chatops.settings import BusSettings
 from chatops.v1 import sampling_pb2, version_pb2
 from ops.handlers.version import promql
 from petstore.v1 import petstore_pb2, petstore_pb2_grpc
+from tools.harness.up import Up
 
 ECHO_SUBJECT = "chatops.cmd.version.bench-echo"  # inside ops' export, so it crosses the same import
 KINDS = ("echo", "grpc", "prometheus", "sampling.get", "version.get")
@@ -167,7 +167,7 @@ def summarize(name: str, clients: int, rounds: list[dict[str, list[float]]]) -> 
     return Row(name, clients, p50_99(name), p50_99("echo"), p50_99(floor), per_round)
 
 
-async def measure(stack: Stack, clients: tuple[int, ...], rounds: int, per_chunk: int) -> list[Row]:
+async def measure(stack: Up, clients: tuple[int, ...], rounds: int, per_chunk: int) -> list[Row]:
     nc = await stack.connect("gateway")
     channel = grpc.aio.insecure_channel(stack.petstore_addrs()[0])
     rows: list[Row] = []
@@ -226,7 +226,13 @@ def to_json(rows: list[Row]) -> list[dict[str, object]]:
 
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
-        stack = Stack(Path(tmp)).start()
+        work = Path(tmp)
+        stack = Up.launch(work, work / "up.log", "--no-demo-load", LOG_LEVEL="WARNING")
+        try:
+            stack.until_ready(120)
+        except (AssertionError, RuntimeError):
+            stack.stop()
+            raise
         echo = subprocess.Popen(
             [sys.executable, "-m", "bench.ops_overhead", "--echo"],
             env=stack.identity_env("ops"),

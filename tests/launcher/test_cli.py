@@ -11,8 +11,8 @@ import yaml
 
 from chatops.launcher.ports import Ports
 from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
-from tests.launcher.up import free_base
 from tools.harness.ports import free_port
+from tools.harness.up import free_base
 
 
 def run_up(tmp_path, *args, env_extra=None, path=None):

@@ -14,9 +14,9 @@ import pytest
 from chatops.launcher.output import Output
 from chatops.launcher.spec import Component, Health
 from chatops.launcher.supervisor import StartFailed, Supervisor, backoff
-from tests.launcher.up import in_groups
 from tools.harness.ports import free_port
 from tools.harness.servers import NatsServer
+from tools.harness.up import in_groups
 from tools.harness.wait import eventually
 
 TOY = str(Path(__file__).with_name("toy_service.py"))

@@ -29,7 +29,7 @@ from chatops.v1.audit_pb2 import ListAuditRequest
 from chatops.v1.sampling_pb2 import SetSamplingRequest
 from slackemu.client import EmulatorControl
 from tests.chatops.test_nats_server import pinned_version
-from tests.launcher.up import Up
+from tools.harness.up import Up
 from tools.harness.wait import eventually, eventually_sync
 
 pytestmark = pytest.mark.slow

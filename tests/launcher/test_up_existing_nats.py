@@ -11,8 +11,8 @@ import yaml
 from chatops.bus import connect
 from chatops.settings import BusSettings
 from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
-from tests.launcher.up import Up
 from tools.harness.servers import NatsServer
+from tools.harness.up import Up
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,6 @@
-"""`chatops up` as a subprocess, as a newcomer runs it: what it printed, what its state file says, and
-which of its processes are still alive (read from /proc, no extra tools)."""
+"""`chatops up` as a subprocess, as a newcomer runs it, for the launcher's tests and the benchmarks:
+what it printed, what its state file says, which of its processes are still alive (read from /proc,
+no extra tools), and connections to its bus as any of its identities."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nats.aio.client import Client
+
+from chatops.access.files import AccessFiles
+from chatops.bus import connect
 from chatops.launcher.ports import Ports
+from chatops.settings import BusSettings
 from tools.harness.ports import free_ports
+from tools.harness.procs import ROOT
 from tools.harness.wait import eventually_sync
 
 READY = "Ctrl-C stops everything."  # the launcher's last line once every component is healthy
@@ -59,6 +66,7 @@ class Up:
         """`chatops up` on a free block of ports, with `args` and `env` (Slack tokens and NATS_URL of
         this environment left out unless given); another block if one got taken meanwhile."""
         inherited = {k: v for k, v in os.environ.items() if k != "NATS_URL" and not k.startswith("SLACK_")}
+        inherited["PYTHONPATH"] = str(ROOT)
         data = workdir / "data"
         for _ in range(3):
             base = free_base()
@@ -127,3 +135,60 @@ class Up:
         for pgid in self.pgids:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
+
+    # What a tool on the stack's bus needs (the stack runs its own NATS, identities on).
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://{self.ports.addr('nats')}"
+
+    @property
+    def access(self) -> AccessFiles:
+        return AccessFiles(self.data_dir, use_tls=False)
+
+    def settings(self, identity: str) -> BusSettings:
+        return BusSettings(NATS_URL=self.nats_url, **self.access.env(identity))  # type: ignore[arg-type]
+
+    def identity_env(self, identity: str) -> dict[str, str]:
+        """What a process needs in its environment to connect as `identity`."""
+        return {**os.environ, "PYTHONPATH": str(ROOT), "NATS_URL": self.nats_url, **self.access.env(identity)}
+
+    async def connect(self, identity: str) -> Client:
+        return await connect(self.settings(identity), identity)
+
+    @property
+    def notifier_token(self) -> str:
+        return (self.data_dir / "config" / "notifier.token").read_text().strip()
+
+    def petstore_addrs(self) -> list[str]:
+        return [self.ports.addr("petstore"), self.ports.addr("petstore2")]
+
+    def pids(self) -> dict[str, int]:
+        """Every component's process, the deployer's petstore instances included (petstore, petstore-2)."""
+        found = {
+            name: int(c["pid"]) for name, c in self.state().get("components", {}).items() if c.get("pid")
+        }
+        deployer = found.get("deployer")
+        if deployer:
+            for n, pid in enumerate(sorted(_children(deployer))):
+                found["petstore" if n == 0 else f"petstore-{n + 1}"] = pid
+        return found
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident set size now, in MB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
