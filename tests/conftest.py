@@ -10,7 +10,7 @@ from nats.aio.client import Client
 
 from slackemu.client import EmulatorControl
 from tools.harness.petstore import Petstore
-from tools.harness.servers import NatsServer, running
+from tools.harness.servers import NatsServer, Parts, running
 from tools.harness.slackemu import SlackEmulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,6 +24,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)  # stable: each module keeps its own order
+
+
+@pytest.fixture
+def parts() -> Iterator[Parts]:
+    """Keep what a test starts with `parts(x.start())` or `parts.up(x)`; stopped last first after it."""
+    kept = Parts()
+    try:
+        yield kept
+    finally:
+        kept.stop()
 
 
 @pytest.fixture

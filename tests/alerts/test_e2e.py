@@ -6,8 +6,6 @@ import io
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from tools.harness import components
 from tools.harness.alerts import fixture, flat, replies, top_level, webhook
 from tools.harness.components import Service, demo_load, metric
 from tools.harness.petstore import Petstore
-from tools.harness.servers import Alertmanager, NatsServer, Prometheus
+from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus
 from tools.harness.wait import eventually
 
 THRESHOLD_RGB = (0xD6, 0x27, 0x28)  # ops.graphs.draw.THRESHOLD_COLOUR
@@ -49,18 +47,6 @@ pytestmark = pytest.mark.slow
 def nats_server(secure_nats: NatsServer) -> NatsServer:
     """Identities on: the notifier, the gateway and ops each connect as themselves."""
     return secure_nats
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[Callable[[Any], Any]]:
-    """Start parts through `started(part)`; every part is stopped at the end, last first."""
-    async with AsyncExitStack() as exits:
-
-        def started(part: Any) -> Any:
-            exits.callback(part.stop)
-            return part
-
-        yield started
 
 
 async def post_webhook(notifier_url: str, body: dict[str, Any]) -> int:
@@ -79,12 +65,12 @@ def get_json(url: str) -> Any:
 
 
 def switch_to_slack(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any], switch: Switch
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts, switch: Switch
 ) -> tuple[Any, Alertmanager, Any]:
     """The whole real chain: Prometheus rule on the switch -> Alertmanager -> notifier -> NATS -> gateway."""
-    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
-    am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-    stack(
+    hook = parts(components.notifier(tmp_path / "notifier", nats_server).start())
+    am = parts(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+    parts(
         Prometheus(
             tmp_path / "prom",
             scrape_targets={"switch": [switch.target]},
@@ -92,16 +78,16 @@ def switch_to_slack(
             alertmanager_url=am.url,
         ).start()
     )
-    gw = stack(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
+    gw = parts(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
     return hook, am, gw
 
 
 async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
     switch = await Switch().start()
     try:
-        hook, am, gw = switch_to_slack(tmp_path, nats_server, slack, stack, switch)
+        hook, am, gw = switch_to_slack(tmp_path, nats_server, slack, parts, switch)
         switch.value = 1
         posted = await slack.control.wait_for_message(slack.oncall, timeout=90)
         text = flat(posted)
@@ -126,16 +112,16 @@ async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
 
 
 async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
     """make demo's PetstoreErrorRatioHigh: the demo load's malformed calls cross its 5% line."""
-    petstore = stack(Petstore(tmp_path / "petstore", sampler="never").start())
+    petstore = parts(Petstore(tmp_path / "petstore", sampler="never").start())
     load = demo_load(tmp_path / "demo", petstore.addr)
     load.start()
-    stack(load)
-    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
-    am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-    prom = stack(
+    parts(load)
+    hook = parts(components.notifier(tmp_path / "notifier", nats_server).start())
+    am = parts(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+    prom = parts(
         Prometheus(
             tmp_path / "prom",
             scrape_targets={"petstore": [petstore.metrics_target]},
@@ -143,8 +129,8 @@ async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
             alertmanager_url=am.url,
         ).start()
     )
-    stack(ops(tmp_path / "ops", nats_server, am.url, "", prometheus_url=prom.url).start())
-    gw = stack(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
+    parts(ops(tmp_path / "ops", nats_server, am.url, "", prometheus_url=prom.url).start())
+    gw = parts(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
 
     posted = await slack.control.wait_for_message(slack.oncall, timeout=120)
     assert "FIRING [warning] PetstoreErrorRatioHigh" in flat(posted), flat(posted)
@@ -168,11 +154,11 @@ async def test_the_demo_alert_arrives_with_its_graph_in_the_thread(
 
 
 async def test_nats_down_gives_503_then_the_alert_arrives_once(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
     switch = await Switch().start()
     try:
-        hook, am, _ = switch_to_slack(tmp_path, nats_server, slack, stack, switch)
+        hook, am, _ = switch_to_slack(tmp_path, nats_server, slack, parts, switch)
 
         nats_server.stop()
         switch.value = 1
@@ -182,7 +168,7 @@ async def test_nats_down_gives_503_then_the_alert_arrives_once(
 
         await eventually(refused, timeout=90, what="the notifier answering 503 to Alertmanager")
         assert hook.metric("chatops_notifier_published_total") == 0
-        stack(NatsServer(tmp_path / "nats", port=nats_server.port, identities=True).start())
+        parts(NatsServer(tmp_path / "nats", port=nats_server.port, identities=True).start())
 
         posted = await slack.control.wait_for_message(slack.oncall, timeout=90)
         assert "ChatopsSwitchOn" in flat(posted)
@@ -201,10 +187,10 @@ async def test_nats_down_gives_503_then_the_alert_arrives_once(
 
 
 async def test_gateway_killed_and_restarted_delivers_everything_once(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
-    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
-    first = stack(gateway(tmp_path / "gw1", nats_server, slack.emulator, slack.oncall).start())
+    hook = parts(components.notifier(tmp_path / "notifier", nats_server).start())
+    first = parts(gateway(tmp_path / "gw1", nats_server, slack.emulator, slack.oncall).start())
     await slack.control.set_fault("server_error", methods=["chat.postMessage"], seconds=600)
     groups = [f"Killed{i}" for i in range(5)]
     for group in groups:
@@ -216,7 +202,7 @@ async def test_gateway_killed_and_restarted_delivers_everything_once(
     await eventually(tried, what="the gateway trying to post while Slack fails")
     first.kill()
     await slack.control.clear_faults()
-    stack(gateway(tmp_path / "gw2", nats_server, slack.emulator, slack.oncall).start())
+    parts(gateway(tmp_path / "gw2", nats_server, slack.emulator, slack.oncall).start())
 
     async def all_posted() -> list[dict[str, Any]] | None:
         tops = top_level(await slack.control.messages(slack.oncall))
@@ -243,10 +229,10 @@ async def test_gateway_killed_and_restarted_delivers_everything_once(
 
 
 async def test_killed_between_slacks_accept_and_its_record_the_alert_is_posted_once(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
-    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
-    first = stack(gateway(tmp_path / "gw1", nats_server, slack.emulator, slack.oncall).start())
+    hook = parts(components.notifier(tmp_path / "notifier", nats_server).start())
+    first = parts(gateway(tmp_path / "gw1", nats_server, slack.emulator, slack.oncall).start())
     # Slack takes the post and answers late: the gateway has no ts yet, so no record either.
     await slack.control.set_fault("slow", methods=["chat.postMessage"], count=1, delay=60)
     body = webhook("KilledMidPost", [("h1", "firing")])
@@ -254,7 +240,7 @@ async def test_killed_between_slacks_accept_and_its_record_the_alert_is_posted_o
     posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
     first.kill()  # SIGKILL, between Slack's accept and the KV write
     await slack.control.clear_requests()
-    stack(gateway(tmp_path / "gw2", nats_server, slack.emulator, slack.oncall).start())
+    parts(gateway(tmp_path / "gw2", nats_server, slack.emulator, slack.oncall).start())
 
     nc = await nats_server.connect("gateway")  # the record is the gateway's
     try:
@@ -285,10 +271,10 @@ def healthz(url: str) -> tuple[int, str]:
 
 
 async def test_a_revoked_token_stalls_delivery_with_503_and_the_gap_arrives_once_when_restored(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
-    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
-    gw = stack(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
+    hook = parts(components.notifier(tmp_path / "notifier", nats_server).start())
+    gw = parts(gateway(tmp_path / "gw", nats_server, slack.emulator, slack.oncall).start())
     await slack.control.set_token_revoked("bot", True)
     groups = ["RevokedA", "RevokedB"]
     for group in groups:
@@ -323,15 +309,15 @@ async def test_a_revoked_token_stalls_delivery_with_503_and_the_gap_arrives_once
 
 
 async def test_an_admin_listed_as_slack_actor_silences_with_the_button_and_from_chat(
-    tmp_path: Path, nats_server: NatsServer, slack: Slack, stack: Callable[[Any], Any]
+    tmp_path: Path, nats_server: NatsServer, slack: Slack, parts: Parts
 ) -> None:
     admin = await slack.control.create_user("alert-admin")
     visitor = await slack.control.create_user("alert-visitor")
     admins = f"slack:{admin}"  # in full: the form the silence button used to refuse
-    hook = stack(components.notifier(tmp_path / "notifier", nats_server).start())
-    am = stack(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
-    stack(ops(tmp_path / "ops", nats_server, am.url, admins).start())
-    gw: Service = stack(
+    hook = parts(components.notifier(tmp_path / "notifier", nats_server).start())
+    am = parts(Alertmanager(tmp_path / "am", config=alertmanager_config(hook.url)).start())
+    parts(ops(tmp_path / "ops", nats_server, am.url, admins).start())
+    gw: Service = parts(
         gateway(
             tmp_path / "gw",
             nats_server,

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -25,24 +22,13 @@ from tests.alerts.conftest import Slack
 from tests.alerts.stack import TOKEN, alertmanager_config, gateway, ops
 from tools.harness import components
 from tools.harness.alerts import flat, top_level
-from tools.harness.servers import Alertmanager, NatsServer, Prometheus
+from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus
 from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
 
 PROM_PASSWORD = "prom-pa55-7d1e"
 AM_PASSWORD = "am-pa55-93ac"
-
-
-@pytest.fixture
-async def parts() -> AsyncIterator[Callable[[Any], Any]]:
-    async with AsyncExitStack() as exits:
-
-        def started(part: Any) -> Any:
-            exits.callback(part.stop)
-            return part
-
-        yield started
 
 
 def with_password(url: str, user: str, password: str) -> str:
@@ -52,7 +38,7 @@ def with_password(url: str, user: str, password: str) -> str:
 
 
 async def test_over_tls_alerts_and_commands_run_end_to_end_and_no_secret_shows(
-    tmp_path: Path, slack: Slack, parts: Callable[[Any], Any]
+    tmp_path: Path, slack: Slack, parts: Parts
 ) -> None:
     bus = parts(NatsServer(tmp_path / "nats", identities=True, tls=True).start())
     assert bus.url.startswith("tls://") and bus.files is not None

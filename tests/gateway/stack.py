@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tools.harness import components
 from tools.harness.components import UNREACHABLE, Service, get_json, post_json
 from tools.harness.deploys import Deployer, Slots
 from tools.harness.petstore import Petstore
 from tools.harness.ports import LOOPBACK, free_port
-from tools.harness.servers import Alertmanager, NatsServer, Prometheus
+from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus, Silent, Startable
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually_sync
 
-P = TypeVar("P")
+P = TypeVar("P", bound=Startable)
 ADMIN_NAME = "gwadmin"
 ALWAYS_FIRING: dict[str, object] = {
     "alert": "GatewayTestAlwaysFiring",
@@ -42,23 +41,6 @@ class Workspace:
 
 
 @dataclass
-class Parts:
-    """Parts started in order and stopped in reverse, even when starting one of them failed."""
-
-    started: list[Any] = field(default_factory=list)
-
-    def up(self, part: P) -> P:
-        part.start()  # type: ignore[attr-defined]
-        self.started.append(part)
-        return part
-
-    def stop(self) -> None:
-        for part in reversed(self.started):
-            part.stop()
-        self.started.clear()
-
-
-@dataclass
 class World:
     """Everything one test module needs; `add_gateway()` starts one more gateway replica."""
 
@@ -75,7 +57,6 @@ class World:
     prometheus: Prometheus | None = None
     alertmanager: Alertmanager | None = None
     deployer: Deployer | None = None
-    silent: socket.socket | None = None
     parts: Parts = field(default_factory=Parts)
 
     def up(self, part: P) -> P:
@@ -109,8 +90,7 @@ class World:
             am_url, prom_url = self.alertmanager.url, self.prometheus.url
         else:
             # A Prometheus that accepts connections and never answers: ops times out, slowly.
-            self.silent = socket.create_server((LOOPBACK, 0))
-            prom_url = f"http://{LOOPBACK}:{self.silent.getsockname()[1]}"
+            prom_url = self.up(Silent()).url
         self.http_port = free_port()
         request_url = None if self.socket_mode else f"http://{LOOPBACK}:{self.http_port}/slack/events"
         rate = self.slack_rate
@@ -192,8 +172,6 @@ class World:
 
     def stop(self) -> None:
         self.parts.stop()
-        if self.silent is not None:
-            self.silent.close()
 
     def logs(self) -> str:
         parts = [f"--- {gw.name}\n{gw.log_tail(40)}" for gw in self.gateways]

@@ -16,10 +16,10 @@ from chatops.bus import Caller, ServiceFailed
 from chatops.v1 import audit_pb2, deploys_pb2
 from slackemu.client import EmulatorControl
 from tests.gateway.conftest import Person, person
-from tests.gateway.stack import ADMIN_NAME, Parts, Workspace
+from tests.gateway.stack import ADMIN_NAME, Workspace
 from tools.harness import components
 from tools.harness.deploys import Deployer, Load, Slots, Steps, ask
-from tools.harness.servers import NatsServer, Prometheus
+from tools.harness.servers import NatsServer, Parts, Prometheus
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually
 

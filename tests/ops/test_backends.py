@@ -20,7 +20,7 @@ from petstore.v1 import petstore_pb2_grpc as pb_grpc
 from tests.ops.conftest import StartOps, ask, error_of, reply_of
 from tools.harness.petstore import Petstore
 from tools.harness.ports import LOOPBACK, free_port
-from tools.harness.servers import Alertmanager, Prometheus
+from tools.harness.servers import Alertmanager, Prometheus, Silent, running
 from tools.harness.wait import eventually
 
 T = TypeVar("T")
@@ -184,19 +184,8 @@ async def test_prometheus_down_names_prometheus_then_recovers(
 
 async def test_silent_backend_times_out_with_504(start_ops: StartOps, nc: Client) -> None:
     """A backend that accepts connections but never answers: 504 naming it, within the configured time."""
-    port = free_port()
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, LOOPBACK, port)
-    try:
-        await start_ops(
-            PROMETHEUS_URL=f"http://{LOOPBACK}:{port}",
-            ALERTMANAGER_URL=f"http://{LOOPBACK}:{port}",
-            OPS_BACKEND_TIMEOUT=1.0,
-        )
+    with running(Silent()) as silent:
+        await start_ops(PROMETHEUS_URL=silent.url, ALERTMANAGER_URL=silent.url, OPS_BACKEND_TIMEOUT=1.0)
         code, text = error_of(await ask(nc, "version.get", version_pb2.GetVersionRequest()))
         assert (code, text) == (504, "Prometheus did not answer within 1s")
         silence = alerts_pb2.CreateSilenceRequest(
@@ -204,11 +193,6 @@ async def test_silent_backend_times_out_with_504(start_ops: StartOps, nc: Client
         )
         code, text = error_of(await ask(nc, "silences.create", silence))
         assert (code, text) == (504, "Alertmanager did not answer within 1s")
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 def _add_pet(addr: str, traceparent: str = "") -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Iterator
 
@@ -14,29 +13,14 @@ from chatops import codec
 from chatops.v1 import audit_pb2, traces_pb2, version_pb2
 from ops.spans import Span, SpanEvent
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
-from tools.harness.ports import LOOPBACK
+from tools.harness.servers import Silent, running
 from tools.harness.wait import eventually
-
-
-class Silent:
-    """A backend that accepts connections and answers none of them until `hang_up()`."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server((LOOPBACK, 0))
-        self.url = f"http://{LOOPBACK}:{self.server.getsockname()[1]}"
-
-    def hang_up(self) -> None:
-        """Close every connection it holds and stop listening: callers fail at once."""
-        self.server.close()
 
 
 @pytest.fixture
 def silent() -> Iterator[Silent]:
-    backend = Silent()
-    try:
+    with running(Silent()) as backend:
         yield backend
-    finally:
-        backend.hang_up()
 
 
 async def test_too_many_of_one_command_are_busy_and_the_others_still_run(
@@ -56,7 +40,7 @@ async def test_too_many_of_one_command_are_busy_and_the_others_still_run(
     assert text == "2 version.get commands are running already; try again in a moment"
     # Another command is not held up by the busy one.
     assert error_of(await ask(nc, "audit.list", audit_pb2.ListAuditRequest()))[0] == 0
-    silent.hang_up()
+    silent.stop()  # hangs up on both
     assert [error_of(m)[0] for m in await asyncio.gather(*stuck)] == [502, 502]
     # Once those finished, version.get runs again (and finds Prometheus gone).
     assert error_of(await ask(nc, "version.get", version_pb2.GetVersionRequest()))[0] == 502

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
@@ -17,8 +16,8 @@ from PIL import Image
 from chatops.v1 import graphs_pb2
 from ops.graphs.plan import HEIGHT, WIDTH
 from tests.ops.conftest import StartOps, ask, error_of, reply_of
-from tools.harness.ports import LOOPBACK, free_port
-from tools.harness.servers import Prometheus
+from tools.harness.ports import LOOPBACK
+from tools.harness.servers import Prometheus, Silent, running
 from tools.harness.wait import eventually
 
 # Prometheus scrapes itself every second, so its own metrics have data within seconds.
@@ -133,15 +132,8 @@ async def test_prometheus_stopped_is_502_and_silent_is_504(
     code, text = error_of(await ask(nc, "graph.render", graph("up")))
     assert code == 502 and text.startswith("Prometheus is unreachable at")
 
-    port = free_port()
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, LOOPBACK, port)
-    try:
-        await start_ops(PROMETHEUS_URL=f"http://{LOOPBACK}:{port}", OPS_BACKEND_TIMEOUT=1.0)
+    with running(Silent()) as silent:
+        await start_ops(PROMETHEUS_URL=silent.url, OPS_BACKEND_TIMEOUT=1.0)
         # Both ops answer in the queue group; ask until the silent one has answered once.
         codes = set()
         for _ in range(20):
@@ -149,8 +141,3 @@ async def test_prometheus_stopped_is_502_and_silent_is_504(
             if 504 in codes:
                 break
         assert 504 in codes
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()

@@ -8,6 +8,7 @@ import concurrent.futures
 import contextlib
 import os
 import shutil
+import socket
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -42,6 +43,41 @@ def running(server: S) -> Iterator[S]:
         yield server
     finally:
         server.stop()
+
+
+class Parts:
+    """Parts kept as they start and stopped last first when done, even when starting one failed."""
+
+    def __init__(self) -> None:
+        self._started: list[Startable] = []
+
+    def __call__(self, part: S) -> S:
+        """Keep `part`, started already, to be stopped with the rest."""
+        self._started.append(part)
+        return part
+
+    def up(self, part: S) -> S:
+        """Start `part` and keep it."""
+        part.start()
+        return self(part)
+
+    def stop(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+
+class Silent:
+    """A backend that accepts connections and answers none of them until `stop()`, when they fail."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server((LOOPBACK, 0))
+        self.url = f"http://{LOOPBACK}:{self.server.getsockname()[1]}"
+
+    def start(self) -> Silent:
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
 
 
 def binary(*names: str) -> str:
