@@ -19,16 +19,14 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.harness import components  # noqa: E402
+from tools.harness.alerts import push_alert  # noqa: E402
 from tools.harness.components import NOTIFIER_TOKEN  # noqa: E402
 from tools.harness.servers import Alertmanager, NatsServer  # noqa: E402
 from tools.harness.slackemu import SlackEmulator  # noqa: E402
@@ -75,19 +73,6 @@ def am_config(notifier_url: str, slack_api: str, bot_token: str, direct_channel:
     }
 
 
-async def push_alert(session: aiohttp.ClientSession, am_url: str, name: str) -> None:
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    body = [
-        {
-            "labels": {"alertname": name, "severity": "warning"},
-            "annotations": {"summary": f"bench alert {name}"},
-            "startsAt": now,
-        }
-    ]
-    async with session.post(f"{am_url}/api/v2/alerts", json=body) as resp:
-        resp.raise_for_status()
-
-
 def arrival(requests: list[dict[str, Any]], channel: str, name: str) -> float | None:
     """When the first accepted chat.postMessage for `name` reached `channel`."""
     for req in requests:
@@ -128,18 +113,16 @@ async def run(alerts: int, spacing: float, workdir: Path, result: dict[str, floa
             await control.wait_connected()
 
             names = [f"BenchAlert{i:03d}" for i in range(alerts)]
-            async with aiohttp.ClientSession() as session:
-                # Alertmanager holds notifications until its cluster gossip settles; a warm-up alert
-                # that reached both channels means later ones leave at once.
-                await push_alert(session, am.url, "BenchWarmUp")
-                await control.wait_for_message(ours, timeout=120)
-                await control.wait_for_message(direct, timeout=120)
+            # A warm-up alert that reached both channels: both paths are ready, later ones leave at once.
+            await push_alert(am.url, "BenchWarmUp", "bench alert BenchWarmUp")
+            await control.wait_for_message(ours, timeout=120)
+            await control.wait_for_message(direct, timeout=120)
+            await asyncio.sleep(spacing)
+            pushed: dict[str, float] = {}
+            for name in names:
+                pushed[name] = time.time()
+                await push_alert(am.url, name, f"bench alert {name}")
                 await asyncio.sleep(spacing)
-                pushed: dict[str, float] = {}
-                for name in names:
-                    pushed[name] = time.time()
-                    await push_alert(session, am.url, name)
-                    await asyncio.sleep(spacing)
 
             deadline = asyncio.get_running_loop().time() + 120
             while True:

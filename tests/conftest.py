@@ -53,11 +53,8 @@ def secure_nats(tmp_path: Path) -> Iterator[NatsServer]:
 @pytest.fixture
 async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
     """A client connected to this test's nats-server."""
-    client = await nats_server.connect("test")
-    try:
+    async with nats_server.connected("test") as client:
         yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture

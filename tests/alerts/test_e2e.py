@@ -211,8 +211,7 @@ async def test_gateway_killed_and_restarted_delivers_everything_once(
     await eventually(all_posted, timeout=90, what="all five alerts posted")
     # Nothing left to hand out or to hand out again (the killed gateway's alert in hand comes back
     # after its ack wait): every notification acked, so nothing more can be posted.
-    bus = await nats_server.connect("gateway")
-    try:
+    async with nats_server.connected("gateway") as bus:
         js = jetstream(bus, nats_server.settings("gateway"))
 
         async def drained() -> bool:
@@ -220,8 +219,6 @@ async def test_gateway_killed_and_restarted_delivers_everything_once(
             return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
         await eventually(drained, timeout=30, what="every notification delivered and acked")
-    finally:
-        await bus.close()
     tops = top_level(await slack.control.messages(slack.oncall))
     names = [next(g for g in groups if f"FIRING [warning] {g}" in flat(m)) for m in tops]
     # Groups go side by side (each in its own order), so the five may arrive in any order: once each.

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import aiohttp
 import pytest
 from nats.aio.msg import Msg
 
@@ -21,7 +19,7 @@ from chatops.v1 import alerts_pb2, audit_pb2, events_pb2, sampling_pb2, version_
 from tests.alerts.conftest import Slack
 from tests.alerts.stack import TOKEN, alertmanager_config, gateway, ops
 from tools.harness import components
-from tools.harness.alerts import flat, top_level
+from tools.harness.alerts import flat, push_alert, top_level
 from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus
 from tools.harness.wait import eventually
 
@@ -61,15 +59,7 @@ async def test_over_tls_alerts_and_commands_run_end_to_end_and_no_secret_shows(
     await settle(tool)
 
     # Alertmanager -> notifier -> bus -> gateway -> Slack.
-    alert = [
-        {
-            "labels": {"alertname": "TlsEndToEnd", "severity": "critical"},
-            "annotations": {"summary": "sent over TLS"},
-            "startsAt": datetime.now(UTC).isoformat(),
-        }
-    ]
-    async with aiohttp.ClientSession() as http, http.post(f"{am.url}/api/v2/alerts", json=alert) as resp:
-        assert resp.status == 200
+    await push_alert(am.url, "TlsEndToEnd", "sent over TLS", severity="critical")
     posted = await slack.control.wait_for_message(
         slack.oncall, predicate=lambda m: "TlsEndToEnd" in flat(m), timeout=90
     )

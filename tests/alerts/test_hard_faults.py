@@ -28,6 +28,7 @@ from ops.app import running
 from slackemu.client import EmulatorControl
 from tests.alerts.conftest import FAST
 from tests.ops.conftest import ask, ops_settings, reply_of
+from tools.harness import servers
 from tools.harness.alerts import flat, replies, store, top_level, webhook
 from tools.harness.servers import NatsServer
 from tools.harness.slackemu import SlackEmulator
@@ -38,11 +39,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def nats_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
-    try:
+    with servers.running(NatsServer(tmp_path_factory.mktemp("nats"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from chatops.launcher.configs import Tuning, write_configs
@@ -29,6 +27,7 @@ from chatops.launcher.spec import Component, EmulatedSlack, StackOptions
 from chatops.launcher.stack import find_binaries, workspace_of
 from slackemu import webhooks
 from slackemu.client import EmulatorControl
+from tools.harness.alerts import push_alert
 from tools.harness.ports import free_ports
 from tools.harness.procs import ROOT, Process
 from tools.harness.wait import eventually, eventually_sync
@@ -178,18 +177,9 @@ async def test_a_delivery_stalled_by_slack_errors_raises_the_stall_alert_through
         await control.state()
         before = time.time()
         await control.set_fault("server_error", methods=["chat.postMessage"], seconds=600)
-        probe = [
-            {
-                "labels": {"alertname": "WatchStallProbe", "severity": "warning", "job": "petstore"},
-                "annotations": {"summary": "sent while Slack fails"},
-                "startsAt": datetime.now(UTC).isoformat(),
-            }
-        ]
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(stack.opts.ports.url("alertmanager", "/api/v2/alerts"), json=probe) as resp,
-        ):
-            assert resp.status == 200
+        await push_alert(
+            stack.opts.ports.url("alertmanager"), "WatchStallProbe", "sent while Slack fails", job="petstore"
+        )
         stalled = await second_path(
             control, stack.oncall, "FIRING [critical] ChatopsAlertDeliveryStalled", before
         )

@@ -32,6 +32,7 @@ from gateway.render.slack import MAX_BLOCKS, MAX_SECTION, to_slack
 from gateway.render.text import to_text
 from tests.fuzz.shapes import HOSTILE_REGEX, command_text
 from tests.gateway.stack import World
+from tools.harness.servers import running
 
 pytestmark = pytest.mark.slow
 
@@ -64,17 +65,16 @@ class Bus:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = World(
-        tmp_path_factory.mktemp("fuzz"),
-        socket_mode=True,
-        with_prometheus=True,
-        slack_rate=1000,
-        with_deployer=True,
-    ).start()
-    try:
+    with running(
+        World(
+            tmp_path_factory.mktemp("fuzz"),
+            socket_mode=True,
+            with_prometheus=True,
+            slack_rate=1000,
+            with_deployer=True,
+        )
+    ) as w:
         yield w
-    finally:
-        w.stop()
 
 
 @pytest.fixture(scope="module")

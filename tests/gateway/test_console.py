@@ -12,7 +12,6 @@ from ops.app import running
 from petstore.client import PetstoreClient
 from petstore.v1 import petstore_pb2 as pb
 from tests.ops.conftest import ops_settings
-from tools.harness.petstore import Petstore
 from tools.harness.servers import NatsServer, env_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,15 +40,6 @@ async def chatops(nats: NatsServer, *args: str, admins: str = "") -> tuple[int, 
 def nats_server(secure_nats: NatsServer) -> NatsServer:
     """The console connects as its identity, which may speak for console: actors."""
     return secure_nats
-
-
-@pytest.fixture
-def petstore(tmp_path: Path):
-    server = Petstore(tmp_path / "petstore", sampler="float:0.1").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_with_ops_stopped_the_console_says_ops_is_not_answering(nats_server):

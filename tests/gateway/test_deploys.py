@@ -19,7 +19,7 @@ from tests.gateway.conftest import Person, person
 from tests.gateway.stack import ADMIN_NAME, Workspace
 from tools.harness import components
 from tools.harness.deploys import Deployer, Load, Slots, Steps, ask
-from tools.harness.servers import NatsServer, Parts, Prometheus
+from tools.harness.servers import NatsServer, Parts, Prometheus, running
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually
 
@@ -87,11 +87,8 @@ class DeployWorld:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployWorld]:
-    w = DeployWorld(tmp_path_factory.mktemp("deploys")).start()
-    try:
+    with running(DeployWorld(tmp_path_factory.mktemp("deploys"))) as w:
         yield w
-    finally:
-        w.stop()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import person
 from tests.gateway.stack import World
 from tools.harness.components import Service
+from tools.harness.servers import running
 from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -24,11 +25,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = World(tmp_path_factory.mktemp("http"), socket_mode=False, with_prometheus=False).start()
-    try:
+    with running(World(tmp_path_factory.mktemp("http"), socket_mode=False, with_prometheus=False)) as w:
         yield w
-    finally:
-        w.stop()
 
 
 @pytest.fixture(scope="module")

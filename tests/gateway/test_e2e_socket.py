@@ -27,6 +27,7 @@ from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import Person, person
 from tests.gateway.stack import World
 from tests.slackemu.test_page import ARTIFACTS, CHROMIUM, FLAGS
+from tools.harness.servers import running
 from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -34,11 +35,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = World(tmp_path_factory.mktemp("socket"), socket_mode=True, with_prometheus=True).start()
-    try:
+    with running(World(tmp_path_factory.mktemp("socket"), socket_mode=True, with_prometheus=True)) as w:
         yield w
-    finally:
-        w.stop()
 
 
 async def wait_for_traces(w: World) -> list[traces_pb2.TraceSummary]:

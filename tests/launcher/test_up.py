@@ -11,11 +11,9 @@ import stat
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
@@ -29,6 +27,7 @@ from chatops.v1.audit_pb2 import ListAuditRequest
 from chatops.v1.sampling_pb2 import SetSamplingRequest
 from slackemu.client import EmulatorControl
 from tests.chatops.test_nats_server import pinned_version
+from tools.harness.alerts import push_alert
 from tools.harness.up import Up
 from tools.harness.wait import eventually, eventually_sync
 
@@ -131,18 +130,8 @@ async def test_a_command_through_the_offline_slack_gets_a_reply(stack):
 
 
 async def test_an_alert_pushed_by_the_real_alertmanager_reaches_oncall(stack):
-    alert = [
-        {
-            "labels": {"alertname": "LauncherSmoke", "severity": "warning", "job": "petstore"},
-            "annotations": {"summary": "sent by the launcher's end-to-end test"},
-            "startsAt": datetime.now(UTC).isoformat(),
-        }
-    ]
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(stack.ports.url("alertmanager", "/api/v2/alerts"), json=alert) as resp,
-    ):
-        assert resp.status == 200
+    url = stack.ports.url("alertmanager")
+    await push_alert(url, "LauncherSmoke", "sent by the launcher's end-to-end test", job="petstore")
     async with EmulatorControl(stack.ports.url("slackemu")) as control:
         oncall = await control.channel_id("oncall")
         msg = await control.wait_for_message(

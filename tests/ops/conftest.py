@@ -54,31 +54,22 @@ def nats_server(secure_nats: NatsServer) -> NatsServer:
 @pytest.fixture
 async def nc(secure_nats: NatsServer) -> AsyncIterator[Client]:
     """The gateway's identity: it may speak for `slack:` actors, as `ask` below does."""
-    client = await secure_nats.connect("gateway")
-    try:
+    async with secure_nats.connected("gateway") as client:
         yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture
 async def tools(secure_nats: NatsServer) -> AsyncIterator[Client]:
     """The read-only tool identity."""
-    client = await secure_nats.connect("tools")
-    try:
+    async with secure_nats.connected("tools") as client:
         yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture
 async def admin(secure_nats: NatsServer) -> AsyncIterator[Client]:
     """The provisioner: may look at the streams (never purge them)."""
-    client = await secure_nats.connect("provisioner")
-    try:
+    async with secure_nats.connected("provisioner") as client:
         yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture

@@ -57,11 +57,8 @@ def two_petstores(tmp_path: Path) -> Iterator[tuple[Petstore, Petstore]]:
 
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
-    am = Alertmanager(tmp_path / "am").start()
-    try:
+    with running(Alertmanager(tmp_path / "am")) as am:
         yield am
-    finally:
-        am.stop()
 
 
 @pytest.fixture
@@ -69,13 +66,10 @@ def prometheus(
     tmp_path: Path, two_petstores: tuple[Petstore, Petstore], alertmanager: Alertmanager
 ) -> Iterator[Prometheus]:
     targets = {"petstore": [p.metrics_target for p in two_petstores]}
-    prom = Prometheus(
-        tmp_path / "prom", scrape_targets=targets, rules=RULES, alertmanager_url=alertmanager.url
-    ).start()
-    try:
+    with running(
+        Prometheus(tmp_path / "prom", scrape_targets=targets, rules=RULES, alertmanager_url=alertmanager.url)
+    ) as prom:
         yield prom
-    finally:
-        prom.stop()
 
 
 async def test_version_alerts_and_silences(

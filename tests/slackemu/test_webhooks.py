@@ -12,6 +12,7 @@ import pytest
 from slackemu import webhooks
 from slackemu.client import EmulatorControl
 from slackemu.core import Config, Emulator
+from tools.harness.servers import running
 from tools.harness.slackemu import SlackEmulator
 
 # The shape Alertmanager 0.25 sends (captured from a real one): attachments only, no top-level text.
@@ -32,11 +33,8 @@ ALERTMANAGER_BODY = {
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackEmulator]:
-    emu = SlackEmulator(tmp_path_factory.mktemp("hooks")).start()
-    try:
+    with running(SlackEmulator(tmp_path_factory.mktemp("hooks"))) as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from nats.aio.client import Client
 
 from chatops import codec
@@ -68,3 +70,19 @@ def replies(messages: list[dict[str, Any]], ts: str) -> list[dict[str, Any]]:
 
 def flat(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
+
+
+async def push_alert(alertmanager_url: str, name: str, summary: str, **labels: str) -> None:
+    """One alert into Alertmanager's API, firing from now, as Prometheus would send it."""
+    body = [
+        {
+            "labels": {"alertname": name, "severity": "warning", **labels},
+            "annotations": {"summary": summary},
+            "startsAt": datetime.now(UTC).isoformat(),
+        }
+    ]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{alertmanager_url}/api/v2/alerts", json=body) as resp,
+    ):
+        resp.raise_for_status()

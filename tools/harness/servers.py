@@ -3,13 +3,11 @@ Alertmanager, started from the same components the launcher runs (`chatops.launc
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import os
 import shutil
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -24,6 +22,7 @@ from chatops.settings import BusSettings
 from chatops.streams import provision
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.procs import Process
+from tools.harness.wait import in_thread
 
 T = TypeVar("T")
 S = TypeVar("S", bound="Startable")
@@ -94,12 +93,6 @@ def env_with(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
 
 
-def in_thread(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to the end from synchronous code, even while an event loop runs in this thread."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 class NatsServer:
     """nats-server with JetStream, its store in a directory of its own; restartable on the same port.
 
@@ -152,6 +145,15 @@ class NatsServer:
     async def connect(self, name: str) -> Client:
         """A client connected as identity `name` (any name on a server without identities)."""
         return await connect(self.settings(name), name)
+
+    @contextlib.asynccontextmanager
+    async def connected(self, name: str) -> AsyncIterator[Client]:
+        """`connect(name)`, closed on the way out."""
+        client = await self.connect(name)
+        try:
+            yield client
+        finally:
+            await client.close()
 
     def start(self) -> NatsServer:
         self.proc.start(timeout=20)

@@ -10,11 +10,12 @@ say "this will never happen" (a process that exited) without waiting out the tim
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast, overload
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 NOT_YET = (AssertionError, OSError)
@@ -84,11 +85,11 @@ def eventually_sync(
     interval: float = 0.1,
     what: str = "the condition",
 ) -> T:
-    """`eventually` for code without an event loop (fixtures that start processes, threads)."""
-    attempts = Attempts(what, timeout)
-    while True:
-        with attempts.attempt():
-            value = check()
-            if attempts.holds(value):
-                return cast(T, value)
-        time.sleep(interval)
+    """`eventually` for code without an event loop of its own (fixtures that start processes)."""
+    return in_thread(eventually(check, timeout=timeout, interval=interval, what=what))
+
+
+def in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from synchronous code, even while an event loop runs in this thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
