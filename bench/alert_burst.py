@@ -21,9 +21,9 @@ from typing import Any
 
 import aiohttp
 
-from bench.stack import Stack
 from slackemu.client import EmulatorControl
 from tools.harness.alerts import webhook
+from tools.harness.up import Up, running_up
 
 RATE, BURST = 1.0, 5
 
@@ -39,7 +39,7 @@ def bodies(groups: int, alerts: int) -> list[dict[str, Any]]:
     return out
 
 
-async def burst(stack: Stack, groups: int, alerts: int) -> dict[str, Any]:
+async def burst(stack: Up, groups: int, alerts: int) -> dict[str, Any]:
     url = f"{stack.ports.url('notifier')}/alerts"
     headers = {"Authorization": f"Bearer {stack.notifier_token}"}
     async with EmulatorControl(stack.ports.url("slackemu")) as control:
@@ -84,12 +84,11 @@ async def burst(stack: Stack, groups: int, alerts: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     env = {"SLACKEMU_RATE_PER_SEC": str(RATE), "SLACKEMU_RATE_BURST": str(BURST)}
-    with tempfile.TemporaryDirectory(prefix="alert-burst-") as tmp:
-        stack = Stack(Path(tmp), env=env).start()
-        try:
-            result = asyncio.run(burst(stack, args.groups, args.alerts))
-        finally:
-            stack.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="alert-burst-") as tmp,
+        running_up(Path(tmp), "--no-demo-load", env={"LOG_LEVEL": "WARNING", **env}, timeout=120) as stack,
+    ):
+        result = asyncio.run(burst(stack, args.groups, args.alerts))
     print(
         f"alert burst: {args.alerts} alerts in {args.groups} groups, Slack pacing {RATE:g}/s per channel "
         f"(burst {BURST}): posted {result['posted']}/{args.groups} ({result['posted_twice']} twice), "

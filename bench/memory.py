@@ -26,13 +26,13 @@ from typing import Any
 
 import aiohttp
 
-from bench.stack import Stack, rss_mb
 from chatops import codec
 from chatops.bus import Caller, raise_for_error
 from chatops.contract import command
 from chatops.v1 import audit_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.metrics import PENDING
 from tools.harness.alerts import webhook
+from tools.harness.up import Up, rss_mb, running_up
 
 SETTLE = 10.0  # seconds between the end of the load and the second reading
 LIMIT_GROWTH_MB = 10.0
@@ -44,11 +44,11 @@ COMMANDS = (
 )
 
 
-def readings(stack: Stack) -> dict[str, float]:
+def readings(stack: Up) -> dict[str, float]:
     return {name: rss_mb(pid) for name, pid in sorted(stack.pids().items())}
 
 
-async def commands(stack: Stack, total: int, clients: int = 32) -> float:
+async def commands(stack: Up, total: int, clients: int = 32) -> float:
     """Send `total` commands; returns the seconds it took."""
     nc = await stack.connect("gateway")
     bodies = [(command(name).subject, codec.encode(req)) for name, req in COMMANDS]
@@ -78,7 +78,7 @@ def note(group: int, round_: int) -> dict[str, Any]:
     return body
 
 
-async def notifications(stack: Stack, total: int, groups: int = 500, first: int = 0) -> float:
+async def notifications(stack: Up, total: int, groups: int = 500, first: int = 0) -> float:
     """POST `total` notifications to the notifier and wait until the gateway has shown each."""
     url = f"{stack.ports.url('notifier')}/alerts"
     headers = {"Authorization": f"Bearer {stack.notifier_token}"}
@@ -129,21 +129,20 @@ def run(args: argparse.Namespace) -> int:
         "SLACK_POST_RATE": "10000",
         "SLACK_POST_BURST": "10000",
     }
-    with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
-        stack = Stack(Path(tmp), env=env).start()
-        try:
-            time.sleep(SETTLE)  # start-up work (provisioning, first scrapes) is over
-            cold = readings(stack)
-            asyncio.run(commands(stack, 200))
-            asyncio.run(notifications(stack, 20, groups=10, first=900))
-            time.sleep(SETTLE)
-            idle = readings(stack)
-            sent = asyncio.run(commands(stack, args.commands))
-            shown = asyncio.run(notifications(stack, args.notifications))
-            time.sleep(SETTLE)
-            after = readings(stack)
-        finally:
-            stack.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp,
+        running_up(Path(tmp), "--no-demo-load", env={"LOG_LEVEL": "WARNING", **env}, timeout=120) as stack,
+    ):
+        time.sleep(SETTLE)  # start-up work (provisioning, first scrapes) is over
+        cold = readings(stack)
+        asyncio.run(commands(stack, 200))
+        asyncio.run(notifications(stack, 20, groups=10, first=900))
+        time.sleep(SETTLE)
+        idle = readings(stack)
+        sent = asyncio.run(commands(stack, args.commands))
+        shown = asyncio.run(notifications(stack, args.notifications))
+        time.sleep(SETTLE)
+        after = readings(stack)
     took = f"commands in {sent:.0f} s, notifications shown in {shown:.0f} s"
     print(report(idle, after, args, took))
     print("cold (right after start-up): " + ", ".join(f"{n} {mb:.0f}" for n, mb in cold.items()))

@@ -24,12 +24,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.stack import Stack
 from chatops.bus import connect, jetstream
 from chatops.settings import BusSettings, load_settings
 from chatops.subjects import ALERTS_STREAM, alert_subject
 from tools.harness.alerts import webhook
 from tools.harness.ports import free_port
+from tools.harness.up import Up, running_up
 
 CLIENTS = 16
 _ids = itertools.count()
@@ -78,7 +78,7 @@ async def rate(http: aiohttp.ClientSession, url: str, token: str, requests: int)
     return requests / (time.perf_counter() - started)
 
 
-async def measure(stack: Stack, floor_url: str, requests: int, rounds: int) -> dict[str, Any]:
+async def measure(stack: Up, floor_url: str, requests: int, rounds: int) -> dict[str, Any]:
     ours_url = f"{stack.ports.url('notifier')}/alerts"
     ours: list[float] = []
     floor: list[float] = []
@@ -93,8 +93,10 @@ async def measure(stack: Stack, floor_url: str, requests: int, rounds: int) -> d
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
-        stack = Stack(Path(tmp)).start()
+    with (
+        tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp,
+        running_up(Path(tmp), "--no-demo-load", env={"LOG_LEVEL": "WARNING"}, timeout=120) as stack,
+    ):
         port = free_port()
         floor = subprocess.Popen(
             [sys.executable, "-m", "bench.notifier_ingest", "--bare", str(port)],
@@ -111,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
         finally:
             floor.terminate()
             floor.wait(10)
-            stack.stop()
     print(
         f"notifier ingest, {CLIENTS} clients, median of {args.rounds} interleaved rounds of {args.requests}: "
         f"{result['ours_rps']:.0f} requests/s through the notifier, {result['floor_rps']:.0f} through a bare "

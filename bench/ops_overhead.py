@@ -40,7 +40,7 @@ from chatops.settings import BusSettings
 from chatops.v1 import sampling_pb2, version_pb2
 from ops.handlers.version import promql
 from petstore.v1 import petstore_pb2, petstore_pb2_grpc
-from tools.harness.up import Up
+from tools.harness.up import Up, running_up
 
 ECHO_SUBJECT = "chatops.cmd.version.bench-echo"  # inside ops' export, so it crosses the same import
 KINDS = ("echo", "grpc", "prometheus", "sampling.get", "version.get")
@@ -225,14 +225,10 @@ def to_json(rows: list[Row]) -> list[dict[str, object]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
-        work = Path(tmp)
-        stack = Up.launch(work, work / "up.log", "--no-demo-load", LOG_LEVEL="WARNING")
-        try:
-            stack.until_ready(120)
-        except (AssertionError, RuntimeError):
-            stack.stop()
-            raise
+    with (
+        tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp,
+        running_up(Path(tmp), "--no-demo-load", env={"LOG_LEVEL": "WARNING"}, timeout=120) as stack,
+    ):
         echo = subprocess.Popen(
             [sys.executable, "-m", "bench.ops_overhead", "--echo"],
             env=stack.identity_env("ops"),
@@ -246,7 +242,6 @@ def run(args: argparse.Namespace) -> int:
         finally:
             echo.terminate()
             echo.wait(10)
-            stack.stop()
     print(report(rows, args.rounds))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(rows), indent=2))

@@ -28,7 +28,7 @@ from chatops.v1.sampling_pb2 import SetSamplingRequest
 from slackemu.client import EmulatorControl
 from tests.chatops.test_nats_server import pinned_version
 from tools.harness.alerts import push_alert
-from tools.harness.up import Up
+from tools.harness.up import Up, running_up
 from tools.harness.wait import eventually, eventually_sync
 
 pytestmark = pytest.mark.slow
@@ -37,12 +37,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Up]:
     tmp = tmp_path_factory.mktemp("up")
-    running = Up.launch(tmp, tmp / "up.out", "--health-timeout", "120")
-    try:
-        running.until_ready()
+    with running_up(tmp, "--health-timeout", "120") as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def ask(control: EmulatorControl, channel: str, user: str, text: str, expect: str, timeout=90.0):
@@ -206,11 +202,7 @@ def test_a_restarted_stack_still_shows_the_firing_alert_in_oncall(stack):
     again for hours; the offline Slack keeps its workspace in the same data dir, so the two agree.
     """
     started = time.monotonic()
-    again = Up.launch(
-        stack.data_dir.parent, stack.output.with_name("up-again.out"), "--health-timeout", "120"
-    )
-    try:
-        again.until_ready()
+    with running_up(stack.data_dir.parent, "--health-timeout", "120", output="up-again.log") as again:
 
         async def oncall_messages() -> list[dict[str, Any]]:
             async with EmulatorControl(again.ports.url("slackemu")) as control:
@@ -221,5 +213,3 @@ def test_a_restarted_stack_still_shows_the_firing_alert_in_oncall(stack):
         seconds = time.monotonic() - started
         print(f"restarted stack healthy with the alert in #oncall {seconds:.0f}s after launch")
         stops_cleanly(again, signal.SIGTERM)
-    finally:
-        again.stop()

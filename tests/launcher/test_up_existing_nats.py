@@ -12,7 +12,7 @@ from chatops.bus import connect
 from chatops.settings import BusSettings
 from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
 from tools.harness.servers import NatsServer
-from tools.harness.up import Up
+from tools.harness.up import running_up
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +31,9 @@ def test_an_existing_nats_is_used_and_left_running(tmp_path, nats_server: NatsSe
     (src / "prometheus.yml").write_text(yaml.safe_dump(PROMETHEUS_YML))
     (src / "alertmanager.yml").write_text(yaml.safe_dump(ALERTMANAGER_YML))
     (src / "rules.yml").write_text(yaml.safe_dump(RULES_YML))
-    up = Up.launch(
-        tmp_path, tmp_path / "up.out", "--config-dir", str(src), "--no-demo-load", NATS_URL=nats_server.url
-    )
-    try:
-        up.until_ready()
+    with running_up(
+        tmp_path, "--config-dir", str(src), "--no-demo-load", env={"NATS_URL": nats_server.url}
+    ) as up:
         doc = up.state()
         assert doc["nats_url"] == nats_server.url
         assert "nats" not in doc["components"] and "demo-load" not in doc["components"]
@@ -46,5 +44,3 @@ def test_an_existing_nats_is_used_and_left_running(tmp_path, nats_server: NatsSe
         up.leaves_nothing()
         assert nats_server.proc.running
         assert asyncio.run(stream_names(nats_server.url)) >= {"CHATOPS_ALERTS", "CHATOPS_AUDIT"}
-    finally:
-        up.stop()

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,23 @@ class Up:
             for n, pid in enumerate(sorted(_children(deployer))):
                 found["petstore" if n == 0 else f"petstore-{n + 1}"] = pid
         return found
+
+
+@contextlib.contextmanager
+def running_up(
+    workdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    output: str = "up.log",
+    timeout: float = STARTUP,
+) -> Iterator[Up]:
+    """`chatops up` with `args` and `env`, healthy, for the length of a `with` block; stopped after."""
+    up = Up.launch(workdir, workdir / output, *args, **(env or {}))
+    try:
+        up.until_ready(timeout)
+        yield up
+    finally:
+        up.stop()
 
 
 def _children(pid: int) -> list[int]:
