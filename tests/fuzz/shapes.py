@@ -286,12 +286,24 @@ def _long(text: str, size: int) -> str:
     return ((text + " ") * (size // (len(text) + 1) + 1))[:size].strip() or "a"
 
 
+# Strategies are built once: a strategy made inside a composite is validated again on every draw.
+_SIZES = st.sampled_from([1000, 3900, MAX_TEXT])
+_LONG_SHAPES = st.sampled_from(["comment", "operation", "labels", "help"])
+_ONE_OVER = st.sampled_from(["", "", "x"])
+_MENTIONS = st.sampled_from(["", "<@U0EMUB0T1> ", "<@U0EMUB0T1|chatops> "])
+_MODES = st.sampled_from(["command"] * 7 + ["mutated"] * 2 + ["noise", "long"])
+_NOISES = st.lists(noise, max_size=6)
+_PHRASE = st.sampled_from(_PHRASES)
+_SPELLINGS = {p: st.sampled_from([p, p, p.upper(), p.title()]) for p in _PHRASES}
+_NOISE_AT = st.integers(1, 2)
+
+
 @st.composite
 def long_command(draw: st.DrawFn) -> str:
     """A valid command of about 4,000 characters (sometimes one over): the long part is free text."""
-    size = draw(st.sampled_from([1000, 3900, MAX_TEXT]))
+    size = draw(_SIZES)
     filler = draw(free_text)
-    shape = draw(st.sampled_from(["comment", "operation", "labels", "help"]))
+    shape = draw(_LONG_SHAPES)
     if shape == "comment":
         head = "silence alertname=GatewayTestAlwaysFiring for=1h "
     elif shape == "operation":
@@ -303,7 +315,7 @@ def long_command(draw: st.DrawFn) -> str:
         head = "help "
     text = head + _long(filler, size - len(head))
     text = {"operation": text[: size - 1] + '"', "labels": text[: size - 1] + "]"}.get(shape, text)
-    return text + draw(st.sampled_from(["", "", "x"]))  # sometimes one over the cap
+    return text + draw(_ONE_OVER)  # sometimes one over the cap
 
 
 @st.composite
@@ -313,14 +325,14 @@ def command_text(draw: st.DrawFn) -> str:
     Mostly a known command with options that are nearly right and free text in Slack's shapes, so
     that most messages reach ops; sometimes one token of noise added; sometimes noise alone.
     """
-    mention = draw(st.sampled_from(["", "<@U0EMUB0T1> ", "<@U0EMUB0T1|chatops> "]))
-    mode = draw(st.sampled_from(["command"] * 7 + ["mutated"] * 2 + ["noise", "long"]))
+    mention = draw(_MENTIONS)
+    mode = draw(_MODES)
     if mode == "long":
         return mention + draw(long_command())
     if mode == "noise":
-        return mention + " ".join(draw(st.lists(noise, max_size=6)))
-    phrase = draw(st.sampled_from(_PHRASES))
-    parts = [draw(st.sampled_from([phrase, phrase, phrase.upper(), phrase.title()])), draw(_GRAMMAR[phrase])]
+        return mention + " ".join(draw(_NOISES))
+    phrase = draw(_PHRASE)
+    parts = [draw(_SPELLINGS[phrase]), draw(_GRAMMAR[phrase])]
     if mode == "mutated":
-        parts.insert(draw(st.integers(1, len(parts))), draw(noise))
+        parts.insert(draw(_NOISE_AT), draw(noise))
     return mention + " ".join(p for p in parts if p)
