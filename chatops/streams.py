@@ -131,43 +131,22 @@ def stream_configs(limits: Limits) -> list[StreamConfig]:
 
 
 def kv_configs(limits: Limits) -> list[KeyValueConfig]:
+    def bucket(name: str, description: str, ttl: float) -> KeyValueConfig:
+        return KeyValueConfig(
+            bucket=name,
+            description=description,
+            history=1,
+            ttl=ttl,
+            replicas=limits.replicas,
+            max_bytes=limits.kv_max_bytes,
+            max_value_size=limits.kv_max_value,
+        )
+
     return [
-        KeyValueConfig(
-            bucket=KV_ALERT_MESSAGES,
-            description="alert group -> chat message",
-            history=1,
-            ttl=limits.alerts_max_age,
-            replicas=limits.replicas,
-            max_bytes=limits.kv_max_bytes,
-            max_value_size=limits.kv_max_value,
-        ),
-        KeyValueConfig(
-            bucket=KV_SEEN_EVENTS,
-            description="Slack event id -> seen",
-            history=1,
-            ttl=DAY,
-            replicas=limits.replicas,
-            max_bytes=limits.kv_max_bytes,
-            max_value_size=limits.kv_max_value,
-        ),
-        KeyValueConfig(
-            bucket=KV_CONFIRMATIONS,
-            description="pending confirmations",
-            history=1,
-            ttl=DAY,
-            replicas=limits.replicas,
-            max_bytes=limits.kv_max_bytes,
-            max_value_size=limits.kv_max_value,
-        ),
-        KeyValueConfig(
-            bucket=KV_DEPLOY_MESSAGES,
-            description="deploy -> the chat messages that show its progress",
-            history=1,
-            ttl=30 * DAY,
-            replicas=limits.replicas,
-            max_bytes=limits.kv_max_bytes,
-            max_value_size=limits.kv_max_value,
-        ),
+        bucket(KV_ALERT_MESSAGES, "alert group -> chat message", limits.alerts_max_age),
+        bucket(KV_SEEN_EVENTS, "Slack event id -> seen", DAY),
+        bucket(KV_CONFIRMATIONS, "pending confirmations", DAY),
+        bucket(KV_DEPLOY_MESSAGES, "deploy -> the chat messages that show its progress", 30 * DAY),
     ]
 
 

@@ -13,10 +13,11 @@ from nats.aio.client import Client
 from nats.micro.service import Service
 
 from chatops import logs
-from chatops.bus import connect, jetstream, settle
+from chatops.bus import connect, jetstream
 from chatops.contract import DEPLOYER
 from chatops.health import bus_gauge, metrics_app, serving
 from chatops.identity import load_roster
+from chatops.lifecycle import retried
 from chatops.streams import Limits, ensure
 from chatops.subjects import AUDIT_STREAM, DEPLOYS_STREAM
 from deployer.canary import CanaryWatch
@@ -34,7 +35,7 @@ from ops.auditlog import AuditLog
 from ops.backends.http import HttpBackend
 from ops.backends.prometheus import NAME as PROMETHEUS
 from ops.backends.prometheus import HttpPrometheus
-from ops.service import Endpoints, start_refusals, start_service
+from ops.service import Endpoints, answering
 from ops.tracing import OtlpSink, Recorder, Tracer
 
 log = logs.get_logger(__name__)
@@ -163,27 +164,18 @@ async def running(settings: DeployerSettings, *, name: str = "chatops-deployer")
         )
         background: list[asyncio.Task[None]] = []
         stack.push_async_callback(_stop, deployer, background, settings.DEPLOY_KEEP_INSTANCES)
-        service = await start_service(nc, endpoints)
-        refusals = await start_refusals(nc, endpoints)
-        await settle(nc)  # the server has every subscription before we say we are up
+        service = await answering(nc, endpoints, stack)  # every subscription in place before we say we are up
         health.nc = nc
-        stack.push_async_callback(endpoints.drain)
-        stack.push_async_callback(service.stop)
-        for sub in refusals:
-            stack.push_async_callback(sub.unsubscribe)
 
         async def bring_up() -> None:
-            delay = 1.0
-            while True:
-                try:
-                    await start_up(deployer, initial, lock_wait=3 * settings.DEPLOY_LOCK_TTL + 5)
-                    break
-                except Exception as exc:  # the bus blinked, say: look again, it starts from what runs
-                    log.error(
-                        "deployer.start_up_failed", error=f"{type(exc).__name__}: {exc}", retry_in=delay
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
+            # The bus blinked, say: look again, it starts from what runs.
+            lock_wait = 3 * settings.DEPLOY_LOCK_TTL + 5
+            await retried(
+                lambda: start_up(deployer, initial, lock_wait=lock_wait),
+                event="deployer.start_up_failed",
+                first=1.0,
+                most=30.0,
+            )
             background.append(asyncio.create_task(supervise(deployer, settings.DEPLOY_CHECK_INTERVAL)))
 
         background.append(asyncio.create_task(bring_up(), name="deployer-start-up"))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 
 from chatops import logs
 from chatops.health import ListenError
-from chatops.lifecycle import stop_on_signals
+from chatops.lifecycle import serve_until_signal
 from chatops.settings import load_settings
 from deployer.app import running
 from deployer.manifest import ManifestError
@@ -19,23 +18,7 @@ log = logs.get_logger(__name__)
 
 async def serve(settings: DeployerSettings) -> None:
     """Run until a signal; a signal during start-up (e.g. NATS not reachable yet) stops at once."""
-    stop = stop_on_signals()
-    started = asyncio.Event()
-
-    async def run() -> None:
-        async with running(settings):
-            started.set()
-            await stop.wait()
-
-    service = asyncio.create_task(run())
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({service, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not started.is_set() and not service.done():
-        log.info("deployer.stopped_during_startup")
-        service.cancel()
-    stopping.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await service
+    await serve_until_signal(running(settings), "deployer")
 
 
 def main(argv: list[str]) -> int:

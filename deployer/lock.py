@@ -15,6 +15,7 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSe
 from nats.js.kv import KeyValue
 
 from chatops import logs
+from chatops.lifecycle import cancelled
 from chatops.subjects import KV_DEPLOY_LOCKS
 from chatops.v1 import deploys_pb2 as pb
 
@@ -85,11 +86,8 @@ class Lease:
 
     async def release(self) -> None:
         """Stop refreshing and free the lock (only if it is still ours)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         if not self.lost.is_set():
             with contextlib.suppress(Exception):
                 await self.kv.delete(self.key, last=self.revision)

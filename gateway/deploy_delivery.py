@@ -18,6 +18,7 @@ from nats.js.kv import KeyValue
 
 from chatops import codec, logs
 from chatops.codec import CodecError
+from chatops.lifecycle import retried
 from chatops.streams import ensure, kv_stream
 from chatops.subjects import DEPLOYS_DELIVERY_DURABLE, DEPLOYS_PREFIX, DEPLOYS_STREAM, KV_DEPLOY_MESSAGES
 from chatops.v1 import deploys_pb2 as pb
@@ -120,23 +121,22 @@ class DeployDelivery:
             self._task = None
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        delay = 0.5
-        while not self._stopping:
-            try:
-                js = self.nc.jetstream()
-                await ensure(js, [DEPLOYS_STREAM, kv_stream(KV_DEPLOY_MESSAGES)])
-                self._messages = DeployMessages(await js.key_value(KV_DEPLOY_MESSAGES))
-                await js.add_consumer(DEPLOYS_STREAM, consumer_config(self.ack_wait))
-                sub = await js.pull_subscribe(
-                    f"{DEPLOYS_PREFIX}.>", durable=DEPLOYS_DELIVERY_DURABLE, stream=DEPLOYS_STREAM
-                )
-                log.info("deploys.delivery_started", durable=DEPLOYS_DELIVERY_DURABLE)
-                return sub
-            except Exception as exc:  # the bus is not there yet: keep trying, never crash the gateway
-                log.warning("deploys.subscribe_retry", error=f"{type(exc).__name__}: {exc}", delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        raise asyncio.CancelledError
+        """Until the bus is there (never crashing the gateway), or until stopped."""
+        return await retried(self._subscribe_once, event="deploys.subscribe_retry", going=self._going)
+
+    def _going(self) -> bool:
+        return not self._stopping
+
+    async def _subscribe_once(self) -> JetStreamContext.PullSubscription:
+        js = self.nc.jetstream()
+        await ensure(js, [DEPLOYS_STREAM, kv_stream(KV_DEPLOY_MESSAGES)])
+        self._messages = DeployMessages(await js.key_value(KV_DEPLOY_MESSAGES))
+        await js.add_consumer(DEPLOYS_STREAM, consumer_config(self.ack_wait))
+        sub = await js.pull_subscribe(
+            f"{DEPLOYS_PREFIX}.>", durable=DEPLOYS_DELIVERY_DURABLE, stream=DEPLOYS_STREAM
+        )
+        log.info("deploys.delivery_started", durable=DEPLOYS_DELIVERY_DURABLE)
+        return sub
 
     async def _run(self) -> None:
         sub = await self._subscribe()

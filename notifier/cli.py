@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 
 from nats.aio.client import Client
@@ -12,7 +11,7 @@ from nats.aio.client import Client
 from chatops import logs, redact
 from chatops.bus import connect, jetstream
 from chatops.health import ListenError, serving
-from chatops.lifecycle import stop_on_signals
+from chatops.lifecycle import cancelled, stop_on_signals
 from chatops.settings import load_settings
 from chatops.streams import Limits, ensure
 from chatops.subjects import ALERTS_STREAM
@@ -57,9 +56,7 @@ async def serve(settings: NotifierSettings, stop: asyncio.Event) -> None:
         bus = asyncio.create_task(attach_bus(settings, publisher))
 
         async def close_bus() -> None:
-            bus.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await bus
+            await cancelled(bus)
             if publisher.nc is not None:
                 await publisher.nc.close()
 

@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from nats.micro.service import Service
 
 from chatops import logs, redact
-from chatops.bus import connect, jetstream, settle
+from chatops.bus import connect, jetstream
 from chatops.health import bus_gauge, metrics_app, serving
 from chatops.identity import load_roster
 from chatops.streams import Limits, ensure
@@ -26,7 +26,7 @@ from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
 from ops.metrics import OpsMetrics
 from ops.probe import TraceStoreProbe
-from ops.service import Endpoints, start_refusals, start_service
+from ops.service import Endpoints, answering
 from ops.settings import OpsSettings
 from ops.tracestore.receiver import receiver_app
 from ops.tracestore.store import LocalTraces, SpanStore
@@ -150,14 +150,8 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
             max_reply=nc.max_payload,  # what this server takes; replies are trimmed to fit
             roster=roster,
         )
-        service = await start_service(nc, endpoints)
-        refusals = await start_refusals(nc, endpoints)
-        await settle(nc)  # the server has every subscription before we say we are up
+        service = await answering(nc, endpoints, stack)  # every subscription in place before we say we are up
         health.nc = nc
-        stack.push_async_callback(endpoints.drain)
-        stack.push_async_callback(service.stop)
-        for sub in refusals:
-            stack.push_async_callback(sub.unsubscribe)
         log.info(
             "ops.started",
             nats=redact.urls(settings.NATS_URL),

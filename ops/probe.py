@@ -6,11 +6,11 @@ Commands only find out when someone asks for traces; the probe tells Prometheus 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from prometheus_client import Gauge
 
 from chatops import logs
+from chatops.lifecycle import cancelled
 from ops.backends.traces import TraceBackend
 from ops.errors import OpsError
 
@@ -51,11 +51,8 @@ class TraceStoreProbe:
             self._task = asyncio.create_task(self._run(), name="trace-store-probe")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -19,6 +20,7 @@ from nats.micro.service import EndpointConfig, Service, ServiceConfig
 
 from chatops import codec, logs, redact
 from chatops.access.table import refused_subject
+from chatops.bus import settle
 from chatops.contract import OPS, Command, Server, check_complete, served_by
 from chatops.errors import BAD_REQUEST, BUSY, FORBIDDEN, INTERNAL
 from chatops.identity import Roster
@@ -318,3 +320,16 @@ async def start_refusals(nc: Client, endpoints: Endpoints[Any]) -> list[Subscrip
     handler = endpoints.refusal_handler(commands)
     queue = endpoints.server.queue_group
     return [await nc.subscribe(subject, queue=queue, cb=handler) for subject in commands]
+
+
+async def answering(nc: Client, endpoints: Endpoints[Any], stack: AsyncExitStack) -> Service:
+    """The micro service and its refusals, answering once the server has every subscription; `stack`
+    stops them on the way out (refusals first, then the service, then requests under way drain)."""
+    service = await start_service(nc, endpoints)
+    refusals = await start_refusals(nc, endpoints)
+    await settle(nc)
+    stack.push_async_callback(endpoints.drain)
+    stack.push_async_callback(service.stop)
+    for sub in refusals:
+        stack.push_async_callback(sub.unsubscribe)
+    return service

@@ -24,6 +24,7 @@ from typing import Protocol
 import aiohttp
 
 from chatops import logs, redact
+from chatops.lifecycle import cancelled
 from ops.otlp import spans_to_protobuf
 from ops.spans import STATUS_ERROR, Span
 from ops.tracestore.store import SpanStore
@@ -150,9 +151,7 @@ class Recorder:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancelled(task)
             await self.flush()
 
 

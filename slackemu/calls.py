@@ -44,31 +44,29 @@ class Call:
 
     def json_list(self, name: str) -> list[Any] | None:
         """A list argument that form bodies carry as a JSON string (blocks, attachments)."""
-        value = self.args.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ApiError(f"invalid_{name}") from None
-        if not isinstance(value, list):
+        value = self._json(name, f"invalid_{name}")
+        if value is not None and not isinstance(value, list):
             raise ApiError(f"invalid_{name}")
         return value
 
     def json_dict(self, name: str) -> JsonDict | None:
         """An object argument that form bodies carry as a JSON string (metadata)."""
+        value = self._json(name, f"invalid_{name}_format")
+        if value is not None and not isinstance(value, dict):
+            raise ApiError(f"invalid_{name}_format")
+        return value
+
+    def _json(self, name: str, error: str) -> Any:
+        """The argument as JSON (None when absent or empty); Slack's `error` when it is not JSON."""
         value = self.args.get(name)
         if value is None or value == "":
             return None
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ApiError(f"invalid_{name}_format") from None
-        if not isinstance(value, dict):
-            raise ApiError(f"invalid_{name}_format")
-        return value
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ApiError(error) from None
 
     def flag(self, name: str) -> bool:
         """A boolean argument: true, 1 (as Slack reads them)."""

@@ -12,13 +12,13 @@ Uploaded files' bytes are not kept: a picture posted before a restart shows as a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from chatops import logs
+from chatops.lifecycle import cancelled
 from slackemu.state import Channel, Edit, JsonDict, Message, User, Workspace
 
 log = logs.get_logger(__name__)
@@ -215,8 +215,5 @@ class Saver:
 
     async def stop(self) -> None:
         self._unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         await self.flush()

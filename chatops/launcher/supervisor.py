@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import time
 from collections.abc import Callable, Mapping
@@ -14,6 +13,7 @@ from typing import IO
 from chatops.launcher.output import Output
 from chatops.launcher.process import probe, signal_group, start_options
 from chatops.launcher.spec import Component, Health
+from chatops.lifecycle import cancelled
 
 STOP_GRACE = 10.0  # seconds a component gets to exit on SIGTERM before its group is killed
 STABLE_AFTER = 30.0  # a run this long resets the restart back-off
@@ -242,10 +242,7 @@ class Supervisor:
         self._on_change()
 
     async def _stop_child(self, child: Child) -> None:
-        if child.watcher is not None:
-            child.watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await child.watcher
+        await cancelled(child.watcher)
         process = child.process
         if process is not None and process.returncode is None:
             self._out.note(f"stopping {child.component.name} (pid {process.pid})")
@@ -269,9 +266,7 @@ class Supervisor:
         try:
             await asyncio.wait_for(asyncio.shield(child.pump), 5)
         except TimeoutError:
-            child.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await child.pump
+            await cancelled(child.pump)
 
 
 async def exited(process: asyncio.subprocess.Process) -> int:

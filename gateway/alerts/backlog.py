@@ -7,7 +7,6 @@ gateway replica reports the same figures, and a stall shows even while no delive
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from chatops import logs
+from chatops.lifecycle import cancelled
 from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_PREFIX, ALERTS_STREAM
 from gateway.metrics import BacklogGauges
 
@@ -62,11 +62,8 @@ class BacklogWatch:
             self._task = asyncio.create_task(self._run(), name="alert-backlog")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def poll(self) -> Backlog | None:
         """One reading, given to the gauges; None when JetStream could not say."""

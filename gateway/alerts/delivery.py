@@ -45,6 +45,7 @@ from nats.js.errors import NotFoundError
 
 from chatops import codec, logs
 from chatops.codec import CodecError
+from chatops.lifecycle import retried
 from chatops.streams import ensure, kv_stream
 from chatops.subjects import (
     ALERTS_DELIVERY_DURABLE,
@@ -254,35 +255,34 @@ class AlertDelivery:
         self._targets.clear()
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        delay = 0.5
-        while not self._stopping:
-            try:
-                js = self.nc.jetstream()
-                await ensure(js, [ALERTS_STREAM, kv_stream(KV_ALERT_MESSAGES), DEADLETTER_STREAM])
-                store = MessageStore(await js.key_value(KV_ALERT_MESSAGES))
-                self._poster = Poster(
-                    chat=self.chat,
-                    store=store,
-                    owner=self.owner,
-                    lease=self.tuning.claim_lease,
-                    limits=self.limits,
-                    on_plain=self._count_plain,
-                    after_post=self.after_post,
-                )
-                self._js = js
-                did = await ensure_consumer(js, self.tuning, self._consumed_since)
-                self._consumed_since = time.time()
-                sub = await js.pull_subscribe(
-                    f"{ALERTS_PREFIX}.>", durable=ALERTS_DELIVERY_DURABLE, stream=ALERTS_STREAM
-                )
-                log.info("alerts.delivery_started", durable=ALERTS_DELIVERY_DURABLE, consumer=did)
-                self._ready.set()
-                return sub
-            except Exception as exc:  # the bus is not there yet: keep trying, never crash the gateway
-                log.warning("alerts.subscribe_retry", error=f"{type(exc).__name__}: {exc}", delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        raise asyncio.CancelledError
+        """Until the bus is there (never crashing the gateway), or until stopped."""
+        return await retried(self._subscribe_once, event="alerts.subscribe_retry", going=self._going)
+
+    def _going(self) -> bool:
+        return not self._stopping
+
+    async def _subscribe_once(self) -> JetStreamContext.PullSubscription:
+        js = self.nc.jetstream()
+        await ensure(js, [ALERTS_STREAM, kv_stream(KV_ALERT_MESSAGES), DEADLETTER_STREAM])
+        store = MessageStore(await js.key_value(KV_ALERT_MESSAGES))
+        self._poster = Poster(
+            chat=self.chat,
+            store=store,
+            owner=self.owner,
+            lease=self.tuning.claim_lease,
+            limits=self.limits,
+            on_plain=self._count_plain,
+            after_post=self.after_post,
+        )
+        self._js = js
+        did = await ensure_consumer(js, self.tuning, self._consumed_since)
+        self._consumed_since = time.time()
+        sub = await js.pull_subscribe(
+            f"{ALERTS_PREFIX}.>", durable=ALERTS_DELIVERY_DURABLE, stream=ALERTS_STREAM
+        )
+        log.info("alerts.delivery_started", durable=ALERTS_DELIVERY_DURABLE, consumer=did)
+        self._ready.set()
+        return sub
 
     async def _consumer_gone(self) -> bool:
         """Whether the durable (or its stream) no longer exists; False when the bus cannot say."""
