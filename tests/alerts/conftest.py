@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,16 @@ class Slack:
     def delivery(self, nc: Client, *, tuning: Tuning = FAST, **values: Any) -> AlertDelivery:
         """Alert delivery to the on-call channel through the gateway's Chat over this Slack."""
         return AlertDelivery(nc=nc, chat=SlackChat(self.client), oncall=self.oncall, tuning=tuning, **values)
+
+    @asynccontextmanager
+    async def delivering(self, nc: Client, **values: Any) -> AsyncIterator[AlertDelivery]:
+        """`delivery(nc, **values)`, started for the length of an `async with` block."""
+        delivery = self.delivery(nc, **values)
+        await delivery.start()
+        try:
+            yield delivery
+        finally:
+            await delivery.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -111,6 +112,18 @@ def test_alerts_about_chatops_go_around_it_and_the_watchdog_to_the_dead_mans_swi
     assert set(receivers["deadman"]) == {"name"}
 
 
+def promtool_rule_test(tmp_path: Path, series: list[dict[str, str]], check: dict[str, Any]) -> None:
+    """`promtool test rules` of the project's rules.yml: `series` every 15 s, then one alert check."""
+    shutil.copy(CONFIGS / "rules.yml", tmp_path / "rules.yml")
+    test = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "15s",
+        "tests": [{"interval": "15s", "input_series": series, "alert_rule_test": [check]}],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
+    run(tool("promtool"), "test", "rules", "test.yml", cwd=tmp_path)
+
+
 @pytest.mark.parametrize(
     ("errors_per_step", "fires"),
     [(10, True), (6, True), (4, False), (0, False)],  # per 100 requests; the demo load fails ~10
@@ -118,7 +131,6 @@ def test_alerts_about_chatops_go_around_it_and_the_watchdog_to_the_dead_mans_swi
 def test_error_ratio_rule_fires_only_above_5_percent(
     tmp_path: Path, errors_per_step: int, fires: bool
 ) -> None:
-    shutil.copy(CONFIGS / "rules.yml", tmp_path / "rules.yml")
     expected = (
         [
             {
@@ -132,64 +144,33 @@ def test_error_ratio_rule_fires_only_above_5_percent(
         if fires
         else []
     )
-    test = {
-        "rule_files": ["rules.yml"],
-        "evaluation_interval": "15s",
-        "tests": [
-            {
-                "interval": "15s",
-                "input_series": [
-                    {
-                        "series": 'petstore_requests_total{job="petstore",method="SearchPets",code="OK"}',
-                        "values": "0+100x20",
-                    },
-                    {
-                        "series": 'petstore_request_errors_total{job="petstore",method="SearchPets"}',
-                        "values": f"0+{errors_per_step}x20",
-                    },
-                ],
-                "alert_rule_test": [
-                    {"eval_time": "4m", "alertname": "PetstoreErrorRatioHigh", "exp_alerts": expected}
-                ],
-            }
-        ],
-    }
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
-    run(tool("promtool"), "test", "rules", "test.yml", cwd=tmp_path)
+    series = [
+        {
+            "series": 'petstore_requests_total{job="petstore",method="SearchPets",code="OK"}',
+            "values": "0+100x20",
+        },
+        {
+            "series": 'petstore_request_errors_total{job="petstore",method="SearchPets"}',
+            "values": f"0+{errors_per_step}x20",
+        },
+    ]
+    check = {"eval_time": "4m", "alertname": "PetstoreErrorRatioHigh", "exp_alerts": expected}
+    promtool_rule_test(tmp_path, series, check)
 
 
 def test_petstore_down_rule_fires_when_the_target_is_down(tmp_path: Path) -> None:
-    shutil.copy(CONFIGS / "rules.yml", tmp_path / "rules.yml")
-    test = {
-        "rule_files": ["rules.yml"],
-        "evaluation_interval": "15s",
-        "tests": [
+    series = [{"series": 'up{job="petstore",instance="127.0.0.1:9101"}', "values": "0x10"}]
+    check = {
+        "eval_time": "1m",
+        "alertname": "PetstoreDown",
+        "exp_alerts": [
             {
-                "interval": "15s",
-                "input_series": [
-                    {"series": 'up{job="petstore",instance="127.0.0.1:9101"}', "values": "0x10"}
-                ],
-                "alert_rule_test": [
-                    {
-                        "eval_time": "1m",
-                        "alertname": "PetstoreDown",
-                        "exp_alerts": [
-                            {
-                                "exp_labels": {
-                                    "severity": "critical",
-                                    "job": "petstore",
-                                    "instance": "127.0.0.1:9101",
-                                },
-                                "exp_annotations": {
-                                    "summary": "Petstore 127.0.0.1:9101 is down",
-                                    "description": DOWN_DESCRIPTION,
-                                },
-                            }
-                        ],
-                    }
-                ],
+                "exp_labels": {"severity": "critical", "job": "petstore", "instance": "127.0.0.1:9101"},
+                "exp_annotations": {
+                    "summary": "Petstore 127.0.0.1:9101 is down",
+                    "description": DOWN_DESCRIPTION,
+                },
             }
         ],
     }
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
-    run(tool("promtool"), "test", "rules", "test.yml", cwd=tmp_path)
+    promtool_rule_test(tmp_path, series, check)

@@ -14,53 +14,37 @@ from nats.js.errors import NotFoundError
 from gateway.alerts.routing import parse_routes
 from gateway.render.slack import TONE_COLOURS
 from tests.alerts.conftest import FAST, Slack
-from tools.harness.alerts import fixture, flat, replies, store, top_level, webhook
+from tools.harness.alerts import fixture, flat, replies, resolved_in_place, store, top_level, webhook
 from tools.harness.wait import eventually
 
 
 async def test_firing_is_posted_then_updated_to_resolved_with_a_thread_reply(
     js_ready: Client, slack: Slack
 ) -> None:
-    delivery = slack.delivery(js_ready)
-    await delivery.start()
-    try:
+    async with slack.delivering(js_ready):
         await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
         posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
         assert "FIRING [info] ShortLived" in flat(posted)
         assert "chatops_silence_1h" in flat(posted)
 
         await store(js_ready, fixture("webhook-04-resolved-ShortLived.json"))
-        reply = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=30)
-        assert "Resolved" in reply["text"]
-        messages = await slack.control.messages(slack.oncall)
-        [original] = top_level(messages)
-        assert original["ts"] == posted["ts"]
-        assert "RESOLVED" in flat(original)
-        assert "~*ShortLived*" in flat(original)
+        original = await resolved_in_place(slack.control, slack.oncall, posted, "ShortLived", timeout=30)
         assert "chatops_silence_1h" not in flat(original)
         assert len(original["history"]) == 1
         updates = await slack.control.requests("chat.update")
         assert [u["args"]["attachments"][0]["color"] for u in updates if u["ok"]] == [
             TONE_COLOURS["resolved"]
         ]
-    finally:
-        await delivery.stop()
 
 
 async def test_redelivered_notification_is_not_posted_twice(js_ready: Client, slack: Slack) -> None:
-    delivery = slack.delivery(js_ready)
-    await delivery.start()
-    try:
+    async with slack.delivering(js_ready):
         body = fixture("webhook-01-firing-AlwaysFiring.json")
         await store(js_ready, body)
         await slack.control.wait_for_message(slack.oncall, timeout=30)
-    finally:
-        await delivery.stop()
     # Forget the consumer's progress: every stored notification comes again, as after a lost ack.
     await js_ready.jetstream().delete_consumer("CHATOPS_ALERTS", "chatops-gateway-alerts")
-    again = slack.delivery(js_ready)
-    await again.start()
-    try:
+    async with slack.delivering(js_ready):
 
         async def consumed() -> bool:
             try:
@@ -71,36 +55,26 @@ async def test_redelivered_notification_is_not_posted_twice(js_ready: Client, sl
 
         await eventually(consumed, what="redelivered notification acknowledged")
         assert len(await slack.control.messages(slack.oncall)) == 1
-    finally:
-        await again.stop()
 
 
 async def test_routes_send_a_team_to_its_channel(js_ready: Client, slack: Slack) -> None:
     payments = await slack.control.create_channel("payments")
-    delivery = slack.delivery(js_ready, routes=parse_routes([f"team=chatops:{payments}"]))
-    await delivery.start()
-    try:
+    async with slack.delivering(js_ready, routes=parse_routes([f"team=chatops:{payments}"])):
         await store(js_ready, fixture("webhook-01-firing-AlwaysFiring.json"))
         await store(js_ready, fixture("webhook-02-firing-ShortLived.json"))
         routed = await slack.control.wait_for_message(payments, timeout=30)
         assert "AlwaysFiring" in flat(routed)
         default = await slack.control.wait_for_message(slack.oncall, timeout=30)
         assert "ShortLived" in flat(default)
-    finally:
-        await delivery.stop()
 
 
 async def test_a_group_of_500_alerts_is_one_accepted_message(js_ready: Client, slack: Slack) -> None:
-    delivery = slack.delivery(js_ready)
-    await delivery.start()
-    try:
+    async with slack.delivering(js_ready):
         await store(js_ready, webhook("Burst", [(f"host-{i:03d}", "firing") for i in range(500)]))
         posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
         assert len(posted["blocks"]) <= 50
         assert "… and 460 more" in flat(posted)
         assert len(top_level(await slack.control.messages(slack.oncall))) == 1
-    finally:
-        await delivery.stop()
 
 
 def updates_of(message: dict[str, Any]) -> list[str]:
@@ -126,9 +100,7 @@ async def test_429_then_500_for_a_while_loses_nothing_keeps_order_no_dupes(
     }
     await slack.control.set_fault("ratelimited", count=4, retry_after=1)
     await slack.control.set_fault("server_error", seconds=6)
-    delivery = slack.delivery(js_ready)
-    await delivery.start()
-    try:
+    async with slack.delivering(js_ready):
         for i in range(3):
             for group, versions in steps.items():
                 await store(js_ready, webhook(group, versions[i]))
@@ -159,8 +131,6 @@ async def test_429_then_500_for_a_while_loses_nothing_keeps_order_no_dupes(
         requests = await slack.control.requests()
         assert any(r["status"] == 429 for r in requests)
         assert any(r["status"] == 500 for r in requests)
-    finally:
-        await delivery.stop()
 
 
 async def test_stop_during_start_up_returns_and_a_restart_delivers(js_ready: Client, slack: Slack) -> None:
@@ -186,9 +156,7 @@ async def test_stop_during_start_up_returns_and_a_restart_delivers(js_ready: Cli
 async def test_a_changed_ack_wait_updates_the_durable_consumer(js_ready: Client, slack: Slack) -> None:
     js = js_ready.jetstream()
     for ack_wait in (30.0, 7.0):
-        delivery = slack.delivery(js_ready, tuning=replace(FAST, ack_wait=ack_wait))
-        await delivery.start()
-        try:
+        async with slack.delivering(js_ready, tuning=replace(FAST, ack_wait=ack_wait)):
 
             async def consumer_ack_wait(want: float = ack_wait) -> float | None:
                 with contextlib.suppress(NotFoundError):
@@ -199,5 +167,3 @@ async def test_a_changed_ack_wait_updates_the_durable_consumer(js_ready: Client,
                 return None
 
             assert await eventually(consumer_ack_wait, timeout=30) == ack_wait
-        finally:
-            await delivery.stop()

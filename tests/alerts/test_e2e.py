@@ -31,14 +31,14 @@ from tests.alerts.stack import (
     ops,
 )
 from tools.harness import components
-from tools.harness.alerts import fixture, flat, replies, top_level, webhook
+from tools.harness.alerts import fixture, flat, replies, resolved_in_place, top_level, webhook
+from tools.harness.browser import ARTIFACTS
 from tools.harness.components import Service, demo_load, metric
 from tools.harness.petstore import Petstore
 from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus
 from tools.harness.wait import eventually
 
 THRESHOLD_RGB = (0xD6, 0x27, 0x28)  # ops.graphs.draw.THRESHOLD_COLOUR
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = pytest.mark.slow
 
@@ -98,13 +98,8 @@ async def test_firing_alert_is_posted_and_resolve_updates_the_same_message(
         assert f"<{am.url}/#/alerts|Alertmanager>" in text
 
         switch.value = 0
-        reply = await slack.control.wait_for_message(slack.oncall, thread_ts=posted["ts"], timeout=90)
-        assert "Resolved" in reply["text"]
-        messages = await slack.control.messages(slack.oncall)
-        [original] = top_level(messages)
-        assert original["ts"] == posted["ts"]
+        original = await resolved_in_place(slack.control, slack.oncall, posted, "ChatopsSwitchOn", timeout=90)
         assert "RESOLVED [critical] ChatopsSwitchOn" in flat(original)
-        assert "~*ChatopsSwitchOn*" in flat(original)
         assert hook.metric("chatops_notifier_published_total") == 2
         assert gw.proc.running
     finally:

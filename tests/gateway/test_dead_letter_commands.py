@@ -6,7 +6,7 @@ from chatops.v1 import deadletters_pb2 as pb
 from chatops.v1.events_pb2 import AlertNotification
 from gateway.commands import render_reply
 from gateway.render.text import to_text
-from tests.gateway.test_grammar import bad, ok
+from tests.gateway.parsing import bad, ok
 
 
 def test_dead_letters_takes_a_limit_and_whether_to_show_replayed_ones() -> None:

@@ -7,24 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from chatops.v1 import deploys_pb2 as pb
-from gateway.commands import Request, UsageError, parse
 from gateway.render.deploys import card, list_deploys, progress_bar, release_status
 from gateway.render.slack import to_slack
 from gateway.render.text import to_text
+from tests.gateway.parsing import bad, ok
 
 NOW = datetime(2026, 1, 2, 15, 4, 5, tzinfo=UTC)
-
-
-def ok(text: str) -> Request:
-    parsed = parse(text, now=NOW)
-    assert isinstance(parsed, Request), parsed
-    return parsed
-
-
-def bad(text: str) -> UsageError:
-    parsed = parse(text, now=NOW)
-    assert isinstance(parsed, UsageError), parsed
-    return parsed
 
 
 def test_deploy_and_rollback_are_changes_that_ask_to_confirm():

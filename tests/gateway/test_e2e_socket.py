@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from nats.aio.client import Client
 from PIL import Image
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from chatops import codec
 from chatops.bus import Caller, call
@@ -26,7 +26,7 @@ from petstore.model import Pet, PetKind
 from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import Person, person
 from tests.gateway.stack import World
-from tests.slackemu.test_page import ARTIFACTS, CHROMIUM, FLAGS
+from tools.harness.browser import ARTIFACTS, chromium_page
 from tools.harness.servers import running
 from tools.harness.wait import eventually
 
@@ -224,28 +224,17 @@ async def test_graph_puts_a_png_in_the_thread_and_the_page_shows_it(world, contr
     )
     [file] = reply["files"]
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1100, "height": 900},
-        )
-        try:
-            page = browser.pages[0] if browser.pages else await browser.new_page()
-            await page.goto(world.slack.base_url + "/")
-            await page.locator(f'#channels li[data-id="{grace.channel}"]').click()
-            picture = page.locator(f'.thread figure.file[data-file-id="{file["id"]}"] img')
-            await expect(picture).to_be_visible(timeout=20_000)
-            assert await picture.evaluate("img => img.complete && img.naturalWidth") == 1200
-            await picture.scroll_into_view_if_needed()
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shot = ARTIFACTS / "graph-in-chat.png"
-            await page.screenshot(path=str(shot))
-            assert shot.stat().st_size > 20_000
-        finally:
-            await browser.close()
+    async with chromium_page(tmp_path / "chromium", height=900) as page:
+        await page.goto(world.slack.base_url + "/")
+        await page.locator(f'#channels li[data-id="{grace.channel}"]').click()
+        picture = page.locator(f'.thread figure.file[data-file-id="{file["id"]}"] img')
+        await expect(picture).to_be_visible(timeout=20_000)
+        assert await picture.evaluate("img => img.complete && img.naturalWidth") == 1200
+        await picture.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "graph-in-chat.png"
+        await page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 20_000
 
 
 async def test_with_ops_stopped_users_hear_it_and_after_a_restart_commands_work(world, control):

@@ -11,21 +11,9 @@ from hypothesis import strategies as st
 from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.commands import SPECS, HelpRequest, Request, UsageError, parse
 from gateway.commands.table import BY_PHRASE
+from tests.gateway.parsing import NOW, bad, ok
 
-NOW = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
 TID = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-
-def ok(text: str) -> Request:
-    parsed = parse(text, now=NOW)
-    assert isinstance(parsed, Request), getattr(parsed, "text", parsed)
-    return parsed
-
-
-def bad(text: str) -> UsageError:
-    parsed = parse(text, now=NOW)
-    assert isinstance(parsed, UsageError), parsed
-    return parsed
 
 
 def test_help_and_empty_text_ask_for_help():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,25 +10,14 @@ from typing import Any
 import aiohttp
 import pytest
 from PIL import Image
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackemu.client import EmulatorControl
 from tests.slackemu.bolt_apps import echo_app
+from tools.harness.browser import ARTIFACTS, chromium_page
 from tools.harness.slackemu import SlackEmulator
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# No network but loopback here, and no downloads: keep Chromium from trying.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 ALERT_BLOCKS: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "🔥 HighErrorRate"}},
@@ -107,90 +95,75 @@ async def test_page_shows_a_conversation(
 ) -> None:
     control = bolt
     alice, oncall = await control.user_id("alice"), await control.channel_id("oncall")
-    async with async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1100, "height": 700},
+    async with chromium_page(tmp_path / "chromium-profile", height=700) as page:
+        errors: list[Any] = []
+        page.on("pageerror", lambda exc: errors.append(exc))
+        await page.goto(slack_emulator.base_url + "/")
+        await page.locator(f'#channels li[data-id="{oncall}"]').click()
+        await page.select_option("#user-select", alice)
+        await expect(page.locator("#status")).to_have_text("live", timeout=20_000)
+
+        await page.fill("#text", "@chatops hello from the browser")
+        await page.press("#text", "Enter")
+        reply = page.locator(".thread .message.bot .text", has_text="pong: hello from the browser")
+        await expect(reply).to_be_visible(timeout=20_000)
+        mine = page.locator(f'.message[data-user="{alice}"] .mention', has_text="@chatops")
+        await expect(mine.first).to_be_visible()
+
+        await page.fill("#text", "@chatops buttons")
+        await page.press("#text", "Enter")
+        button = page.locator('button.block-button[data-action-id="approve"]').last
+        await expect(button).to_be_visible(timeout=20_000)
+        await expect(page.locator(".section-text b", has_text="Deploy v2?").last).to_be_visible()
+        await button.click()
+        approved = page.locator(".message.bot .text", has_text=f"approved v2 by @alice in {oncall}")
+        await expect(approved).to_be_visible(timeout=20_000)
+        await expect(page.locator(".message.bot .edited").last).to_be_visible()
+
+        web = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
+        await web.chat_postMessage(channel=oncall, text="HighErrorRate firing", blocks=ALERT_BLOCKS)
+        await expect(page.locator(".block.header", has_text="HighErrorRate")).to_be_visible(timeout=20_000)
+        await expect(page.locator(".fields div", has_text="critical")).to_be_visible()
+        await expect(page.locator(".block.context", has_text="Alertmanager")).to_be_visible()
+        await expect(page.locator('button.block-button.danger[data-action-id="silence"]')).to_be_visible()
+        graph_link = page.locator(".section-text a", has_text="graph")
+        await expect(graph_link).to_have_attribute(
+            "href", "http://127.0.0.1:9090/graph?g0.expr=up%3D%3D0&g0.tab=1"
         )
-        try:
-            page = context.pages[0] if context.pages else await context.new_page()
-            errors: list[Any] = []
-            page.on("pageerror", lambda exc: errors.append(exc))
-            await page.goto(slack_emulator.base_url + "/")
-            await page.locator(f'#channels li[data-id="{oncall}"]').click()
-            await page.select_option("#user-select", alice)
-            await expect(page.locator("#status")).to_have_text("live", timeout=20_000)
+        section = page.locator(".section-text", has=page.locator("a", has_text="graph"))
+        await expect(section).to_contain_text("🔥")
+        await expect(section).to_contain_text("✅ at 12:30:45 :no_such_emoji:")
 
-            await page.fill("#text", "@chatops hello from the browser")
-            await page.press("#text", "Enter")
-            reply = page.locator(".thread .message.bot .text", has_text="pong: hello from the browser")
-            await expect(reply).to_be_visible(timeout=20_000)
-            mine = page.locator(f'.message[data-user="{alice}"] .mention', has_text="@chatops")
-            await expect(mine.first).to_be_visible()
+        done = await web.files_upload_v2(
+            channel=oncall,
+            file=picture(),
+            filename="picture.png",
+            title="A picture",
+            alt_txt="red and blue",
+            initial_comment=":chart_with_upwards_trend: *a picture*",
+        )
+        file_id = done["files"][0]["id"]
+        image = page.locator(f'figure.file[data-file-id="{file_id}"] img')
+        await expect(image).to_be_visible(timeout=20_000)
+        await expect(image).to_have_attribute("alt", "red and blue")
+        assert await image.evaluate("img => img.complete && img.naturalWidth") == 300
+        await expect(page.locator(".message.bot .text", has_text="📈 a picture")).to_be_visible()
 
-            await page.fill("#text", "@chatops buttons")
-            await page.press("#text", "Enter")
-            button = page.locator('button.block-button[data-action-id="approve"]').last
-            await expect(button).to_be_visible(timeout=20_000)
-            await expect(page.locator(".section-text b", has_text="Deploy v2?").last).to_be_visible()
-            await button.click()
-            approved = page.locator(".message.bot .text", has_text=f"approved v2 by @alice in {oncall}")
-            await expect(approved).to_be_visible(timeout=20_000)
-            await expect(page.locator(".message.bot .edited").last).to_be_visible()
+        # Alertmanager's own Slack integration posts attachments through the incoming webhook.
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(slack_emulator.webhook_url, json=HOOK) as resp,
+        ):
+            assert resp.status == 200
+        title = page.locator(".attachment .attachment-title", has_text="FIRING [critical] ChatopsGatewayDown")
+        await expect(title).to_be_visible(timeout=20_000)
+        await expect(page.locator(".attachment", has_text="cannot scrape the gateway")).to_be_visible()
 
-            web = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
-            await web.chat_postMessage(channel=oncall, text="HighErrorRate firing", blocks=ALERT_BLOCKS)
-            await expect(page.locator(".block.header", has_text="HighErrorRate")).to_be_visible(
-                timeout=20_000
-            )
-            await expect(page.locator(".fields div", has_text="critical")).to_be_visible()
-            await expect(page.locator(".block.context", has_text="Alertmanager")).to_be_visible()
-            await expect(page.locator('button.block-button.danger[data-action-id="silence"]')).to_be_visible()
-            graph_link = page.locator(".section-text a", has_text="graph")
-            await expect(graph_link).to_have_attribute(
-                "href", "http://127.0.0.1:9090/graph?g0.expr=up%3D%3D0&g0.tab=1"
-            )
-            section = page.locator(".section-text", has=page.locator("a", has_text="graph"))
-            await expect(section).to_contain_text("🔥")
-            await expect(section).to_contain_text("✅ at 12:30:45 :no_such_emoji:")
-
-            done = await web.files_upload_v2(
-                channel=oncall,
-                file=picture(),
-                filename="picture.png",
-                title="A picture",
-                alt_txt="red and blue",
-                initial_comment=":chart_with_upwards_trend: *a picture*",
-            )
-            file_id = done["files"][0]["id"]
-            image = page.locator(f'figure.file[data-file-id="{file_id}"] img')
-            await expect(image).to_be_visible(timeout=20_000)
-            await expect(image).to_have_attribute("alt", "red and blue")
-            assert await image.evaluate("img => img.complete && img.naturalWidth") == 300
-            await expect(page.locator(".message.bot .text", has_text="📈 a picture")).to_be_visible()
-
-            # Alertmanager's own Slack integration posts attachments through the incoming webhook.
-            async with (
-                aiohttp.ClientSession() as http,
-                http.post(slack_emulator.webhook_url, json=HOOK) as resp,
-            ):
-                assert resp.status == 200
-            title = page.locator(
-                ".attachment .attachment-title", has_text="FIRING [critical] ChatopsGatewayDown"
-            )
-            await expect(title).to_be_visible(timeout=20_000)
-            await expect(page.locator(".attachment", has_text="cannot scrape the gateway")).to_be_visible()
-
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shot = ARTIFACTS / "slackemu-page.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            assert errors == []
-        finally:
-            await context.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "slackemu-page.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        assert errors == []
 
     texts = [m["text"] for m in await control.messages(oncall)]
     assert f"<@{control.bot_user_id}> hello from the browser" in texts

@@ -14,6 +14,7 @@ from nats.aio.client import Client
 from chatops import codec
 from chatops.subjects import ALERTS_STREAM, H_MSG_ID, alert_subject
 from notifier.webhook import content_id, parse_payload, to_notification
+from slackemu.client import EmulatorControl
 from tools.harness.procs import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "alertmanager"  # recorded from a real Alertmanager
@@ -70,6 +71,19 @@ def replies(messages: list[dict[str, Any]], ts: str) -> list[dict[str, Any]]:
 
 def flat(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
+
+
+async def resolved_in_place(
+    control: EmulatorControl, channel: str, posted: dict[str, Any], name: str, timeout: float
+) -> dict[str, Any]:
+    """Once "Resolved" is said in the thread of the alert message `posted`: that same message, alone at
+    the top of `channel`, now says RESOLVED and strikes the alert `name` through."""
+    reply = await control.wait_for_message(channel, thread_ts=posted["ts"], timeout=timeout)
+    assert "Resolved" in reply["text"]
+    [original] = top_level(await control.messages(channel))
+    assert original["ts"] == posted["ts"]
+    assert "RESOLVED" in flat(original) and f"~*{name}*" in flat(original)
+    return original
 
 
 async def push_alert(alertmanager_url: str, name: str, summary: str, **labels: str) -> None:
