@@ -80,52 +80,52 @@ class Limits:
 
 
 def stream_configs(limits: Limits) -> list[StreamConfig]:
-    common = {
-        "retention": RetentionPolicy.LIMITS,
-        "storage": StorageType.FILE,
-        "discard": DiscardPolicy.OLD,
-        "num_replicas": limits.replicas,
-        "max_msg_size": 4 << 20,
-    }
+    def stream(name: str, description: str, prefix: str, max_age: float, max_bytes: int) -> StreamConfig:
+        return StreamConfig(
+            name=name,
+            description=description,
+            subjects=[f"{prefix}.>"],
+            max_age=max_age,
+            duplicate_window=min(limits.duplicate_window, max_age),
+            max_bytes=max_bytes,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            num_replicas=limits.replicas,
+            max_msg_size=4 << 20,
+        )
+
+    # The event log cannot be wiped through the API, by anyone (and this cannot be undone).
+    audit = stream(
+        AUDIT_STREAM,
+        "One event per command run by ops",
+        AUDIT_PREFIX,
+        limits.audit_max_age,
+        limits.audit_max_bytes,
+    )
+    audit = replace(audit, deny_delete=True, deny_purge=True)
     return [
-        StreamConfig(
-            name=ALERTS_STREAM,
-            description="One event per Alertmanager notification",
-            subjects=[f"{ALERTS_PREFIX}.>"],
-            max_age=limits.alerts_max_age,
-            duplicate_window=min(limits.duplicate_window, limits.alerts_max_age),
-            max_bytes=limits.alerts_max_bytes,
-            **common,  # type: ignore[arg-type]
+        stream(
+            ALERTS_STREAM,
+            "One event per Alertmanager notification",
+            ALERTS_PREFIX,
+            limits.alerts_max_age,
+            limits.alerts_max_bytes,
         ),
-        StreamConfig(
-            name=AUDIT_STREAM,
-            description="One event per command run by ops",
-            subjects=[f"{AUDIT_PREFIX}.>"],
-            max_age=limits.audit_max_age,
-            duplicate_window=min(limits.duplicate_window, limits.audit_max_age),
-            max_bytes=limits.audit_max_bytes,
-            # The event log cannot be wiped through the API, by anyone (and this cannot be undone).
-            deny_delete=True,
-            deny_purge=True,
-            **common,  # type: ignore[arg-type]
+        audit,
+        stream(
+            DEPLOYS_STREAM,
+            "One event per step of every deploy; a service's state is their projection",
+            DEPLOYS_PREFIX,
+            limits.deploys_max_age,
+            limits.deploys_max_bytes,
         ),
-        StreamConfig(
-            name=DEPLOYS_STREAM,
-            description="One event per step of every deploy; a service's state is their projection",
-            subjects=[f"{DEPLOYS_PREFIX}.>"],
-            max_age=limits.deploys_max_age,
-            duplicate_window=min(limits.duplicate_window, limits.deploys_max_age),
-            max_bytes=limits.deploys_max_bytes,
-            **common,  # type: ignore[arg-type]
-        ),
-        StreamConfig(
-            name=DEADLETTER_STREAM,
-            description="Events that could not be delivered, with the reason; listed and replayed from chat",
-            subjects=[f"{DEADLETTER_PREFIX}.>"],
-            max_age=limits.deadletter_max_age,
-            duplicate_window=min(limits.duplicate_window, limits.deadletter_max_age),
-            max_bytes=limits.deadletter_max_bytes,
-            **common,  # type: ignore[arg-type]
+        stream(
+            DEADLETTER_STREAM,
+            "Events that could not be delivered, with the reason; listed and replayed from chat",
+            DEADLETTER_PREFIX,
+            limits.deadletter_max_age,
+            limits.deadletter_max_bytes,
         ),
     ]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from chatops.yamlfile import read_yaml
 
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
@@ -138,10 +138,5 @@ def parse_manifest(doc: Any, source: str = "the manifest") -> Manifest:
 
 def load_manifest(path: Path) -> Manifest:
     """Read and check the manifest at `path`."""
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ManifestError(f"cannot read the release manifest {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"the release manifest {path} is not valid YAML: {exc}") from None
+    doc = read_yaml(path, ManifestError, f"the release manifest {path}")
     return parse_manifest(doc, str(path))

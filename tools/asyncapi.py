@@ -213,6 +213,11 @@ def _identities(publish: list[str], subscribe: list[str]) -> dict[str, Any]:
     return {"publish": publish, "subscribe": subscribe}
 
 
+def _stream_identities(stream: str) -> dict[str, Any]:
+    """Which identities may append to a stream's subjects and read them back."""
+    return _identities(access.writers_of(stream), access.readers_of(stream))
+
+
 def _camel(command: str) -> str:
     noun, verb = command.split(".")
     return noun + verb.title()
@@ -281,9 +286,7 @@ def document(catalog: Catalog) -> dict[str, Any]:
             },
         },
         "messages": {"AlertNotification": {"$ref": "#/components/messages/AlertNotification"}},
-        "x-identities": _identities(
-            access.writers_of(subjects.ALERTS_STREAM), access.readers_of(subjects.ALERTS_STREAM)
-        ),
+        "x-identities": _stream_identities(subjects.ALERTS_STREAM),
     }
     channels["audit"] = {
         "address": f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}",
@@ -296,9 +299,7 @@ def document(catalog: Catalog) -> dict[str, Any]:
             "verb": {"description": "the command's verb, e.g. set"},
         },
         "messages": {"AuditEvent": {"$ref": "#/components/messages/AuditEvent"}},
-        "x-identities": _identities(
-            access.writers_of(subjects.AUDIT_STREAM), access.readers_of(subjects.AUDIT_STREAM)
-        ),
+        "x-identities": _stream_identities(subjects.AUDIT_STREAM),
     }
     channels["deploys"] = {
         "address": f"{subjects.DEPLOYS_PREFIX}.{{service}}.{{step}}",
@@ -314,9 +315,7 @@ def document(catalog: Catalog) -> dict[str, Any]:
             },
         },
         "messages": {"DeployEvent": {"$ref": "#/components/messages/DeployEvent"}},
-        "x-identities": _identities(
-            access.writers_of(subjects.DEPLOYS_STREAM), access.readers_of(subjects.DEPLOYS_STREAM)
-        ),
+        "x-identities": _stream_identities(subjects.DEPLOYS_STREAM),
     }
     channels["deadletters"] = {
         "address": f"{subjects.DEADLETTER_PREFIX}.{{kind}}",
@@ -332,9 +331,7 @@ def document(catalog: Catalog) -> dict[str, Any]:
             "DeadLetter": {"$ref": "#/components/messages/DeadLetter"},
             "DeadLetterReplayed": {"$ref": "#/components/messages/DeadLetterReplayed"},
         },
-        "x-identities": _identities(
-            access.writers_of(subjects.DEADLETTER_STREAM), access.readers_of(subjects.DEADLETTER_STREAM)
-        ),
+        "x-identities": _stream_identities(subjects.DEADLETTER_STREAM),
     }
     for event in EVENTS:
         messages[event] = {

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from chatops.yamlfile import read_yaml
+
 # Fast enough that the demo's error-ratio alert fires within a couple of minutes of `chatops up`.
 LOCAL_SCRAPE_INTERVAL = "5s"
 # Prometheus' --rules.alert.resend-delay, the same in `chatops up`, docker-compose and the docs: how
@@ -197,12 +199,7 @@ def alertmanager_with_replicas(doc: Mapping[str, Any], twins: Mapping[int, int])
 
 
 def load(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    doc = read_yaml(path, ConfigError)
     if not isinstance(doc, dict):
         raise ConfigError(f"{path} must be a YAML mapping")
     return doc

@@ -20,11 +20,11 @@ from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
 from gateway.alerts.render import SILENCE_HOURS, alert_doc, silence_reply
 from gateway.alerts.store import MessageStore, live_silence, with_silence
 from gateway.audit import AuditSink, refusal_event
-from gateway.flow import Asker, new_traceparent
+from gateway.flow import Asker
 from gateway.render.doc import Doc, Mention, Para, Text
 from gateway.render.notes import who_may
 from gateway.render.slack import to_slack
-from gateway.slack.chat import Chat
+from gateway.slack.chat import Chat, person
 from gateway.slack.events import ButtonClick
 
 log = logs.get_logger(__name__)
@@ -58,13 +58,7 @@ class AlertSilencer:
         if record is None:
             await self._say(click, "I no longer know this alert group, so I cannot silence it.")
             return
-        caller = Caller(
-            actor=f"slack:{click.user}",
-            actor_name=await self.chat.user_name(click.user),
-            channel=click.channel,
-            source="slack",
-            traceparent=new_traceparent(),
-        )
+        caller = await person(self.chat, click.user, click.channel)
         request = silence_request(record.labels, hours, caller.actor_name)
         if not is_admin(caller.actor, self.admins):
             await self._say(

@@ -19,6 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from chatops import logs
+from chatops.bus import Caller
+from gateway.flow import new_traceparent
 from gateway.render.slack import SlackMessage, SlackUpload
 
 log = logs.get_logger(__name__)
@@ -151,6 +153,17 @@ class TaggedChat(Chat, Protocol):
 
     async def find(self, channel: str, tag: Tag, *, thread_ts: str = "", oldest: float = 0.0) -> str | None:
         """The ts of our message with `tag` in the channel since `oldest` (or in the thread), if any."""
+
+
+async def person(chat: Chat, user: str, channel: str) -> Caller:
+    """The Caller for a Slack user acting in `channel` (a message or a click), on a trace of its own."""
+    return Caller(
+        actor=f"slack:{user}",
+        actor_name=await chat.user_name(user),
+        channel=channel,
+        source="slack",
+        traceparent=new_traceparent(),
+    )
 
 
 def chat_error(exc: SlackApiError) -> ChatError:

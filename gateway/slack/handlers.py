@@ -25,7 +25,7 @@ from gateway.render.text import to_text
 from gateway.seen import SeenEvents
 from gateway.slack.admission import Admission
 from gateway.slack.blocks import CANCEL, confirm_message, resolved_message
-from gateway.slack.chat import Chat, ChatError
+from gateway.slack.chat import Chat, ChatError, person
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
@@ -71,13 +71,7 @@ class SlackGateway:
             await self._refuse_origin(msg, why)
             return
         started = time.monotonic()
-        caller = Caller(
-            actor=f"slack:{msg.user}",
-            actor_name=await self.chat.user_name(msg.user),
-            channel=msg.channel,
-            source="slack",
-            traceparent=new_traceparent(),
-        )
+        caller = await person(self.chat, msg.user, msg.channel)
         step = decide(parse(msg.text), caller.actor, self.admins)
         try:
             name, outcome = await self._act(step, caller, msg)

@@ -67,6 +67,7 @@ def alive(pid: int) -> bool:
 def test_a_component_started_for_a_test_dies_with_the_process_that_started_it(tmp_path) -> None:
     """The starter (here a child of ours) is killed: its component gets SIGTERM and exits."""
     marker = tmp_path / "pid"
+    # Both processes just live (the sleeps are the scenario, not a wait) until one is killed.
     lives = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
     child = Component("x", (sys.executable, "-c", lives))
     argv = list(command(child, die_with_parent=True))

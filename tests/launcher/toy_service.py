@@ -26,7 +26,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     port = int(sys.argv[1])
-    # A grandchild in the same process group: stopping the component must take it too.
+    # A grandchild in the same process group (it just lives): stopping the component must take it too.
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     print(f"toy listening on {port}", flush=True)
     HTTPServer(("127.0.0.1", port), Handler).serve_forever()
