@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from gateway.slack.chat import SlackChat
 from slackemu.client import EmulatorControl
 from tools.harness.slackemu import SlackEmulator
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
 # Test-sized waits: retries within a second or two, a quick look for a vanished consumer.
 FAST = Tuning(
     ack_wait=5.0,

@@ -11,13 +11,14 @@ import pytest
 import yaml
 
 from notifier.settings import NotifierSettings
+from tools.harness.procs import ROOT
 
 ERROR_RATIO_DESCRIPTION = (
     "More than 5% of petstore requests failed over the last minute on petstore. "
     "Ask chat for `list traces since=15m tags=[error]` to see which calls fail."
 )
 DOWN_DESCRIPTION = "Prometheus cannot scrape 127.0.0.1:9101 (job petstore) for 30s."
-CONFIGS = Path(__file__).resolve().parents[2] / "alertmanager"
+CONFIGS = ROOT / "alertmanager"
 
 
 def tool(name: str) -> str:

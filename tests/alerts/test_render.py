@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -17,8 +16,7 @@ from gateway.render.doc import Buttons
 from gateway.render.slack import TONE_COLOURS, SlackMessage, to_slack
 from gateway.render.text import to_text
 from notifier.webhook import parse_payload, to_notification
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "alertmanager"
+from tools.harness.alerts import FIXTURES
 
 
 def fixture(name: str) -> AlertNotification:

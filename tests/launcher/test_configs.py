@@ -6,7 +6,6 @@ import json
 import stat
 import subprocess
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,7 +22,7 @@ from chatops.launcher.configs import (
 from chatops.launcher.ports import Ports, second_replicas
 from chatops.launcher.spec import alertmanager_component, prometheus_component
 from tools.harness.ports import free_port
-from tools.harness.procs import Process
+from tools.harness.procs import ROOT, Process
 from tools.harness.servers import binary, running
 
 PROMETHEUS_YML: dict[str, Any] = {
@@ -136,7 +135,7 @@ def test_real_prometheus_and_alertmanager_load_the_rewritten_configs(tmp_path):
         assert ports.addr("alertmanager") in yaml.safe_dump(config["alerting"])
 
 
-COMMITTED = Path(__file__).resolve().parents[2] / "alertmanager"
+COMMITTED = ROOT / "alertmanager"
 
 
 def test_the_second_path_reads_its_webhook_url_from_a_file_or_is_dropped(tmp_path):
