@@ -94,7 +94,7 @@ def doc_mentions(doc: Doc) -> set[str]:
 
 def assert_inert(msg: SlackMessage, doc: Doc) -> None:
     """No markup but the Doc's own mentions and links; every other <, > and & is escaped."""
-    links = {(slack_url(link.url), escape(link.label)) for link in doc_links(doc)}
+    links = {(slack_url(link.url), escape(link.label) or "link") for link in doc_links(doc)}  # as rendered
     mentions = doc_mentions(doc)
     for text in mrkdwn_strings(msg):
         for user in MENTION.findall(text):
