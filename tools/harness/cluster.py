@@ -19,8 +19,7 @@ from chatops.settings import BusSettings
 from chatops.streams import Limits, names, provision_when_ready
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.procs import Process
-from tools.harness.servers import in_thread
-from tools.harness.wait import eventually
+from tools.harness.wait import eventually, in_thread
 
 START = 30.0  # seconds a node gets to accept connections
 
