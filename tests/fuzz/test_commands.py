@@ -2,10 +2,10 @@
 
 Every text goes through the gateway's own path in-process (parse, decide, render for Slack, and the
 request as ops would decode it off the wire, binary and JSON). Each distinct request the texts make
-(about one text in six) then goes to a real ops (and deployer) over a real bus: whatever the text,
-nothing crashes, each message gets an answer or a usage message, and ops still answers a plain
-`version.get` within a second after every chunk. A smaller sample goes through the Slack emulator,
-the real gateway process and slack-bolt. The regex that used to pin ops is answered too.
+then goes once to a real ops (and deployer) over a real bus: whatever the text, nothing crashes, each
+message gets an answer or a usage message, and ops still answers a plain `version.get` within a second
+after every hundred requests. A smaller sample goes through the Slack emulator, the real gateway
+process and slack-bolt. The regex that used to pin ops is answered too.
 """
 
 from __future__ import annotations
@@ -178,14 +178,15 @@ def test_ten_thousand_generated_messages_get_answers_and_ops_stays_responsive(bu
     admin = bus.world.admin_id
     started = time.monotonic()
     outcomes: Counter[str] = Counter()
-    distinct: dict[tuple[str, bytes, str], Sent] = {}
+    distinct: dict[tuple[str, bytes], Sent] = {}
     for i, text in enumerate(texts):
         actor = f"slack:{admin}" if i % 2 else "slack:UFUZZER1"  # admins get Confirm, others Refuse
         outcome, sent = bus.run(answered(text, actor, (admin,)))
         assert outcome in ANSWERING, f"{outcome} for {text[:300]!r}"
         outcomes[outcome] += 1
-        if sent is not None:  # ops answers the same request the same way: once is enough
-            key = (sent.request.command.name, sent.request.message.SerializeToString(), actor)
+        if sent is not None:  # ops answers the same request the same way: once is enough (changes
+            # reach it from admins only, so who asks does not change the answer)
+            key = (sent.request.command.name, sent.request.message.SerializeToString())
             distinct.setdefault(key, sent)
     in_process = time.monotonic() - started
 
