@@ -34,6 +34,12 @@ class Person:
         reply = await self.ctl.wait_for_message(self.channel, thread_ts=ts, timeout=timeout)
         return ts, reply
 
+    async def updated(self, ts: str, needle: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The message at `ts` in this channel once an edit made it say `needle`."""
+        return await self.ctl.wait_for_update(
+            self.channel, ts, predicate=lambda m: needle in m["text"], timeout=timeout
+        )
+
     async def message(self, ts: str) -> dict[str, Any]:
         for msg in await self.ctl.messages(self.channel):
             if msg["ts"] == ts:

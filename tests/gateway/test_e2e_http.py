@@ -90,10 +90,7 @@ async def test_an_admin_change_over_http_needs_confirm(world, control):
     _, question = await admin.ask("change sampling always")
     await control.click_button(admin.user, admin.channel, question["ts"], "chatops_confirm")
 
-    async def changed() -> bool:
-        return "Sampling changed from never to always." in (await admin.message(question["ts"]))["text"]
-
-    await eventually(changed, what="the question updated with the change")
+    await admin.updated(question["ts"], "Sampling changed from never to always.")
     async with PetstoreClient(world.petstore.addr) as client:
         assert (await client.get_sampler()).type == pb.SAMPLER_TYPE_ALWAYS
 

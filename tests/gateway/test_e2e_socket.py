@@ -129,16 +129,6 @@ async def test_a_slack_connect_guest_from_another_workspace_is_refused_and_audit
     assert "version.get" in history["text"] and "error 403" in history["text"]
 
 
-async def wait_for_update(who: Person, ts: str, needle: str, timeout: float = 30.0) -> dict[str, Any]:
-
-    async def updated() -> dict[str, Any] | None:
-        msg = await who.message(ts)
-        return msg if needle in msg["text"] else None
-
-    found: dict[str, Any] = await eventually(updated, timeout=timeout, what=f"message {ts} saying {needle!r}")
-    return found
-
-
 async def test_an_admin_change_runs_only_after_the_same_admin_confirms(world, control):
     admin = await person(control, user=world.admin_id, name="admin")
     _, question = await admin.ask("change sampling float 0.5")
@@ -154,7 +144,7 @@ async def test_an_admin_change_runs_only_after_the_same_admin_confirms(world, co
         assert (await client.get_sampler()).type == pb.SAMPLER_TYPE_NEVER
 
     await control.click_button(admin.user, admin.channel, question["ts"], "chatops_confirm")
-    done = await wait_for_update(admin, question["ts"], "Sampling changed from never to float 0.5.")
+    done = await admin.updated(question["ts"], "Sampling changed from never to float 0.5.")
     assert "Confirmed by" in done["text"] and "chatops_confirm" not in str(done["blocks"])
     async with PetstoreClient(world.petstore.addr) as client:
         sampler = await client.get_sampler()
@@ -162,7 +152,7 @@ async def test_an_admin_change_runs_only_after_the_same_admin_confirms(world, co
 
     _, question = await admin.ask("change sampling never")
     await control.click_button(admin.user, admin.channel, question["ts"], "chatops_cancel")
-    await wait_for_update(admin, question["ts"], "Cancelled by")
+    await admin.updated(question["ts"], "Cancelled by")
     async with PetstoreClient(world.petstore.addr) as client:
         assert (await client.get_sampler()).type == pb.SAMPLER_TYPE_FLOAT
 
@@ -171,7 +161,7 @@ async def test_an_admin_silence_is_confirmed_and_created_in_alertmanager(world, 
     admin = await person(control, user=world.admin_id, name="silencer")
     _, question = await admin.ask("silence alertname=GatewayTestAlwaysFiring for=1h testing the gateway")
     await control.click_button(admin.user, admin.channel, question["ts"], "chatops_confirm")
-    done = await wait_for_update(admin, question["ts"], "Silenced.")
+    done = await admin.updated(question["ts"], "Silenced.")
     assert "silence id" in done["text"]
 
 
