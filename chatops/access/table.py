@@ -273,7 +273,10 @@ def _bucket(bucket: str) -> list[str]:
 
 def _provisions() -> list[str]:
     names = [*stream_subjects(), *bucket_streams()]
-    return [f"STREAM.{verb}.{name}" for name in names for verb in ("INFO", "CREATE", "UPDATE")]
+    made = [f"STREAM.{verb}.{name}" for name in names for verb in ("INFO", "CREATE", "UPDATE")]
+    # What a component makes itself (the deployer's lock bucket) the provisioner only looks at: it
+    # reports where every stream lives on a cluster (chatops/placement.py).
+    return made + [f"STREAM.INFO.{name}" for identity in IDENTITIES for name in identity.owns]
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:
