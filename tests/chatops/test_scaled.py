@@ -4,15 +4,13 @@ leading CHATOPS_ALERTS killed mid-burst, then a gateway killed mid-update, lose 
 
 from __future__ import annotations
 
-import signal
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from chatops.subjects import ALERTS_STREAM
 from slackemu.client import EmulatorControl
-from tools.harness.cluster import settle_cluster
+from tools.harness.cluster_runs import lose_a_node_then_a_gateway, rolling_restart
 from tools.harness.scaled import Alerts, Chatter, Scaled, scaled
 from tools.harness.wait import eventually
 
@@ -65,45 +63,29 @@ async def test_the_alerts_leader_killed_mid_burst_then_a_gateway_killed_mid_upda
     shape: Scaled, control: EmulatorControl
 ) -> None:
     alerts = Alerts(shape.alertmanagers, GROUPS, PER_GROUP)
-    first, second = range(GROUPS // 2), range(GROUPS // 2, GROUPS)
     chatter = (await Chatter.new(control, "trickle")).start()
-    nc = await shape.cluster.provisioner()
     try:
-        # Half the groups posted, then the node leading CHATOPS_ALERTS dies as a machine does, and the
-        # other half fires while JetStream elects another leader and every client moves.
-        await alerts.send(first)
-        await alerts.wait_posted(control, shape.oncall, first)
-        lost = await shape.cluster.leader(nc, ALERTS_STREAM)
-        shape.cluster.kill_node(lost)
-        await alerts.send(second)
-        await alerts.wait_posted(control, shape.oncall, second)
-        assert await shape.cluster.leader(nc, ALERTS_STREAM) != lost
-
-        # The node comes back and catches up; the first half resolves.
-        shape.cluster.start_node(lost)
-        await settle_cluster(shape.cluster)
-        await alerts.send(first, resolved=True)
-        await alerts.wait_resolved(control, shape.oncall, first)
-
-        # A gateway dies in the middle of updating a message (Slack has it, its record does not): the
-        # other takes its notifications after their ack wait and neither loses nor repeats a change.
-        await control.set_fault("slow", methods=["chat.update"], count=GROUPS, delay=1.0)
-        async with chatter.paused():
-            await control.clear_requests()
-            await alerts.send(second, resolved=True)
-            await eventually(
-                lambda: control.requests("chat.update"), timeout=30, interval=0.05, what="an update under way"
-            )
-            shape.gateways[0].proc.stop(signal.SIGKILL)
-        await alerts.wait_resolved(control, shape.oncall, second)
+        problems = await lose_a_node_then_a_gateway(shape, control, alerts, chatter)
     finally:
-        await nc.close()
         await chatter.stop()
-        if not shape.gateways[0].proc.running:
-            shape.gateways[0].proc.start()
-            shape.wait_sockets(2)
+    assert problems == []
+    answers = await chatter.answers()
+    assert len(answers) >= 5 and answers == dict.fromkeys(chatter.sent, 1)
+    assert await chatter.unthreaded() == []
 
-    assert await alerts.problems(control, shape.oncall, resolved=range(GROUPS)) == []
+
+async def test_a_rolling_restart_of_every_node_and_each_component_loses_and_doubles_nothing(
+    shape: Scaled, control: EmulatorControl
+) -> None:
+    # Every NATS node and one of each replica (bench/cluster_soak.py restarts every process).
+    parts = shape.parts(replicas=1)
+    alerts = Alerts(shape.alertmanagers, len(parts) + 1, 2)
+    chatter = (await Chatter.new(control, "rolling")).start()
+    try:
+        problems, _ = await rolling_restart(shape, control, alerts, parts)
+    finally:
+        await chatter.stop()
+    assert problems == []
     answers = await chatter.answers()
     assert len(answers) >= 5 and answers == dict.fromkeys(chatter.sent, 1)
     assert await chatter.unthreaded() == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,20 +81,33 @@ class Part:
     proc: Process
     after_start: Callable[[], None] = lambda: None
 
-    def restart(self, *, kill: bool = False) -> None:
-        self.proc.kill() if kill else self.proc.stop()
-        self.proc.start(timeout=START)
-        self.after_start()
+    async def restart(self) -> None:
+        """SIGTERM, start, await healthy; the loop goes on meanwhile (a trickle of commands, say)."""
+        await asyncio.to_thread(self.proc.stop)
+        await start(self.proc)
+        await asyncio.to_thread(self.after_start)
+
+
+async def start(proc: Process) -> None:
+    """Start `proc` from this thread and await its health check in another, so the loop goes on.
+
+    Started from a worker thread, a process would get the parent-death signal when that thread ends
+    (it is the thread's, not the process's: see chatops.launcher.process), long before the run does.
+    """
+    proc.start(wait=False)
+    await asyncio.to_thread(proc.wait_healthy, START)
 
 
 class Scaled:
     """The whole shape in `root`; `start()` brings every part up and healthy, `stop()` takes it down."""
 
-    def __init__(self, root: Path, *, slack_rate: float = 0.0) -> None:
+    def __init__(self, root: Path, *, ops_env: dict[str, str] | None = None) -> None:
+        """`ops_env`: ops' settings on top of the harness's (a PETSTORE_ADDR, say)."""
         self.root = root
         self.cluster = NatsCluster(root / "nats")
-        self.slack = SlackEmulator(root / "slack", rate_per_sec=slack_rate)
-        self.ops = [components.ops(root / f"ops-{n}", self.cluster, name=f"ops-{n}") for n in (1, 2)]
+        self.slack = SlackEmulator(root / "slack", rate_per_sec=0)
+        extra = ops_env or {}
+        self.ops = [components.ops(root / f"ops-{n}", self.cluster, name=f"ops-{n}", **extra) for n in (1, 2)]
         self.notifiers = [components.notifier(root / f"notifier-{n}", self.cluster) for n in (1, 2)]
         for n, notifier in enumerate(self.notifiers, start=1):
             notifier.proc.component = replace(notifier.proc.component, name=f"notifier-{n}")
@@ -163,18 +176,19 @@ class Scaled:
             what=f"{count} Socket Mode connections",
         )
 
-    def parts(self) -> list[Part]:
-        """Every process but the offline Slack, in the order a rolling restart takes them."""
+    def parts(self, *, replicas: int = 2) -> list[Part]:
+        """Every process but the offline Slack, in the order a rolling restart takes them; with
+        `replicas=1` every NATS node and one of each replicated component (the other is the same)."""
         nodes = [
             Part(f"nats-{i + 1}", proc, lambda: wait_caught_up(self.cluster))
             for i, proc in enumerate(self.cluster.procs)
         ]
         return [
             *nodes,
-            *(Part(a.proc.name, a.proc) for a in self.alertmanagers),
-            *(Part(s.name, s.proc) for s in self.ops),
-            *(Part(s.name, s.proc) for s in self.notifiers),
-            *(Part(g.name, g.proc, lambda: self.wait_sockets(2)) for g in self.gateways),
+            *(Part(a.proc.name, a.proc) for a in self.alertmanagers[:replicas]),
+            *(Part(s.name, s.proc) for s in self.ops[:replicas]),
+            *(Part(s.name, s.proc) for s in self.notifiers[:replicas]),
+            *(Part(g.name, g.proc, lambda: self.wait_sockets(2)) for g in self.gateways[:replicas]),
         ]
 
     def logs(self) -> str:
@@ -185,38 +199,73 @@ class Scaled:
 # -- alerts ---------------------------------------------------------------------------------------------
 @dataclass
 class Alerts:
-    """Groups of alerts fired and resolved in every Alertmanager of the pair, named for one run."""
+    """Groups of alerts named for one run, fired and resolved in every Alertmanager of the pair.
+
+    As Prometheus does, it sends every alert it knows again each `resend` seconds while `resending()`
+    (the firing ones and, for a while, the resolved ones): an Alertmanager keeps alerts in memory
+    only, and one restarted learns them again this way.
+    """
 
     alertmanagers: list[Alertmanager]
     groups: int
     per_group: int
+    resend: float = 1.0
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
+    _started: dict[int, datetime] = field(default_factory=dict)
+    _ended: dict[int, datetime] = field(default_factory=dict)
 
     def name(self, group: int) -> str:
         return f"Scale{self.tag}G{group:02d}"
 
-    def _alerts(self, group: int, resolved: bool) -> list[dict[str, object]]:
-        now = datetime.now(UTC)
-        ends = now - timedelta(seconds=1) if resolved else now + timedelta(hours=1)
+    def _alerts(self, group: int) -> list[dict[str, object]]:
+        starts = self._started[group]
+        ends = self._ended.get(group, datetime.now(UTC) + timedelta(hours=1))
         return [
             {
                 "labels": {"alertname": self.name(group), "severity": "warning", "instance": f"host-{i}"},
                 "annotations": {"summary": f"{self.name(group)} on host-{i}"},
-                "startsAt": (now - timedelta(minutes=1)).isoformat(),
+                "startsAt": starts.isoformat(),
                 "endsAt": ends.isoformat(),
             }
             for i in range(self.per_group)
         ]
 
     async def send(self, groups: range, *, resolved: bool = False) -> None:
-        """Each group's alerts (firing, or resolved) to both Alertmanagers, a group in one request."""
-        async with aiohttp.ClientSession() as http:
+        """Fire (or resolve) each group's alerts: sent to both Alertmanagers, a group in one request."""
+        now = datetime.now(UTC)
+        for group in groups:
+            self._started.setdefault(group, now - timedelta(minutes=1))
+            if resolved:
+                self._ended[group] = now - timedelta(seconds=1)
+        await self._post(list(groups))
+
+    async def _post(self, groups: list[int]) -> None:
+        """Each group to each Alertmanager; one that is down is skipped (the next resend reaches it)."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             for group in groups:
-                body = self._alerts(group, resolved)
+                body = self._alerts(group)
                 for am in self.alertmanagers:
-                    async with http.post(f"{am.url}/api/v2/alerts", json=body) as resp:
-                        if resp.status != 200:
-                            raise AssertionError(f"{am.url} answered {resp.status}: {await resp.text()}")
+                    with contextlib.suppress(aiohttp.ClientConnectionError, TimeoutError):
+                        async with http.post(f"{am.url}/api/v2/alerts", json=body) as resp:
+                            if resp.status != 200:
+                                raise AssertionError(f"{am.url} answered {resp.status}: {await resp.text()}")
+
+    @contextlib.asynccontextmanager
+    async def resending(self) -> AsyncIterator[None]:
+        """Every alert sent so far sent again each `resend` seconds, until the block ends."""
+
+        async def again() -> None:
+            while True:
+                await asyncio.sleep(self.resend)  # a pace, like Prometheus' resend delay: no condition
+                await self._post(sorted(self._started))
+
+        task = asyncio.get_running_loop().create_task(again())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def shown(self, control: EmulatorControl, channel: str) -> dict[str, list[dict[str, Any]]]:
         """Each group's top-level messages in `channel` (a group posted once has exactly one)."""
