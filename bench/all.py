@@ -2,7 +2,7 @@
 floor it measured in the same run (the ratio is ours over the floor: 1.00 is as good as the floor).
 
 Each benchmark runs as its own process (`python -m bench.<name> --json FILE`) and prints its own
-details first; the table comes last. Takes about a quarter of an hour on two cores.
+details first; the table comes last. Takes about twenty minutes on two cores.
 
     .venv/bin/python -m bench.all [--quick]
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,37 @@ def memory_rows(data: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
+def cluster_rows(data: dict[str, Any]) -> list[Row]:
+    lat, commands, posts = data["latency_ms"], data["commands_per_s"], data["alert_posts_per_s"]
+    rows: list[Row] = [
+        (
+            f"command latency, 3 nodes at R3, {p}",
+            f"{lat['cluster'][i]:.1f} ms",
+            f"{lat['single'][i]:.1f} ms (one node)",
+            f"{lat['cluster'][i] / lat['single'][i]:.2f}",
+        )
+        for i, p in enumerate(("p50", "p99"))
+    ]
+    # Not floors: the same shape with one replica, for what the second adds on this machine.
+    rows.append(
+        (
+            "commands/s, 2 ops replicas",
+            f"{statistics.median(commands['2']):.0f}",
+            f"{statistics.median(commands['1']):.0f} (1 replica)",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "alert posts/s, 2 gateways",
+            f"{statistics.median(posts['2']):.0f}",
+            f"{statistics.median(posts['1']):.0f} (1 gateway)",
+            "",
+        )
+    )
+    return rows
+
+
 def table(rows: list[Row]) -> str:
     head: Row = ("measure", "ours", "floor (same run)", "ours / floor")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
@@ -117,6 +149,11 @@ def main() -> int:
         ("alert_burst", ["--groups", "10", "--alerts", "200"] if quick else [], burst_rows),
         ("notifier_ingest", ["--requests", "300", "--rounds", "2"] if quick else [], ingest_rows),
         ("memory", ["--commands", "2000", "--notifications", "200"] if quick else [], memory_rows),
+        (
+            "cluster",
+            ["--seconds", "3", "--rounds", "1", "--groups", "20", "--latency", "100"] if quick else [],
+            cluster_rows,
+        ),
     ]
     rows: list[Row] = []
     failed: list[str] = []
