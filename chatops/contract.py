@@ -24,6 +24,7 @@ from chatops.subjects import (
 from chatops.v1 import (
     alerts_pb2,
     audit_pb2,
+    cards_pb2,
     deadletters_pb2,
     deploys_pb2,
     graphs_pb2,
@@ -117,6 +118,27 @@ SILENCES_CREATE = Command(
     True,
     "Silence alerts in Alertmanager.",
 )
+ALERTS_ACK = Command(
+    "alerts.ack",
+    cards_pb2.AckAlertRequest,
+    cards_pb2.AckAlertReply,
+    False,  # anyone on call may say they are on it; it changes no system, only the card
+    "Acknowledge an alert card: you are on it, and it is no longer re-announced.",
+)
+ALERTS_UNACK = Command(
+    "alerts.unack",
+    cards_pb2.AckAlertRequest,
+    cards_pb2.AckAlertReply,
+    False,
+    "Take an acknowledgement back: the alert card is re-announced again while it fires.",
+)
+TIMELINE_SHOW = Command(
+    "timeline.show",
+    cards_pb2.TimelineRequest,
+    cards_pb2.TimelineReply,
+    False,
+    "What happened around an incident, in order: alerts, acks, silences, commands and deploys.",
+)
 AUDIT_LIST = Command(
     "audit.list", audit_pb2.ListAuditRequest, audit_pb2.ListAuditReply, False, "Read the audit log back."
 )
@@ -183,6 +205,9 @@ COMMANDS: tuple[Command[Any, Any], ...] = (
     VERSION_GET,
     ALERTS_LIST,
     SILENCES_CREATE,
+    ALERTS_ACK,
+    ALERTS_UNACK,
+    TIMELINE_SHOW,
     AUDIT_LIST,
     GRAPH_RENDER,
     DEADLETTERS_LIST,

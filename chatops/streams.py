@@ -32,6 +32,8 @@ from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_PREFIX,
     AUDIT_STREAM,
+    CARDS_PREFIX,
+    CARDS_STREAM,
     DEADLETTER_PREFIX,
     DEADLETTER_STREAM,
     DEPLOYS_PREFIX,
@@ -39,6 +41,7 @@ from chatops.subjects import (
     KV_ALERT_MESSAGES,
     KV_CONFIRMATIONS,
     KV_DEPLOY_MESSAGES,
+    KV_LEASES,
     KV_SEEN_EVENTS,
 )
 
@@ -59,6 +62,7 @@ class Limits:
     deploys_max_bytes: int = 256 << 20
     deadletter_max_age: float = 90 * DAY
     deadletter_max_bytes: int = 256 << 20
+    cards_max_bytes: int = 256 << 20  # kept as long as the alerts they are about (alerts_max_age)
     duplicate_window: float = 2 * 3600.0
     replicas: int = 1
     # Each KV bucket's size and value caps: a flood of events or clicks cannot fill the disk. A full
@@ -121,6 +125,13 @@ def stream_configs(limits: Limits) -> list[StreamConfig]:
             limits.deploys_max_bytes,
         ),
         stream(
+            CARDS_STREAM,
+            "Acks of alert cards and every change of a silence; a card is their projection",
+            CARDS_PREFIX,
+            limits.alerts_max_age,  # kept as long as the alerts they are about
+            limits.cards_max_bytes,
+        ),
+        stream(
             DEADLETTER_STREAM,
             "Events that could not be delivered, with the reason; listed and replayed from chat",
             DEADLETTER_PREFIX,
@@ -147,6 +158,7 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
         bucket(KV_SEEN_EVENTS, "Slack event id -> seen", DAY),
         bucket(KV_CONFIRMATIONS, "pending confirmations", DAY),
         bucket(KV_DEPLOY_MESSAGES, "deploy -> the chat messages that show its progress", 30 * DAY),
+        bucket(KV_LEASES, "a job only one replica does at a time -> who does it, until when", DAY),
     ]
 
 

@@ -22,6 +22,12 @@ AUDIT_STREAM = "CHATOPS_AUDIT"
 AUDIT_PREFIX = "chatops.audit"
 DEPLOYS_STREAM = "CHATOPS_DEPLOYS"
 DEPLOYS_PREFIX = "chatops.deploys"
+# What people do with alert cards and what happens to silences: chatops.cards.acks.<ref>,
+# chatops.cards.silences.<silence id>.
+CARDS_STREAM = "CHATOPS_CARDS"
+CARDS_PREFIX = "chatops.cards"
+CARDS_ACKS = f"{CARDS_PREFIX}.acks"
+CARDS_SILENCES = f"{CARDS_PREFIX}.silences"
 # Events that could not be delivered, with the reason: chatops.deadletter.<kind>.
 DEADLETTER_STREAM = "CHATOPS_DEADLETTER"
 DEADLETTER_PREFIX = "chatops.deadletter"
@@ -34,6 +40,7 @@ KV_SEEN_EVENTS = "chatops_seen_events"  # Slack event_id -> seen (answer once)
 KV_CONFIRMATIONS = "chatops_confirmations"  # pending confirmation id -> command awaiting Confirm
 KV_DEPLOY_LOCKS = "chatops_deploy_locks"  # service -> who deploys it now (expires with its holder)
 KV_DEPLOY_MESSAGES = "chatops_deploy_messages"  # deploy / request id -> the chat messages showing it
+KV_LEASES = "chatops_leases"  # a job only one replica does at a time -> who does it, until when
 
 # Durable consumer that delivers alerts to chat.
 ALERTS_DELIVERY_DURABLE = "chatops-gateway-alerts"
@@ -95,6 +102,16 @@ def audit_subject(command: str) -> str:
     """`sampling.set` -> `chatops.audit.sampling.set`."""
     noun, verb = command.split(".", 1)
     return subject(AUDIT_PREFIX, noun, verb)
+
+
+def ack_subject(ref: str) -> str:
+    """A card's key -> `chatops.cards.acks.<ref>`."""
+    return subject(CARDS_ACKS, ref)
+
+
+def silence_subject(silence_id: str) -> str:
+    """Alertmanager's silence id -> `chatops.cards.silences.<id>`."""
+    return subject(CARDS_SILENCES, silence_id)
 
 
 def deploy_subject(service: str, step: str) -> str:

@@ -26,6 +26,8 @@ from chatops.subjects import (
     ALERTS_STREAM,
     AUDIT_PREFIX,
     AUDIT_STREAM,
+    CARDS_PREFIX,
+    CARDS_STREAM,
     CMD_PREFIX,
     DEADLETTER_STREAM,
     DEPLOYS_DELIVERY_DURABLE,
@@ -35,6 +37,7 @@ from chatops.subjects import (
     KV_CONFIRMATIONS,
     KV_DEPLOY_LOCKS,
     KV_DEPLOY_MESSAGES,
+    KV_LEASES,
     KV_SEEN_EVENTS,
     REFUSED_CHAT,
     REFUSED_PREFIX,
@@ -130,11 +133,22 @@ DEPLOYER_SERVICE = Service("DEPLOYER", DEPLOYER)
 IDENTITIES: tuple[Identity, ...] = (
     Identity(
         "ops",
-        "the Ops service: serves every command, appends and reads the audit log, replays dead letters",
+        "the Ops service: serves every command, appends and reads the audit log, replays dead letters, "
+        "records acks and watches Alertmanager's silences",
         service=OPS_SERVICE,
         # A replayed dead letter goes back on CHATOPS_ALERTS; the replay is marked on CHATOPS_DEADLETTER.
-        appends=(AUDIT_STREAM, ALERTS_STREAM, DEADLETTER_STREAM),
-        reads=(AUDIT_STREAM, DEADLETTER_STREAM),
+        # Acks and silence changes go on CHATOPS_CARDS.
+        appends=(AUDIT_STREAM, ALERTS_STREAM, DEADLETTER_STREAM, CARDS_STREAM),
+        # `timeline` reads every event log; an ack looks its card up in the gateway's projection.
+        reads=(
+            AUDIT_STREAM,
+            DEADLETTER_STREAM,
+            ALERTS_STREAM,
+            CARDS_STREAM,
+            DEPLOYS_STREAM,
+            streams.kv_stream(KV_ALERT_MESSAGES),
+        ),
+        buckets=(KV_LEASES,),  # one replica watches Alertmanager's silences
     ),
     Identity(
         "deployer",
@@ -152,7 +166,9 @@ IDENTITIES: tuple[Identity, ...] = (
         sends=Sends.EVERYTHING,
         consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE), (DEPLOYS_STREAM, DEPLOYS_DELIVERY_DURABLE)),
         appends=(DEADLETTER_STREAM,),  # the alert notifications delivery gives up on
-        buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES),
+        # Alert cards are a projection of acks, silences, the cards' records and recent deploys.
+        reads=(CARDS_STREAM, DEPLOYS_STREAM, streams.kv_stream(KV_ALERT_MESSAGES)),
+        buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES, KV_LEASES),
         # A message from a workspace or channel it does not serve that is not a command has no command
         # for ops to refuse: the gateway records that refusal itself, on this one subject.
         appends_on=(audit_subject(REFUSED_CHAT),),
@@ -170,9 +186,10 @@ IDENTITIES: tuple[Identity, ...] = (
     ),
     Identity(
         "tools",
-        "read-only tools in any language: commands that change nothing; alerts, audit and deploy events live",
+        "read-only tools in any language: commands that change nothing; alerts, audit, deploy and card "
+        "events live",
         sends=Sends.READ_ONLY,
-        follows=(f"{ALERTS_PREFIX}.>", f"{AUDIT_PREFIX}.>", f"{DEPLOYS_PREFIX}.>"),
+        follows=(f"{ALERTS_PREFIX}.>", f"{AUDIT_PREFIX}.>", f"{DEPLOYS_PREFIX}.>", f"{CARDS_PREFIX}.>"),
         discovers=True,
     ),
     Identity(

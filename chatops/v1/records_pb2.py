@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63hatops/v1/records.proto\x12\nchatops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n\x12\x41lertMessageRecord\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\n\n\x02ts\x18\x02 \x01(\t\x12\x11\n\tgroup_key\x18\x03 \x01(\t\x12\x13\n\x0b\x61pplied_seq\x18\x04 \x01(\x04\x12\x13\n\x0breplied_seq\x18\x05 \x01(\x04\x12\x10\n\x08resolved\x18\x06 \x01(\x08\x12:\n\x06labels\x18\x07 \x03(\x0b\x32*.chatops.v1.AlertMessageRecord.LabelsEntry\x12(\n\x07silence\x18\x08 \x01(\x0b\x32\x17.chatops.v1.ChatSilence\x12\x12\n\napplied_id\x18\t \x01(\t\x12.\n\napplied_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreplied_id\x18\x0b \x01(\t\x12.\n\nreplied_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x63laim\x18\r \x01(\x0b\x32\x15.chatops.v1.ChatClaim\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe6\x01\n\tChatClaim\x12\r\n\x05owner\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fnotification_id\x18\x03 \x01(\t\x12\x33\n\x0fnotification_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x11\n\tthread_ts\x18\x07 \x01(\t\x12\x0b\n\x03seq\x18\x08 \x01(\x04\x12\x10\n\x08resolved\x18\t \x01(\x08\"j\n\x0b\x43hatSilence\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsilence_id\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\"\xdc\x01\n\x13PendingConfirmation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x11\n\tthread_ts\x18\x08 \x01(\t\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_ts\x18\n \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63hatops/v1/records.proto\x12\nchatops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x05\n\x12\x41lertMessageRecord\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\n\n\x02ts\x18\x02 \x01(\t\x12\x11\n\tgroup_key\x18\x03 \x01(\t\x12\x13\n\x0b\x61pplied_seq\x18\x04 \x01(\x04\x12\x13\n\x0breplied_seq\x18\x05 \x01(\x04\x12\x10\n\x08resolved\x18\x06 \x01(\x08\x12:\n\x06labels\x18\x07 \x03(\x0b\x32*.chatops.v1.AlertMessageRecord.LabelsEntry\x12(\n\x07silence\x18\x08 \x01(\x0b\x32\x17.chatops.v1.ChatSilence\x12\x12\n\napplied_id\x18\t \x01(\t\x12.\n\napplied_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreplied_id\x18\x0b \x01(\t\x12.\n\nreplied_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x63laim\x18\r \x01(\x0b\x32\x15.chatops.v1.ChatClaim\x12\x12\n\nepisode_id\x18\x0e \x01(\t\x12,\n\x08\x66ired_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\topened_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61rd_digest\x18\x11 \x01(\t\x12\x13\n\x0breannounced\x18\x12 \x01(\r\x12\x32\n\x0ereannounced_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05notes\x18\x14 \x03(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe6\x01\n\tChatClaim\x12\r\n\x05owner\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fnotification_id\x18\x03 \x01(\t\x12\x33\n\x0fnotification_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x11\n\tthread_ts\x18\x07 \x01(\t\x12\x0b\n\x03seq\x18\x08 \x01(\x04\x12\x10\n\x08resolved\x18\t \x01(\x08\"j\n\x0b\x43hatSilence\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsilence_id\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\"\xdc\x01\n\x13PendingConfirmation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x11\n\tthread_ts\x18\x08 \x01(\t\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_ts\x18\n \x01(\t\"G\n\x0bLeaseRecord\x12\r\n\x05owner\x18\x01 \x01(\t\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,13 +35,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALERTMESSAGERECORD_LABELSENTRY']._loaded_options = None
   _globals['_ALERTMESSAGERECORD_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_ALERTMESSAGERECORD']._serialized_start=74
-  _globals['_ALERTMESSAGERECORD']._serialized_end=525
-  _globals['_ALERTMESSAGERECORD_LABELSENTRY']._serialized_start=480
-  _globals['_ALERTMESSAGERECORD_LABELSENTRY']._serialized_end=525
-  _globals['_CHATCLAIM']._serialized_start=528
-  _globals['_CHATCLAIM']._serialized_end=758
-  _globals['_CHATSILENCE']._serialized_start=760
-  _globals['_CHATSILENCE']._serialized_end=866
-  _globals['_PENDINGCONFIRMATION']._serialized_start=869
-  _globals['_PENDINGCONFIRMATION']._serialized_end=1089
+  _globals['_ALERTMESSAGERECORD']._serialized_end=747
+  _globals['_ALERTMESSAGERECORD_LABELSENTRY']._serialized_start=702
+  _globals['_ALERTMESSAGERECORD_LABELSENTRY']._serialized_end=747
+  _globals['_CHATCLAIM']._serialized_start=750
+  _globals['_CHATCLAIM']._serialized_end=980
+  _globals['_CHATSILENCE']._serialized_start=982
+  _globals['_CHATSILENCE']._serialized_end=1088
+  _globals['_PENDINGCONFIRMATION']._serialized_start=1091
+  _globals['_PENDINGCONFIRMATION']._serialized_end=1311
+  _globals['_LEASERECORD']._serialized_start=1313
+  _globals['_LEASERECORD']._serialized_end=1384
 # @@protoc_insertion_point(module_scope)

@@ -4,13 +4,13 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AlertMessageRecord(_message.Message):
-    __slots__ = ("channel", "ts", "group_key", "applied_seq", "replied_seq", "resolved", "labels", "silence", "applied_id", "applied_at", "replied_id", "replied_at", "claim")
+    __slots__ = ("channel", "ts", "group_key", "applied_seq", "replied_seq", "resolved", "labels", "silence", "applied_id", "applied_at", "replied_id", "replied_at", "claim", "episode_id", "fired_at", "opened_at", "card_digest", "reannounced", "reannounced_at", "notes")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,13 @@ class AlertMessageRecord(_message.Message):
     REPLIED_ID_FIELD_NUMBER: _ClassVar[int]
     REPLIED_AT_FIELD_NUMBER: _ClassVar[int]
     CLAIM_FIELD_NUMBER: _ClassVar[int]
+    EPISODE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    OPENED_AT_FIELD_NUMBER: _ClassVar[int]
+    CARD_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REANNOUNCED_FIELD_NUMBER: _ClassVar[int]
+    REANNOUNCED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     channel: str
     ts: str
     group_key: str
@@ -44,7 +51,14 @@ class AlertMessageRecord(_message.Message):
     replied_id: str
     replied_at: _timestamp_pb2.Timestamp
     claim: ChatClaim
-    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., group_key: _Optional[str] = ..., applied_seq: _Optional[int] = ..., replied_seq: _Optional[int] = ..., resolved: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., silence: _Optional[_Union[ChatSilence, _Mapping]] = ..., applied_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replied_id: _Optional[str] = ..., replied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., claim: _Optional[_Union[ChatClaim, _Mapping]] = ...) -> None: ...
+    episode_id: str
+    fired_at: _timestamp_pb2.Timestamp
+    opened_at: _timestamp_pb2.Timestamp
+    card_digest: str
+    reannounced: int
+    reannounced_at: _timestamp_pb2.Timestamp
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, channel: _Optional[str] = ..., ts: _Optional[str] = ..., group_key: _Optional[str] = ..., applied_seq: _Optional[int] = ..., replied_seq: _Optional[int] = ..., resolved: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., silence: _Optional[_Union[ChatSilence, _Mapping]] = ..., applied_id: _Optional[str] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replied_id: _Optional[str] = ..., replied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., claim: _Optional[_Union[ChatClaim, _Mapping]] = ..., episode_id: _Optional[str] = ..., fired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., card_digest: _Optional[str] = ..., reannounced: _Optional[int] = ..., reannounced_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ChatClaim(_message.Message):
     __slots__ = ("owner", "since", "notification_id", "notification_at", "action", "channel", "thread_ts", "seq", "resolved")
@@ -103,3 +117,11 @@ class PendingConfirmation(_message.Message):
     expires_at: _timestamp_pb2.Timestamp
     message_ts: str
     def __init__(self, id: _Optional[str] = ..., command: _Optional[str] = ..., request: _Optional[bytes] = ..., text: _Optional[str] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., channel: _Optional[str] = ..., thread_ts: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_ts: _Optional[str] = ...) -> None: ...
+
+class LeaseRecord(_message.Message):
+    __slots__ = ("owner", "until")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, owner: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -37,7 +37,19 @@ PUBLISH: dict[str, frozenset[str]] = {
     "chatops.deadletter.replayed": frozenset({"gateway", "ops"}),
     "$KV.chatops_deploy_locks.petstore": frozenset({"deployer"}),
     "$JS.CHATOPS.API.STREAM.UPDATE.KV_chatops_deploy_locks": frozenset({"deployer"}),
-    "$JS.CHATOPS.API.CONSUMER.CREATE.CHATOPS_DEPLOYS": frozenset({"deployer"}),
+    # The deployer reads its own events back; ops reads them for `timeline`.
+    "$JS.CHATOPS.API.CONSUMER.CREATE.CHATOPS_DEPLOYS": frozenset({"deployer", "ops"}),
+    # Card events: only ops writes them (acks it decided, silences it made or saw in Alertmanager);
+    # the gateway reads them into its cards, ops for `timeline`.
+    "chatops.cards.acks.3fa2c1d0": frozenset({"ops"}),
+    "chatops.cards.silences.0f6c3a3e-1d2b-4c44-9a7b-7f0e5f2c9d11": frozenset({"ops"}),
+    "$JS.API.CONSUMER.CREATE.CHATOPS_CARDS": frozenset({"gateway"}),
+    "$JS.CHATOPS.API.CONSUMER.CREATE.CHATOPS_CARDS": frozenset({"ops"}),
+    "$JS.API.CONSUMER.CREATE.KV_chatops_alert_messages": frozenset({"gateway"}),
+    "$JS.CHATOPS.API.CONSUMER.CREATE.KV_chatops_alert_messages": frozenset({"ops"}),
+    "$KV.chatops_alert_messages.3fa2c1d0": frozenset({"gateway"}),
+    # One replica of each leads a job (ops' silence watcher, the gateway's card notes).
+    "$KV.chatops_leases.gateway.card-notes": frozenset({"gateway", "ops"}),
     "chatops.cmd.version.get": frozenset({"gateway", "console", "tools"}),
     # tools may send it, but the bus hands it to ops' refusal subject (see the test below).
     "chatops.cmd.sampling.set": frozenset({"gateway", "console", "tools"}),
@@ -48,7 +60,7 @@ PUBLISH: dict[str, frozenset[str]] = {
     f"$JS.API.CONSUMER.DELETE.{ALERTS_STREAM}.{ALERTS_DELIVERY_DURABLE}": frozenset(),
     f"$JS.API.CONSUMER.CREATE.{AUDIT_STREAM}": frozenset(),
     f"$JS.CHATOPS.API.CONSUMER.CREATE.{AUDIT_STREAM}": frozenset({"ops"}),
-    f"$JS.CHATOPS.API.CONSUMER.CREATE.{ALERTS_STREAM}": frozenset(),
+    f"$JS.CHATOPS.API.CONSUMER.CREATE.{ALERTS_STREAM}": frozenset({"ops"}),  # timeline, ack by name
     "$JS.API.ACCOUNT.PURGE.CHATOPS": frozenset(),
 }
 for _stream in STREAMS:
@@ -72,6 +84,7 @@ SUBSCRIBE: dict[tuple[str, str], frozenset[str]] = {
     ("chatops.cmd.deploys.>", "ops"): frozenset(),
     ("chatops.alerts.>", ""): frozenset({"tools"}),
     ("chatops.audit.>", ""): frozenset({"tools"}),
+    ("chatops.cards.>", ""): frozenset({"tools"}),
     ("_INBOX.>", ""): frozenset(),
     ("$KV.>", ""): frozenset(),
     ("$JS.ACK.>", ""): frozenset(),

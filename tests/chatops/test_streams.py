@@ -62,6 +62,8 @@ async def test_limits_are_raised_when_the_settings_ask_for_more(nc: Client) -> N
     changes = await provision(js, Limits(alerts_max_age=60 * DAY, alerts_max_bytes=2 << 30))
     assert changes == [
         f"stream CHATOPS_ALERTS raised: max_age {30 * DAY} -> {60 * DAY}; max_bytes {1 << 30} -> {2 << 30}",
+        # Card events are kept as long as the alerts they are about.
+        f"stream CHATOPS_CARDS raised: max_age {30 * DAY} -> {60 * DAY}",
         # The alert-message bucket keeps records as long as the alerts they show.
         f"bucket {KV_ALERT_MESSAGES} raised: max_age {30 * DAY} -> {60 * DAY}",
     ]

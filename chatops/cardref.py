@@ -1,0 +1,34 @@
+"""How an alert card is named: its key (from the alert group key), the short ref people type, and
+the episode (one chat message of the group) that acks name."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from chatops.v1.records_pb2 import AlertMessageRecord
+
+SHORT = 8  # hex digits of the ref shown on a card; `ack` takes from 6 up to all 40
+_REF = re.compile(r"^#?([0-9a-fA-F]{6,40})$")
+
+
+def group_ref(group_key: str) -> str:
+    """A KV-safe, fixed-length key for a group key (which holds braces, quotes and spaces)."""
+    return hashlib.sha256(group_key.encode()).hexdigest()[:40]
+
+
+def short_ref(ref: str) -> str:
+    """The ref shown on a card and typed in `ack`."""
+    return ref[:SHORT]
+
+
+def ref_prefix(text: str) -> str | None:
+    """`#3fa2c1d0` or `3FA2C1` -> the hex prefix of a card's key; None when `text` is not one."""
+    m = _REF.match(text.strip())
+    return m.group(1).lower() if m else None
+
+
+def episode_of(record: AlertMessageRecord) -> str:
+    """The episode a record shows: the notification that opened its message (its ts for records
+    written before episodes were recorded)."""
+    return record.episode_id or record.ts
