@@ -14,13 +14,15 @@ from chatops import logs, redact
 from chatops.bus import connect, jetstream
 from chatops.health import bus_gauge, metrics_app, serving
 from chatops.identity import load_roster
-from chatops.streams import Limits, ensure
-from chatops.subjects import AUDIT_STREAM
+from chatops.lease import Leader, process_id
+from chatops.streams import Limits, ensure, kv_stream
+from chatops.subjects import AUDIT_STREAM, CARDS_STREAM, KV_LEASES
 from ops.auditlog import AuditLog
 from ops.backends import alertmanager, jaeger, prometheus
 from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.backends.traces import TraceBackend
+from ops.cards import CardLog
 from ops.deadletters import DeadLetters
 from ops.deps import Deps
 from ops.graphs.pool import ProcessRenderer
@@ -28,6 +30,7 @@ from ops.metrics import OpsMetrics
 from ops.probe import TraceStoreProbe
 from ops.service import Endpoints, answering
 from ops.settings import OpsSettings
+from ops.silencewatch import SilenceWatch
 from ops.tracestore.receiver import receiver_app
 from ops.tracestore.store import LocalTraces, SpanStore
 from ops.tracing import OtlpSink, Recorder, SpanSink, StoreSink, Tracer
@@ -35,6 +38,7 @@ from ops.tracing import OtlpSink, Recorder, SpanSink, StoreSink, Tracer
 log = logs.get_logger(__name__)
 
 SERVICE = "chatops-ops"  # the service.name of ops' own spans
+WATCH_LEASE = "ops.silence-watch"  # the lease of the one replica that watches Alertmanager's silences
 
 
 @dataclass(frozen=True)
@@ -123,21 +127,24 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
         nc = await connect(settings, name)
         stack.push_async_callback(nc.drain)
         js = jetstream(nc, settings)
-        await ensure(js, [AUDIT_STREAM], Limits.from_settings(settings))
+        await ensure(js, [AUDIT_STREAM, CARDS_STREAM, kv_stream(KV_LEASES)], Limits.from_settings(settings))
+        cards = CardLog(js)
 
+        am = alertmanager.HttpAlertmanager(
+            HttpBackend(alertmanager.NAME, settings.ALERTMANAGER_URL, session, timeout)
+        )
         deps = Deps(
             traces=traces,
             petstore=petstore,
             prometheus=prometheus.HttpPrometheus(
                 HttpBackend(prometheus.NAME, settings.PROMETHEUS_URL, session, timeout)
             ),
-            alertmanager=alertmanager.HttpAlertmanager(
-                HttpBackend(alertmanager.NAME, settings.ALERTMANAGER_URL, session, timeout)
-            ),
+            alertmanager=am,
             audit=AuditLog(js),
             deadletters=DeadLetters(js),
             graphs=renderer,
             alertmanager_url=settings.alertmanager_public_url,
+            cards=cards,
             petstore_job=settings.PETSTORE_JOB,
             graph_limits=settings.graph_limits,
         )
@@ -152,6 +159,22 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
         )
         service = await answering(nc, endpoints, stack)  # every subscription in place before we say we are up
         health.nc = nc
+        if settings.SILENCE_WATCH_INTERVAL > 0:
+            interval = settings.SILENCE_WATCH_INTERVAL
+            watch = SilenceWatch(
+                alertmanager=am,
+                cards=cards,
+                # A watcher that died is replaced within three of its rounds (at least 5 s).
+                leader=Leader(
+                    await js.key_value(KV_LEASES), WATCH_LEASE, process_id(), max(5.0, 3 * interval)
+                ),
+                interval=interval,
+                grace=settings.SILENCE_WATCH_GRACE,
+                public_url=settings.alertmanager_public_url,
+            )
+            watch.start()
+            stack.push_async_callback(watch.leader.stop)
+            stack.push_async_callback(watch.stop)
         log.info(
             "ops.started",
             nats=redact.urls(settings.NATS_URL),

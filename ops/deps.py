@@ -13,6 +13,7 @@ from ops.backends.alertmanager import AlertmanagerBackend
 from ops.backends.petstore import SamplerBackend
 from ops.backends.prometheus import PrometheusBackend
 from ops.backends.traces import TraceBackend
+from ops.cards import CardLog
 from ops.context import CallContext
 from ops.deadletters import DeadLetters
 from ops.graphs.pool import Renderer
@@ -31,6 +32,7 @@ class Deps:
     deadletters: DeadLetters
     graphs: Renderer
     alertmanager_url: str
+    cards: CardLog
     petstore_job: str = "petstore"
     default_service: str = "petstore"
     graph_limits: GraphLimits = field(default_factory=GraphLimits)

@@ -48,6 +48,12 @@ class OpsSettings(BusSettings):
     GRAPH_MAX_SERIES: int = Field(default=200, ge=10, le=10000)
     # Worker processes drawing graphs at once (each holds matplotlib, about 60 MB).
     GRAPH_WORKERS: int = Field(default=2, ge=1, le=16)
+    # How often one ops replica asks Alertmanager for its silences and alerts, to turn their changes into
+    # events on CHATOPS_CARDS (amtool and UI silences included); 0: not at all.
+    SILENCE_WATCH_INTERVAL: float = Field(default=15.0, ge=0, le=3600)
+    # An Alertmanager younger than this (seconds) has lost its alerts until Prometheus resends them:
+    # alerts missing from it are not taken as resolved while silenced.
+    SILENCE_WATCH_GRACE: float = Field(default=120.0, ge=0, le=3600)
     # Where ops sends its own spans; empty: the local store when JAEGER_URL is unset, else nowhere.
     OTEL_EXPORTER_OTLP_ENDPOINT: OptionalHttpUrl = ""
 

@@ -8,7 +8,18 @@ from chatops import contract as c
 from chatops.contract import OPS, Command, Rep, Req, check_complete, served_by
 from ops.context import CallContext
 from ops.deps import Deps, Handler
-from ops.handlers import alerts, audit, deadletters, graph, sampling, silences, traces, version
+from ops.handlers import (
+    acks,
+    alerts,
+    audit,
+    deadletters,
+    graph,
+    sampling,
+    silences,
+    timeline,
+    traces,
+    version,
+)
 
 
 def handles(
@@ -28,6 +39,9 @@ HANDLERS: dict[str, Handler] = dict(
         handles(c.VERSION_GET, version.get_version),
         handles(c.ALERTS_LIST, alerts.list_alerts),
         handles(c.SILENCES_CREATE, silences.create_silence),
+        handles(c.ALERTS_ACK, acks.ack),
+        handles(c.ALERTS_UNACK, acks.unack),
+        handles(c.TIMELINE_SHOW, timeline.show_timeline),
         handles(c.AUDIT_LIST, audit.list_audit),
         handles(c.GRAPH_RENDER, graph.render_graph),
         handles(c.DEADLETTERS_LIST, deadletters.list_dead_letters),

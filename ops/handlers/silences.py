@@ -1,4 +1,5 @@
-"""silences.create through Alertmanager's v2 API; createdBy is the actor."""
+"""silences.create through Alertmanager's v2 API; createdBy is the actor, and the new silence is an
+event on CHATOPS_CARDS naming the chat actor (the watcher later adds the alerts it mutes)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chatops import logs
 from chatops.userregex import RegexError, compile_regex
-from chatops.v1 import alerts_pb2
+from chatops.v1 import alerts_pb2, cards_pb2
 from ops.backends.alertmanager import NewSilence, SilenceMatcher
 from ops.context import CallContext
 from ops.deps import Deps
 from ops.errors import bad_request
 
+log = logs.get_logger(__name__)
 MIN_SECONDS = 60
 MAX_SECONDS = 30 * 24 * 3600
 DEFAULT_SECONDS = 3600  # when the request carries no duration at all
@@ -79,10 +82,31 @@ async def create_silence(
     silence_id = await deps.alertmanager.create_silence(
         NewSilence(ms, _rfc3339(starts), _rfc3339(ends), created_by, comment)
     )
-    return alerts_pb2.CreateSilenceReply(
+    reply = alerts_pb2.CreateSilenceReply(
         silence_id=silence_id,
         starts_at=_ts(starts),
         ends_at=_ts(ends),
         created_by=created_by,
         url=f"{deps.alertmanager_url.rstrip('/')}/#/silences/{silence_id}",
     )
+    event = cards_pb2.SilenceEvent(
+        silence_id=silence_id,
+        matchers=req.matchers,
+        starts_at=reply.starts_at,
+        ends_at=reply.ends_at,
+        created_by=created_by,
+        comment=comment,
+        state="active",
+        changes=[cards_pb2.SILENCE_CHANGE_CREATED],
+        actor=ctx.actor,
+        actor_name=ctx.actor_name,
+        url=reply.url,
+        time=_ts(starts),
+    )
+    try:
+        await deps.cards.append_silence(event, f"silence:{silence_id}:created")
+    except Exception as exc:  # the silence stands; the watcher records it when it next looks
+        log.warning(
+            "silences.event_not_recorded", silence_id=silence_id, error=f"{type(exc).__name__}: {exc}"
+        )
+    return reply

@@ -15,6 +15,7 @@ from chatops.subjects import QUEUE_GROUP, SERVICE_NAME
 from chatops.v1 import (
     alerts_pb2,
     audit_pb2,
+    cards_pb2,
     deadletters_pb2,
     graphs_pb2,
     sampling_pb2,
@@ -77,6 +78,9 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
         "silences.create": alerts_pb2.CreateSilenceRequest(
             matchers=[alerts_pb2.Matcher(name="alertname", value="X", is_equal=True)]
         ),
+        "alerts.ack": cards_pb2.AckAlertRequest(alert="3fa2c1d0"),
+        "alerts.unack": cards_pb2.AckAlertRequest(alert="PetstoreErrorRatioHigh"),
+        "timeline.show": cards_pb2.TimelineRequest(),
         "audit.list": audit_pb2.ListAuditRequest(),
         "graph.render": graphs_pb2.RenderGraphRequest(query="up"),
         "deadletters.list": deadletters_pb2.ListDeadLettersRequest(),
@@ -92,6 +96,9 @@ async def test_every_endpoint_answers_in_protobuf_and_json(ops: OpsUnderTest, nc
         "version.get": 502,
         "alerts.list": 502,
         "silences.create": 502,
+        "alerts.ack": 404,  # no card has that ref
+        "alerts.unack": 404,
+        "timeline.show": 0,
         "audit.list": 0,
         "graph.render": 502,
         "deadletters.list": 0,

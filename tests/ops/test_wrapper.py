@@ -16,6 +16,7 @@ from ops.auditlog import AuditFilter, AuditLog
 from ops.backends import alertmanager, prometheus
 from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
+from ops.cards import CardLog
 from ops.context import CallContext
 from ops.deadletters import DeadLetters
 from ops.deps import Deps
@@ -68,6 +69,7 @@ async def test_crashing_handler_gives_500_and_is_audited(
             deadletters=DeadLetters(js),
             graphs=renderer,
             alertmanager_url=UNREACHABLE,
+            cards=CardLog(js),
         )
         handlers = dict(HANDLERS, **{"version.get": crash})
         endpoints = Endpoints(deps, Tracer(), Metrics(), handlers=handlers)
