@@ -7,25 +7,41 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import health, logs, redact
 from chatops.bus import connect, jetstream
+from chatops.lease import Leader, process_id
 from chatops.lifecycle import stop_on_signals
 from chatops.settings import load_settings
 from chatops.streams import Limits, ProvisionError, ensure, kv_stream
-from chatops.subjects import KV_ALERT_MESSAGES, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES, KV_SEEN_EVENTS
+from chatops.subjects import (
+    CARDS_STREAM,
+    KV_ALERT_MESSAGES,
+    KV_CONFIRMATIONS,
+    KV_DEPLOY_MESSAGES,
+    KV_LEASES,
+    KV_SEEN_EVENTS,
+)
 from chatops.v1 import audit_pb2
 from gateway import audit
 from gateway.alerts import AlertDelivery, AlertGraphs, AlertSilencer
+from gateway.alerts.actions import AlertAcker
 from gateway.alerts.backlog import BacklogWatch
+from gateway.alerts.book import CardBook
 from gateway.alerts.delivery import Tuning
-from gateway.alerts.render import SILENCE_HOURS
+from gateway.alerts.notes import CardNotes, NoteTimes
+from gateway.alerts.poster import Poster
+from gateway.alerts.refresher import Refresher
+from gateway.alerts.render import ACK, SILENCE_HOURS, UNACK
 from gateway.alerts.routing import RouteError, parse_routes
+from gateway.alerts.store import MessageStore
 from gateway.confirmations import Confirmations
 from gateway.deploy_delivery import DeployDelivery, remember_thread
 from gateway.flow import bus_asker
@@ -40,7 +56,9 @@ from gateway.slack.handlers import SlackGateway
 from gateway.slack.pacing import Pacer, Priority
 
 log = logs.get_logger(__name__)
-BUCKETS = (KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES)  # the gateway's own state
+# The gateway's own state.
+BUCKETS = (KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES, KV_LEASES)
+NOTES_LEASE = "gateway.card-notes"  # the one replica that posts re-announcements and silence notes
 
 
 def main(argv: list[str]) -> int:
@@ -91,7 +109,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         connected.append(nc)
         stack.push_async_callback(nc.close)
         js = jetstream(nc, settings)
-        await ensure(js, [kv_stream(b) for b in BUCKETS], Limits.from_settings(settings))
+        await ensure(js, [*(kv_stream(b) for b in BUCKETS), CARDS_STREAM], Limits.from_settings(settings))
         client = build_client(settings, metrics.slack_failed)
         app = build_app(settings, client)
 
@@ -136,10 +154,21 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         stack.push_async_callback(deploys.stop)
         clicks: dict[str, ClickHandler] = {CONFIRM: gateway.on_click, CANCEL: gateway.on_click}
         if settings.SLACK_ONCALL_CHANNEL or routes:
+            book = CardBook(js, window=timedelta(seconds=settings.ALERTS_CHANGES_WINDOW))
+            book.start()
+            stack.push_async_callback(book.stop)
+            refresher = await _cards(stack, settings, js, chat, book, metrics)
             silencer = AlertSilencer(
-                js=js, chat=chat, ask=ask, audit=audit_sink, admins=settings.CHATOPS_ADMINS
+                js=js,
+                chat=chat,
+                ask=ask,
+                audit=audit_sink,
+                admins=settings.CHATOPS_ADMINS,
+                changed=refresher.mark,
             )
             clicks.update(dict.fromkeys(SILENCE_HOURS, silencer.on_click))
+            acker = AlertAcker(chat=chat, ask=ask, admission=allowed)
+            clicks.update({ACK: acker.on_click, UNACK: acker.on_click})
             graphs = None
             if settings.ALERT_GRAPHS:
                 graphs = AlertGraphs(chat=alerts_chat, ask=ask, registry=metrics.registry)
@@ -158,6 +187,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
                 ),
                 metrics=metrics,
                 after_post=graphs.after_post if graphs is not None else None,
+                viewer=book.view,
             )
             problems.append(delivery.problem)
             await delivery.start()
@@ -178,6 +208,46 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         started.append(True)
         await stop.wait()
         log.info("gateway.stopping")
+
+
+async def _cards(
+    stack: AsyncExitStack,
+    settings: GatewaySettings,
+    js: JetStreamContext,
+    chat: SlackChat,
+    book: CardBook,
+    metrics: GatewayMetrics,
+) -> Refresher:
+    """The cards' refresher (any replica) and thread notes (the lease holder), stopped with the stack."""
+    store = MessageStore(await js.key_value(KV_ALERT_MESSAGES))
+    owner, lease = process_id(), settings.ALERTS_ACK_WAIT
+
+    def poster(role: str) -> Poster:
+        # Each part claims as itself: delivery, the refresher and the notes of one process never act
+        # on one card at once.
+        return Poster(chat=chat, store=store, owner=f"{owner}/{role}", lease=lease)
+
+    refresher = Refresher(
+        poster=poster("card"), book=book, interval=settings.ALERTS_CARD_INTERVAL, metrics=metrics
+    )
+    book.on_change = refresher.mark
+    stack.push_async_callback(refresher.stop)
+    rebuild = asyncio.create_task(refresher.rebuild(), name="cards-rebuild")
+    stack.callback(rebuild.cancel)
+    waits = [w for w in (settings.ALERTS_REANNOUNCE_AFTER, settings.ALERTS_SILENCE_WARN_BEFORE) if w]
+    times = NoteTimes(
+        reannounce_after=settings.ALERTS_REANNOUNCE_AFTER,
+        reannounce_times=settings.ALERTS_REANNOUNCE_TIMES,
+        warn_before=settings.ALERTS_SILENCE_WARN_BEFORE,
+        tick=min(5.0, max(0.5, min(waits, default=20.0) / 4)),
+        group=settings.ONCALL_USERGROUP,
+    )
+    leader = Leader(await js.key_value(KV_LEASES), NOTES_LEASE, owner, lease)
+    notes = CardNotes(poster=poster("notes"), book=book, leader=leader, times=times, metrics=metrics)
+    notes.start()
+    stack.push_async_callback(leader.stop)
+    stack.push_async_callback(notes.stop)
+    return refresher
 
 
 async def _connect(settings: GatewaySettings, stop: asyncio.Event) -> Client | None:

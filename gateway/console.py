@@ -91,7 +91,10 @@ async def _ask(
 
 
 def _print(answer: Answer) -> None:
-    print(to_text(answer.doc), file=sys.stdout if answer.doc.ok else sys.stderr)
+    """The reply as text; one that comes with a text file (a timeline's Markdown) prints the file."""
+    doc = answer.doc
+    text = doc.attachment.text if doc.attachment is not None else to_text(doc)
+    print(text, file=sys.stdout if doc.ok else sys.stderr)
 
 
 def _save(image: Image, folder: Path) -> int:

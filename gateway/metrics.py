@@ -119,5 +119,18 @@ class GatewayMetrics:
             registry=reg,
         )
 
+        self.card_refreshes = Counter(
+            "chatops_gateway_card_refreshes",
+            "Alert cards shown again for a card event, by outcome: updated, same (already shown so), gone",
+            ["outcome"],
+            registry=reg,
+        )
+        self.card_notes = Counter(
+            "chatops_gateway_card_notes",
+            "Thread notes of alert cards, by kind (reannounce, expiring, ended, resolved) and outcome",
+            ["kind", "outcome"],
+            registry=reg,
+        )
+
     def slack_failed(self, method: str, error: str) -> None:
         self.slack_errors.labels(method, error).inc()

@@ -40,6 +40,20 @@ class GatewaySettings(BusSettings):
     # bursts), replies and alerts together; a burst's worth may go at once.
     SLACK_POST_RATE: float = Field(default=1.0, gt=0, le=100_000)
     SLACK_POST_BURST: float = Field(default=3.0, ge=1, le=100_000)
+    # A firing alert nobody has acknowledged is said again in its card's thread after this many
+    # seconds, and again after as long, at most ALERTS_REANNOUNCE_TIMES times; 0: never.
+    ALERTS_REANNOUNCE_AFTER: float = Field(default=900.0, ge=0, le=7 * 24 * 3600.0)
+    ALERTS_REANNOUNCE_TIMES: int = Field(default=3, ge=1, le=100)
+    # The Slack user group (S…) re-announcements mention, e.g. the on-call rota's; empty: nobody.
+    ONCALL_USERGROUP: str = Field(default="", pattern=r"^(S[A-Z0-9]{2,20})?$")
+    # A silence that mutes a card's alerts is announced in its thread this many seconds before it
+    # ends (and when it has ended); 0: only when it has ended.
+    ALERTS_SILENCE_WARN_BEFORE: float = Field(default=600.0, ge=0, le=7 * 24 * 3600.0)
+    # One card's message is updated at most once per this many seconds: a storm of acks, silences
+    # and resolves on one card shows its latest state, not every step.
+    ALERTS_CARD_INTERVAL: float = Field(default=2.0, ge=0.1, le=600)
+    # A card lists its service's deploys requested this many seconds before the alert fired.
+    ALERTS_CHANGES_WINDOW: float = Field(default=3600.0, ge=60, le=7 * 24 * 3600.0)
     GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"
     PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
     ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"

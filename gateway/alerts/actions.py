@@ -1,29 +1,33 @@
-"""The silence buttons of alert messages: ops `silences.create` as the clicking admin, then shown."""
+"""The buttons of alert cards: Ack / Unack (ops `alerts.ack` / `alerts.unack` as whoever clicks),
+Silence 1h / 4h (ops `silences.create` as the clicking admin). The card itself changes when the event
+ops appends comes back (gateway/alerts/refresher.py)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from google.protobuf.duration_pb2 import Duration
 from nats.js import JetStreamContext
 
-from chatops import codec, logs
+from chatops import logs
 from chatops.admins import is_admin
 from chatops.bus import Caller, CommandError
 from chatops.codec import CodecError
-from chatops.contract import SILENCES_CREATE
-from chatops.subjects import ALERTS_STREAM, KV_ALERT_MESSAGES
+from chatops.contract import ALERTS_ACK, ALERTS_UNACK, SILENCES_CREATE
+from chatops.subjects import KV_ALERT_MESSAGES
+from chatops.v1 import cards_pb2
 from chatops.v1.alerts_pb2 import CreateSilenceReply, CreateSilenceRequest, Matcher
-from chatops.v1.events_pb2 import AlertNotification
-from chatops.v1.records_pb2 import AlertMessageRecord, ChatSilence
-from gateway.alerts.render import SILENCE_HOURS, alert_doc, silence_reply
-from gateway.alerts.store import MessageStore, live_silence, with_silence
+from chatops.v1.records_pb2 import ChatSilence
+from gateway.alerts.render import ACK, SILENCE_HOURS, UNACK, silence_reply
+from gateway.alerts.store import MessageStore, with_silence
 from gateway.audit import AuditSink, refusal_event
 from gateway.flow import Asker
+from gateway.render.cards import ack_reply
 from gateway.render.doc import Doc, Mention, Para, Text
 from gateway.render.notes import who_may
-from gateway.render.slack import to_slack
+from gateway.render.slack import mrkdwn, to_slack
+from gateway.slack.admission import Admission
 from gateway.slack.chat import Chat, person
 from gateway.slack.events import ButtonClick
 
@@ -44,9 +48,17 @@ class AlertSilencer:
     """Runs a silence click: admin check, ops call, then the message and its thread say what happened."""
 
     def __init__(
-        self, *, js: JetStreamContext, chat: Chat, ask: Asker, audit: AuditSink, admins: tuple[str, ...]
+        self,
+        *,
+        js: JetStreamContext,
+        chat: Chat,
+        ask: Asker,
+        audit: AuditSink,
+        admins: tuple[str, ...],
+        changed: Callable[[set[str]], None] = lambda refs: None,
     ) -> None:
         self.js, self.chat, self.ask, self.audit, self.admins = js, chat, ask, audit, admins
+        self.changed = changed  # the card shows the silence at once (the refresher draws it again)
 
     async def on_click(self, click: ButtonClick) -> None:
         """Handle a click on Silence 1h / 4h; anything else is not ours."""
@@ -84,7 +96,7 @@ class AlertSilencer:
         updated = await store.modify(click.value, lambda r: with_silence(r, silence))
         log.info("alerts.silenced", user=click.user, silence_id=reply.silence_id, hours=hours)
         if updated is not None:
-            await self._rerender(updated, click.value)
+            self.changed({click.value})
         await self.chat.post(click.channel, to_slack(silence_reply(silence)), click.message_ts)
 
     async def _create(self, request: CreateSilenceRequest, caller: Caller) -> CreateSilenceReply | str:
@@ -105,17 +117,38 @@ class AlertSilencer:
     async def _say(self, click: ButtonClick, text: Text) -> None:
         await self.chat.post(click.channel, to_slack(Doc("", (Para(text),))), click.message_ts)
 
-    async def _rerender(self, record: AlertMessageRecord, ref: str) -> None:
-        """Show the silence on the message, rebuilt from the notification it shows (read from the stream)."""
+
+class AlertAcker:
+    """Runs a click on Ack / Unack: ops records it as whoever clicked; the thread says who is on it."""
+
+    def __init__(self, *, chat: Chat, ask: Asker, admission: Admission | None = None) -> None:
+        self.chat, self.ask, self.admission = chat, ask, admission
+
+    async def on_click(self, click: ButtonClick) -> None:
+        command = {ACK: ALERTS_ACK, UNACK: ALERTS_UNACK}.get(click.action_id)
+        if command is None:
+            return
+        refusal = self.admission.refusal(click.origin) if self.admission is not None else ""
+        if refusal:
+            await self.chat.ephemeral(click.channel, click.user, mrkdwn(refusal), click.message_ts)
+            return
+        caller = await person(self.chat, click.user, click.channel)
         try:
-            raw = await self.js.get_msg(ALERTS_STREAM, record.applied_seq)
-            note = codec.decode(raw.data or b"", AlertNotification)
-        except Exception as exc:  # the event aged out: the thread reply still says who silenced it
-            log.warning("alerts.rerender_skipped", error=f"{type(exc).__name__}: {exc}")
+            reply = await self.ask(command, cards_pb2.AckAlertRequest(alert=click.value), caller)
+        except (CommandError, CodecError) as exc:
+            error = (
+                exc.message if isinstance(exc, CommandError) else f"ops sent a reply I cannot read ({exc})"
+            )
+            log.warning("alerts.ack_failed", actor=caller.actor, request_id=caller.request_id, error=error)
+            await self.chat.ephemeral(
+                click.channel, click.user, mrkdwn(f"Could not do that: {error}"), click.message_ts
+            )
             return
-        if record.applied_id and note.notification_id != record.applied_id:
-            # CHATOPS_ALERTS was recreated since: that sequence now holds another notification.
-            log.warning("alerts.rerender_skipped", error="the notification shown is no longer in the stream")
+        if not isinstance(reply, cards_pb2.AckAlertReply):
             return
-        doc = alert_doc(note, ref=ref, silence=live_silence(record))
-        await self.chat.update(record.channel, record.ts, to_slack(doc))
+        doc = ack_reply(reply)
+        if reply.outcome in (cards_pb2.ACK_OUTCOME_ACKED, cards_pb2.ACK_OUTCOME_UNACKED):
+            await self.chat.post(click.channel, to_slack(doc), click.message_ts)  # everyone sees who is on it
+        else:
+            await self.chat.ephemeral(click.channel, click.user, to_slack(doc).text, click.message_ts)
+        log.info("alerts.acked", user=click.user, ref=reply.ref, outcome=reply.outcome)

@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -45,6 +42,7 @@ from nats.js.errors import NotFoundError
 
 from chatops import codec, logs
 from chatops.codec import CodecError
+from chatops.lease import process_id
 from chatops.lifecycle import retried
 from chatops.streams import ensure, kv_stream
 from chatops.subjects import (
@@ -57,7 +55,7 @@ from chatops.subjects import (
 from chatops.v1.events_pb2 import AlertNotification
 from gateway.alerts.deadletter import Letter, publish_dead_letter
 from gateway.alerts.failures import EVERYWHERE, Backoff, GiveUp, Stall, classify
-from gateway.alerts.poster import AfterPost, GroupBusy, Poster, Work
+from gateway.alerts.poster import AfterPost, GroupBusy, Poster, Viewer, Work
 from gateway.alerts.render import Limits
 from gateway.alerts.routing import Route, channel_for
 from gateway.alerts.stall import Stalls
@@ -149,11 +147,6 @@ async def ensure_consumer(js: JetStreamContext, tuning: Tuning, consumed_since: 
     return "updated"
 
 
-def process_id() -> str:
-    """This gateway process, for claims: host, pid and a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 @dataclass
 class Held:
     """A notification handed to this gateway and not yet acked."""
@@ -183,8 +176,10 @@ class AlertDelivery:
         limits: Limits | None = None,
         metrics: GatewayMetrics | None = None,
         after_post: AfterPost | None = None,
+        viewer: Viewer | None = None,
     ) -> None:
         self.nc, self.chat, self.channel, self.routes = nc, chat, oncall, routes
+        self.viewer = viewer
         self.tuning = tuning or Tuning()
         self.limits = limits or Limits()
         self.metrics = metrics
@@ -273,6 +268,7 @@ class AlertDelivery:
             limits=self.limits,
             on_plain=self._count_plain,
             after_post=self.after_post,
+            viewer=self.viewer,
         )
         self._js = js
         did = await ensure_consumer(js, self.tuning, self._consumed_since)

@@ -1,11 +1,11 @@
-"""One notification shown in chat exactly once: a new message, the message updated, a thread reply.
+"""One notification shown in chat exactly once: a new message, the message updated, a thread reply;
+and a card shown again for a card event (`refresh`), or a note in its thread (`note`).
 
-Every change to a group's chat message happens under a claim in its KV record, written before the
-chat call and cleared with the record of what the call did. The post carries the notification id
-in the message's metadata (a Tag). A claim found later means a gateway stopped between the two:
-younger than the lease, it may still be at work (GroupBusy: come back later); older, its post is
-looked for in the channel's history (bounded: since the claim began) and recorded if it is there,
-so a crash between Slack's accept and the KV write posts nothing twice.
+Every change happens under a claim in the group's KV record (gateway/alerts/claims.py). Posts and
+thread replies carry an id in the message's metadata (a Tag), so a claim left behind by a gateway
+that died is settled by looking the message up. A card whose message already shows what it would
+show (the record's digest) is not updated again: a replica that rebuilt the same card from the bus
+makes no chat call.
 
 Slack refusing the message itself (blocks, size) gets the same message as plain text; refused
 again, it is Undeliverable and goes to the dead letters.
@@ -17,39 +17,35 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from chatops import logs
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord, ChatClaim
+from gateway.alerts.card import CardView, digest
+from gateway.alerts.claims import ALERT_TAG, NOTE_TAG, REPLY_TAG, Claims, GroupBusy
 from gateway.alerts.render import Limits, alert_doc, all_resolved, update_reply
 from gateway.alerts.store import (
     Mark,
     MessageStore,
-    RecordChanged,
     answered,
     applied,
     claimed,
+    drawn,
     live_silence,
+    noted,
     posted,
     replied,
     shown,
     unclaimed,
 )
+from gateway.render.doc import Doc
 from gateway.render.slack import SlackMessage, plain, to_slack
 from gateway.slack.chat import ChatError, Failure, Posted, Tag, TaggedChat
 
 log = logs.get_logger(__name__)
 
-ALERT_TAG = "chatops_alert"
-REPLY_TAG = "chatops_alert_reply"
-SKEW = 60.0  # seconds of clock difference between gateways and Slack allowed for when looking back
-
-
-class GroupBusy(Exception):
-    """Another gateway is at work on this group (or wrote its record just now): try again in `wait`."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"group busy for {wait:.1f}s")
-        self.wait = max(0.05, wait)
+__all__ = ["ALERT_TAG", "NOTE_TAG", "REPLY_TAG", "GroupBusy", "Poster", "Undeliverable", "Work"]
 
 
 class Undeliverable(Exception):
@@ -72,6 +68,10 @@ class Work:
 
 
 AfterPost = Callable[[AlertNotification, str, str], None]
+# What a card shows besides its notification: (ref, record or None before the post, notification).
+Viewer = Callable[[str, AlertMessageRecord | None, AlertNotification], Awaitable[CardView]]
+# A card to show again: (the record) -> its message and whether every alert of it is resolved.
+Redraw = Callable[[AlertMessageRecord], Awaitable[tuple[SlackMessage, bool] | None]]
 
 
 class Poster:
@@ -87,18 +87,21 @@ class Poster:
         limits: Limits | None = None,
         on_plain: Callable[[str], None] = lambda error: None,
         after_post: AfterPost | None = None,
+        viewer: Viewer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.chat, self.store, self.owner, self.lease = chat, store, owner, lease
         self.limits = limits or Limits()
         self.on_plain = on_plain
         self.after_post = after_post
+        self.viewer = viewer
         self.clock = clock
+        self.claims = Claims(chat=chat, store=store, owner=owner, lease=lease, clock=clock)
 
     async def show(self, work: Work) -> str:
         """Do what the notification still needs; says what: posted, updated, replied, already, superseded."""
         record, revision = await self.store.read(work.ref)
-        record, revision = await self._settle(work, record, revision)
+        record, revision = await self.claims.settle(work.ref, record, revision, work.note)
         if record is None or not record.ts:
             return await self._post(work, record, revision)
         if work.mark < shown(record):
@@ -114,26 +117,31 @@ class Poster:
     # -- the three changes ----------------------------------------------------------------------
     async def _post(self, work: Work, record: AlertMessageRecord | None, revision: int) -> str:
         revision = await self._claim(work, record, revision, "post", work.channel)
-        message = self._message(work, None)
+        message = await self._message(work, None)
         try:
             done = await self._send(
                 lambda m, tag: self.chat.post(work.channel, m, tag=tag), message, Tag(ALERT_TAG, work.mark[1])
             )
         except ChatError as exc:
-            await self._unclaim_unless_unsure(work, exc)
+            await self.claims.unclaim_unless_unsure(work.ref, exc)
             raise
         resolved = all_resolved(work.note)
-        await self._finish(
-            work,
-            lambda r: posted(
-                r,
-                channel=done.channel,
-                ts=done.ts,
-                note=work.note,
-                mark=work.mark,
-                seq=work.seq,
-                resolved=resolved,
+        await self.claims.finish(
+            work.ref,
+            lambda r: drawn(
+                posted(
+                    r,
+                    channel=done.channel,
+                    ts=done.ts,
+                    note=work.note,
+                    mark=work.mark,
+                    seq=work.seq,
+                    resolved=resolved,
+                ),
+                digest(message),
+                resolved,
             ),
+            work.mark[1],
         )
         log.info(
             "alerts.posted", seq=work.seq, group_key=work.note.group_key, channel=done.channel, ts=done.ts
@@ -144,24 +152,28 @@ class Poster:
 
     async def _update(self, work: Work, record: AlertMessageRecord, revision: int) -> str:
         revision = await self._claim(work, record, revision, "update", record.channel)
-        message = self._message(work, record)
+        message = await self._message(work, record)
         try:
             await self._send(lambda m, tag: self._updated(record, m), message, None)
         except ChatError as exc:
             if exc.failure is not Failure.GONE:
-                await self._unclaim_unless_unsure(work, exc)
+                await self.claims.unclaim_unless_unsure(work.ref, exc)
                 raise
             # Deleted, or too old to edit: the group gets a fresh message.
             log.warning("alerts.message_gone", seq=work.seq, ts=record.ts, error=exc.detail)
-            await self._finish(work, unclaimed)
+            await self.claims.finish(work.ref, unclaimed, work.mark[1])
             current, revision = await self.store.read(work.ref)
             return await self._post(work, current, revision)
         labels = dict(work.note.common_labels)
         resolved = all_resolved(work.note)
         reply = ChatClaim(action="reply", channel=record.channel, thread_ts=record.ts)
-        shown_now = await self._finish(
-            work,
-            lambda r: claimed(applied(r, work.mark, work.seq, resolved, labels), self._claim_of(work, reply)),
+        shown_now = await self.claims.finish(
+            work.ref,
+            lambda r: claimed(
+                drawn(applied(r, work.mark, work.seq, resolved, labels), digest(message), resolved),
+                self._claim_of(work, reply),
+            ),
+            work.mark[1],
         )
         log.info("alerts.updated", seq=work.seq, group_key=work.note.group_key, status=work.note.status)
         if shown_now is None:
@@ -178,17 +190,73 @@ class Poster:
                 Tag(REPLY_TAG, work.mark[1]),
             )
         except ChatError as exc:
-            await self._unclaim_unless_unsure(work, exc)
+            await self.claims.unclaim_unless_unsure(work.ref, exc)
             raise
-        await self._finish(work, lambda r: unclaimed(replied(r, work.mark, work.seq)))
+        await self.claims.finish(work.ref, lambda r: unclaimed(replied(r, work.mark, work.seq)), work.mark[1])
         return "replied"
+
+    # -- card events --------------------------------------------------------------------------------
+    async def refresh(self, ref: str, redraw: Redraw) -> str:
+        """Show the card again as `redraw` draws it now; says what: updated, same, gone."""
+        record, revision = await self.store.read(ref)
+        record, revision = await self.claims.settle(ref, record, revision, None)
+        if record is None or not record.ts:
+            return "gone"
+        drawn_now = await redraw(record)
+        if drawn_now is None:
+            return "gone"
+        message, resolved = drawn_now
+        seen = digest(message)
+        if seen == record.card_digest:
+            return "same"  # this replica or another shows it like this already
+        claim = self.claims.fresh(ChatClaim(action="refresh", channel=record.channel))
+        await self.claims.take(ref, record, revision, claim)
+        try:
+            await self._send(lambda m, tag: self._updated(record, m), message, None)
+        except ChatError as exc:
+            if exc.failure is not Failure.GONE:
+                await self.claims.unclaim_unless_unsure(ref, exc)
+                raise
+            log.warning("alerts.card_gone", ref=ref, ts=record.ts, error=exc.detail)
+            await self.claims.finish(ref, unclaimed, "refresh")
+            return "gone"
+        await self.claims.finish(ref, lambda r: unclaimed(drawn(r, seen, resolved)), "refresh")
+        return "updated"
+
+    async def note(
+        self, ref: str, note_id: str, doc: Doc, *, still: Callable[[AlertMessageRecord], bool]
+    ) -> str:
+        """Post `doc` in the card's thread once, as note `note_id`, if `still(record)` holds when the
+        note is claimed; says what: posted, already, moot (no longer wanted), gone."""
+        record, revision = await self.store.read(ref)
+        record, revision = await self.claims.settle(ref, record, revision, None)
+        if record is None or not record.ts:
+            return "gone"
+        if note_id in record.notes:
+            return "already"
+        if not still(record):
+            return "moot"
+        claim = self.claims.fresh(
+            ChatClaim(action="note", channel=record.channel, thread_ts=record.ts, notification_id=note_id)
+        )
+        await self.claims.take(ref, record, revision, claim)
+        try:
+            await self._send(
+                lambda m, tag: self.chat.post(record.channel, m, record.ts, tag=tag),
+                to_slack(doc),
+                Tag(NOTE_TAG, note_id),
+            )
+        except ChatError as exc:
+            await self.claims.unclaim_unless_unsure(ref, exc)
+            raise
+        at = Timestamp()
+        at.FromNanoseconds(int(self.clock() * 1e9))
+        await self.claims.finish(ref, lambda r: unclaimed(noted(r, note_id, at)), note_id)
+        return "posted"
 
     # -- claims -----------------------------------------------------------------------------------
     def _claim_of(self, work: Work, base: ChatClaim) -> ChatClaim:
-        claim = ChatClaim()
-        claim.CopyFrom(base)
-        claim.owner = self.owner
-        claim.since.FromNanoseconds(int(self.clock() * 1e9))
+        claim = self.claims.fresh(base)
         claim.notification_id = work.mark[1]
         claim.notification_at.FromNanoseconds(work.mark[0])
         claim.seq = work.seq
@@ -207,89 +275,13 @@ class Poster:
         thread_ts: str = "",
     ) -> int:
         claim = self._claim_of(work, ChatClaim(action=action, channel=channel, thread_ts=thread_ts))
-        try:
-            return await self.store.write(work.ref, claimed(record, claim), revision)
-        except RecordChanged:
-            raise GroupBusy(0.1) from None  # someone wrote in between: read again
-
-    async def _finish(
-        self, work: Work, change: Callable[[AlertMessageRecord], AlertMessageRecord]
-    ) -> AlertMessageRecord | None:
-        """Record what our chat call did, if the claim is still ours (None when another took over)."""
-        ref = work.ref
-        for _ in range(10):
-            current, revision = await self.store.read(ref)
-            if current is None or not self._ours(current):
-                log.warning("alerts.claim_taken_over", ref=ref, notification=work.mark[1])
-                return None
-            updated = change(current)
-            try:
-                await self.store.write(ref, updated, revision)
-            except RecordChanged:
-                continue
-            return updated
-        raise RuntimeError(f"record {ref} kept changing under us")
-
-    def _ours(self, record: AlertMessageRecord) -> bool:
-        return record.HasField("claim") and record.claim.owner == self.owner
-
-    async def _unclaim_unless_unsure(self, work: Work, exc: ChatError) -> None:
-        """After a definite refusal the post did not happen: drop the claim. After a timeout or a
-        5xx it may have: keep it, so the next attempt looks before posting again."""
-        if exc.failure is Failure.UNAVAILABLE:
-            return
-        try:
-            await self._finish(work, unclaimed)
-        except Exception as drop:  # the next attempt finds our claim and looks: no harm
-            log.warning("alerts.unclaim_failed", ref=work.ref, error=f"{type(drop).__name__}: {drop}")
-
-    async def _settle(
-        self, work: Work, record: AlertMessageRecord | None, revision: int
-    ) -> tuple[AlertMessageRecord | None, int]:
-        """A claim found on the record: wait for a live one, finish or drop one left behind."""
-        if record is None or not record.HasField("claim"):
-            return record, revision
-        claim = record.claim
-        age = self.clock() - claim.since.ToNanoseconds() / 1e9
-        if claim.owner != self.owner and age < self.lease:
-            raise GroupBusy(self.lease - age)
-        mark = (claim.notification_at.ToNanoseconds(), claim.notification_id)
-        settled = unclaimed(record)
-        if claim.action in ("post", "reply"):
-            kind = ALERT_TAG if claim.action == "post" else REPLY_TAG
-            since = claim.since.ToNanoseconds() / 1e9 - SKEW
-            ts = await self.chat.find(
-                claim.channel, Tag(kind, claim.notification_id), thread_ts=claim.thread_ts, oldest=since
-            )
-            log.info(
-                "alerts.claim_settled",
-                action=claim.action,
-                found=bool(ts),
-                notification=claim.notification_id,
-            )
-            if ts and claim.action == "post":
-                settled = posted(
-                    record,
-                    channel=claim.channel,
-                    ts=ts,
-                    note=work.note,
-                    mark=mark,
-                    seq=claim.seq,
-                    resolved=claim.resolved,
-                )
-            elif ts:
-                settled = replied(settled, mark, claim.seq)
-        try:
-            revision = await self.store.write(work.ref, settled, revision)
-        except RecordChanged:
-            raise GroupBusy(0.1) from None
-        usable = settled if (settled.channel and settled.ts) else None
-        return usable, revision
+        return await self.claims.take(work.ref, record, revision, claim)
 
     # -- chat calls -------------------------------------------------------------------------------
-    def _message(self, work: Work, record: AlertMessageRecord | None) -> SlackMessage:
+    async def _message(self, work: Work, record: AlertMessageRecord | None) -> SlackMessage:
         silence = live_silence(record) if record is not None else None
-        return to_slack(alert_doc(work.note, ref=work.ref, silence=silence, limits=self.limits))
+        view = await self.viewer(work.ref, record, work.note) if self.viewer is not None else None
+        return to_slack(alert_doc(work.note, ref=work.ref, silence=silence, limits=self.limits, view=view))
 
     async def _updated(self, record: AlertMessageRecord, message: SlackMessage) -> Posted:
         await self.chat.update(record.channel, record.ts, message)

@@ -8,11 +8,14 @@ from typing import Any
 
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 from chatops.v1.records_pb2 import ChatSilence
-from gateway.render.doc import Button, Buttons, Doc, Line, Lines, Link, Mark, Mention, Note, Para, cut
+from gateway.alerts.card import CardView, Key, ack_note, changes_para, silence_note
+from gateway.render.doc import Button, Buttons, Doc, Line, Lines, Link, Mark, Mention, Note, Para, Part, cut
 
 SILENCE_1H = "chatops_silence_1h"
 SILENCE_4H = "chatops_silence_4h"
 SILENCE_HOURS = {SILENCE_1H: 1, SILENCE_4H: 4}
+ACK = "chatops_ack"
+UNACK = "chatops_unack"
 TONES = ("critical", "warning", "info")
 SEVERITY_ICON = {
     "critical": ":red_circle:",
@@ -44,31 +47,41 @@ def alert_names(note: AlertNotification) -> list[str]:
     return list(seen)
 
 
-def counts(note: AlertNotification) -> tuple[int, int]:
-    """(firing, resolved) among the alerts sent, plus those Alertmanager left out counted as firing."""
-    resolved = sum(1 for a in note.alerts if a.status == "resolved")
+def key_of(alert: AlertInstance) -> Key:
+    return alert.fingerprint, alert.starts_at.ToNanoseconds()
+
+
+def _resolved(alert: AlertInstance, view: CardView | None) -> bool:
+    return alert.status == "resolved" or (view is not None and view.resolved_at(key_of(alert)) is not None)
+
+
+def counts(note: AlertNotification, view: CardView | None = None) -> tuple[int, int]:
+    """(firing, resolved) among the alerts sent, plus those Alertmanager left out counted as firing;
+    an alert the silence watcher saw resolve (in `view`) counts as resolved."""
+    resolved = sum(1 for a in note.alerts if _resolved(a, view))
     return len(note.alerts) - resolved + note.truncated_alerts, resolved
 
 
-def all_resolved(note: AlertNotification) -> bool:
-    return note.status == "resolved" and counts(note)[0] == 0
+def all_resolved(note: AlertNotification, view: CardView | None = None) -> bool:
+    firing, _ = counts(note, view)
+    return firing == 0 and (note.status == "resolved" or (view is not None and bool(view.resolved)))
 
 
-def tone(note: AlertNotification) -> str:
+def tone(note: AlertNotification, view: CardView | None = None) -> str:
     """The message's colour, in words: resolved, or the severity (none when it is not a known one)."""
-    if all_resolved(note):
+    if all_resolved(note, view):
         return "resolved"
     return note.severity if note.severity in TONES else "none"
 
 
-def headline(note: AlertNotification) -> str:
+def headline(note: AlertNotification, view: CardView | None = None) -> str:
     """`FIRING [critical] HighErrorRatio, PetstoreDown`: also the notification fallback text."""
-    state = "RESOLVED" if all_resolved(note) else "FIRING"
+    state = "RESOLVED" if all_resolved(note, view) else "FIRING"
     names = ", ".join(alert_names(note))
     return f"{state} [{note.severity}] {names}"
 
 
-def _alert_line(alert: AlertInstance, common: dict[str, str], limits: Limits) -> Line:
+def _alert_line(alert: AlertInstance, common: dict[str, str], limits: Limits, view: CardView | None) -> Line:
     name = alert.labels.get("alertname", "(no alertname)")
     own = {k: v for k, v in sorted(alert.labels.items()) if common.get(k) != v}
     text = alert.annotations.get("summary") or alert.annotations.get("description") or ""
@@ -79,8 +92,14 @@ def _alert_line(alert: AlertInstance, common: dict[str, str], limits: Limits) ->
         parts.append(text.replace("\n", " "))
     parts.append(f"since {when(alert.starts_at)}")
     body = cut(" · ".join(parts), limits.alert_line_chars)
-    if alert.status == "resolved":
-        ended = f" at {when(alert.ends_at)}" if alert.HasField("ends_at") else ""
+    silenced_end = (
+        view.resolved_at(key_of(alert)) if view is not None and alert.status != "resolved" else None
+    )
+    if alert.status == "resolved" or silenced_end is not None:
+        if silenced_end is not None:
+            ended = f" while silenced (seen {silenced_end.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+        else:
+            ended = f" at {when(alert.ends_at)}" if alert.HasField("ends_at") else ""
         # Strike each line on its own: ~…~ does not span newlines or cut formatting.
         body = f"~{body.replace('~', '')}~ :white_check_mark: resolved{ended}"
     else:
@@ -89,13 +108,20 @@ def _alert_line(alert: AlertInstance, common: dict[str, str], limits: Limits) ->
 
 
 def alert_doc(
-    note: AlertNotification, *, ref: str, silence: ChatSilence | None = None, limits: Limits | None = None
+    note: AlertNotification,
+    *,
+    ref: str,
+    silence: ChatSilence | None = None,
+    limits: Limits | None = None,
+    view: CardView | None = None,
 ) -> Doc:
-    """One message for one notification; `ref` is the button value that finds the group again."""
+    """One card for one notification; `ref` is the button value that finds the group again, `view`
+    what the card shows besides the notification (acks, silences, recent changes)."""
     limits = limits or Limits()
     common = dict(note.common_labels)
-    icon = ":white_check_mark:" if all_resolved(note) else SEVERITY_ICON.get(note.severity, ":bell:")
-    parts: list[Lines] = []
+    done = all_resolved(note, view)
+    icon = ":white_check_mark:" if done else SEVERITY_ICON.get(note.severity, ":bell:")
+    parts: list[Part] = []
     summary = note.common_annotations.get("summary", "")
     description = note.common_annotations.get("description", "")
     about = tuple(Line(p) for p in (f"*{summary}*" if summary else "", description) if p)
@@ -106,24 +132,38 @@ def alert_doc(
         parts.append(Lines((Line(cut(f"*Labels:* {labels}", limits.labels_chars)),)))
     listed = note.alerts[: limits.max_listed_alerts]
     left_out = len(note.alerts) - len(listed) + note.truncated_alerts
-    parts.append(Lines(tuple(_alert_line(a, common, limits) for a in listed), more=left_out))
+    parts.append(Lines(tuple(_alert_line(a, common, limits, view) for a in listed), more=left_out))
+    changes = changes_para(view) if view is not None else None
+    if changes is not None:
+        parts.append(changes)
 
-    firing, resolved = counts(note)
+    firing, resolved = counts(note, view)
     status = f"{firing} firing, {resolved} resolved"
     am = Link("Alertmanager", f"{note.external_url}/#/alerts") if note.external_url else None
-    footer: list[Note | Buttons] = [Note(f"{status} · group `{cut(note.group_key, 300)}`", am)]
-    if silence is not None:
+    named = f" · ref `{view.short}`" if view is not None else ""
+    footer: list[Note | Buttons] = [Note(f"{status}{named} · group `{cut(note.group_key, 300)}`", am)]
+    if view is not None and view.ack is not None:
+        footer.append(ack_note(view.ack))
+    shown = {s.silence_id for s in view.silences} if view is not None else set()
+    if not done:
+        footer.extend(silence_note(s, firing) for s in (view.silences if view is not None else ()))
+    if silence is not None and silence.silence_id not in shown and not done:
         until = silence.until.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
         link = Link("silence", silence.url) if silence.url else None
         footer.append(Note((":no_bell: Silenced by ", Mention(silence.user_id), f" until {until}"), link))
-    if not all_resolved(note):
-        buttons = (Button(SILENCE_1H, "Silence 1h", ref), Button(SILENCE_4H, "Silence 4h", ref))
+    if not done:
+        acked = view is not None and view.ack is not None
+        buttons = (
+            Button(UNACK, "Unack", ref) if acked else Button(ACK, "Ack", ref, primary=True),
+            Button(SILENCE_1H, "Silence 1h", ref),
+            Button(SILENCE_4H, "Silence 4h", ref),
+        )
         footer.append(Buttons(buttons))
     return Doc(
-        cut(f"{icon} {headline(note)}", limits.headline_chars),
+        cut(f"{icon} {headline(note, view)}", limits.headline_chars),
         tuple(parts),
         footer=tuple(footer),
-        mark=Mark(tone(note), status),
+        mark=Mark(tone(note, view), status),
     )
 
 

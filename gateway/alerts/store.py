@@ -7,7 +7,6 @@ CHATOPS_ALERTS, and a replayed dead letter comes back with a new one.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -16,18 +15,16 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequen
 from nats.js.kv import KeyValue
 
 from chatops import codec
+from chatops.cardref import group_ref as group_ref  # where the card's key was always imported from
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord, ChatClaim, ChatSilence
 
 REQUIRED = ("channel", "ts")  # an unclaimed record without them cannot find its message
+MAX_NOTES = 100  # thread notes remembered per episode
+REANNOUNCE = "reannounce:"  # the start of a re-announcement's note id
 # (nanoseconds since the epoch when the notifier received it, notification id)
 Mark = tuple[int, str]
 NOTHING: Mark = (0, "")
-
-
-def group_ref(group_key: str) -> str:
-    """A KV-safe, fixed-length key for a group key (which holds braces, quotes and spaces)."""
-    return hashlib.sha256(group_key.encode()).hexdigest()[:40]
 
 
 def mark_of(note: AlertNotification, stored_ns: int = 0) -> Mark:
@@ -89,9 +86,12 @@ def posted(
         # Fields a newer gateway added survive; what this one knows is written anew.
         out.MergeFrom(_unknown_only(record))
     out.labels.update(note.common_labels)
-    out.applied_id = out.replied_id = mark[1]
+    out.applied_id = out.replied_id = out.episode_id = mark[1]
     out.applied_at.CopyFrom(_stamp(mark[0]))
     out.replied_at.CopyFrom(_stamp(mark[0]))
+    out.opened_at.CopyFrom(_stamp(mark[0]))
+    starts = [a.starts_at.ToNanoseconds() for a in note.alerts if a.HasField("starts_at")]
+    out.fired_at.CopyFrom(_stamp(min(starts) if starts else mark[0]))
     out.applied_seq = out.replied_seq = seq
     return out
 
@@ -116,6 +116,26 @@ def replied(record: AlertMessageRecord, mark: Mark, seq: int) -> AlertMessageRec
     out.replied_id = mark[1]
     out.replied_at.CopyFrom(_stamp(mark[0]))
     out.replied_seq = seq
+    return out
+
+
+def noted(record: AlertMessageRecord, note_id: str, at: Timestamp) -> AlertMessageRecord:
+    """The record once the thread note `note_id` is posted (a re-announcement counts as one more)."""
+    out = _copy(record)
+    if note_id not in out.notes:
+        out.notes.append(note_id)
+        del out.notes[:-MAX_NOTES]
+        if note_id.startswith(REANNOUNCE):
+            out.reannounced += 1
+            out.reannounced_at.CopyFrom(at)
+    return out
+
+
+def drawn(record: AlertMessageRecord, digest: str, resolved: bool) -> AlertMessageRecord:
+    """The record once its card is shown as `digest` (resolved: every alert of it seen resolved)."""
+    out = _copy(record)
+    out.card_digest = digest
+    out.resolved = out.resolved or resolved
     return out
 
 

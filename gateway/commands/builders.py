@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from chatops.v1 import (
     alerts_pb2,
     audit_pb2,
+    cards_pb2,
     deadletters_pb2,
     deploys_pb2,
     graphs_pb2,
@@ -31,6 +32,7 @@ _BUS_COMMAND = re.compile(r"^[a-z_]+(?:\.[a-z_]+)?$")
 # `for=` / `step=` at the end of `graph …`; PromQL never ends in a word like these.
 _GRAPH_OPTION = re.compile(r"^(for|step)=(.*)$", re.IGNORECASE)
 MAX_GRAPH_QUERY = 2000
+_ALERT = re.compile(r"^(?:#?[0-9a-fA-F]{6,40}|[A-Za-z_:][A-Za-z0-9_:]{0,199})$")
 _SERVICE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 MIN_SILENCE = timedelta(minutes=1)
@@ -321,3 +323,42 @@ def replay_dead_letters(rest: str, now: datetime) -> deadletters_pb2.ReplayDeadL
     if len(ids) > MAX_REPLAY_IDS:
         raise ValueProblem(f"at most {MAX_REPLAY_IDS} ids at once, or `all`")
     return deadletters_pb2.ReplayDeadLettersRequest(ids=ids)
+
+
+def _alert(rest: str, what: str) -> cards_pb2.AckAlertRequest:
+    words = rest.split()
+    if len(words) != 1:
+        raise ValueProblem(
+            f"`{what}` takes one alert: the ref shown on its card (e.g. `{what} 3fa2c1d0`) or its name"
+        )
+    if not _ALERT.match(words[0]):
+        raise ValueProblem(f"`{short(words[0])}` is neither a card's ref (hex digits) nor an alert name")
+    return cards_pb2.AckAlertRequest(alert=words[0])
+
+
+def ack(rest: str, now: datetime) -> cards_pb2.AckAlertRequest:
+    """ack <alert>"""
+    return _alert(rest, "ack")
+
+
+def unack(rest: str, now: datetime) -> cards_pb2.AckAlertRequest:
+    """unack <alert>"""
+    return _alert(rest, "unack")
+
+
+def timeline(rest: str, now: datetime) -> cards_pb2.TimelineRequest:
+    """timeline [since=2h] [alert=…] [limit=N]"""
+    opts = _only(options(rest), ("since", "alert", "limit"))
+    req = cards_pb2.TimelineRequest()
+    if "since" in opts:
+        since = parse_duration(opts["since"], "since")
+        if not timedelta(minutes=1) <= since <= timedelta(days=7):
+            raise ValueProblem("`since=` must be from 1m to 7d")
+        req.since.FromDatetime(now - since)
+    if "alert" in opts:
+        if not _ALERT.match(opts["alert"]):
+            raise ValueProblem(f"`alert={short(opts['alert'])}` is neither a card's ref nor an alert name")
+        req.alert = opts["alert"]
+    if "limit" in opts:
+        req.limit = parse_int(opts["limit"], "limit", 1, 500)
+    return req

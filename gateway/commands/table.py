@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from chatops import contract as c
 from chatops.contract import Command, Rep, Req, check_complete
 from gateway.commands import builders
-from gateway.render import deadletters, deploys, replies
+from gateway.render import cards, deadletters, deploys, replies
 from gateway.render.doc import Doc
 
 Build = Callable[[str, datetime], Message]
@@ -163,6 +163,45 @@ SPECS: tuple[Spec, ...] = (
         (
             "matchers: `name=value`, `name!=value`, `name=~regex`, `name!~regex`",
             "`for=` from 1m to 30d; the words after it are the comment",
+        ),
+    ),
+    spec(
+        "ack",
+        c.ALERTS_ACK,
+        "ack <alert>",
+        "Acknowledge an alert: you are on it, the card says so, and it is no longer re-announced.",
+        ("ack 3fa2c1d0", "ack PetstoreErrorRatioHigh"),
+        builders.ack,
+        cards.ack_reply,
+        (
+            "`<alert>` the ref shown on the alert's card (6 or more of its hex digits), or the alert's name "
+            "when only one firing card carries it",
+            "The Ack button on the card does the same.",
+        ),
+    ),
+    spec(
+        "unack",
+        c.ALERTS_UNACK,
+        "unack <alert>",
+        "Take an acknowledgement back: the alert is re-announced again while it fires.",
+        ("unack 3fa2c1d0",),
+        builders.unack,
+        cards.ack_reply,
+    ),
+    spec(
+        "timeline",
+        c.TIMELINE_SHOW,
+        "timeline [since=2h] [alert=…] [limit=N]",
+        "What happened around an incident, in order: alerts, acks, silences, commands and deploys; "
+        "with the same as Markdown for the post-mortem.",
+        ("timeline since=1h", "timeline alert=PetstoreErrorRatioHigh since=6h"),
+        builders.timeline,
+        cards.timeline,
+        (
+            "`since=` how far back, 1m to 7d (default 2h)",
+            "`alert=` only that alert's notifications, acks and silences (a card's ref or an alert name); "
+            "commands and deploys are always listed",
+            "`limit=` at most this many events, 1 to 500 (default 200)",
         ),
     ),
     spec(

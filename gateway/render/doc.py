@@ -18,8 +18,25 @@ class Mention:
     user: str
 
 
-Span = str | Mention
-# Prose: plain data, or data and mentions in order.
+@dataclass(frozen=True)
+class Group:
+    """A user group, by chat id (Slack's S…): the only group ping, and only from configuration.
+
+    Never built from alert data or user text: the gateway makes one only of ONCALL_USERGROUP.
+    """
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point in time a chat shows in each reader's terms ("3 minutes ago"); a console as UTC."""
+
+    at: datetime
+
+
+Span = str | Mention | Group | Moment
+# Prose: plain data, or data, mentions and moments in order.
 Text = str | tuple[Span, ...]
 
 
@@ -132,6 +149,18 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A text file that goes with a reply, e.g. a timeline as Markdown for a post-mortem."""
+
+    filename: str
+    text: str
+    title: str
+
+    def __repr__(self) -> str:
+        return f"Attachment({self.filename!r}, {len(self.text)} characters)"
+
+
+@dataclass(frozen=True)
 class Doc:
     """A message: a title line (may be empty) and parts, perhaps a picture; `ok` False marks an error.
 
@@ -144,6 +173,7 @@ class Doc:
     image: Image | None = None
     footer: tuple[Part, ...] = field(default=())
     mark: Mark | None = None
+    attachment: Attachment | None = None
 
 
 def cut(text: str, limit: int) -> str:

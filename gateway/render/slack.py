@@ -4,8 +4,10 @@ This is the one place where text becomes Slack markup, for command replies and a
 string of a Doc is data: `&`, `<` and `>` are escaped wherever Slack reads mrkdwn (blocks, the
 fallback `text`, attachments), so nothing a user or an alert sends can become `<!channel>`,
 `<!here>`, `<!subteam^…>`, a mention or a link. Mentions come only from `Mention` parts with a
-well-formed user id; links only from `Link` parts with an http(s) URL, percent-encoded so that no
-`|` or `>` in it can end the link early or add text to it.
+well-formed user id, a user group only from a `Group` part (the gateway makes one only of its
+configuration) with a well-formed group id, a `<!date…>` only from a `Moment` (a number and UTC
+text); links only from `Link` parts with an http(s) URL, percent-encoded so that no `|` or `>` in it
+can end the link early or add text to it.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from urllib.parse import quote, urlsplit
 from tabulate import tabulate
 
 from gateway.render.doc import (
+    Attachment,
     Buttons,
     Doc,
     Fields,
+    Group,
     Line,
     Lines,
     Link,
     Links,
     Mention,
+    Moment,
     Note,
     Para,
     Part,
@@ -33,7 +38,7 @@ from gateway.render.doc import (
     Text,
     cut,
 )
-from gateway.render.text import Style, prose, to_text
+from gateway.render.text import Style, prose, to_text, utc
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -52,6 +57,7 @@ TONE_COLOURS = {
 
 Block = dict[str, Any]
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 # Kept as they are in a URL; everything else (`<`, `>`, `|`, spaces, quotes, non-ASCII) is %-encoded.
 _URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
 
@@ -89,6 +95,16 @@ def mention(who: Mention) -> str:
     return f"<@{who.user}>" if _USER_ID.match(who.user) else escape(f"@{who.user}")
 
 
+def group(who: Group) -> str:
+    """`<!subteam^S…>` for a well-formed user group id; anything else is shown as text."""
+    return f"<!subteam^{who.id}>" if _GROUP_ID.match(who.id) else escape(f"@{who.id}")
+
+
+def moment(when: Moment) -> str:
+    """Slack's date token: "3 minutes ago" in the reader's terms, the UTC time where it cannot."""
+    return f"<!date^{int(when.at.timestamp())}^{{ago}}|{escape(utc(when))}>"
+
+
 def slack_url(url: str) -> str | None:
     """The URL as it may stand inside `<…|label>`, or None when it is not an http(s) link."""
     url = url.strip()
@@ -116,7 +132,7 @@ def mrkdwn(text: Text) -> str:
 
 
 # The fallback `text` of a message: Slack reads it as mrkdwn too (notifications, old clients).
-SLACK_TEXT = Style(data=escape, mention=mention, link=lambda target: link(target))
+SLACK_TEXT = Style(data=escape, mention=mention, link=lambda target: link(target), group=group, moment=moment)
 
 
 def cut_markup(text: str, limit: int) -> str:
@@ -279,6 +295,17 @@ def to_upload(doc: Doc) -> SlackUpload | None:
         title=cut(doc.title.replace("`", ""), 250),
         alt_text=cut(doc.image.alt, 1000),  # Slack refuses longer alt text
         comment=cut_markup("\n".join(lines), MAX_SECTION),
+    )
+
+
+def to_file(attachment: Attachment) -> SlackUpload:
+    """A text file to share in the thread after the reply, e.g. a timeline as Markdown."""
+    return SlackUpload(
+        filename=attachment.filename,
+        data=attachment.text.encode(),
+        title=cut(attachment.title, 250),
+        alt_text="",
+        comment=escape(cut(attachment.title, MAX_SECTION)),
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC
 
 from tabulate import tabulate
 
@@ -11,14 +12,17 @@ from gateway.render.doc import (
     Buttons,
     Doc,
     Fields,
+    Group,
     Line,
     Lines,
     Link,
     Links,
     Mention,
+    Moment,
     Note,
     Para,
     Part,
+    Span,
     Table,
     Text,
     spans,
@@ -32,6 +36,13 @@ class Style:
     data: Callable[[str], str]
     mention: Callable[[Mention], str]
     link: Callable[[Link], str]
+    group: Callable[[Group], str] = field(default=lambda g: f"@{g.id}")
+    moment: Callable[[Moment], str] = field(default=lambda m: utc(m))
+
+
+def utc(moment: Moment) -> str:
+    """`2026-11-30 00:32 UTC`."""
+    return moment.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 PLAIN = Style(
@@ -39,9 +50,19 @@ PLAIN = Style(
 )
 
 
+def _span(span: Span, style: Style) -> str:
+    if isinstance(span, Mention):
+        return style.mention(span)
+    if isinstance(span, Group):
+        return style.group(span)
+    if isinstance(span, Moment):
+        return style.moment(span)
+    return style.data(span)
+
+
 def prose(text: Text, style: Style = PLAIN) -> str:
-    """Data and mentions, in order."""
-    return "".join(style.mention(s) if isinstance(s, Mention) else style.data(s) for s in spans(text))
+    """Data, mentions and moments, in order."""
+    return "".join(_span(s, style) for s in spans(text))
 
 
 def _line(text: str, link: Link | None, style: Style) -> str:

@@ -20,7 +20,7 @@ from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_trace
 from gateway.metrics import GatewayMetrics
 from gateway.render.doc import Doc, Mention, Para
 from gateway.render.notes import confirm_doc
-from gateway.render.slack import mrkdwn, to_slack, to_upload
+from gateway.render.slack import mrkdwn, to_file, to_slack, to_upload
 from gateway.render.text import to_text
 from gateway.seen import SeenEvents
 from gateway.slack.admission import Admission
@@ -140,6 +140,8 @@ class SlackGateway:
         upload = to_upload(doc)
         if upload is None:
             await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+            if doc.attachment is not None:
+                await self._share(msg, doc, caller)
             return
         try:
             await self.chat.upload(msg.channel, upload, msg.thread_ts)
@@ -152,6 +154,18 @@ class SlackGateway:
                 (Para(to_text(replace(doc, image=None))),),
                 ok=False,
             )
+            await self.chat.post(msg.channel, to_slack(sorry), msg.thread_ts)
+
+    async def _share(self, msg: ChatMessage, doc: Doc, caller: Caller) -> None:
+        """The reply's text file (a timeline's Markdown) shared after it in the thread."""
+        assert doc.attachment is not None
+        try:
+            await self.chat.upload(msg.channel, to_file(doc.attachment), msg.thread_ts)
+        except ChatError as exc:
+            log.warning(
+                "slack.upload_failed", error=exc.detail, channel=msg.channel, request_id=caller.request_id
+            )
+            sorry = Doc(f"Slack did not take the file {doc.attachment.filename} ({exc.detail}).", ok=False)
             await self.chat.post(msg.channel, to_slack(sorry), msg.thread_ts)
 
     async def _run_noting_slowness(self, req: Request, caller: Caller, msg: ChatMessage) -> Answer:

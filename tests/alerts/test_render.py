@@ -49,6 +49,7 @@ def test_firing_message_shows_what_on_call_needs() -> None:
     assert "<http://127.0.0.1:19090/graph?g0.expr=vector%281%29&amp;g0.tab=1|graph>" in text
     assert "<http://127.0.0.1:19093/#/alerts|Alertmanager>" in text
     assert [(b["action_id"], b["text"]["text"], b["value"]) for b in buttons(msg.blocks)] == [
+        ("chatops_ack", "Ack", "abc123"),
         ("chatops_silence_1h", "Silence 1h", "abc123"),
         ("chatops_silence_4h", "Silence 4h", "abc123"),
     ]

@@ -1,0 +1,236 @@
+"""Each gateway replica's projection of what alert cards show, rebuilt from the bus alone.
+
+It follows CHATOPS_CARDS (every card's latest ack event, every silence's latest state) and the
+bucket chatops_alert_messages (where each open card is, which notification it shows) from the last
+message of each subject on, so a replica that starts knows what every other one knows. `view()`
+turns that, the notification a card shows and the recent deploys into what the card shows besides
+the notification; `on_change` hears which cards a new event changed, for the refresher.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from chatops import codec, logs
+from chatops.cardref import episode_of
+from chatops.codec import CodecError
+from chatops.streams import kv_stream
+from chatops.subjects import (
+    ALERTS_STREAM,
+    CARDS_ACKS,
+    CARDS_PREFIX,
+    CARDS_SILENCES,
+    CARDS_STREAM,
+    KV_ALERT_MESSAGES,
+)
+from chatops.userregex import RegexError, compile_regex
+from chatops.v1 import cards_pb2 as pb
+from chatops.v1.alerts_pb2 import Matcher
+from chatops.v1.events_pb2 import AlertInstance, AlertNotification
+from chatops.v1.records_pb2 import AlertMessageRecord
+from gateway.alerts.card import Ack, CardView, Person, SilenceShown, person
+from gateway.alerts.changes import RecentChanges, service_of
+from gateway.alerts.follow import Follower
+from gateway.alerts.render import key_of
+
+log = logs.get_logger(__name__)
+
+NOTES_CACHED = 2000  # notifications kept decoded (the ones open cards show)
+
+
+def matches(matchers: Iterable[Matcher], labels: dict[str, str]) -> bool:
+    """Whether a silence's matchers match an alert's labels, as Alertmanager matches them (pure)."""
+    for m in matchers:
+        value = labels.get(m.name, "")
+        if m.is_regex:
+            try:
+                hit = compile_regex(m.value).fullmatch(value) is not None
+            except RegexError:
+                return False
+        else:
+            hit = value == m.value
+        if hit != m.is_equal:
+            return False
+    return True
+
+
+def _at(ts: object) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)  # type: ignore[attr-defined,no-any-return]
+
+
+def maker(event: pb.SilenceEvent) -> Person:
+    """Who made a silence: the chat actor ops recorded, else Alertmanager's createdBy (as data)."""
+    return person(event.actor, event.actor_name) if event.actor else Person(name=event.created_by)
+
+
+def mutes(event: pb.SilenceEvent, alert: AlertInstance) -> bool:
+    """Whether the silence mutes this firing of the alert now: as the watcher saw it in Alertmanager,
+    or, before it has looked, by the matchers."""
+    if event.state != "active":
+        return False
+    if not event.observed:
+        return matches(event.matchers, dict(alert.labels))
+    key = key_of(alert)
+    return any(a.muted and (a.fingerprint, a.starts_at.ToNanoseconds()) == key for a in event.alerts)
+
+
+def touches(event: pb.SilenceEvent, alerts: Iterable[AlertInstance]) -> bool:
+    """Whether the silence mutes or muted any of these alerts (this firing of them)."""
+    keys = {key_of(a) for a in alerts}
+    if not event.observed:
+        return any(matches(event.matchers, dict(a.labels)) for a in alerts)
+    return any((a.fingerprint, a.starts_at.ToNanoseconds()) in keys for a in event.alerts)
+
+
+class CardBook:
+    """What every card shows besides its notification, as this replica has read it from the bus."""
+
+    def __init__(self, js: JetStreamContext, *, window: timedelta = timedelta(hours=1)) -> None:
+        self.js = js
+        self.changes = RecentChanges(js, window)
+        self.window = window
+        self.records: dict[str, AlertMessageRecord] = {}  # open cards only
+        self.acks: dict[str, pb.AckEvent] = {}
+        self.silences: dict[str, pb.SilenceEvent] = {}
+        self._notes: OrderedDict[tuple[int, str], AlertNotification] = OrderedDict()
+        self.on_change: Callable[[set[str]], None] = lambda refs: None
+        self._cards = Follower(js, CARDS_STREAM, f"{CARDS_PREFIX}.>", self._on_cards)
+        self._records = Follower(
+            js, kv_stream(KV_ALERT_MESSAGES), f"$KV.{KV_ALERT_MESSAGES}.>", self._on_records
+        )
+
+    def start(self) -> None:
+        self._records.start()
+        self._cards.start()
+
+    async def stop(self) -> None:
+        await self._cards.stop()
+        await self._records.stop()
+
+    async def caught_up(self) -> None:
+        """Until everything on the bus when it started is read."""
+        await self._records.caught_up.wait()
+        await self._cards.caught_up.wait()
+
+    # -- following ----------------------------------------------------------------------------------
+    async def _on_records(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            ref = msg.subject.rsplit(".", 1)[-1]
+            deleted = (msg.headers or {}).get("KV-Operation") in ("DEL", "PURGE")
+            record = (
+                None
+                if deleted
+                else codec.decode_record(msg.data or b"", AlertMessageRecord, key=ref, required=())
+            )
+            if record is None or record.resolved or not record.ts:
+                self.records.pop(ref, None)
+            else:
+                self.records[ref] = record
+
+    async def _on_cards(self, msgs: list[Msg]) -> None:
+        changed: set[str] = set()
+        for msg in msgs:
+            try:
+                if msg.subject.startswith(CARDS_ACKS + "."):
+                    ack = codec.decode(msg.data or b"", pb.AckEvent)
+                    self.acks[ack.ref] = ack
+                    changed.add(ack.ref)
+                elif msg.subject.startswith(CARDS_SILENCES + "."):
+                    silence = codec.decode(msg.data or b"", pb.SilenceEvent)
+                    self.silences[silence.silence_id] = silence
+                    changed |= await self._touched(silence)
+            except CodecError as exc:
+                log.warning("cards.event_unreadable", subject=msg.subject, error=str(exc))
+        if changed:
+            self.on_change(changed)
+
+    async def _touched(self, silence: pb.SilenceEvent) -> set[str]:
+        found = set()
+        for ref, record in list(self.records.items()):
+            note = await self.notification(record)
+            if note is not None and touches(silence, note.alerts):
+                found.add(ref)
+        return found
+
+    # -- reading ------------------------------------------------------------------------------------
+    async def notification(self, record: AlertMessageRecord) -> AlertNotification | None:
+        """The notification the card shows, from CHATOPS_ALERTS (None when it is no longer there)."""
+        key = (record.applied_seq, record.applied_id)
+        cached = self._notes.get(key)
+        if cached is not None:
+            self._notes.move_to_end(key)
+            return cached
+        try:
+            raw = await self.js.get_msg(ALERTS_STREAM, record.applied_seq)
+            note = codec.decode(raw.data or b"", AlertNotification)
+        except Exception as exc:  # aged out, or the stream was made again
+            log.warning(
+                "cards.notification_unread", seq=record.applied_seq, error=f"{type(exc).__name__}: {exc}"
+            )
+            return None
+        if record.applied_id and note.notification_id != record.applied_id:
+            return None  # CHATOPS_ALERTS was made again: that sequence holds another notification now
+        self._notes[key] = note
+        while len(self._notes) > NOTES_CACHED:
+            self._notes.popitem(last=False)
+        return note
+
+    def ack_of(self, ref: str, record: AlertMessageRecord) -> pb.AckEvent | None:
+        """The ack in force on the card's episode, if any."""
+        ack = self.acks.get(ref)
+        if ack is None or not ack.acked or ack.episode != episode_of(record):
+            return None
+        return ack
+
+    def silences_of(self, note: AlertNotification) -> list[pb.SilenceEvent]:
+        """Every silence that mutes or muted an alert of the card."""
+        return [s for s in self.silences.values() if touches(s, note.alerts)]
+
+    async def view(self, ref: str, record: AlertMessageRecord | None, note: AlertNotification) -> CardView:
+        """What the card shows besides `note`; `record` is None for a card not yet posted."""
+        ack = self.ack_of(ref, record) if record is not None else None
+        firing = [a for a in note.alerts if a.status == "firing"]
+        shown, resolved = [], []
+        for silence in self.silences_of(note):
+            muted = sum(1 for a in firing if mutes(silence, a))
+            if muted:
+                shown.append(
+                    SilenceShown(
+                        silence_id=silence.silence_id,
+                        by=maker(silence),
+                        until=_at(silence.ends_at),
+                        url=silence.url,
+                        muted=muted,
+                        from_chat=bool(silence.actor),
+                    )
+                )
+            resolved += [
+                ((a.fingerprint, a.starts_at.ToNanoseconds()), _at(a.resolved_at))
+                for a in silence.alerts
+                if a.HasField("resolved_at")
+            ]
+        keys = {key_of(a) for a in firing}
+        service = service_of(note.common_labels)
+        deploys = await self.changes.before(service, self.fired(record, note)) if service else ()
+        return CardView(
+            ref=ref,
+            ack=Ack(person(ack.actor, ack.actor_name), _at(ack.time)) if ack is not None else None,
+            silences=tuple(sorted(shown, key=lambda s: s.until)),
+            resolved=tuple(sorted((k, at) for k, at in resolved if k in keys)),
+            deploys=deploys,
+            service=service,
+            window=self.window,
+        )
+
+    @staticmethod
+    def fired(record: AlertMessageRecord | None, note: AlertNotification) -> datetime:
+        """When the episode's first alert started firing."""
+        if record is not None and record.HasField("fired_at"):
+            return _at(record.fired_at)
+        starts = [_at(a.starts_at) for a in note.alerts if a.HasField("starts_at")]
+        return min(starts) if starts else datetime.now(UTC)
