@@ -51,7 +51,7 @@ from gateway.settings import GatewaySettings
 from gateway.slack.admission import admission
 from gateway.slack.app import ClickHandler, build_app, build_client, register, serving
 from gateway.slack.blocks import CANCEL, CONFIRM
-from gateway.slack.chat import SlackChat
+from gateway.slack.chat import SlackChat, TaggedChat
 from gateway.slack.handlers import SlackGateway
 from gateway.slack.pacing import Pacer, Priority
 
@@ -157,7 +157,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             book = CardBook(js, window=timedelta(seconds=settings.ALERTS_CHANGES_WINDOW))
             book.start()
             stack.push_async_callback(book.stop)
-            refresher = await _cards(stack, settings, js, chat, book, metrics)
+            refresher = await _cards(stack, settings, js, alerts_chat, book, metrics)
             silencer = AlertSilencer(
                 js=js,
                 chat=chat,
@@ -214,7 +214,7 @@ async def _cards(
     stack: AsyncExitStack,
     settings: GatewaySettings,
     js: JetStreamContext,
-    chat: SlackChat,
+    chat: TaggedChat,
     book: CardBook,
     metrics: GatewayMetrics,
 ) -> Refresher:

@@ -12,12 +12,12 @@ from nats.js.errors import APIError, NotFoundError
 from chatops import codec, logs
 from chatops.cardref import ref_prefix, short_ref
 from chatops.errors import BAD_REQUEST, NOT_FOUND
+from chatops.streamread import read, sequence
 from chatops.streams import kv_stream
 from chatops.subjects import CARDS_STREAM, H_MSG_ID, KV_ALERT_MESSAGES, ack_subject, silence_subject
 from chatops.v1.cards_pb2 import AckEvent, SilenceEvent
 from chatops.v1.records_pb2 import AlertMessageRecord
 from ops.errors import OpsError
-from chatops.streamread import read, sequence
 
 log = logs.get_logger(__name__)
 E = TypeVar("E", AckEvent, SilenceEvent)

@@ -18,6 +18,7 @@ from chatops import codec, logs
 from chatops.cardref import group_ref, ref_prefix, short_ref
 from chatops.codec import CodecError
 from chatops.contract import TIMELINE_SHOW
+from chatops.streamread import read
 from chatops.subjects import (
     ALERTS_PREFIX,
     ALERTS_STREAM,
@@ -32,7 +33,6 @@ from chatops.subjects import (
 from chatops.v1 import audit_pb2, deploys_pb2
 from chatops.v1 import cards_pb2 as pb
 from chatops.v1.events_pb2 import AlertNotification
-from chatops.streamread import read
 
 log = logs.get_logger(__name__)
 

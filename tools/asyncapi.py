@@ -19,7 +19,15 @@ from chatops.contract import COMMANDS
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "asyncapi.yaml"
 PACKAGE = "chatops.v1"
-EVENTS = ("AlertNotification", "AuditEvent", "DeployEvent", "DeadLetter", "DeadLetterReplayed")
+EVENTS = (
+    "AlertNotification",
+    "AuditEvent",
+    "DeployEvent",
+    "DeadLetter",
+    "DeadLetterReplayed",
+    "AckEvent",
+    "SilenceEvent",
+)
 F = d.FieldDescriptorProto
 
 _SCALARS: dict[int, dict[str, Any]] = {
@@ -317,6 +325,26 @@ def document(catalog: Catalog) -> dict[str, Any]:
         "messages": {"DeployEvent": {"$ref": "#/components/messages/DeployEvent"}},
         "x-identities": _stream_identities(subjects.DEPLOYS_STREAM),
     }
+    channels["cards"] = {
+        "address": f"{subjects.CARDS_PREFIX}.{{kind}}.{{id}}",
+        "title": "alert card events",
+        "description": f"What people do with alert cards ({subjects.CARDS_ACKS}.<card ref>) and every "
+        f"change of an Alertmanager silence ({subjects.CARDS_SILENCES}.<silence id>), kept in the "
+        f"JetStream stream {subjects.CARDS_STREAM}; the latest event on a subject is its state, and a "
+        "card is a projection of them with the alerts and deploys. Payload: protobuf binary; decode it "
+        "with proto/chatops/v1/cards.proto.",
+        "parameters": {
+            "kind": {"enum": ["acks", "silences"], "description": "an ack, or a silence's new state"},
+            "id": {"description": "the card's ref (40 hex digits), or Alertmanager's silence id"},
+        },
+        "messages": {
+            "AckEvent": {"$ref": "#/components/messages/AckEvent"},
+            "SilenceEvent": {"$ref": "#/components/messages/SilenceEvent"},
+        },
+        "x-identities": _identities(
+            access.writers_of(subjects.CARDS_STREAM), access.readers_of(subjects.CARDS_STREAM)
+        ),
+    }
     channels["deadletters"] = {
         "address": f"{subjects.DEADLETTER_PREFIX}.{{kind}}",
         "title": "dead letters",
@@ -355,6 +383,11 @@ def document(catalog: Catalog) -> dict[str, Any]:
         "action": "send",
         "title": "the gateway appends a notification it gives up on; ops marks one sent again",
         "channel": {"$ref": "#/channels/deadletters"},
+    }
+    operations["publishCardEvent"] = {
+        "action": "send",
+        "title": "ops appends acks it decided and the silence changes it makes or sees in Alertmanager",
+        "channel": {"$ref": "#/channels/cards"},
     }
     operations["publishDeploy"] = {
         "action": "send",

@@ -111,7 +111,12 @@ def test_every_channel_says_which_identities_publish_and_subscribe():
     assert by_address["chatops.cmd.version.get"]["publish"] == ["gateway", "console", "tools"]
     assert by_address[f"{subjects.ALERTS_PREFIX}.{{status}}.{{severity}}"] == {
         "publish": ["ops", "notifier"],  # ops: a dead letter sent again
-        "subscribe": ["gateway (its durable consumer)", "tools (live)"],
+        # ops: `timeline` reads the notifications back
+        "subscribe": ["ops (reads it back)", "gateway (its durable consumer)", "tools (live)"],
+    }
+    assert by_address[f"{subjects.CARDS_PREFIX}.{{kind}}.{{id}}"] == {
+        "publish": ["ops"],  # acks it decided, silences it made or saw
+        "subscribe": ["ops (reads it back)", "gateway (reads it back)", "tools (live)"],
     }
     assert by_address[f"{subjects.AUDIT_PREFIX}.{{noun}}.{{verb}}"]["publish"] == [
         "ops",

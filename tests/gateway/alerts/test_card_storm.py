@@ -4,8 +4,9 @@ Slack emulator: a bounded number of chat.update calls, and the last one shows th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from gateway.alerts.store import MessageStore
 from gateway.slack.chat import SlackChat
 from slackemu.client import EmulatorControl
 from tools.harness.alerts import flat, replies, store, top_level, webhook
+from tools.harness.servers import running
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually
 
@@ -47,12 +49,10 @@ class Gateway:
 
 
 @pytest.fixture
-def slack_emulator(tmp_path) -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(tmp_path / "slackemu", rate_per_sec=50, rate_burst=50).start()
-    try:
+def slack_emulator(tmp_path: Path) -> Iterator[SlackEmulator]:
+    """The emulator lets the storm's calls through at once: the refresher's coalescing is measured."""
+    with running(SlackEmulator(tmp_path / "slackemu", rate_per_sec=50, rate_burst=50)) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture
