@@ -160,7 +160,11 @@ async def test_the_graph_follows_the_alert_message_in_its_thread(js_ready: Clien
         assert "the red line: 0.05, where the rule fires" in shared["text"]
         [request] = ask.requests
         assert list(request.thresholds) == [0.05] and request.range.ToSeconds() == 3600
-        assert count(graphs, "shared") == 1
+
+        async def counted() -> bool:  # the emulator shows the file before the upload call returns
+            return count(graphs, "shared") == 1
+
+        await eventually(counted, what="the shared graph counted")
     finally:
         await delivery.stop()
         await graphs.stop()
