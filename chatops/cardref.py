@@ -6,8 +6,12 @@ from __future__ import annotations
 import hashlib
 import re
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from chatops.v1.records_pb2 import AlertMessageRecord
 
+# One firing of one alert: Alertmanager's fingerprint and when it started, in milliseconds.
+Firing = tuple[str, int]
 SHORT = 8  # hex digits of the ref shown on a card; `ack` takes from 6 up to all 40
 _REF = re.compile(r"^#?([0-9a-fA-F]{6,40})$")
 
@@ -32,3 +36,9 @@ def episode_of(record: AlertMessageRecord) -> str:
     """The episode a record shows: the notification that opened its message (its ts for records
     written before episodes were recorded)."""
     return record.episode_id or record.ts
+
+
+def firing(fingerprint: str, starts_at: Timestamp) -> Firing:
+    """Which firing of which alert: compared to the millisecond, because Alertmanager's API gives its
+    times in milliseconds where its webhook (and so a notification) gives them in nanoseconds."""
+    return fingerprint, starts_at.ToMilliseconds()

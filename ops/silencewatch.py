@@ -25,6 +25,7 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chatops import logs
+from chatops.cardref import Firing, firing
 from chatops.lease import Leader
 from chatops.v1 import cards_pb2 as pb
 from chatops.v1.alerts_pb2 import Matcher
@@ -34,7 +35,6 @@ from ops.cards import CardLog
 log = logs.get_logger(__name__)
 
 MAX_ALERTS = 200  # alerts one silence event lists at most
-Key = tuple[str, int]  # (fingerprint, starts_at in ns): one firing of one alert
 
 
 def _stamp(moment: datetime | int) -> Timestamp:
@@ -46,19 +46,19 @@ def _stamp(moment: datetime | int) -> Timestamp:
     return ts
 
 
-def _key(alert: pb.SilencedAlert) -> Key:
-    return alert.fingerprint, alert.starts_at.ToNanoseconds()
+def _key(alert: pb.SilencedAlert) -> Firing:
+    return firing(alert.fingerprint, alert.starts_at)
 
 
-def _am_key(alert: AmAlert) -> Key:
-    return alert.fingerprint, int(alert.starts_at.timestamp() * 1e9)
+def _am_key(alert: AmAlert) -> Firing:
+    return firing(alert.fingerprint, _stamp(alert.starts_at))
 
 
 def next_event(
     last: pb.SilenceEvent | None,
     silence: Silence,
     muted: Iterable[AmAlert],
-    present: set[Key],
+    present: set[Firing],
     *,
     young: bool,
     now_ns: int,
@@ -71,7 +71,7 @@ def next_event(
     if last is None and silence.state == "expired":
         return None  # it ended before anyone watched: nothing to say about it
     changes: list[pb.SilenceChange] = []
-    alerts: dict[Key, pb.SilencedAlert] = {}
+    alerts: dict[Firing, pb.SilencedAlert] = {}
     for known in last.alerts if last is not None else ():
         kept = pb.SilencedAlert()
         kept.CopyFrom(known)

@@ -17,7 +17,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from chatops import codec, logs
-from chatops.cardref import episode_of
+from chatops.cardref import episode_of, firing
 from chatops.codec import CodecError
 from chatops.streams import kv_stream
 from chatops.subjects import (
@@ -76,7 +76,7 @@ def mutes(event: pb.SilenceEvent, alert: AlertInstance) -> bool:
     if not event.observed:
         return matches(event.matchers, dict(alert.labels))
     key = key_of(alert)
-    return any(a.muted and (a.fingerprint, a.starts_at.ToNanoseconds()) == key for a in event.alerts)
+    return any(a.muted and firing(a.fingerprint, a.starts_at) == key for a in event.alerts)
 
 
 def touches(event: pb.SilenceEvent, alerts: Iterable[AlertInstance]) -> bool:
@@ -84,7 +84,7 @@ def touches(event: pb.SilenceEvent, alerts: Iterable[AlertInstance]) -> bool:
     keys = {key_of(a) for a in alerts}
     if not event.observed:
         return any(matches(event.matchers, dict(a.labels)) for a in alerts)
-    return any((a.fingerprint, a.starts_at.ToNanoseconds()) in keys for a in event.alerts)
+    return any(firing(a.fingerprint, a.starts_at) in keys for a in event.alerts)
 
 
 class CardBook:
@@ -194,10 +194,10 @@ class CardBook:
     async def view(self, ref: str, record: AlertMessageRecord | None, note: AlertNotification) -> CardView:
         """What the card shows besides `note`; `record` is None for a card not yet posted."""
         ack = self.ack_of(ref, record) if record is not None else None
-        firing = [a for a in note.alerts if a.status == "firing"]
+        live = [a for a in note.alerts if a.status == "firing"]
         shown, resolved = [], []
         for silence in self.silences_of(note):
-            muted = sum(1 for a in firing if mutes(silence, a))
+            muted = sum(1 for a in live if mutes(silence, a))
             if muted:
                 shown.append(
                     SilenceShown(
@@ -210,11 +210,11 @@ class CardBook:
                     )
                 )
             resolved += [
-                ((a.fingerprint, a.starts_at.ToNanoseconds()), _at(a.resolved_at))
+                (firing(a.fingerprint, a.starts_at), _at(a.resolved_at))
                 for a in silence.alerts
                 if a.HasField("resolved_at")
             ]
-        keys = {key_of(a) for a in firing}
+        keys = {key_of(a) for a in live}
         service = service_of(note.common_labels)
         deploys = await self.changes.before(service, self.fired(record, note)) if service else ()
         return CardView(

@@ -8,12 +8,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from chatops.cardref import short_ref
+from chatops.cardref import Firing, short_ref
 from gateway.render.doc import Doc, Group, Link, Mention, Moment, Note, Para, Span, Text
 from gateway.render.slack import SlackMessage
 from gateway.render.text import utc
 
-Key = tuple[str, int]  # (fingerprint, starts_at in ns): one firing of one alert
+Key = Firing  # one firing of one alert
 MAX_DEPLOYS = 5
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from chatops.cardref import firing
 from chatops.v1.events_pb2 import AlertInstance, AlertNotification
 from chatops.v1.records_pb2 import ChatSilence
 from gateway.alerts.card import CardView, Key, ack_note, changes_para, silence_note
@@ -48,7 +49,7 @@ def alert_names(note: AlertNotification) -> list[str]:
 
 
 def key_of(alert: AlertInstance) -> Key:
-    return alert.fingerprint, alert.starts_at.ToNanoseconds()
+    return firing(alert.fingerprint, alert.starts_at)
 
 
 def _resolved(alert: AlertInstance, view: CardView | None) -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chatops.cardref import firing
 from chatops.v1 import cards_pb2 as pb
 from chatops.v1.records_pb2 import AlertMessageRecord
 from ops.backends.alertmanager import AmAlert, Silence, SilenceMatcher
@@ -50,7 +53,7 @@ def silence(state: str = "active", *, ends: timedelta = timedelta(hours=1), comm
 
 
 ALERT = AmAlert("f1", (("alertname", "Down"),), T0, ("s1",))
-KEY = ("f1", int(T0.timestamp() * 1e9))
+KEY = ("f1", int(T0.timestamp() * 1000))
 
 
 def step(
@@ -99,3 +102,12 @@ def test_two_replicas_seeing_the_same_state_append_it_once() -> None:
     assert msg_id(first) == msg_id(second)
     changed = step(first, silence(comment="y"), [ALERT])
     assert changed is not None and msg_id(changed) != msg_id(first)
+
+
+def test_a_firing_is_the_same_in_a_notification_in_nanoseconds_and_in_the_api_in_milliseconds() -> None:
+    webhook, api = Timestamp(), Timestamp()
+    webhook.FromJsonString("2026-11-30T01:05:24.425159123Z")
+    api.FromJsonString("2026-11-30T01:05:24.425Z")
+    assert firing("f1", webhook) == firing("f1", api)
+    api.FromJsonString("2026-11-30T01:05:24.426Z")
+    assert firing("f1", webhook) != firing("f1", api)

@@ -27,6 +27,7 @@ from gateway.alerts.poster import Poster
 from gateway.alerts.refresher import Refresher
 from gateway.alerts.store import MessageStore
 from gateway.slack.chat import SlackChat
+from gateway.slack.pacing import Pacer, Priority
 from slackemu.client import EmulatorControl
 from tools.harness.alerts import flat, replies, store, top_level, webhook
 from tools.harness.servers import running
@@ -62,7 +63,9 @@ async def gateway(
     js = nc.jetstream()
     await provision(js)
     oncall = await slack_control.create_channel("alerts-storm")
-    chat = SlackChat(AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url))
+    # As the gateway runs it: every call paced, chat.update as Slack's Tier 3.
+    slack = SlackChat(AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url))
+    chat = Pacer(slack).chat(Priority.ALERT)
     book = CardBook(js)
     book.start()
     poster = Poster(
