@@ -219,7 +219,8 @@ async def test_graph_puts_a_png_in_the_thread_and_the_page_shows_it(world, contr
         await page.locator(f'#channels li[data-id="{grace.channel}"]').click()
         picture = page.locator(f'.thread figure.file[data-file-id="{file["id"]}"] img')
         await expect(picture).to_be_visible(timeout=20_000)
-        assert await picture.evaluate("img => img.complete && img.naturalWidth") == 1200
+        # decode() waits for the picture to load: visible is not yet loaded on a busy machine.
+        assert await picture.evaluate("img => img.decode().then(() => img.naturalWidth)") == 1200
         await picture.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / "graph-in-chat.png"
