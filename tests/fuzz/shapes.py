@@ -219,6 +219,14 @@ _GRAMMAR: dict[str, st.SearchStrategy[str]] = {
         st.sampled_from(["1m", "2h", "1d", "30d"]),
         free_text,
     ),
+    # A ref or name no card has (404), a ref's start, text that is neither (400).
+    "ack": st.one_of(st.sampled_from(["3fa2c1d0", "#3FA2C1", "PetstoreDown", "a b", ""]), free_text),
+    "unack": st.one_of(st.sampled_from(["3fa2c1", "PetstoreDown"]), free_text),
+    "timeline": _options(
+        st.builds("since={}".format, durations),
+        st.builds("alert={}".format, st.sampled_from(["PetstoreDown", "3fa2c1d0", "a|b"])),
+        st.builds("limit={}".format, st.integers(0, 501)),
+    ),
     "history": _options(
         st.builds("limit={}".format, st.integers(1, 100)),
         st.builds(
