@@ -8,7 +8,7 @@ from chatops.v1 import cards_pb2 as pb
 from gateway.commands import render_reply
 from gateway.render.slack import to_slack
 from gateway.render.text import to_text
-from tests.gateway.test_grammar import NOW, bad, ok
+from tests.gateway.parsing import NOW, bad, ok
 
 
 def test_ack_takes_one_card_ref_or_alert_name_and_changes_nothing() -> None:
