@@ -12,7 +12,15 @@ from tools.harness.components import UNREACHABLE, Service, get_json, post_json
 from tools.harness.deploys import Deployer, Slots
 from tools.harness.petstore import Petstore
 from tools.harness.ports import LOOPBACK, free_port
-from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus, Silent, Startable
+from tools.harness.servers import (
+    Alertmanager,
+    NatsServer,
+    Parts,
+    Prometheus,
+    Silent,
+    Startable,
+    all_or_nothing,
+)
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually_sync
 
@@ -63,11 +71,7 @@ class World:
         return self.parts.up(part)
 
     def start(self) -> World:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        all_or_nothing(self._start, self.stop)
         return self
 
     def _start(self) -> None:

@@ -19,7 +19,7 @@ from tests.gateway.conftest import Person, person
 from tests.gateway.stack import ADMIN_NAME, Workspace
 from tools.harness import components
 from tools.harness.deploys import Deployer, Load, Slots, Steps, ask
-from tools.harness.servers import NatsServer, Parts, Prometheus, running
+from tools.harness.servers import NatsServer, Parts, Prometheus, all_or_nothing, running
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually
 
@@ -37,11 +37,7 @@ class DeployWorld:
     parts: Parts = field(default_factory=Parts)
 
     def start(self) -> DeployWorld:
-        try:
-            self._start()
-        except BaseException:
-            self.parts.stop()
-            raise
+        all_or_nothing(self._start, self.parts.stop)
         return self
 
     def _start(self) -> None:

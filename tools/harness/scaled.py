@@ -29,7 +29,7 @@ from tools.harness.cluster import NatsCluster, wait_caught_up
 from tools.harness.components import NOTIFIER_TOKEN, Service, get_json
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.procs import Process
-from tools.harness.servers import Alertmanager, binary
+from tools.harness.servers import Alertmanager, all_or_nothing, binary
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually, eventually_sync
 
@@ -118,11 +118,7 @@ class Scaled:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> Scaled:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        all_or_nothing(self._start, self.stop)
         return self
 
     def _start(self) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -42,6 +42,15 @@ def running(server: S) -> Iterator[S]:
         yield server
     finally:
         server.stop()
+
+
+def all_or_nothing(start: Callable[[], object], stop: Callable[[], object]) -> None:
+    """`start()`; when it fails half way, `stop()` what did start before the error goes on."""
+    try:
+        start()
+    except BaseException:
+        stop()
+        raise
 
 
 class Parts:
