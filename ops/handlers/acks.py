@@ -13,7 +13,7 @@ import time
 
 from chatops.cardref import episode_of, short_ref
 from chatops.v1 import cards_pb2 as pb
-from ops.cards import Card, Raced
+from ops.cards import Card, CardLog, Raced
 from ops.context import CallContext
 from ops.deps import Deps
 
@@ -52,10 +52,11 @@ def _reply(card: Card, outcome: pb.AckOutcome, held: pb.AckEvent | None) -> pb.A
     return reply
 
 
-async def _change(deps: Deps, ctx: CallContext, req: pb.AckAlertRequest, acked: bool) -> pb.AckAlertReply:
-    card = await deps.cards.find(req.alert)
+async def change(cards: CardLog, ctx: CallContext, req: pb.AckAlertRequest, acked: bool) -> pb.AckAlertReply:
+    """Acknowledge (or take back) the card `req` names, decided on its latest ack event."""
+    card = await cards.find(req.alert)
     for _ in range(ATTEMPTS):
-        last = await deps.cards.last_ack(card.ref)
+        last = await cards.last_ack(card.ref)
         outcome = decide(card, last, acked)
         if outcome not in (pb.ACK_OUTCOME_ACKED, pb.ACK_OUTCOME_UNACKED):
             return _reply(card, outcome, current(card, last))
@@ -71,7 +72,7 @@ async def _change(deps: Deps, ctx: CallContext, req: pb.AckAlertRequest, acked: 
         )
         event.time.FromNanoseconds(time.time_ns())
         try:
-            await deps.cards.append_ack(event, last.sequence if last is not None else 0)
+            await cards.append_ack(event, last.sequence if last is not None else 0)
         except Raced:
             continue  # someone else acked or unacked just now: decide again on what they did
         return _reply(card, outcome, event if acked else None)
@@ -80,9 +81,9 @@ async def _change(deps: Deps, ctx: CallContext, req: pb.AckAlertRequest, acked: 
 
 async def ack(deps: Deps, ctx: CallContext, req: pb.AckAlertRequest) -> pb.AckAlertReply:
     """Acknowledge the card's alert for its current episode."""
-    return await _change(deps, ctx, req, True)
+    return await change(deps.cards, ctx, req, True)
 
 
 async def unack(deps: Deps, ctx: CallContext, req: pb.AckAlertRequest) -> pb.AckAlertReply:
     """Take the card's ack back."""
-    return await _change(deps, ctx, req, False)
+    return await change(deps.cards, ctx, req, False)
