@@ -129,6 +129,25 @@ def cluster_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def card_rows(data: dict[str, Any]) -> list[Row]:
+    after = data["final_card_after_last_event"]
+    return [
+        (
+            f"card storm: {data['events']} acks/unacks on one card in {data['seconds_sending']:.1f} s, "
+            "chat.update calls",
+            str(data["chat_updates"]),
+            f"{data['bound_updates']} (one per ALERTS_CARD_INTERVAL)",
+            f"{data['chat_updates'] / data['bound_updates']:.2f}",
+        ),
+        (
+            "card storm: final card shown after the last event",
+            f"{after:.2f} s" if after is not None else "never",
+            "",
+            "",
+        ),
+    ]
+
+
 def table(rows: list[Row]) -> str:
     head: Row = ("measure", "ours", "floor (same run)", "ours / floor")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
@@ -148,6 +167,7 @@ def main() -> int:
         ("alert_path", ["--alerts", "5" if quick else "20"], path_rows),
         ("alert_burst", ["--groups", "10", "--alerts", "200"] if quick else [], burst_rows),
         ("notifier_ingest", ["--requests", "300", "--rounds", "2"] if quick else [], ingest_rows),
+        ("card_storm", [], card_rows),
         ("memory", ["--commands", "2000", "--notifications", "200"] if quick else [], memory_rows),
         (
             "cluster",
