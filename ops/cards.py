@@ -70,8 +70,12 @@ class CardLog:
         return event
 
     async def append_ack(self, event: AckEvent, after: int) -> int:
-        """Append if the card's last ack event is still sequence `after` (0: none); Raced if not."""
-        headers = {H_MSG_ID: f"ack:{event.request_id}", EXPECT_LAST: str(after)}
+        """Append if the card's last ack event is still sequence `after` (0: none); Raced if not, or
+        if this request's event is there already."""
+        # One id per request and state it changes: a publish sent twice is stored once, and a client
+        # that reuses its request id for a later command is not mistaken for a retry.
+        verb = "ack" if event.acked else "unack"
+        headers = {H_MSG_ID: f"{verb}:{event.request_id}:{after}", EXPECT_LAST: str(after)}
         try:
             ack = await self.js.publish(
                 ack_subject(event.ref),
@@ -84,6 +88,8 @@ class CardLog:
             if exc.err_code == WRONG_LAST_SEQUENCE:
                 raise Raced(event.ref) from None
             raise
+        if ack.duplicate:  # this very request was appended before (a retry): decide on what is there
+            raise Raced(event.ref)
         return int(ack.seq)
 
     async def append_silence(self, event: SilenceEvent, msg_id: str) -> bool:

@@ -103,3 +103,20 @@ async def test_an_ack_of_a_resolved_card_appends_nothing_and_an_unknown_card_is_
     with pytest.raises(OpsError) as unclear:
         await change(cards, who("U1"), pb.AckAlertRequest(alert="Twice"), True)
     assert unclear.value.code == BAD_REQUEST and all(r[:8] in unclear.value.text for r in refs)
+
+
+async def test_a_retried_request_is_stored_once_and_answered_as_it_stands(
+    bus: Client, cards: CardLog
+) -> None:
+    ref = await card(bus, "Retried")
+    request = pb.AckAlertRequest(alert=ref)
+    assert (await change(cards, who("U1"), request, True)).outcome == pb.ACK_OUTCOME_ACKED
+    first = await cards.last_ack(ref)
+    again = await change(cards, who("U1"), request, True)  # the same request id: a retry
+    assert again.outcome == pb.ACK_OUTCOME_ALREADY_ACKED and again.actor == "slack:U1"
+    # A client that reuses its request id for the next command still gets it done.
+    assert (await change(cards, who("U1"), request, False)).outcome == pb.ACK_OUTCOME_UNACKED
+    assert (await change(cards, who("U1"), request, True)).outcome == pb.ACK_OUTCOME_ACKED
+    assert (await change(cards, who("U1"), request, False)).outcome == pb.ACK_OUTCOME_UNACKED
+    last = await cards.last_ack(ref)
+    assert first is not None and last is not None and last.sequence > first.sequence and not last.acked
