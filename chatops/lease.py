@@ -22,6 +22,7 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequen
 from nats.js.kv import KeyValue
 
 from chatops import codec, logs
+from chatops.lifecycle import cancelled
 from chatops.v1.records_pb2 import LeaseRecord
 
 log = logs.get_logger(__name__)
@@ -98,11 +99,8 @@ class Leader:
 
     async def stop(self) -> None:
         """Stop extending and give the lease up at once (if it is still ours), so another takes over."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         if self._until:
             self._until = 0.0
             with contextlib.suppress(Exception):

@@ -16,7 +16,6 @@ until Prometheus sends them again: alerts missing from it then are not taken as 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +26,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chatops import logs
 from chatops.cardref import Firing, firing
 from chatops.lease import Leader
+from chatops.lifecycle import cancelled
 from chatops.v1 import cards_pb2 as pb
 from chatops.v1.alerts_pb2 import Matcher
 from ops.backends.alertmanager import AlertmanagerBackend, AmAlert, Silence
@@ -180,11 +180,8 @@ class SilenceWatch:
             self._task = asyncio.create_task(self._run(), name="silence-watch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

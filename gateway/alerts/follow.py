@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chatops import logs
+from chatops.lifecycle import cancelled
 
 log = logs.get_logger(__name__)
 
@@ -45,11 +46,8 @@ class Follower:
             self._task = asyncio.create_task(self._run(), name=f"follow-{self.stream}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     def _config(self) -> ConsumerConfig:
         config = ConsumerConfig(

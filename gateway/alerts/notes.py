@@ -11,7 +11,6 @@ record (the next holder finds it by the id in the message's metadata).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from chatops import logs
 from chatops.cardref import episode_of, short_ref
 from chatops.lease import Leader
+from chatops.lifecycle import cancelled
 from chatops.v1 import cards_pb2 as pb
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord
@@ -149,11 +149,8 @@ class CardNotes:
             self._task = asyncio.create_task(self._run(), name="card-notes")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         await self.book.caught_up()

@@ -17,13 +17,21 @@ class Clock:
         return self.now
 
 
-async def test_one_holds_the_lease_another_takes_it_only_once_it_has_run_out(nc: Client) -> None:
+async def two(nc: Client) -> tuple[Clock, Leader, Leader]:
+    """A clock and two replicas after the same lease, "first" and "second"."""
     js = nc.jetstream()
     await provision(js)
     kv = await js.key_value(KV_LEASES)
     clock = Clock()
-    first = Leader(kv, "job", "first", 30.0, clock=clock)
-    second = Leader(kv, "job", "second", 30.0, clock=clock)
+    return (
+        clock,
+        Leader(kv, "job", "first", 30.0, clock=clock),
+        Leader(kv, "job", "second", 30.0, clock=clock),
+    )
+
+
+async def test_one_holds_the_lease_another_takes_it_only_once_it_has_run_out(nc: Client) -> None:
+    clock, first, second = await two(nc)
 
     assert await first.step() and first.holds()
     assert not await second.step() and not second.holds()
@@ -39,12 +47,7 @@ async def test_one_holds_the_lease_another_takes_it_only_once_it_has_run_out(nc:
 
 
 async def test_a_holder_that_stops_gives_the_lease_up_at_once(nc: Client) -> None:
-    js = nc.jetstream()
-    await provision(js)
-    kv = await js.key_value(KV_LEASES)
-    clock = Clock()
-    first = Leader(kv, "job", "first", 30.0, clock=clock)
-    second = Leader(kv, "job", "second", 30.0, clock=clock)
+    _, first, second = await two(nc)
     assert await first.step()
     await first.stop()
     assert await second.step()

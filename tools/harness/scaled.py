@@ -22,6 +22,7 @@ import aiohttp
 import yaml
 
 from chatops.launcher.spec import alertmanager_component
+from chatops.lifecycle import cancelled
 from slackemu.client import EmulatorControl
 from tools.harness import components
 from tools.harness.alerts import flat, replies, top_level
@@ -259,9 +260,7 @@ class Alerts:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancelled(task)
 
     async def shown(self, control: EmulatorControl, channel: str) -> dict[str, list[dict[str, Any]]]:
         """Each group's top-level messages in `channel` (a group posted once has exactly one)."""
