@@ -4,6 +4,7 @@ leading CHATOPS_ALERTS killed mid-burst, then a gateway killed mid-update, lose 
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from slackemu.client import EmulatorControl
 from tools.harness.cluster_runs import lose_a_node_then_a_gateway, rolling_restart
+from tools.harness.components import Service
 from tools.harness.scaled import Alerts, Chatter, Scaled, scaled
 from tools.harness.wait import eventually
 
@@ -35,6 +37,13 @@ async def control(shape: Scaled) -> AsyncIterator[EmulatorControl]:
 
 def duplicates(shape: Scaled) -> float:
     return sum(g.metric("chatops_gateway_duplicate_events_total") for g in shape.gateways)
+
+
+def counted(service: Service, prefix: str) -> float:
+    """The sum of every sample of a metric on `service`'s /metrics, whatever its labels."""
+    with urllib.request.urlopen(f"{service.url}/metrics", timeout=5) as resp:
+        lines = resp.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
 
 
 async def test_one_event_on_two_sockets_of_two_gateways_is_answered_once(
@@ -76,6 +85,10 @@ async def test_the_alerts_leader_killed_mid_burst_then_a_gateway_killed_mid_upda
         await chatter.stop()
     assert problems == []
     await answered_once(chatter, at_least=5)
+    # Both ops replicas took commands (the queue group spreads them); every notification reached
+    # both notifiers, and one of the two found it stored already.
+    assert all(counted(ops, "chatops_ops_commands_total{") > 0 for ops in shape.ops)
+    assert sum(n.metric("chatops_notifier_duplicates_total") for n in shape.notifiers) >= GROUPS
 
 
 async def test_a_rolling_restart_of_every_node_and_each_component_loses_and_doubles_nothing(
