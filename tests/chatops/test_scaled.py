@@ -83,7 +83,7 @@ async def test_the_alerts_leader_killed_mid_burst_then_a_gateway_killed_mid_upda
         problems = await lose_a_node_then_a_gateway(shape, control, alerts, chatter)
     finally:
         await chatter.stop()
-    assert problems == []
+    assert problems == [], shape.logs()
     await answered_once(chatter, at_least=5)
     # Both ops replicas took commands (the queue group spreads them); every notification reached
     # both notifiers, and one of the two found it stored already.
@@ -102,5 +102,5 @@ async def test_a_rolling_restart_of_every_node_and_each_component_loses_and_doub
         problems, _ = await rolling_restart(shape, control, alerts, parts)
     finally:
         await chatter.stop()
-    assert problems == []
+    assert problems == [], shape.logs()
     await answered_once(chatter, at_least=5)

@@ -189,7 +189,8 @@ class Scaled:
         ]
 
     def logs(self) -> str:
-        procs = [*self.cluster.procs, *(p for p in self._started)]
+        """The tail of every process's log, for a failed test's message."""
+        procs = [*self.cluster.procs, *self._started]
         return "\n".join(f"--- {p.name}\n{p.log_tail(25)}" for p in procs)
 
 
