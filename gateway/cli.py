@@ -49,7 +49,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.seen import SeenEvents
 from gateway.settings import GatewaySettings
 from gateway.slack.admission import admission
-from gateway.slack.app import ClickHandler, build_app, build_client, register, serving
+from gateway.slack.app import ClickHandler, InFlight, build_app, build_client, register, serving
 from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.chat import SlackChat, TaggedChat
 from gateway.slack.handlers import SlackGateway
@@ -58,6 +58,8 @@ from gateway.slack.pacing import Pacer, Priority
 log = logs.get_logger(__name__)
 # The gateway's own state.
 BUCKETS = (KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES, KV_LEASES)
+# Seconds beyond the command timeout a stopping gateway gives the commands it has to answer them.
+DRAIN_MARGIN = 2.0
 NOTES_LEASE = "gateway.card-notes"  # the one replica that posts re-announcements and silence notes
 
 
@@ -195,7 +197,11 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             watch = BacklogWatch(js, metrics.alert_backlog)
             watch.start()
             stack.push_async_callback(watch.stop)
-        register(app, gateway.on_message, clicks)
+        inflight = InFlight()
+        register(app, gateway.on_message, clicks, inflight)
+        # On the way out Slack is let go of first (no new events), then what it already handed over
+        # is finished (a rolling restart loses no command), and only then the rest stops.
+        stack.push_async_callback(inflight.drain, settings.CHATOPS_COMMAND_TIMEOUT + DRAIN_MARGIN)
         await stack.enter_async_context(serving(app, settings))
         log.info(
             "gateway.ready",

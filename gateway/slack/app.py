@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -60,21 +61,56 @@ def build_app(settings: GatewaySettings, client: AsyncWebClient) -> AsyncApp:
 ClickHandler = Callable[[ButtonClick], Awaitable[None]]
 
 
+class InFlight:
+    """The Slack events being handled now. Slack has had their acks and sends them to no one else, so
+    a gateway that stops lets them finish (`drain`) before it lets go of NATS and Slack."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        self.count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        """Until every event under way is handled, or `timeout` seconds (then it says how many were not)."""
+        if self.count:
+            log.info("slack.draining", handling=self.count)
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("slack.drain_timed_out", handling=self.count, timeout=timeout)
+
+
 def register(
-    app: AsyncApp, on_message: Callable[[ChatMessage], Awaitable[None]], clicks: Mapping[str, ClickHandler]
+    app: AsyncApp,
+    on_message: Callable[[ChatMessage], Awaitable[None]],
+    clicks: Mapping[str, ClickHandler],
+    inflight: InFlight | None = None,
 ) -> None:
     """app_mention and message.im go to `on_message`; a click on a button goes to `clicks[action_id]`.
 
     Payloads are translated here, once (gateway.slack.events); the handlers see only the gateway's own
-    values, and one crashing never takes the gateway down.
+    values, and one crashing never takes the gateway down. `inflight` counts the handlers under way.
     """
+    under_way = inflight or InFlight()
 
     async def on_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
         msg = chat_message(body, context.bot_user_id or "")
         if msg is None:
             return
         try:
-            await on_message(msg)
+            async with under_way.held():
+                await on_message(msg)
         except Exception:
             log.exception("slack.message_crashed", channel=msg.channel, user=msg.user)
 
@@ -86,7 +122,8 @@ def register(
             log.warning("slack.click_ignored", payload_keys=",".join(sorted(body)))
             return
         try:
-            await handler(click)
+            async with under_way.held():
+                await handler(click)
         except Exception:
             log.exception(
                 "slack.click_crashed", action=click.action_id, channel=click.channel, user=click.user

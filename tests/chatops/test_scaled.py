@@ -1,9 +1,13 @@
 """The production shape end to end: three NATS nodes at R3, two of ops, the notifier and the gateway, an
-Alertmanager HA pair, the offline Slack. One Slack event on two gateways is answered once; the node
-leading CHATOPS_ALERTS killed mid-burst, then a gateway killed mid-update, lose and double nothing."""
+Alertmanager HA pair, the offline Slack. One Slack event on two gateways is answered once; a gateway
+stopped while it answers finishes first; the node leading CHATOPS_ALERTS killed mid-burst, then a
+gateway killed mid-update, lose and double nothing; so does a rolling restart."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import socket
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -13,7 +17,8 @@ import pytest
 from slackemu.client import EmulatorControl
 from tools.harness.cluster_runs import lose_a_node_then_a_gateway, rolling_restart
 from tools.harness.components import Service
-from tools.harness.scaled import Alerts, Chatter, Scaled, scaled
+from tools.harness.ports import LOOPBACK
+from tools.harness.scaled import Alerts, Chatter, Scaled, scaled, start
 from tools.harness.wait import eventually
 
 pytestmark = pytest.mark.slow
@@ -23,8 +28,12 @@ GROUPS, PER_GROUP = 8, 5  # 40 alerts; bench/cluster_soak.py runs the issue's 20
 
 @pytest.fixture(scope="module")
 def shape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
-    with scaled(tmp_path_factory.mktemp("scaled")) as started:
-        yield started
+    # A Prometheus that takes connections and never answers: `deployed version` is a slow command
+    # (ops gives up after 3 s and says so), the others need no Prometheus.
+    with socket.create_server((LOOPBACK, 0)) as silent:
+        slow = {"PROMETHEUS_URL": f"http://{LOOPBACK}:{silent.getsockname()[1]}", "OPS_BACKEND_TIMEOUT": "3"}
+        with scaled(tmp_path_factory.mktemp("scaled"), ops_env=slow) as started:
+            yield started
 
 
 @pytest.fixture
@@ -72,6 +81,37 @@ async def answered_once(chatter: Chatter, at_least: int = 0) -> None:
 
 def _channel(delivery: dict[str, Any]) -> str:
     return str(delivery.get("payload", {}).get("event", {}).get("channel", ""))
+
+
+async def test_a_gateway_stopped_while_it_answers_finishes_what_slack_handed_it(
+    shape: Scaled, control: EmulatorControl
+) -> None:
+    chatter = await Chatter.new(control, "slow")
+    # Slack hands the events to the two gateways in turn, and has their acks at once: each gateway
+    # holds two slow commands, which no one else will ever be sent, when the first is stopped.
+    for _ in range(4):
+        chatter.sent.append(await control.mention(chatter.user, chatter.channel, "deployed version"))
+
+    async def acked() -> bool:
+        mine = [d for d in await control.deliveries() if _channel(d) == chatter.channel]
+        return len(mine) == 4 and all(d["acked"] for d in mine)
+
+    await eventually(acked, timeout=30, what="the four events acked")
+    gateway = shape.gateways[0]
+    try:
+        await asyncio.to_thread(gateway.stop)
+        assert re.search(r"slack.draining handling=[1-9]", gateway.log_tail()), gateway.log_tail()
+    finally:
+        await start(gateway.proc)
+        await asyncio.to_thread(shape.wait_sockets, 2)
+
+    async def all_answered() -> bool:
+        return all((await chatter.answers()).values())
+
+    await eventually(all_answered, timeout=30, what="every slow command answered")
+    await answered_once(chatter)
+    messages = await control.messages(chatter.channel)
+    assert sum("failed (504" in m["text"] for m in messages) == 4
 
 
 async def test_the_alerts_leader_killed_mid_burst_then_a_gateway_killed_mid_update_lose_and_double_nothing(

@@ -21,6 +21,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.render.slack import SlackMessage, SlackUpload
 from gateway.seen import SeenEvents
 from gateway.slack.admission import FOREIGN, WRONG_CHANNEL, Admission
+from gateway.slack.app import InFlight
 from gateway.slack.blocks import CONFIRM
 from gateway.slack.chat import ChatError, Failure, Posted
 from gateway.slack.events import ButtonClick, ChatMessage
@@ -316,3 +317,22 @@ async def test_a_refused_deploy_is_said_in_its_message(nc):
     await gw.on_message(said("e9", "UADMIN", "rollback petstore"))
     await gw.on_click(ButtonClick(CONFIRM, await _only_pending_id(nc), "UADMIN", "C1", "9.1"))
     assert "the deployer is not answering" in chat.updates[-1][1]
+
+
+async def test_a_stopping_gateway_waits_for_the_events_under_way_but_not_forever():
+    inflight = InFlight()
+    release = asyncio.Event()
+
+    async def handler() -> None:
+        async with inflight.held():
+            await release.wait()
+
+    handling = asyncio.create_task(handler())
+    await eventually(lambda: inflight.count == 1, what="the handler under way")
+    await inflight.drain(timeout=0.05)  # gives up on a handler that does not finish
+    assert inflight.count == 1 and not handling.done()
+    draining = asyncio.create_task(inflight.drain(timeout=30))
+    release.set()
+    await draining
+    assert inflight.count == 0 and handling.done()
+    await inflight.drain(timeout=30)  # nothing under way: at once

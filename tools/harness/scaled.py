@@ -385,8 +385,9 @@ class Chatter:
 
 
 @contextlib.contextmanager
-def scaled(root: Path) -> Iterator[Scaled]:
-    shape = Scaled(root).start()
+def scaled(root: Path, *, ops_env: dict[str, str] | None = None) -> Iterator[Scaled]:
+    """The shape started, and stopped on the way out."""
+    shape = Scaled(root, ops_env=ops_env).start()
     try:
         yield shape
     finally:
