@@ -80,7 +80,9 @@ class AuditLog:
             return AuditSearch([])
         first, last = int(info.state.first_seq), int(info.state.last_seq)
         found: list[AuditEvent] = []
-        hi, window = last, FIRST_WINDOW
+        # Without an actor to match, every event the subject filter delivers is kept: `limit` of them
+        # may be all there is to read (`history` asks for the last few, many times a day).
+        hi, window = last, FIRST_WINDOW if flt.actor else flt.limit
         oldest_ns = 0
         while hi >= first and hi > 0 and len(found) < flt.limit:
             budget = self.scan_budget - (last - hi)

@@ -21,6 +21,7 @@ from ops.errors import OpsError
 from ops.spans import STATUS_ERROR, Span, SpanEvent, Trace, TraceQuery
 
 NAME = "trace store"
+FIRST_SLICE_NS = 10 * 10**9  # the newest 10 s of a search first, then 40, 160, ...
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -199,9 +200,24 @@ class SpanStore:
 
     # -- reading --------------------------------------------------------------------------------
     def search(self, query: TraceQuery) -> list[Trace]:
-        """Traces fitting the query, newest first: one pass, one group per trace, no correlated lookups."""
+        """Traces fitting the query, newest first: one group per trace, no correlated lookups.
+
+        The window is walked backwards in growing slices (FIRST_SLICE, then four times as long each
+        time) until `limit` traces are found: a busy store holds many thousands of traces an hour,
+        and "the newest five" should not group them all.
+        """
+        found: list[Trace] = []
+        hi, width = query.end_ns, FIRST_SLICE_NS
+        while hi > query.start_ns and len(found) < query.limit:
+            lo = max(query.start_ns, hi - width)
+            found += self._search_slice(query, lo, hi, query.limit - len(found))
+            hi, width = lo, width * 4
+        return found
+
+    def _search_slice(self, query: TraceQuery, lo: int, hi: int, limit: int) -> list[Trace]:
+        """Traces fitting the query whose first span starts in [lo, hi), newest first, at most `limit`."""
         having = ["min(start_ns) >= ?", "min(start_ns) < ?", "max(end_ns) - min(start_ns) >= ?"]
-        args: list[object] = [query.start_ns, query.end_ns, query.min_duration_ns]
+        args: list[object] = [lo, hi, query.min_duration_ns]
         if query.max_duration_ns:
             having.append("max(end_ns) - min(start_ns) <= ?")
             args.append(query.max_duration_ns)
@@ -222,13 +238,13 @@ class SpanStore:
             for key, value in query.attributes:
                 args.extend([f'$."{key}"', value])
         sql = (
-            # Only traces with a span starting in the window can start in it: the start index narrows.
+            # Only traces with a span starting in the slice can start in it: the start index narrows.
             "SELECT trace_id FROM spans"
             " WHERE trace_id IN (SELECT trace_id FROM spans WHERE start_ns >= ? AND start_ns < ?)"
             " GROUP BY trace_id HAVING " + " AND ".join(having) + " ORDER BY min(start_ns) DESC LIMIT ?"
         )
         with self._lock:
-            rows = self._db.execute(sql, [query.start_ns, query.end_ns, *args, query.limit]).fetchall()
+            rows = self._db.execute(sql, [lo, hi, *args, limit]).fetchall()
             return [t for t in (self._load(r[0]) for r in rows) if t is not None]
 
     def get(self, trace_id: str) -> Trace | None:

@@ -37,11 +37,11 @@ span_st = st.builds(
 )
 
 query_st = st.builds(
-    lambda start, width, svc, op, err, attr, min_d: TraceQuery(
+    lambda start, width, svc, op, err, attr, min_d, limit: TraceQuery(
         service=svc,
         start_ns=NOW - start * S,
         end_ns=NOW - start * S + width * S,
-        limit=100,
+        limit=limit,
         operation=op,
         attributes=(("m", attr),) if attr else (),
         errors_only=err,
@@ -54,6 +54,7 @@ query_st = st.builds(
     st.booleans(),
     st.sampled_from(["", "x", "y"]),
     st.integers(0, 20),
+    st.sampled_from([1, 3, 100]),  # 1 and 3: the newest only, found across the store's time slices
 )
 
 
@@ -68,10 +69,13 @@ def test_sql_search_equals_pure_matching(spans: list[Span], query: TraceQuery) -
             for span in spans:
                 by_id.setdefault(span.trace_id, []).append(span)
             expected = [Trace.of(tid, ss) for tid, ss in by_id.items()]
-            want = {t.trace_id for t in expected if matches(t, query)}
+            want = {t.trace_id: t.start_ns for t in expected if matches(t, query)}
             got = store.search(query)
-            assert {t.trace_id for t in got} == want
+            assert len(got) == min(query.limit, len(want))
+            assert {t.trace_id for t in got} <= set(want)
             starts = [t.start_ns for t in got]
             assert starts == sorted(starts, reverse=True)
+            left_out = [start for tid, start in want.items() if tid not in {t.trace_id for t in got}]
+            assert all(start <= min(starts) for start in left_out)  # the newest ones were kept
         finally:
             store.close()
