@@ -22,9 +22,11 @@ TEST_WORKERS ?= 4
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -q --durations=10 -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
-# Every benchmark, each against its floor measured in the same run, as one table (not part of `make test`).
+# Every benchmark, each against its floor measured in the same run, as one table (not part of `make test`);
+# it fails when a benchmark does. `make bench BENCH_ARGS=--quick` is a smoke run with less load.
+BENCH_ARGS ?=
 bench: $(STAMP) system-deps
-	$(BIN)/python -m bench.all
+	$(BIN)/python -m bench.all $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,13 +22,13 @@ from typing import Any
 Row = tuple[str, str, str, str]  # measure, ours, floor, ratio
 
 
-def run(module: str, args: list[str], out: Path) -> Any:
-    """Run one benchmark; its JSON, or None when it failed (its own output says why)."""
+def run(module: str, args: list[str], out: Path) -> tuple[Any, int]:
+    """Run one benchmark: its JSON (None when it wrote none; its own output says why) and exit code."""
     started = time.monotonic()
     print(f"\n== bench.{module} {' '.join(args)}", flush=True)
     done = subprocess.run([sys.executable, "-m", f"bench.{module}", *args, "--json", str(out)], check=False)
     print(f"   ({time.monotonic() - started:.0f} s, exit {done.returncode})", flush=True)
-    return json.loads(out.read_text()) if out.exists() else None
+    return (json.loads(out.read_text()) if out.exists() else None), done.returncode
 
 
 def ops_rows(data: list[dict[str, Any]]) -> list[Row]:
@@ -180,16 +180,17 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for module, extra, to_rows in plan:
-            data = run(module, extra, Path(tmp) / f"{module}.json")
+            data, code = run(module, extra, Path(tmp) / f"{module}.json")
+            if code != 0:
+                failed.append(f"{module} (exit {code})")
             if data is None:
-                failed.append(module)
                 rows.append((f"{module}: did not finish", "", "", ""))
             else:
                 rows += to_rows(data)
     print(f"\nmake bench: every benchmark in {time.monotonic() - started:.0f} s on this machine\n")
     print(table(rows))
     if failed:
-        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        print(f"\nfailed: {', '.join(failed)} (its output above says why)", file=sys.stderr)
     return 1 if failed else 0
 
 
