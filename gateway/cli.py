@@ -126,7 +126,10 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         # Every Slack call goes through one pacer: replies and alerts share each channel's pace, and a
         # person's reply goes before the alerts waiting in the same channel.
         pacer = Pacer(
-            SlackChat(client), post_rate=settings.SLACK_POST_RATE, post_burst=settings.SLACK_POST_BURST
+            SlackChat(client),
+            post_rate=settings.SLACK_POST_RATE,
+            post_burst=settings.SLACK_POST_BURST,
+            tier_scale=settings.SLACK_TIER_SCALE,
         )
         chat, alerts_chat = pacer.chat(Priority.PERSON), pacer.chat(Priority.ALERT)
         ask = bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT)

@@ -40,6 +40,8 @@ class GatewaySettings(BusSettings):
     # bursts), replies and alerts together; a burst's worth may go at once.
     SLACK_POST_RATE: float = Field(default=1.0, gt=0, le=100_000)
     SLACK_POST_BURST: float = Field(default=3.0, ge=1, le=100_000)
+    # Every other Slack method keeps to its documented tier; this multiplies those rates and bursts.
+    SLACK_TIER_SCALE: float = Field(default=1.0, gt=0, le=100_000)
     # A firing alert nobody has acknowledged is said again in its card's thread after this many
     # seconds, and again after as long, at most ALERTS_REANNOUNCE_TIMES times; 0: never.
     ALERTS_REANNOUNCE_AFTER: float = Field(default=900.0, ge=0, le=7 * 24 * 3600.0)

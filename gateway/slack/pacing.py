@@ -148,6 +148,7 @@ class Pacer:
         post_rate: float = 1.0,
         post_burst: float = 3.0,
         tiers: dict[str, tuple[float, float]] | None = None,
+        tier_scale: float = 1.0,
         clock: Clock | None = None,
         retries: int = RETRIES,
     ) -> None:
@@ -155,6 +156,7 @@ class Pacer:
         self.post_rate = post_rate
         self.post_burst = post_burst
         self.tiers = dict(TIERS if tiers is None else tiers)
+        self.tier_scale = tier_scale  # a Slack with higher limits than the documented tiers
         self.clock = clock or MonotonicClock()
         self.retries = retries
         self.channels: dict[str, Lane] = {}
@@ -177,7 +179,8 @@ class Pacer:
         lane = self.methods.get(method)
         if lane is None:
             rate, burst = self.tiers.get(method, (TIER_2, 5))
-            lane = self.methods[method] = Lane(Bucket(rate, burst), self.clock)
+            bucket = Bucket(rate * self.tier_scale, burst * self.tier_scale)
+            lane = self.methods[method] = Lane(bucket, self.clock)
         return lane
 
     async def call(self, lanes: tuple[Lane, ...], priority: Priority, make: Callable[[], Awaitable[T]]) -> T:

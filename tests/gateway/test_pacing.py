@@ -179,6 +179,17 @@ async def test_other_methods_keep_to_their_tier(parts: tuple[FakeClock, FakeSlac
     assert slack.times("C_ONCALL") == []  # updates do not use up the channel's posts
 
 
+async def test_a_slack_with_higher_limits_gets_its_tiers_scaled() -> None:
+    clock = FakeClock()
+    slack = FakeSlack(clock)
+    chat = Pacer(slack, clock=clock, tier_scale=10).chat(Priority.ALERT)
+    updates = [asyncio.create_task(chat.update("C_ONCALL", f"{n}.0", msg("resolved"))) for n in range(101)]
+    await settle()
+    assert len(slack.times("C_ONCALL", "update")) == 100  # tier 3's burst of 10, ten times
+    await clock.advance(1 / (10 * TIER_3))
+    assert all(u.done() for u in updates)
+
+
 async def test_cached_names_are_not_paced_and_uploads_count_against_the_channel(
     parts: tuple[FakeClock, FakeSlack, Pacer],
 ) -> None:
