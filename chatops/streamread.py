@@ -18,10 +18,14 @@ BATCH = 256
 
 @dataclass(frozen=True)
 class Read:
-    """The messages read, oldest first, and whether more were left unread beyond the limit."""
+    """The messages read, oldest first, and how many were left unread beyond the limit."""
 
     msgs: list[Msg]
-    more: bool = False
+    left: int = 0
+
+    @property
+    def more(self) -> bool:
+        return self.left > 0
 
 
 async def read(
@@ -66,7 +70,7 @@ async def read(
         # other consumers too, which no reader is granted.
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
-    return Read(msgs[:limit], pending > limit)
+    return Read(msgs[:limit], max(0, pending - len(msgs[:limit])))
 
 
 def sequence(msg: Msg) -> int:

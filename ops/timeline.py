@@ -7,6 +7,7 @@ that holds more says so (`cut_short`) rather than reading without end. Entries a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from chatops import codec, logs
 from chatops.cardref import group_ref, ref_prefix, short_ref
 from chatops.codec import CodecError
 from chatops.contract import TIMELINE_SHOW
-from chatops.streamread import read
+from chatops.streamread import Read, read
 from chatops.subjects import (
     ALERTS_PREFIX,
     ALERTS_STREAM,
@@ -189,12 +190,25 @@ def deploy_entry(event: deploys_pb2.DeployEvent) -> pb.TimelineEntry:
 
 
 async def timeline(js: JetStreamContext, since_ns: int, scope: Scope, limit: int) -> pb.TimelineReply:
-    """Every entry since `since_ns`, oldest first, at most `limit` (the newest are left out)."""
-    alerts = await read(js, ALERTS_STREAM, f"{ALERTS_PREFIX}.>", since_ns=since_ns, limit=SCAN)
-    acks = await read(js, CARDS_STREAM, f"{CARDS_ACKS}.>", since_ns=since_ns, limit=SCAN)
-    silences = await read(js, CARDS_STREAM, f"{CARDS_SILENCES}.>", since_ns=since_ns, limit=SCAN)
-    audit = await read(js, AUDIT_STREAM, f"{AUDIT_PREFIX}.>", since_ns=since_ns, limit=SCAN)
-    deploys = await read(js, DEPLOYS_STREAM, f"{DEPLOYS_PREFIX}.>", since_ns=since_ns, limit=SCAN)
+    """Every entry since `since_ns`, oldest first, at most `limit` (the newest are left out).
+
+    Each log is in time order and each of its messages makes at least one entry, so the oldest `limit`
+    entries come from the oldest `limit` messages of each log whose every message makes an entry: such
+    a log is read no further (commands and deploys always; alerts and acks when no alert is asked for).
+    """
+    listed = min(limit, SCAN)
+    scoped = SCAN if scope.alert else listed
+
+    async def log_of(stream: str, subject: str, most: int) -> Read:
+        return await read(js, stream, subject, since_ns=since_ns, limit=most)
+
+    alerts, acks, silences, audit, deploys = await asyncio.gather(
+        log_of(ALERTS_STREAM, f"{ALERTS_PREFIX}.>", scoped),
+        log_of(CARDS_STREAM, f"{CARDS_ACKS}.>", scoped),
+        log_of(CARDS_STREAM, f"{CARDS_SILENCES}.>", SCAN),  # a silence's change may make no entry
+        log_of(AUDIT_STREAM, f"{AUDIT_PREFIX}.>", listed),
+        log_of(DEPLOYS_STREAM, f"{DEPLOYS_PREFIX}.>", listed),
+    )
     entries, cards = alert_entries(alerts.msgs, scope)
     refs = sorted(set(cards.values()) | {e.ref for e in entries})
     for msg in acks.msgs:
@@ -213,13 +227,17 @@ async def timeline(js: JetStreamContext, since_ns: int, scope: Scope, limit: int
         deploy = _decode(msg, deploys_pb2.DeployEvent)
         if deploy is not None:
             entries.append(deploy_entry(deploy))
+    logs = (alerts, acks, silences, audit, deploys)
     entries.sort(key=lambda e: e.time.ToNanoseconds())  # stable: one log's own order is kept
+    # What was not read of a log read only as far as the limit is left out as well; a log that held
+    # more than one search reads cuts the timeline short.
+    read_to = list(zip(logs, (scoped, scoped, SCAN, listed, listed), strict=True))
     reply = pb.TimelineReply(
         entries=entries[:limit],
-        omitted=max(0, len(entries) - limit),
+        omitted=max(0, len(entries) - limit) + sum(r.left for r, most in read_to if most < SCAN),
         alert=scope.alert,
         refs=refs if scope.alert else [],
-        cut_short=any(r.more for r in (alerts, acks, silences, audit, deploys)),
+        cut_short=any(r.more for r, most in read_to if most >= SCAN),
     )
     reply.since.FromNanoseconds(since_ns)
     return reply

@@ -48,6 +48,9 @@ function mrkdwn(text, users) {
     .replace(/&lt;@([A-Z0-9]+)(?:\|[^&]*)?&gt;/g, (_, id) => `<span class="mention">@${escapeHtml(users[id] || id)}</span>`)
     .replace(/&lt;#([A-Z0-9]+)(?:\|([^&]*))?&gt;/g, (_, id, name) => `<span class="mention">#${name || id}</span>`)
     .replace(/&lt;!(here|channel|everyone)&gt;/g, '<span class="mention">@$1</span>')
+    // A user group, and a date Slack shows in each reader's terms: here its fallback text (UTC).
+    .replace(/&lt;!subteam\^([A-Z0-9]+)(?:\|([^&]*))?&gt;/g, (_, id, name) => `<span class="mention">@${name || id}</span>`)
+    .replace(/&lt;!date\^(\d+)\^[^|&]*\|([^&]*)&gt;/g, (_, at, shown) => `<time data-unix="${at}">${shown}</time>`)
     .replace(/(^|[\s(])\*([^*\n]+)\*/g, "$1<b>$2</b>")
     .replace(/(^|[\s(])_([^_\n]+)_/g, "$1<i>$2</i>")
     .replace(/(^|[\s(])~([^~\n]+)~/g, "$1<s>$2</s>")

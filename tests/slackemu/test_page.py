@@ -44,7 +44,13 @@ ALERT_BLOCKS: list[dict[str, Any]] = [
     },
     {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": "from Alertmanager · <http://127.0.0.1:9093|open>"}],
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": "from Alertmanager · <http://127.0.0.1:9093|open> · for <!subteam^S0ONCALL> · "
+                "acked <!date^1796000911^{ago}|2026-11-30 01:08 UTC>",
+            }
+        ],
     },
     {
         "type": "section",
@@ -124,7 +130,9 @@ async def test_page_shows_a_conversation(
         await web.chat_postMessage(channel=oncall, text="HighErrorRate firing", blocks=ALERT_BLOCKS)
         await expect(page.locator(".block.header", has_text="HighErrorRate")).to_be_visible(timeout=20_000)
         await expect(page.locator(".fields div", has_text="critical")).to_be_visible()
-        await expect(page.locator(".block.context", has_text="Alertmanager")).to_be_visible()
+        context = page.locator(".block.context", has_text="Alertmanager")
+        await expect(context).to_contain_text("for @S0ONCALL · acked 2026-11-30 01:08 UTC")
+        await expect(context.locator("time")).to_have_attribute("data-unix", "1796000911")
         await expect(page.locator('button.block-button.danger[data-action-id="silence"]')).to_be_visible()
         graph_link = page.locator(".section-text a", has_text="graph")
         await expect(graph_link).to_have_attribute(
@@ -146,7 +154,7 @@ async def test_page_shows_a_conversation(
         image = page.locator(f'figure.file[data-file-id="{file_id}"] img')
         await expect(image).to_be_visible(timeout=20_000)
         await expect(image).to_have_attribute("alt", "red and blue")
-        assert await image.evaluate("img => img.complete && img.naturalWidth") == 300
+        assert await image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 300
         await expect(page.locator(".message.bot .text", has_text="📈 a picture")).to_be_visible()
 
         # Alertmanager's own Slack integration posts attachments through the incoming webhook.
