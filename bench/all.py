@@ -89,7 +89,7 @@ def ingest_rows(data: dict[str, Any]) -> list[Row]:
 def memory_rows(data: list[dict[str, Any]]) -> list[Row]:
     return [
         (
-            f"memory {r['component']}: after load / idle",
+            f"memory {r['component']}: after load / idle" + ("" if r.get("limited", True) else " (not ours)"),
             f"{r['after_mb']:.0f} MB",
             f"{r['idle_mb']:.0f} MB",
             f"{r['after_mb'] - r['idle_mb']:+.1f} MB",

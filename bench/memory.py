@@ -37,6 +37,16 @@ from tools.harness.up import Up, rss_mb, running_up
 
 SETTLE = 10.0  # seconds between the end of the load and the second reading
 LIMIT_GROWTH_MB = 10.0
+# The limit is for the project's own components. nats-server keeps JetStream's recent messages in
+# memory, Prometheus and Alertmanager are theirs, and the offline Slack keeps every message and
+# request it was sent (it is what tests read back): their growth is shown, not limited.
+OURS = ("ops", "gateway", "notifier", "deployer", "petstore")
+
+
+def limited(name: str) -> bool:
+    return name.split("-")[0] in OURS
+
+
 COMMANDS = (
     *[("sampling.get", sampling_pb2.GetSamplingRequest()), ("version.get", version_pb2.GetVersionRequest())]
     * 12,
@@ -119,7 +129,13 @@ def report(idle: dict[str, float], after: dict[str, float], args: argparse.Names
     lines.append(f"{'component':<14} {'idle':>8} {'after':>8} {'growth':>8}")
     for name in idle:
         growth = after.get(name, 0.0) - idle[name]
-        flag = "" if growth <= LIMIT_GROWTH_MB else "  over 10 MB"
+        flag = (
+            "  (no limit: not ours)"
+            if not limited(name)
+            else ""
+            if growth <= LIMIT_GROWTH_MB
+            else "  over 10 MB"
+        )
         lines.append(f"{name:<14} {idle[name]:8.1f} {after.get(name, 0.0):8.1f} {growth:+8.1f}{flag}")
     return "\n".join(lines)
 
@@ -150,11 +166,18 @@ def run(args: argparse.Namespace) -> int:
     print("cold (right after start-up): " + ", ".join(f"{n} {mb:.0f}" for n, mb in cold.items()))
     if args.json:
         rows = [
-            {"component": n, "cold_mb": cold.get(n, 0.0), "idle_mb": idle[n], "after_mb": after.get(n, 0.0)}
+            {
+                "component": n,
+                "limited": limited(n),
+                "cold_mb": cold.get(n, 0.0),
+                "idle_mb": idle[n],
+                "after_mb": after.get(n, 0.0),
+            }
             for n in idle
         ]
         Path(args.json).write_text(json.dumps(rows, indent=2))
-    return 0 if all(after.get(n, 0.0) - idle[n] <= LIMIT_GROWTH_MB for n in idle) else 1
+    ours = [n for n in idle if limited(n)]
+    return 0 if all(after.get(n, 0.0) - idle[n] <= LIMIT_GROWTH_MB for n in ours) else 1
 
 
 def main() -> int:

@@ -40,7 +40,9 @@ from gateway.alerts.render import key_of
 
 log = logs.get_logger(__name__)
 
-NOTES_CACHED = 2000  # notifications kept decoded (the ones open cards show)
+# Notifications open cards show, kept as the bytes the bus holds (a decoded one takes about six times
+# the room) up to this many bytes in all: a storm of big notifications cannot grow the gateway.
+NOTES_CACHE_BYTES = 4 << 20
 
 
 def matches(matchers: Iterable[Matcher], labels: dict[str, str]) -> bool:
@@ -97,7 +99,8 @@ class CardBook:
         self.records: dict[str, AlertMessageRecord] = {}  # open cards only
         self.acks: dict[str, pb.AckEvent] = {}
         self.silences: dict[str, pb.SilenceEvent] = {}
-        self._notes: OrderedDict[tuple[int, str], AlertNotification] = OrderedDict()
+        self._notes: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._notes_bytes = 0
         self.on_change: Callable[[set[str]], None] = lambda refs: None
         self._cards = Follower(js, CARDS_STREAM, f"{CARDS_PREFIX}.>", self._on_cards)
         self._records = Follower(
@@ -164,10 +167,11 @@ class CardBook:
         cached = self._notes.get(key)
         if cached is not None:
             self._notes.move_to_end(key)
-            return cached
+            return codec.decode(cached, AlertNotification)
         try:
             raw = await self.js.get_msg(ALERTS_STREAM, record.applied_seq)
-            note = codec.decode(raw.data or b"", AlertNotification)
+            data = raw.data or b""
+            note = codec.decode(data, AlertNotification)
         except Exception as exc:  # aged out, or the stream was made again
             log.warning(
                 "cards.notification_unread", seq=record.applied_seq, error=f"{type(exc).__name__}: {exc}"
@@ -175,9 +179,10 @@ class CardBook:
             return None
         if record.applied_id and note.notification_id != record.applied_id:
             return None  # CHATOPS_ALERTS was made again: that sequence holds another notification now
-        self._notes[key] = note
-        while len(self._notes) > NOTES_CACHED:
-            self._notes.popitem(last=False)
+        self._notes[key] = data
+        self._notes_bytes += len(data)
+        while self._notes_bytes > NOTES_CACHE_BYTES and len(self._notes) > 1:
+            self._notes_bytes -= len(self._notes.popitem(last=False)[1])
         return note
 
     def ack_of(self, ref: str, record: AlertMessageRecord) -> pb.AckEvent | None:
