@@ -42,7 +42,7 @@ log = logs.get_logger(__name__)
 
 # Notifications open cards show, kept as the bytes the bus holds (a decoded one takes about six times
 # the room) up to this many bytes in all: a storm of big notifications cannot grow the gateway.
-NOTES_CACHE_BYTES = 4 << 20
+NOTES_CACHE_BYTES = 2 << 20
 
 
 def matches(matchers: Iterable[Matcher], labels: dict[str, str]) -> bool:
