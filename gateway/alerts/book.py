@@ -122,6 +122,7 @@ class CardBook:
 
     # -- following ----------------------------------------------------------------------------------
     async def _on_records(self, msgs: list[Msg]) -> None:
+        opened: set[str] = set()
         for msg in msgs:
             ref = msg.subject.rsplit(".", 1)[-1]
             deleted = (msg.headers or {}).get("KV-Operation") in ("DEL", "PURGE")
@@ -132,8 +133,19 @@ class CardBook:
             )
             if record is None or record.resolved or not record.ts:
                 self.records.pop(ref, None)
-            else:
-                self.records[ref] = record
+                continue
+            known = self.records.get(ref)
+            if known is None or episode_of(known) != episode_of(record):
+                opened.add(ref)
+            self.records[ref] = record
+        # A card posted while a silence event raced it was drawn without the silence: draw it again
+        # (a card that shows the same already costs no chat call).
+        if (
+            opened
+            and self._records.caught_up.is_set()
+            and any(s.state != "expired" for s in self.silences.values())
+        ):
+            self.on_change(opened)
 
     async def _on_cards(self, msgs: list[Msg]) -> None:
         changed: set[str] = set()
