@@ -8,7 +8,7 @@ and every command is answered once), how many commands were answered, and each r
 tests/chatops/test_scaled.py runs the same with 40 alerts in 8 groups and restarts one of each
 replica; this runs the whole of it (about two minutes on two cores).
 
-    .venv/bin/python -m bench.cluster_soak [--groups 20] [--alerts 200] [--json out.json]
+    .venv/bin/python -m bench.cluster_soak [--groups 20] [--alerts 200] [--json out.json] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ async def soak(shape: Scaled, groups: int, alerts: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-soak-") as tmp:
-        shape = Scaled(Path(tmp))
+        shape = Scaled(Path(args.keep) if args.keep else Path(tmp))
         try:
             shape.start()
             result = asyncio.run(soak(shape, args.groups, args.alerts))
@@ -93,6 +93,7 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument("--keep", help="run in this folder and keep it (every process's log) afterwards")
     return run(parser.parse_args())
 
 
