@@ -2,8 +2,8 @@
 NATS node and then a gateway lost in the middle of alerts, and a rolling restart of every process.
 
 Each run fires and resolves groups of alerts in both Alertmanagers while a `Chatter` sends commands,
-and returns what went wrong as sentences (none: every group posted once, every resolve on its own
-message and said once in its thread, every command answered once).
+and returns what went wrong with the alerts as sentences (none: every group posted once, every
+resolve on its own message and said once in its thread); the caller counts the chatter's answers.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ async def lose_a_node_then_a_gateway(
     nc = await shape.cluster.provisioner()
     try:
         # No resending here: no Alertmanager restarts, and each alert is sent once when it changes.
-        lost = await _lose_a_node_then_a_gateway(shape, control, alerts, chatter, nc, timeout)
+        found = await _lose_a_node_then_a_gateway(shape, control, alerts, chatter, nc, timeout)
     finally:
         await nc.close()
         if not shape.gateways[0].proc.running:
             await start(shape.gateways[0].proc)
             await asyncio.to_thread(shape.wait_sockets, 2)
-    return lost + await alerts.problems(control, shape.oncall, resolved=range(alerts.groups))
+    return found + await alerts.problems(control, shape.oncall, resolved=range(alerts.groups))
 
 
 async def _lose_a_node_then_a_gateway(
