@@ -58,6 +58,7 @@ from gateway.alerts.failures import EVERYWHERE, Backoff, GiveUp, Stall, classify
 from gateway.alerts.poster import AfterPost, GroupBusy, Poster, Viewer, Work
 from gateway.alerts.render import Limits
 from gateway.alerts.routing import Route, channel_for
+from gateway.alerts.stale import shown_notification
 from gateway.alerts.stall import Stalls
 from gateway.alerts.store import MessageStore, group_ref, mark_of
 from gateway.metrics import GatewayMetrics
@@ -269,6 +270,7 @@ class AlertDelivery:
             on_plain=self._count_plain,
             after_post=self.after_post,
             viewer=self.viewer,
+            shown=lambda record: shown_notification(js, record),
         )
         self._js = js
         did = await ensure_consumer(js, self.tuning, self._consumed_since)

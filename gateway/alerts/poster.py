@@ -25,6 +25,7 @@ from chatops.v1.records_pb2 import AlertMessageRecord, ChatClaim
 from gateway.alerts.card import CardView, digest
 from gateway.alerts.claims import ALERT_TAG, NOTE_TAG, REPLY_TAG, Claims, GroupBusy
 from gateway.alerts.render import Limits, alert_doc, all_resolved, update_reply
+from gateway.alerts.stale import old_snapshot
 from gateway.alerts.store import (
     Mark,
     MessageStore,
@@ -70,6 +71,8 @@ class Work:
 AfterPost = Callable[[AlertNotification, str, str], None]
 # What a card shows besides its notification: (ref, record or None before the post, notification).
 Viewer = Callable[[str, AlertMessageRecord | None, AlertNotification], Awaitable[CardView]]
+# The notification a group's message shows (None when it cannot be read).
+Shown = Callable[[AlertMessageRecord], Awaitable[AlertNotification | None]]
 # A card to show again: (the record) -> its message and whether every alert of it is resolved.
 Redraw = Callable[[AlertMessageRecord], Awaitable[tuple[SlackMessage, bool] | None]]
 
@@ -88,6 +91,7 @@ class Poster:
         on_plain: Callable[[str], None] = lambda error: None,
         after_post: AfterPost | None = None,
         viewer: Viewer | None = None,
+        shown: Shown | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.chat, self.store, self.owner, self.lease = chat, store, owner, lease
@@ -95,6 +99,7 @@ class Poster:
         self.on_plain = on_plain
         self.after_post = after_post
         self.viewer = viewer
+        self.shown = shown  # reads the notification a message shows; None: never asked
         self.clock = clock
         self.claims = Claims(chat=chat, store=store, owner=owner, lease=lease, clock=clock)
 
@@ -111,8 +116,19 @@ class Poster:
                 return "already"
             return await self._reply(work, record, revision)
         if record.resolved and work.note.status == "firing":
+            if await self._old_snapshot(work, record):
+                return "superseded"  # sent before the resolve it follows (gateway/alerts/stale.py)
             return await self._post(work, record, revision)  # fires again: a new message
         return await self._update(work, record, revision)
+
+    async def _old_snapshot(self, work: Work, record: AlertMessageRecord) -> bool:
+        if self.shown is None:
+            return False
+        resolve = await self.shown(record)
+        if resolve is None or not old_snapshot(work.note, resolve):
+            return False
+        log.info("alerts.old_snapshot", seq=work.seq, group_key=work.note.group_key, shown=record.applied_seq)
+        return True
 
     # -- the three changes ----------------------------------------------------------------------
     async def _post(self, work: Work, record: AlertMessageRecord | None, revision: int) -> str:

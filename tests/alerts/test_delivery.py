@@ -11,7 +11,9 @@ from typing import Any
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
+from chatops.v1.events_pb2 import AlertNotification
 from gateway.alerts.routing import parse_routes
+from gateway.alerts.stale import old_snapshot
 from gateway.render.slack import TONE_COLOURS
 from tests.alerts.conftest import FAST, Slack
 from tools.harness.alerts import fixture, flat, replies, resolved_in_place, store, top_level, webhook
@@ -167,3 +169,61 @@ async def test_a_changed_ack_wait_updates_the_durable_consumer(js_ready: Client,
                 return None
 
             assert await eventually(consumer_ack_wait, timeout=30) == ack_wait
+
+
+def _note(alerts: list[tuple[str, str, str, str]]) -> AlertNotification:
+    """A notification of (fingerprint, status, starts_at, ends_at) alerts."""
+    note = AlertNotification(status="firing" if any(s == "firing" for _, s, _, _ in alerts) else "resolved")
+    for fingerprint, status, starts, ends in alerts:
+        alert = note.alerts.add(fingerprint=fingerprint, status=status)
+        alert.starts_at.FromJsonString(starts)
+        if ends:
+            alert.ends_at.FromJsonString(ends)
+    return note
+
+
+def test_an_old_snapshot_is_told_from_news_by_the_alerts_own_times() -> None:
+    three, half, four, five = (
+        "2026-11-27T03:00:00Z",
+        "2026-11-27T03:30:00Z",
+        "2026-11-27T04:00:00Z",
+        "2026-11-27T04:05:00Z",
+    )
+    resolve = _note([("a", "resolved", three, four), ("b", "resolved", half, four)])
+    # Started before the resolve says they ended: sent before it, arriving after it.
+    assert old_snapshot(_note([("a", "firing", three, "")]), resolve)
+    assert old_snapshot(_note([("a", "firing", three, ""), ("b", "firing", half, "")]), resolve)
+    # Started again after it ended, or an alert the resolve does not know: news.
+    assert not old_snapshot(_note([("a", "firing", five, "")]), resolve)
+    assert not old_snapshot(_note([("a", "firing", three, ""), ("c", "firing", three, "")]), resolve)
+    assert not old_snapshot(_note([("", "firing", three, "")]), resolve)
+    assert not old_snapshot(_note([("a", "resolved", three, four)]), resolve)
+
+
+async def test_an_old_firing_snapshot_after_the_resolve_is_not_posted_again_but_a_new_firing_is(
+    js_ready: Client, slack: Slack
+) -> None:
+    name = "Snapshot"
+    async with slack.delivering(js_ready):
+        await store(js_ready, webhook(name, [("h1", "firing"), ("h2", "firing")]))
+        posted = await slack.control.wait_for_message(slack.oncall, timeout=30)
+        await store(js_ready, webhook(name, [("h1", "resolved"), ("h2", "resolved")]))
+        await resolved_in_place(slack.control, slack.oncall, posted, name, timeout=30)
+        # What an Alertmanager of an HA pair may send late: a firing snapshot taken before the resolve.
+        old = await store(js_ready, webhook(name, [("h1", "firing")]))
+
+        async def consumed() -> bool:
+            info = await js_ready.jetstream().consumer_info("CHATOPS_ALERTS", "chatops-gateway-alerts")
+            return bool(info.ack_floor.stream_seq >= old)
+
+        await eventually(consumed, what="the old snapshot acknowledged")
+        assert len(top_level(await slack.control.messages(slack.oncall))) == 1
+        # The alert starts again after it ended: that fires the group again, in a new message.
+        again = webhook(name, [("h1", "firing")])
+        again["alerts"][0]["startsAt"] = "2026-11-27T04:10:00Z"
+        await store(js_ready, again)
+
+        async def reposted() -> bool:
+            return len(top_level(await slack.control.messages(slack.oncall))) == 2
+
+        await eventually(reposted, timeout=30, what="the group fired again in a new message")
