@@ -10,8 +10,10 @@ two notifications of a group may go to two gateways: the claim in the group's KV
 from changing its message at the same time (gateway/alerts/poster.py), and the order key (when the
 notifier received a notification) keeps an older one from replacing a newer one already shown: it
 is acked as superseded, which loses nothing, since each notification is a snapshot of its whole
-group. Per-group subjects were the alternative; they would change the subjects every tool reads
-and still need the same record checks across replicas.
+group. A firing one arriving after the group's resolve is checked against it by the alerts' own
+times (gateway/alerts/stale.py): an old snapshot of the group changes nothing. Per-group subjects
+were the alternative; they would change the subjects every tool reads and still need the same
+record checks across replicas.
 
 Failures: rate limits and outages are retried with back-off; Slack refusing a channel or the token
 stalls that scope (gateway/alerts/stall.py, said by /healthz and chatops_gateway_alerts_stalled)
