@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.alerts.stack import TOKEN
+from tests.gateway.alerts.stack import TOKEN
 from tools.harness import components
 from tools.harness.ports import free_port
 from tools.harness.procs import ROOT

@@ -25,7 +25,7 @@ from chatops.cardref import short_ref
 from chatops.v1 import deploys_pb2
 from deployer.events import EventLog
 from slackemu.client import EmulatorControl
-from tests.alerts.stack import alertmanager_config
+from tests.gateway.alerts.stack import alertmanager_config
 from tools.harness import components
 from tools.harness.alerts import flat, replies, top_level
 from tools.harness.components import Service, post_json

@@ -26,7 +26,7 @@ from gateway.slack.chat import SlackChat
 from gateway.slack.client import CountingWebClient
 from ops.app import running
 from slackemu.client import EmulatorControl
-from tests.alerts.conftest import FAST
+from tests.gateway.alerts.conftest import FAST
 from tests.ops.conftest import ask, ops_settings, reply_of
 from tools.harness import servers
 from tools.harness.alerts import flat, replies, store, top_level, webhook

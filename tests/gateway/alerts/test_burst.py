@@ -19,7 +19,7 @@ from gateway.alerts import AlertDelivery
 from gateway.slack.chat import SlackChat, TaggedChat
 from gateway.slack.pacing import Pacer, Priority
 from slackemu.client import EmulatorControl
-from tests.alerts.conftest import FAST
+from tests.gateway.alerts.conftest import FAST
 from tools.harness.alerts import store, webhook
 from tools.harness.slackemu import SlackEmulator
 from tools.harness.wait import eventually

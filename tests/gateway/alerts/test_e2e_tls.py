@@ -16,8 +16,8 @@ from chatops import codec
 from chatops.bus import Caller, ServiceFailed, call, settle
 from chatops.contract import command
 from chatops.v1 import alerts_pb2, audit_pb2, events_pb2, sampling_pb2, version_pb2
-from tests.alerts.conftest import Slack
-from tests.alerts.stack import TOKEN, alertmanager_config, gateway, ops
+from tests.gateway.alerts.conftest import Slack
+from tests.gateway.alerts.stack import TOKEN, alertmanager_config, gateway, ops
 from tools.harness import components
 from tools.harness.alerts import flat, push_alert, top_level
 from tools.harness.servers import Alertmanager, NatsServer, Parts, Prometheus

@@ -15,7 +15,7 @@ from chatops.v1.events_pb2 import AlertNotification
 from gateway.alerts.routing import parse_routes
 from gateway.alerts.stale import old_snapshot
 from gateway.render.slack import TONE_COLOURS
-from tests.alerts.conftest import FAST, Slack
+from tests.gateway.alerts.conftest import FAST, Slack
 from tools.harness.alerts import fixture, flat, replies, resolved_in_place, store, top_level, webhook
 from tools.harness.wait import eventually
 

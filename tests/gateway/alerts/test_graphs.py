@@ -24,7 +24,7 @@ from gateway.alerts import AlertDelivery, AlertGraphs
 from gateway.alerts.expression import Graphable, expression_of, split_threshold
 from gateway.alerts.graphs import graph_request, jobs_for
 from gateway.slack.chat import SlackChat
-from tests.alerts.conftest import Slack
+from tests.gateway.alerts.conftest import Slack
 from tools.harness.alerts import fixture, flat, replies, store, top_level, webhook
 from tools.harness.wait import eventually
 

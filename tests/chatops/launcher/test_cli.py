@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from chatops.launcher.ports import Ports
-from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
+from tests.chatops.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
 from tools.harness.ports import free_port
 from tools.harness.up import free_base
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.alerts.test_configs import CONFIGS, run, tool
+from tests.alertmanager.test_configs import CONFIGS, run, tool
 
 GW = {"job": "chatops-gateway", "instance": "127.0.0.1:9103"}
 CHAIN = {"chain": "chatops"}

@@ -20,8 +20,8 @@ from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, KV_ALERT_ME
 from chatops.v1.audit_pb2 import ListAuditRequest
 from chatops.v1.records_pb2 import AlertMessageRecord
 from gateway.alerts.store import MessageStore, group_ref
-from tests.alerts.conftest import Slack
-from tests.alerts.stack import (
+from tests.gateway.alerts.conftest import Slack
+from tests.gateway.alerts.stack import (
     SWITCH_RULE,
     TOKEN,
     Switch,

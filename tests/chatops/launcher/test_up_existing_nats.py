@@ -10,7 +10,7 @@ import yaml
 
 from chatops.bus import connect
 from chatops.settings import BusSettings
-from tests.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
+from tests.chatops.launcher.test_configs import ALERTMANAGER_YML, PROMETHEUS_YML, RULES_YML
 from tools.harness.servers import NatsServer
 from tools.harness.up import running_up
 
