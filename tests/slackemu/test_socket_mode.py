@@ -243,14 +243,13 @@ async def test_a_duplicated_event_goes_on_two_sockets_at_once_the_second_as_a_re
             await control.mention(alice, oncall, "twice")
             await control.mention(alice, oncall, "once")
 
-            async def both_acked() -> list[dict[str, Any]]:
-                while True:
-                    found = [d for d in await control.deliveries() if d["acked"]]
-                    if len(found) == 2 and sum(map(len, received)) == 3:
-                        return found
-                    await asyncio.sleep(0.1)
+            async def both_acked() -> list[dict[str, Any]] | None:
+                found = [d for d in await control.deliveries() if d["acked"]]
+                return found if len(found) == 2 and sum(map(len, received)) == 3 else None
 
-            deliveries = await asyncio.wait_for(both_acked(), 20)
+            deliveries: list[dict[str, Any]] = await eventually(
+                both_acked, timeout=20, what="both events acked, three copies received"
+            )
         finally:
             for task in readers:
                 task.cancel()
