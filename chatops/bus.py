@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import nats
 from google.protobuf.message import Message
 from nats.aio.client import Client
-from nats.errors import NoRespondersError
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError, NoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
@@ -89,29 +89,51 @@ def connect_options(settings: BusSettings, name: str) -> dict[str, Any]:
     return options
 
 
-async def connect(settings: BusSettings, name: str, *, connect_timeout: float = 2.0) -> Client:
-    """Connect as this process's identity and reconnect forever; errors are logged, secrets redacted."""
+class BusUnreachable(Exception):
+    """A one-shot command could not connect: the reason is the server's or the socket's, redacted."""
+
+
+async def connect(
+    settings: BusSettings, name: str, *, connect_timeout: int = 2, reconnect: bool = True
+) -> Client:
+    """Connect as this process's identity; errors are logged, secrets redacted.
+
+    A component reconnects forever. A one-shot command (`reconnect=False`) tries each server of
+    NATS_URL twice, then raises BusUnreachable with the last reason: a refused identity or a bus that
+    is not there is an answer, not a wait.
+    """
     options = connect_options(settings, name)
+    client = Client()
+    last_error: list[str] = [""]
 
     async def on_error(exc: Exception) -> None:
-        log.warning("nats.error", client=name, error=redact.text(f"{type(exc).__name__}: {exc}"))
+        said = redact.text(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, NatsError) or not last_error[0]:  # the server's reason over the socket's
+            last_error[0] = said
+        if reconnect:
+            log.warning("nats.error", client=name, error=said)
 
     async def on_disconnected() -> None:
-        log.warning("nats.disconnected", client=name)
+        if not client.is_closed:  # our own close() is not worth a warning
+            log.warning("nats.disconnected", client=name)
 
     async def on_reconnected() -> None:
         log.info("nats.reconnected", client=name)
 
-    return await nats.connect(
-        **options,
-        connect_timeout=connect_timeout,
-        allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
-        error_cb=on_error,
-        disconnected_cb=on_disconnected,
-        reconnected_cb=on_reconnected,
-    )
+    try:
+        await client.connect(
+            **options,
+            connect_timeout=connect_timeout,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1 if reconnect else 1,
+            reconnect_time_wait=1,
+            error_cb=on_error,
+            disconnected_cb=on_disconnected,
+            reconnected_cb=on_reconnected,
+        )
+    except NoServersError:
+        raise BusUnreachable(last_error[0] or "no server of NATS_URL answered") from None
+    return client
 
 
 def jetstream(nc: Client, settings: BusSettings, *, timeout: float = 5.0) -> JetStreamContext:

@@ -9,8 +9,8 @@ import pwd
 import sys
 from pathlib import Path
 
-from chatops import logs
-from chatops.bus import Caller, connect
+from chatops import logs, redact
+from chatops.bus import BusUnreachable, Caller, connect
 from chatops.settings import load_settings
 from gateway.audit import record, refusal_event
 from gateway.commands import parse
@@ -20,6 +20,27 @@ from gateway.render.text import to_text
 from gateway.settings import ConsoleSettings
 
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+# Where `chatops up` (and so `make demo`) writes the console's nkey seed, from the checkout it runs in.
+LOCAL_SEED = Path(".chatops/creds/console.nk")
+
+
+def console_settings() -> ConsoleSettings:
+    """The settings; with no identity given, the local stack's console identity when it is here."""
+    settings = load_settings(ConsoleSettings)
+    if settings.NATS_CREDS is None and settings.NATS_NKEY_SEED_FILE is None and LOCAL_SEED.is_file():
+        return settings.model_copy(update={"NATS_NKEY_SEED_FILE": LOCAL_SEED})
+    return settings
+
+
+def unreachable(settings: ConsoleSettings, reason: str) -> str:
+    """Why the console could not ask, and what to set."""
+    identity = settings.NATS_CREDS or settings.NATS_NKEY_SEED_FILE
+    who = f"as {identity}" if identity else "with no identity (NATS_NKEY_SEED_FILE or NATS_CREDS)"
+    return (
+        f"cannot reach the bus at {redact.urls(settings.NATS_URL)} {who}: {reason}\n"
+        f"Next to `make demo` (or `chatops up`), run it from the checkout: it finds {LOCAL_SEED}. "
+        "Elsewhere set NATS_NKEY_SEED_FILE to the console's seed, or NATS_CREDS."
+    )
 
 
 def _login() -> str:
@@ -48,7 +69,7 @@ def ask_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """`chatops ask`: parse, check admins, send, print; the exit code says how it went."""
     args = ask_parser().parse_args(argv)
-    settings = load_settings(ConsoleSettings)
+    settings = console_settings()
     logs.setup("WARNING", "console")
     return asyncio.run(_ask(" ".join(args.text), args.user, args.channel, args.yes, settings, args.save_to))
 
@@ -69,7 +90,11 @@ async def _ask(
             f"`{step.request.text}` changes the system; run it again with --yes to confirm.", file=sys.stderr
         )
         return USAGE
-    nc = await connect(settings, "console")
+    try:
+        nc = await connect(settings, "console", reconnect=False)
+    except BusUnreachable as exc:
+        print(unreachable(settings, str(exc)), file=sys.stderr)
+        return FAILED
     try:
         if isinstance(step, Refuse):
             await record(
@@ -130,6 +155,6 @@ def history_main(argv: list[str]) -> int:
     ]
     if any(" " in o for o in options):
         p.error("option values cannot contain spaces")
-    settings = load_settings(ConsoleSettings)
+    settings = console_settings()
     logs.setup("WARNING", "console")
     return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings))

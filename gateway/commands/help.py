@@ -24,7 +24,10 @@ def markdown() -> str:
         "",
         "Mention the bot (`@chatops deployed version`) or send it a direct message. "
         "Commands marked *admins* need your Slack user id in `CHATOPS_ADMINS` and ask you to "
-        'confirm with a button first. `chatops ask "…"` runs the same commands from a shell.',
+        'confirm with a button first. `chatops ask "…"` runs the same commands from a shell: next '
+        "to `make demo`, run it from the checkout and it connects as the local stack's console "
+        "identity (`.chatops/creds/console.nk`); elsewhere give it one with `NATS_NKEY_SEED_FILE` "
+        "or `NATS_CREDS`.",
         "",
         "| command | what it does |",
         "|---|---|",

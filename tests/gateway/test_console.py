@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,17 +18,19 @@ from tools.harness.servers import NatsServer, env_with
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def chatops(nats: NatsServer, *args: str, admins: str = "") -> tuple[int, str, str]:
-    """Run `python -m chatops …` without blocking the loop that serves ops."""
-    env = env_with(
-        **nats.env("console"), CHATOPS_ADMINS=admins, CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT)
-    )
+async def chatops(
+    nats: NatsServer, *args: str, admins: str = "", identity: bool = True, cwd: Path | None = None
+) -> tuple[int, str, str]:
+    """Run `python -m chatops …` without blocking the loop that serves ops (as the console identity)."""
+    bus = nats.env("console") if identity else {"NATS_URL": nats.url}
+    env = env_with(**bus, CHATOPS_ADMINS=admins, CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "chatops",
         *args,
         env=env,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -47,6 +50,25 @@ async def test_with_ops_stopped_the_console_says_ops_is_not_answering(nats_serve
     assert code == 1
     assert "the Ops service is not answering" in err
     assert "Traceback" not in err
+
+
+async def test_without_an_identity_the_console_says_what_to_set_instead_of_waiting(tmp_path, nats_server):
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version", identity=False, cwd=tmp_path)
+    assert code == 1
+    assert "cannot reach the bus" in err and "Authorization Violation" in err
+    assert "NATS_NKEY_SEED_FILE" in err and ".chatops/creds/console.nk" in err
+    assert "Traceback" not in err
+
+
+async def test_run_from_the_local_stacks_checkout_the_console_finds_its_identity(tmp_path, nats_server):
+    # `chatops up` writes the console's seed to .chatops/creds/; nothing else is set.
+    creds = tmp_path / ".chatops" / "creds"
+    creds.mkdir(parents=True)
+    shutil.copy(nats_server.env("console")["NATS_NKEY_SEED_FILE"], creds / "console.nk")
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version", identity=False, cwd=tmp_path)
+    assert code == 1
+    assert "the Ops service is not answering" in err  # connected and asked: only ops is missing
+    assert "nats.disconnected" not in err  # closing its own connection is not a warning
 
 
 async def test_usage_errors_and_help_need_no_ops(nats_server):
