@@ -121,7 +121,8 @@ async def test_two_ops_processes_share_one_trace_store_and_one_otlp_port(
             )
             assert list(reply.operations) == [names[trace_id]]
         after = await _shows_served(tools, 2)
-        assert after is not None and all(b > a for a, b in zip(before, after, strict=True)), (before, after)
+        assert after is not None and after.keys() == before.keys(), (before, after)
+        assert all(after[replica] > before[replica] for replica in before), (before, after)
 
     try:
         for proc in procs:
@@ -142,16 +143,21 @@ async def test_two_ops_processes_share_one_trace_store_and_one_otlp_port(
             proc.stop()
 
 
-async def _shows_served(tools: Client, replicas: int) -> list[int] | None:
-    """traces.show requests each replica has served, when `replicas` of them answer discovery."""
+async def _shows_served(tools: Client, replicas: int) -> dict[str, int] | None:
+    """traces.show requests each replica (by its service id) has served, when `replicas` of them answer.
+
+    Keyed, not listed: discovery replies come in whichever order the replicas answer.
+    """
     found = await stats(tools, replicas)
     if len(found) < replicas:
         return None
-    counts = []
+    counts = {}
     for s in found:
         endpoints = s["endpoints"]
         assert isinstance(endpoints, list)
-        counts.append(sum(e["num_requests"] for e in endpoints if e["subject"] == "chatops.cmd.traces.show"))
+        counts[str(s["id"])] = sum(
+            e["num_requests"] for e in endpoints if e["subject"] == "chatops.cmd.traces.show"
+        )
     return counts
 
 
