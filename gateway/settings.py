@@ -57,8 +57,6 @@ class GatewaySettings(BusSettings):
     # A card lists its service's deploys requested this many seconds before the alert fired.
     ALERTS_CHANGES_WINDOW: float = Field(default=3600.0, ge=60, le=7 * 24 * 3600.0)
     GATEWAY_METRICS_LISTEN: HostPort = "127.0.0.1:9103"
-    PROMETHEUS_URL: HttpUrl = "http://127.0.0.1:9090"
-    ALERTMANAGER_URL: HttpUrl = "http://127.0.0.1:9093"
 
     @model_validator(mode="after")
     def _credentials(self) -> GatewaySettings:

@@ -209,8 +209,6 @@ def gateway(opts: StackOptions, replica: int = 1) -> Component:
     extra = {
         "GATEWAY_METRICS_LISTEN": metrics,
         "SLACK_HTTP_LISTEN": f"{LOOPBACK}:{opts.port('gateway_http', replica)}",
-        "PROMETHEUS_URL": p.url("prometheus"),
-        "ALERTMANAGER_URL": p.url("alertmanager"),
         "CHATOPS_ADMINS": ",".join(opts.admins),
     }
     where = "your Slack workspace"

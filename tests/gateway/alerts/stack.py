@@ -25,7 +25,6 @@ def gateway(
     oncall: str,
     *,
     admins: str = "",
-    alertmanager_url: str = UNREACHABLE,
 ) -> Service:
     """A gateway delivering alerts to `oncall`; a killed one's alert in hand comes back after 5 s."""
     return components.gateway(
@@ -35,7 +34,6 @@ def gateway(
         SLACK_ONCALL_CHANNEL=oncall,
         CHATOPS_ADMINS=admins,
         ALERTS_ACK_WAIT="5",
-        ALERTMANAGER_URL=alertmanager_url,
     )
 
 

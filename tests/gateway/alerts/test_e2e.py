@@ -316,7 +316,6 @@ async def test_an_admin_listed_as_slack_actor_silences_with_the_button_and_from_
             slack.emulator,
             slack.oncall,
             admins=admins,
-            alertmanager_url=am.url,
         ).start()
     )
     await slack.control.wait_connected()
