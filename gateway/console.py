@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from chatops import logs, redact
+from chatops.access.files import LOCAL_ROOT, AccessFiles
 from chatops.bus import BusUnreachable, Caller, connect
 from chatops.settings import load_settings
 from gateway.audit import record, refusal_event
@@ -20,8 +21,8 @@ from gateway.render.text import to_text
 from gateway.settings import ConsoleSettings
 
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
-# Where `chatops up` (and so `make demo`) writes the console's nkey seed, from the checkout it runs in.
-LOCAL_SEED = Path(".chatops/creds/console.nk")
+# The console's seed that `chatops up` (so `make demo`) writes, seen from the checkout it runs in.
+LOCAL_SEED = AccessFiles(LOCAL_ROOT, use_tls=False).seed("console")
 
 
 def console_settings() -> ConsoleSettings:

@@ -24,6 +24,8 @@ from chatops.identity import Member, Roster
 CONFIG = "nats.conf"
 ROSTER = "identities.json"
 CREDS = "creds"
+# Where `chatops up` (so `make demo`) writes them, and its other state, unless --data-dir says otherwise.
+LOCAL_ROOT = Path(".chatops")
 TLS = "tls"
 ROUTE_USER = "route"
 CLUSTER_NAME = "chatops"

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from chatops import logs
-from chatops.access.files import Node, write_access
+from chatops.access.files import LOCAL_ROOT, Node, write_access
 from chatops.launcher import configs, plan, spec
 from chatops.launcher.ports import LOOPBACK, NATS_NODES, Ports, first_busy, second_replicas
 from chatops.launcher.settings import LauncherSettings
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(".chatops"),
+        default=LOCAL_ROOT,
         help="where stores, rewritten configs, logs and state.json go (default: ./.chatops)",
     )
     p.add_argument("--no-demo-load", action="store_true", help="do not start the petstore demo load")
