@@ -104,12 +104,13 @@ async def connect(
     """
     options = connect_options(settings, name)
     client = Client()
-    last_error: list[str] = [""]
+    last_error = ""
 
     async def on_error(exc: Exception) -> None:
+        nonlocal last_error
         said = redact.text(f"{type(exc).__name__}: {exc}")
-        if isinstance(exc, NatsError) or not last_error[0]:  # the server's reason over the socket's
-            last_error[0] = said
+        if isinstance(exc, NatsError) or not last_error:  # the server's reason over the socket's
+            last_error = said
         if reconnect:
             log.warning("nats.error", client=name, error=said)
 
@@ -132,7 +133,7 @@ async def connect(
             reconnected_cb=on_reconnected,
         )
     except NoServersError:
-        raise BusUnreachable(last_error[0] or "no server of NATS_URL answered") from None
+        raise BusUnreachable(last_error or "no server of NATS_URL answered") from None
     return client
 
 
