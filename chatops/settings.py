@@ -90,6 +90,11 @@ def _admins(value: object) -> tuple[str, ...]:
     return normalise_all(_csv(value))
 
 
+def _unset_when_empty(value: object) -> object:
+    # `VAR=` (or docker-compose's `${VAR:-}`) means "not set", not the current folder.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 NatsUrl = Annotated[str, AfterValidator(_nats_urls)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
@@ -97,6 +102,7 @@ HostPort = Annotated[str, AfterValidator(check_host_port)]
 # One host:port, or several IPv4 ones separated by commas (the instances of a service).
 HostPorts = Annotated[str, AfterValidator(_host_ports)]
 RequiredSecret = Annotated[SecretStr, AfterValidator(_not_empty)]
+OptionalPath = Annotated[Path | None, BeforeValidator(_unset_when_empty)]
 CsvList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_csv)]
 # CHATOPS_ADMINS: actors in full; a bare Slack id `U123` becomes `slack:U123` (see chatops.admins).
 AdminList = Annotated[tuple[str, ...], NoDecode, Field(default=()), BeforeValidator(_admins)]
@@ -121,12 +127,12 @@ class BusSettings(BaseSettings):
     NATS_URL: NatsUrl = "nats://127.0.0.1:4222"
     LOG_LEVEL: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
     # Who this process is on the bus: a credentials file (user JWT and seed), or an nkey seed file.
-    NATS_CREDS: Path | None = None
-    NATS_NKEY_SEED_FILE: Path | None = None
+    NATS_CREDS: OptionalPath = None
+    NATS_NKEY_SEED_FILE: OptionalPath = None
     # TLS: the CA that signed the server's certificate, and this process's client certificate.
-    NATS_TLS_CA: Path | None = None
-    NATS_TLS_CERT: Path | None = None
-    NATS_TLS_KEY: Path | None = None
+    NATS_TLS_CA: OptionalPath = None
+    NATS_TLS_CERT: OptionalPath = None
+    NATS_TLS_KEY: OptionalPath = None
     # Where this identity reaches JetStream: a service in an account of its own (ops) sees the
     # streams' account under a prefix (`$JS.CHATOPS.API` with the generated NATS config).
     NATS_JS_API_PREFIX: str = Field(default="$JS.API", pattern=_JS_PREFIX)

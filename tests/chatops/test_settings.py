@@ -110,6 +110,20 @@ def test_one_identity_and_a_whole_client_certificate(monkeypatch: pytest.MonkeyP
         load_settings(BusSettings)
 
 
+def test_an_empty_identity_or_tls_variable_is_not_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    # As docker-compose's `${NATS_CREDS:-}` passes it: not the current folder as a file.
+    monkeypatch.chdir(tmp_path)
+    for name in ("NATS_CREDS", "NATS_NKEY_SEED_FILE", "NATS_TLS_CA", "NATS_TLS_CERT", "NATS_TLS_KEY"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("NATS_NKEY_SEED_FILE", " ")
+    settings = load_settings(BusSettings)
+    assert settings.NATS_CREDS is None and settings.NATS_NKEY_SEED_FILE is None
+    assert settings.NATS_TLS_CA is None and settings.NATS_TLS_CERT is None and settings.NATS_TLS_KEY is None
+    monkeypatch.setenv("NATS_NKEY_SEED_FILE", "/a.nk")
+    seed = load_settings(BusSettings).NATS_NKEY_SEED_FILE
+    assert seed == Path("/a.nk")
+
+
 def test_connecting_names_a_credential_file_it_cannot_read(tmp_path: Path) -> None:
     settings = BusSettings(NATS_URL="nats://127.0.0.1:1", NATS_NKEY_SEED_FILE=tmp_path / "missing.nk")
     with pytest.raises(SettingsError, match=r"NATS_NKEY_SEED_FILE: cannot read .*missing\.nk"):
