@@ -341,8 +341,12 @@ async def test_an_admin_listed_as_slack_actor_silences_with_the_button_and_from_
     starts = datetime.fromisoformat(silence["startsAt"].replace("Z", "+00:00"))
     ends = datetime.fromisoformat(silence["endsAt"].replace("Z", "+00:00"))
     assert 3500 <= (ends - starts).total_seconds() <= 3700
-    [original] = top_level(await slack.control.messages(slack.oncall))
-    assert f"Silenced by <@{admin}> until" in flat(original)
+    # The card is a projection: it is redrawn after the thread reply, within ALERTS_CARD_INTERVAL.
+    silenced_card = f"Silenced by <@{admin}> until"
+    original = await slack.control.wait_for_update(
+        slack.oncall, posted["ts"], predicate=lambda m: silenced_card in flat(m), timeout=30
+    )
+    assert [m["ts"] for m in top_level(await slack.control.messages(slack.oncall))] == [original["ts"]]
     assert len(replies(await slack.control.messages(slack.oncall), posted["ts"])) == 2
 
     # The same admin, from chat: asked, confirmed, run by ops.
