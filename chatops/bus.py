@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from nats.errors import NoRespondersError, NoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
-from chatops import codec, logs, redact
+from chatops import codec, logs, natscreds, redact
 from chatops.contract import Command, Rep
 from chatops.errors import FORBIDDEN, INTERNAL
 from chatops.settings import BusSettings, SettingsError
@@ -51,6 +52,14 @@ def _readable(variable: str, path: Path) -> str:
     return str(path)
 
 
+def _credentials(path: Path) -> str:
+    try:
+        natscreds.check(path, now=time.time())
+    except natscreds.CredsError as exc:
+        raise SettingsError(f"configuration error: NATS_CREDS: {path} {exc}") from None
+    return str(path)
+
+
 def tls_context(settings: BusSettings) -> ssl.SSLContext | None:
     """The TLS context for NATS_TLS_*, or None when neither a CA nor a tls:// URL asks for TLS."""
     wants_tls = any(urlsplit(u.strip()).scheme == "tls" for u in settings.NATS_URL.split(","))
@@ -80,7 +89,7 @@ def connect_options(settings: BusSettings, name: str) -> dict[str, Any]:
         "inbox_prefix": inbox_prefix(name),
     }
     if settings.NATS_CREDS is not None:
-        options["user_credentials"] = _readable("NATS_CREDS", settings.NATS_CREDS)
+        options["user_credentials"] = _credentials(settings.NATS_CREDS)
     if settings.NATS_NKEY_SEED_FILE is not None:
         options["nkeys_seed"] = _readable("NATS_NKEY_SEED_FILE", settings.NATS_NKEY_SEED_FILE)
     context = tls_context(settings)
