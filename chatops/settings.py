@@ -25,7 +25,8 @@ class SettingsError(SystemExit):
         return self.message
 
 
-def _nats_urls(value: str) -> str:
+def check_nats_urls(value: str) -> str:
+    """nats://, tls://, ws:// or wss:// URLs, comma-separated, with no credentials; or ValueError."""
     for part in value.split(","):
         url = urlsplit(part.strip())
         if url.scheme not in ("nats", "tls", "ws", "wss") or not url.hostname:
@@ -95,7 +96,7 @@ def _unset_when_empty(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-NatsUrl = Annotated[str, AfterValidator(_nats_urls)]
+NatsUrl = Annotated[str, AfterValidator(check_nats_urls)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
 HostPort = Annotated[str, AfterValidator(check_host_port)]

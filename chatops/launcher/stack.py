@@ -27,6 +27,7 @@ from chatops.launcher.supervisor import StartFailed, Supervisor
 from chatops.lifecycle import stop_on_signals
 from chatops.placement import Placement, placements
 from chatops.settings import BusSettings
+from chatops.stackstate import StackBus, state_path
 from chatops.streams import ProvisionError, provision_when_ready
 
 
@@ -56,7 +57,7 @@ def preflight(opts: StackOptions, busy: Callable[[dict[str, int]], tuple[str, in
     taken = busy(plan.listening_ports(opts))
     if taken is not None:
         name, port = taken
-        state = opts.data_dir / "state.json"
+        state = state_path(opts.data_dir)
         # A launcher killed with SIGKILL cannot stop its children; its state file still names them.
         earlier = (
             f"; an earlier `chatops up` may still run: its pids are in {state}" if state.exists() else ""
@@ -130,11 +131,13 @@ class StateFile:
         self.streams: list[Placement] = []  # in a cluster: each stream's leader when it came up
 
     def write(self, sup: Supervisor) -> None:
+        access = self.opts.access
         doc: dict[str, Any] = {
             "launcher_pid": os.getpid(),
             "healthy": self.healthy,
-            "nats_url": self.opts.shown_bus_url,
-            "tools_seed": str(self.opts.access.seed("tools")) if self.opts.access else "",
+            # Where the bus is, for the console and tools beside the stack (chatops.stackstate).
+            **StackBus(self.opts.shown_bus_url, tls=access is not None and access.use_tls).to_state(),
+            "tools_seed": str(access.seed("tools")) if access else "",
             "slack_page": slack_page(self.opts),
             "cluster": self.opts.cluster,
             "streams": {
@@ -233,7 +236,7 @@ def placement_table(found: list[Placement]) -> str:
 async def run(opts: StackOptions, out: Output, *, health_timeout: float, cwd: Path | None = None) -> int:
     """Start everything, wait for SIGINT/SIGTERM, stop everything; 1 when the stack could not start."""
     stop = stop_on_signals()
-    state = StateFile(opts.data_dir / "state.json", opts)
+    state = StateFile(state_path(opts.data_dir), opts)
     code = 0
     try:
         async with Supervisor(

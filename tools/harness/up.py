@@ -18,10 +18,11 @@ from typing import Any
 
 from nats.aio.client import Client
 
-from chatops.access.files import AccessFiles
+from chatops.access.files import LOCAL_ROOT, AccessFiles
 from chatops.bus import connect
 from chatops.launcher.ports import Ports
 from chatops.settings import BusSettings
+from chatops.stackstate import state_path
 from tools.harness.ports import free_ports
 from tools.harness.procs import ROOT
 from tools.harness.wait import eventually_sync
@@ -68,7 +69,7 @@ class Up:
         this environment left out unless given); another block if one got taken meanwhile."""
         inherited = {k: v for k, v in os.environ.items() if k != "NATS_URL" and not k.startswith("SLACK_")}
         inherited["PYTHONPATH"] = str(ROOT)
-        data = workdir / "data"
+        data = workdir / LOCAL_ROOT  # where a newcomer's stack keeps it, so `chatops ask` there finds it
         for _ in range(3):
             base = free_base()
             argv = ["--data-dir", str(data), "--base-port", str(base), "--color", "never", *args]
@@ -91,7 +92,7 @@ class Up:
 
     def state(self) -> dict[str, Any]:
         try:
-            doc = json.loads((self.data_dir / "state.json").read_text())
+            doc = json.loads(state_path(self.data_dir).read_text())
         except (OSError, ValueError):
             return {}
         for comp in doc.get("components", {}).values():
