@@ -13,6 +13,7 @@ from chatops import logs, redact
 from chatops.access.files import LOCAL_ROOT, AccessFiles
 from chatops.bus import BusUnreachable, Caller, connect
 from chatops.settings import load_settings
+from chatops.stackstate import StackBus, recorded_bus, state_path
 from gateway.audit import record, refusal_event
 from gateway.commands import parse
 from gateway.flow import Answer, Confirm, Refuse, Run, bus_asker, decide, new_traceparent, run
@@ -21,26 +22,56 @@ from gateway.render.text import to_text
 from gateway.settings import ConsoleSettings
 
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
-# The console's seed that `chatops up` (so `make demo`) writes, seen from the checkout it runs in.
+# What `chatops up` (so `make demo`) records and writes, seen from the checkout it runs in: where its
+# bus is (and whether over TLS), the console's seed and, with --tls, the console's certificate.
+LOCAL_STATE = state_path(LOCAL_ROOT)
 LOCAL_SEED = AccessFiles(LOCAL_ROOT, use_tls=False).seed("console")
 
 
 def console_settings() -> ConsoleSettings:
-    """The settings; with no identity given, the local stack's console identity when it is here."""
-    settings = load_settings(ConsoleSettings)
-    if settings.NATS_CREDS is None and settings.NATS_NKEY_SEED_FILE is None and LOCAL_SEED.is_file():
-        return settings.model_copy(update={"NATS_NKEY_SEED_FILE": LOCAL_SEED})
-    return settings
+    """The settings; what they leave out, from the local stack when one was started here."""
+    return beside_stack(load_settings(ConsoleSettings), recorded_bus(LOCAL_ROOT), LOCAL_ROOT)
 
 
-def unreachable(settings: ConsoleSettings, reason: str) -> str:
-    """Why the console could not ask, and what to set."""
+def beside_stack(settings: ConsoleSettings, stack: StackBus | None, root: Path) -> ConsoleSettings:
+    """`settings` completed from the local stack in `root`, whose record is `stack`; what is set wins.
+
+    No NATS_URL: the bus the stack recorded. No NATS_CREDS or NATS_NKEY_SEED_FILE: the console's seed
+    when it is there. No NATS_TLS_*, on the stack's bus when it runs TLS: its CA and the console's
+    certificate.
+    """
+    update: dict[str, object] = {}
+    url = settings.NATS_URL
+    if stack is not None and "NATS_URL" not in settings.model_fields_set:
+        url = update["NATS_URL"] = stack.nats_url
+    files = AccessFiles(root, use_tls=stack is not None and stack.tls)
+    seed = files.seed("console")
+    if settings.NATS_CREDS is None and settings.NATS_NKEY_SEED_FILE is None and seed.is_file():
+        update["NATS_NKEY_SEED_FILE"] = seed
+    tls = (settings.NATS_TLS_CA, settings.NATS_TLS_CERT, settings.NATS_TLS_KEY)
+    if stack is not None and stack.tls and url == stack.nats_url and tls == (None, None, None):
+        pair = files.cert("console")
+        update |= {"NATS_TLS_CA": files.ca, "NATS_TLS_CERT": pair.cert, "NATS_TLS_KEY": pair.key}
+    return settings.model_copy(update=update)
+
+
+def unreachable(settings: ConsoleSettings, reason: str, stack: StackBus | None = None) -> str:
+    """Why the console could not ask, and what to do; `stack` is the local stack's record, if any."""
     identity = settings.NATS_CREDS or settings.NATS_NKEY_SEED_FILE
     who = f"as {identity}" if identity else "with no identity (NATS_NKEY_SEED_FILE or NATS_CREDS)"
-    return (
-        f"cannot reach the bus at {redact.urls(settings.NATS_URL)} {who}: {reason}\n"
-        f"Next to `make demo` (or `chatops up`), run it from the checkout: it finds {LOCAL_SEED}. "
-        "Elsewhere set NATS_NKEY_SEED_FILE to the console's seed, or NATS_CREDS."
+    if settings.NATS_TLS_CERT is not None:
+        who += f" with the certificate {settings.NATS_TLS_CERT}"
+    said = f"cannot reach the bus at {redact.urls(settings.NATS_URL)} {who}: {reason}\n"
+    if stack is not None and stack.nats_url == settings.NATS_URL:
+        return said + (
+            f"That is the bus `chatops up` recorded in {LOCAL_STATE}; if that stack has stopped, start it "
+            "again (`make demo` or `chatops up`), or set NATS_URL for another bus."
+        )
+    return said + (
+        "Next to `make demo` (or `chatops up`, with --tls too), run it from the checkout: it reads where "
+        f"the bus is from {LOCAL_STATE} and connects as {LOCAL_SEED}. Elsewhere set NATS_URL, "
+        "NATS_NKEY_SEED_FILE to the console's seed (or NATS_CREDS), and for a TLS bus NATS_TLS_CA, "
+        "NATS_TLS_CERT and NATS_TLS_KEY."
     )
 
 
@@ -94,7 +125,7 @@ async def _ask(
     try:
         nc = await connect(settings, "console", reconnect=False)
     except BusUnreachable as exc:
-        print(unreachable(settings, str(exc)), file=sys.stderr)
+        print(unreachable(settings, str(exc), recorded_bus(LOCAL_ROOT)), file=sys.stderr)
         return FAILED
     try:
         if isinstance(step, Refuse):

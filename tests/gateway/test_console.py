@@ -3,27 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from chatops.access.files import LOCAL_ROOT, AccessFiles
+from chatops.stackstate import StackBus, state_path
+from gateway.console import beside_stack, unreachable
+from gateway.settings import ConsoleSettings
 from ops.app import running
 from petstore.client import PetstoreClient
 from petstore.v1 import petstore_pb2 as pb
 from tests.ops.conftest import ops_settings
-from tools.harness.servers import NatsServer, env_with
+from tools.harness.ports import free_port
+from tools.harness.servers import NatsServer
+from tools.harness.servers import running as server_running
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def chatops(
-    nats: NatsServer, *args: str, admins: str = "", identity: bool = True, cwd: Path | None = None
+    nats: NatsServer | None,
+    *args: str,
+    admins: str = "",
+    identity: bool = True,
+    cwd: Path | None = None,
 ) -> tuple[int, str, str]:
-    """Run `python -m chatops …` without blocking the loop that serves ops (as the console identity)."""
-    bus = nats.env("console") if identity else {"NATS_URL": nats.url}
-    env = env_with(**bus, CHATOPS_ADMINS=admins, CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT))
+    """Run `python -m chatops …` without blocking the loop that serves ops: on `nats` as the console
+    identity (only its URL without `identity`); with no `nats`, no NATS_* variable is set at all."""
+    bus = {} if nats is None else nats.env("console") if identity else {"NATS_URL": nats.url}
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
+    env = {**outside, **bus, "CHATOPS_ADMINS": admins, "CHATOPS_COMMAND_TIMEOUT": "20"}
+    env["PYTHONPATH"] = str(ROOT)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -69,6 +85,89 @@ async def test_run_from_the_local_stacks_checkout_the_console_finds_its_identity
     assert code == 1
     assert "the Ops service is not answering" in err  # connected and asked: only ops is missing
     assert "nats.disconnected" not in err  # closing its own connection is not a warning
+
+
+@pytest.fixture
+def tls_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server as `chatops up --tls` runs it: identities, TLS, a client certificate each."""
+    with server_running(NatsServer(tmp_path / "tls-nats", identities=True, tls=True)) as server:
+        yield server
+
+
+def stack_beside(checkout: Path, server: NatsServer, url: str | None = None) -> Path:
+    """A checkout as `chatops up` leaves it: its identities (and certificates) in .chatops, and the
+    record of where its bus is (`url`, the server's unless given)."""
+    assert server.files is not None
+    root = checkout / LOCAL_ROOT
+    shutil.copytree(server.files.root, root)
+    bus = StackBus(url or server.url, tls=server.tls)
+    state_path(root).write_text(json.dumps({"launcher_pid": 0, "healthy": True, **bus.to_state()}))
+    return checkout
+
+
+async def test_beside_a_tls_stack_on_its_own_port_the_console_needs_no_settings(tmp_path, tls_nats):
+    checkout = stack_beside(tmp_path / "checkout", tls_nats)
+    code, _, err = await chatops(None, "ask", "deployed", "version", cwd=checkout)
+    assert code == 1
+    assert "the Ops service is not answering" in err, err  # connected over TLS: only ops is missing
+
+
+async def test_settings_given_win_over_the_stack_recorded_here(tmp_path, nats_server, tls_nats):
+    # The checkout's record names the TLS bus; NATS_URL and the seed given name the plain one.
+    checkout = stack_beside(tmp_path / "checkout", tls_nats)
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version", cwd=checkout)
+    assert code == 1
+    assert "the Ops service is not answering" in err, err  # no TLS files were forced on the plain bus
+
+
+async def test_a_stack_recorded_here_that_stopped_is_named_in_the_error(tmp_path, nats_server):
+    gone = f"nats://127.0.0.1:{free_port()}"
+    checkout = stack_beside(tmp_path / "checkout", nats_server, url=gone)
+    code, _, err = await chatops(None, "ask", "deployed", "version", cwd=checkout)
+    assert code == 1
+    assert f"cannot reach the bus at {gone} as .chatops/creds/console.nk" in err
+    assert "recorded in .chatops/state.json; if that stack has stopped, start it again" in err
+    assert "Traceback" not in err
+
+
+def console_settings(**given: str) -> ConsoleSettings:
+    return ConsoleSettings(**given)  # type: ignore[arg-type]
+
+
+def test_what_is_not_set_comes_from_the_tls_stack_and_what_is_set_wins(tmp_path):
+    files = AccessFiles(tmp_path, use_tls=True)
+    files.seed("console").parent.mkdir()
+    files.seed("console").write_text("SU…")
+    stack = StackBus("tls://127.0.0.1:24222", tls=True)
+
+    found = beside_stack(console_settings(), stack, tmp_path)
+    assert stack.nats_url == found.NATS_URL
+    assert files.seed("console") == found.NATS_NKEY_SEED_FILE
+    assert files.ca == found.NATS_TLS_CA
+    pair = files.cert("console")
+    assert (pair.cert, pair.key) == (found.NATS_TLS_CERT, found.NATS_TLS_KEY)
+
+    elsewhere = beside_stack(console_settings(NATS_URL="tls://bus.example:4222"), stack, tmp_path)
+    assert elsewhere.NATS_URL == "tls://bus.example:4222"
+    assert elsewhere.NATS_TLS_CA is None and elsewhere.NATS_TLS_CERT is None  # not the stack's bus
+
+    given = beside_stack(
+        console_settings(NATS_TLS_CA="/etc/ca.pem", NATS_CREDS="/etc/me.creds"), stack, tmp_path
+    )
+    assert stack.nats_url == given.NATS_URL
+    assert Path("/etc/ca.pem") == given.NATS_TLS_CA and given.NATS_TLS_CERT is None
+    assert Path("/etc/me.creds") == given.NATS_CREDS and given.NATS_NKEY_SEED_FILE is None
+
+
+def test_with_no_stack_recorded_the_settings_are_as_given(tmp_path):
+    assert beside_stack(console_settings(), None, tmp_path) == console_settings()
+
+
+def test_the_error_says_what_to_set_for_a_tls_bus():
+    settings = console_settings(NATS_URL="tls://bus.example:4222")
+    said = unreachable(settings, "SSLError: certificate required")
+    assert "cannot reach the bus at tls://bus.example:4222 with no identity" in said
+    assert "NATS_TLS_CA, NATS_TLS_CERT and NATS_TLS_KEY" in said and "--tls" in said
 
 
 async def test_usage_errors_and_help_need_no_ops(nats_server):
