@@ -60,6 +60,15 @@ def _credentials(path: Path) -> str:
     return str(path)
 
 
+def _seed_file(path: Path) -> str:
+    readable = _readable("NATS_NKEY_SEED_FILE", path)
+    try:
+        natscreds.seed_public_key(path.read_text(errors="replace"))
+    except natscreds.CredsError as exc:
+        raise SettingsError(f"configuration error: NATS_NKEY_SEED_FILE: {path} {exc}") from None
+    return readable
+
+
 def tls_context(settings: BusSettings) -> ssl.SSLContext | None:
     """The TLS context for NATS_TLS_*, or None when neither a CA nor a tls:// URL asks for TLS."""
     wants_tls = any(urlsplit(u.strip()).scheme == "tls" for u in settings.NATS_URL.split(","))
@@ -91,7 +100,7 @@ def connect_options(settings: BusSettings, name: str) -> dict[str, Any]:
     if settings.NATS_CREDS is not None:
         options["user_credentials"] = _credentials(settings.NATS_CREDS)
     if settings.NATS_NKEY_SEED_FILE is not None:
-        options["nkeys_seed"] = _readable("NATS_NKEY_SEED_FILE", settings.NATS_NKEY_SEED_FILE)
+        options["nkeys_seed"] = _seed_file(settings.NATS_NKEY_SEED_FILE)
     context = tls_context(settings)
     if context is not None:
         options["tls"] = context

@@ -1,10 +1,12 @@
-"""NATS_CREDS: checking a credentials file (a user JWT and its nkey seed) before nats-py reads it.
+"""NATS_CREDS and NATS_NKEY_SEED_FILE: checking an identity file (a credentials file, a user JWT and
+its nkey seed; or a seed alone) before nats-py reads it.
 
 nats-py takes the path and reads the file again at every (re)connect, so a rotated file is picked up;
 but given a file that is not in the layout `nsc` writes it fails deep inside the client (a TypeError
 on a missing seed block, an endless loop on a missing JWT block) or sends a garbled JWT that the
 server only answers with 'Authorization Violation'. Checking first turns each of those into one
-sentence naming what is wrong. Nothing said here ever quotes the seed (nor the JWT).
+sentence naming what is wrong; so does a seed file it would answer with a bare 'invalid seed'.
+Nothing said here ever quotes the seed (nor the JWT).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def _user_key(seed: str) -> str:
         prefix, _ = nkeys.decode_seed(bytearray(seed.encode()))
         key = str(nkeys.from_seed(bytearray(seed.encode())).public_key.decode())
     except (nkeys.NkeysError, ValueError):  # their messages are generic; the seed is never repeated
-        raise CredsError("holds a seed that is not an nkey seed") from None
+        raise CredsError("holds no valid nkey seed") from None
     if prefix != nkeys.PREFIX_BYTE_USER:
         raise CredsError("holds a seed that is not a user's (a user seed starts with SU)")
     return key
@@ -124,3 +126,10 @@ def check(path: Path, *, now: float) -> UserCreds:
     except UnicodeDecodeError:
         raise CredsError("is not a NATS credentials file (not text)") from None
     return parse(text, now=now)
+
+
+def seed_public_key(text: str) -> str:
+    """The public key of a seed file's user seed; CredsError says what the file is instead."""
+    if JWT_BEGIN in text:
+        raise CredsError("is a credentials file, not a seed: use NATS_CREDS for it")
+    return _user_key(text.strip())

@@ -8,7 +8,7 @@ from pathlib import Path
 import nkeys
 import pytest
 
-from chatops.natscreds import CredsError, check, parse
+from chatops.natscreds import CredsError, check, parse, seed_public_key
 from tools.harness.natsjwt import Key, Operator, account_jwt, creds_text, sign
 
 NOW = time.time()
@@ -48,7 +48,7 @@ def test_an_nkey_seed_file_given_as_creds_is_pointed_at_the_right_variable() -> 
         (GOOD.replace("\n", "\r\n"), "Windows line endings (CRLF)"),
         (GOOD.replace(TOKEN, "not-a-jwt"), "not a JWT"),
         (GOOD.replace(TOKEN, "a.!!!.c"), "claims cannot be read"),
-        (GOOD.replace(USER.seed, "SUNOTASEED"), "not an nkey seed"),
+        (GOOD.replace(USER.seed, "SUNOTASEED"), "holds no valid nkey seed"),
     ],
 )
 def test_a_file_nats_py_would_misread_is_refused_with_what_is_wrong(text: str, reason: str) -> None:
@@ -89,3 +89,11 @@ def test_a_missing_or_binary_file_says_so(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(CredsError, match=r"not a NATS credentials file \(not text\)"):
         check(binary, now=NOW)
+
+
+def test_a_seed_file_holds_one_user_seed_and_nothing_else() -> None:
+    assert seed_public_key(f"{USER.seed}\n") == USER.public
+    with pytest.raises(CredsError, match="not a user's"):
+        seed_public_key(OPERATOR.account.seed)
+    with pytest.raises(CredsError, match="use NATS_CREDS for it"):
+        seed_public_key(GOOD)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chatops.access.keys import new_user_seed
 from chatops.bus import connect_options
 from chatops.settings import BusSettings, SettingsError, load_settings
 
@@ -129,8 +130,26 @@ def test_connecting_names_a_credential_file_it_cannot_read(tmp_path: Path) -> No
     with pytest.raises(SettingsError, match=r"NATS_NKEY_SEED_FILE: cannot read .*missing\.nk"):
         connect_options(settings, "ops")
     key = tmp_path / "k.nk"
-    key.write_text("x")
+    key.write_bytes(new_user_seed() + b"\n")
     options = connect_options(BusSettings(NATS_URL="tls://127.0.0.1:1", NATS_NKEY_SEED_FILE=key), "ops")
     assert options["nkeys_seed"] == str(key) and options["inbox_prefix"] == "_INBOX.ops"
     assert options["name"] == "chatops-ops" and options["tls"] is not None  # tls:// asks for TLS
     assert "tls" not in connect_options(BusSettings(NATS_URL="nats://127.0.0.1:1"), "ops")
+
+
+def test_a_seed_file_without_a_user_seed_is_refused_naming_what_it_holds(tmp_path: Path) -> None:
+    # nats-py raised a bare `nkeys.ErrInvalidSeed` from inside its connect for these.
+    key = tmp_path / "k.nk"
+    key.write_text("x\n")
+    settings = BusSettings(NATS_URL="nats://127.0.0.1:1", NATS_NKEY_SEED_FILE=key)
+    with pytest.raises(
+        SettingsError, match=r"^configuration error: NATS_NKEY_SEED_FILE: .*k\.nk holds no valid nkey"
+    ):
+        connect_options(settings, "ops")
+    seed = new_user_seed().decode()
+    key.write_text(f"-----BEGIN NATS USER JWT-----\neyJ.e30.x\n------END NATS USER JWT------\n{seed}\n")
+    with pytest.raises(
+        SettingsError, match="is a credentials file, not a seed: use NATS_CREDS for it"
+    ) as refused:
+        connect_options(settings, "ops")
+    assert seed not in str(refused.value)
