@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-SLACK = "slack"
+from chatops import actors
+
 _ACTOR = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:,]+$")
 _SLACK_ID = re.compile(r"^[A-Z0-9]+$")
 
@@ -24,7 +25,7 @@ def normalise(entry: str) -> str:
     if _ACTOR.match(entry):
         return entry
     if _SLACK_ID.match(entry):
-        return f"{SLACK}:{entry}"
+        return actors.slack(entry)
     raise AdminEntryError(
         f"{entry!r} is neither an actor like slack:U024BE7LH or console:alice "
         "nor a Slack user id like U024BE7LH"

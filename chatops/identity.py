@@ -17,14 +17,13 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
-from chatops import logs
+from chatops import actors, logs
+from chatops.actors import UNKNOWN
 from chatops.settings import SettingsError
 from chatops.subjects import H_REQUEST_INFO
 
 log = logs.get_logger(__name__)
 
-NATS = "nats"
-UNKNOWN = f"{NATS}:unknown"
 _CLAIM = re.compile(r"^(?P<ns>[a-z][a-z0-9_-]*):(?P<id>[^\s:,]{1,200})$")
 
 
@@ -123,7 +122,7 @@ def resolve(claim: str, sender: Member | None) -> Actor:
     claim = claim.strip()
     if sender is None:
         return Actor(UNKNOWN, verified=False, claimed=claim)
-    own = f"{NATS}:{sender.name}"
+    own = actors.nats(sender.name)
     match = _CLAIM.match(claim)
     if match and sender.speaks_for and match["ns"] == sender.speaks_for:
         return Actor(claim, verified=True, sender=sender.name)

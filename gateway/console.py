@@ -9,7 +9,7 @@ import pwd
 import sys
 from pathlib import Path
 
-from chatops import logs, redact
+from chatops import actors, logs, redact
 from chatops.access.files import LOCAL_ROOT, AccessFiles
 from chatops.bus import BusUnreachable, Caller, connect
 from chatops.settings import load_settings
@@ -109,7 +109,7 @@ def main(argv: list[str]) -> int:
 async def _ask(
     text: str, user: str, channel: str, yes: bool, settings: ConsoleSettings, save_to: Path = Path(".")
 ) -> int:
-    actor = user if ":" in user else f"console:{user}"
+    actor = actors.console(user)
     caller = Caller(
         actor=actor, actor_name=user, channel=channel, source="console", traceparent=new_traceparent()
     )

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chatops.actors import UNKNOWN
 from chatops.admins import is_admin
 from chatops.errors import FORBIDDEN
-from chatops.identity import UNKNOWN, Roster, resolve
+from chatops.identity import Roster, resolve
 from chatops.subjects import (
     H_ACTOR,
     H_ACTOR_NAME,

@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops import streams
+from chatops import actors, streams
 from chatops.contract import DEPLOYER, OPS, Command, Server, served_by
 from chatops.subjects import (
     ALERTS_DELIVERY_DURABLE,
@@ -162,7 +162,7 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity(
         "gateway",
         "the Slack gateway: sends commands for Slack users, delivers alerts and deploys, keeps its buckets",
-        speaks_for="slack",
+        speaks_for=actors.SLACK,
         sends=Sends.EVERYTHING,
         consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE), (DEPLOYS_STREAM, DEPLOYS_DELIVERY_DURABLE)),
         appends=(DEADLETTER_STREAM,),  # the alert notifications delivery gives up on
@@ -176,7 +176,7 @@ IDENTITIES: tuple[Identity, ...] = (
     Identity(
         "console",
         "`chatops ask` and `chatops history`: sends commands for people at a shell",
-        speaks_for="console",
+        speaks_for=actors.CONSOLE,
         sends=Sends.EVERYTHING,
     ),
     Identity(

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from chatops import actors
 from chatops.cardref import Firing, short_ref
 from gateway.render.doc import Doc, Group, Link, Mention, Moment, Note, Para, Span, Text
 from gateway.render.slack import SlackMessage
@@ -32,8 +33,9 @@ class Person:
 
 def person(actor: str, name: str) -> Person:
     """`slack:U024BE7LH` is mentioned; anyone else (console:alice, nats:tools) by name."""
-    if actor.startswith("slack:"):
-        return Person(user=actor.removeprefix("slack:"), name=name)
+    user = actors.slack_user(actor)
+    if user:
+        return Person(user=user, name=name)
     return Person(name=name or actor)
 
 

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from chatops import actors
 from chatops.userregex import RegexError, compile_regex
 from chatops.v1 import alerts_pb2
 from gateway.commands.lexer import short
@@ -120,7 +121,7 @@ def parse_actor(value: str) -> str:
     """`@someone` (a Slack mention), `U024BE7LH` or an actor like `console:alice` -> an actor."""
     m = _SLACK_USER.match(value.strip())
     if m:
-        return f"slack:{m.group(1) or m.group(2)}"
+        return actors.slack(m.group(1) or m.group(2))
     if _ACTOR.match(value.strip()):
         return value.strip()
     raise ValueProblem(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from chatops import actors
 from chatops.v1 import cards_pb2 as pb
 from gateway.render.doc import Attachment, Doc, Line, Lines, Mention, Moment, Para, Span, Text
 
@@ -18,8 +19,9 @@ KIND = {
 
 
 def _who(actor: str, name: str) -> tuple[Span, ...]:
-    if actor.startswith("slack:"):
-        return (Mention(actor.removeprefix("slack:")),)
+    user = actors.slack_user(actor)
+    if user:
+        return (Mention(user),)
     return (f"`{name or actor or 'someone'}`",)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chatops.admins import SLACK, AdminEntryError, normalise
+from chatops import actors
+from chatops.admins import AdminEntryError, normalise
 from chatops.bus import CommandError, OpsNotRunning, OpsTimeout, ServiceFailed
 from chatops.errors import meaning
 from gateway.commands import HelpRequest, Request, UsageError
@@ -64,9 +65,9 @@ def _who(entry: str) -> Span:
         actor = normalise(entry)
     except AdminEntryError:
         return entry
-    namespace, user = actor.split(":", 1)
     # A Slack user id renders as a mention; anything else is shown as the actor it is.
-    return Mention(user) if namespace == SLACK else actor
+    user = actors.slack_user(actor)
+    return Mention(user) if user else actor
 
 
 def confirm_doc(req: Request, ttl_seconds: float) -> Doc:

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from chatops import logs
+from chatops import actors, logs
 from chatops.bus import Caller
 from gateway.flow import new_traceparent
 from gateway.render.slack import SlackMessage, SlackUpload
@@ -158,7 +158,7 @@ class TaggedChat(Chat, Protocol):
 async def person(chat: Chat, user: str, channel: str) -> Caller:
     """The Caller for a Slack user acting in `channel` (a message or a click), on a trace of its own."""
     return Caller(
-        actor=f"slack:{user}",
+        actor=actors.slack(user),
         actor_name=await chat.user_name(user),
         channel=channel,
         source="slack",

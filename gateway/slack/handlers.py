@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from chatops import codec, logs
+from chatops import actors, codec, logs
 from chatops.bus import Caller
 from chatops.codec import CodecError
 from chatops.v1.records_pb2 import PendingConfirmation
@@ -96,7 +96,7 @@ class SlackGateway:
 
     async def _refuse_origin(self, msg: ChatMessage, why: str) -> None:
         """One line in the thread, and an audit event: who tried what, from where."""
-        caller = Caller(actor=f"slack:{msg.user}", channel=msg.channel, source="slack")
+        caller = Caller(actor=actors.slack(msg.user), channel=msg.channel, source="slack")
         parsed = parse(msg.text)
         event = origin_refusal_event(parsed, msg.text, caller, f"{why} (from {', '.join(msg.origin)})")
         try:
@@ -208,8 +208,8 @@ class SlackGateway:
             )
             return
         pending, revision = found
-        owner = pending.actor.removeprefix("slack:")
-        if f"slack:{click.user}" != pending.actor:
+        owner = actors.slack_user(pending.actor)
+        if actors.slack(click.user) != pending.actor:
             self.metrics.clicks.labels("not_owner").inc()
             await self.chat.ephemeral(
                 click.channel,

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatops.identity import UNKNOWN, Member, Roster, RosterError, request_info, resolve
+from chatops.actors import UNKNOWN
+from chatops.identity import Member, Roster, RosterError, request_info, resolve
 
 GATEWAY = Member("gateway", "CHATOPS", "UGATEWAY", "slack")
 CONSOLE = Member("console", "CHATOPS", "UCONSOLE", "console")

@@ -1,0 +1,41 @@
+"""Actors: who a command runs as, written `<kind>:<id>` (`slack:U024BE7LH`, `console:alice`, `nats:tools`).
+
+The kind says where the actor comes from: a Slack user (the gateway), a person at a shell (`chatops ask`),
+or a NATS identity acting as itself. Every actor in the code is built and taken apart here.
+"""
+
+from __future__ import annotations
+
+SLACK = "slack"
+CONSOLE = "console"
+NATS = "nats"
+
+
+def slack(user: str) -> str:
+    """The actor of a Slack user id: `U024BE7LH` -> `slack:U024BE7LH`."""
+    return f"{SLACK}:{user}"
+
+
+def console(user: str) -> str:
+    """The actor of a person at a shell: `alice` -> `console:alice`; an actor is kept as it is."""
+    return user if ":" in user else f"{CONSOLE}:{user}"
+
+
+def nats(identity: str) -> str:
+    """The actor of a NATS identity acting as itself: `tools` -> `nats:tools`."""
+    return f"{NATS}:{identity}"
+
+
+def split(actor: str) -> tuple[str, str]:
+    """(kind, id) of an actor; ("", actor) when it has no kind."""
+    kind, sep, ident = actor.partition(":")
+    return (kind, ident) if sep else ("", actor)
+
+
+def slack_user(actor: str) -> str:
+    """The Slack user id of a `slack:` actor (which chat renders as a mention), "" for any other actor."""
+    kind, ident = split(actor)
+    return ident if kind == SLACK else ""
+
+
+UNKNOWN = nats("unknown")  # a request whose sender the server did not name; never an admin
