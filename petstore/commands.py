@@ -10,9 +10,10 @@ from typing import cast
 import grpc
 from tabulate import tabulate
 
+from chatops.samplers import RATED
 from petstore.client import PetstoreClient
 from petstore.model import Pet, PetKind
-from petstore.sampler import SamplerSpec, SamplerSpecError
+from petstore.sampler import KIND, WRITTEN, SamplerSpec, SamplerSpecError
 from petstore.v1 import petstore_pb2 as pb
 
 KIND_WORDS = {
@@ -21,11 +22,6 @@ KIND_WORDS = {
     "bird": PetKind.BIRD,
     "reptile": PetKind.REPTILE, "lizard": PetKind.REPTILE, "snake": PetKind.REPTILE,
 }  # fmt: skip
-SAMPLER_NAMES = {
-    pb.SAMPLER_TYPE_NEVER: "never",
-    pb.SAMPLER_TYPE_ALWAYS: "always",
-    pb.SAMPLER_TYPE_FLOAT: "float",
-}
 
 
 def kind_arg(text: str) -> PetKind:
@@ -71,8 +67,8 @@ def pets_table(pets: Sequence[pb.Pet]) -> str:
 
 
 def sampler_text(s: pb.Sampler) -> str:
-    name = SAMPLER_NAMES.get(s.type, "unspecified")
-    return f"float:{s.float_value:g}" if name == "float" else name
+    name = KIND.get(s.type, "unspecified")
+    return f"{name}:{s.float_value:g}" if name == RATED else name
 
 
 def add_arguments(new: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -102,7 +98,7 @@ def add_arguments(new: Callable[[str, str], argparse.ArgumentParser]) -> None:
     p.set_defaults(call=_delete)
 
     p = new("sampler", "show the trace sampler, or switch it")
-    p.add_argument("new", nargs="?", type=sampler_arg, metavar="never|always|float:RATE")
+    p.add_argument("new", nargs="?", type=sampler_arg, metavar="|".join(WRITTEN))
     p.set_defaults(call=_sampler)
 
 

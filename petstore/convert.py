@@ -5,14 +5,8 @@ from __future__ import annotations
 from typing import cast
 
 from petstore.model import Pet
-from petstore.sampler import SamplerSpec
+from petstore.sampler import TYPE, SamplerSpec
 from petstore.v1 import petstore_pb2 as pb
-
-_SAMPLER_TYPES = {
-    "never": pb.SAMPLER_TYPE_NEVER,
-    "always": pb.SAMPLER_TYPE_ALWAYS,
-    "float": pb.SAMPLER_TYPE_FLOAT,
-}
 
 
 def pet_to_proto(pet: Pet) -> pb.Pet:
@@ -28,4 +22,4 @@ def pet_to_proto(pet: Pet) -> pb.Pet:
 
 def sampler_to_proto(spec: SamplerSpec) -> pb.Sampler:
     """A sampler spec as a `petstore.v1.Sampler`."""
-    return pb.Sampler(type=_SAMPLER_TYPES[spec.kind], float_value=spec.rate)
+    return pb.Sampler(type=TYPE[spec.kind], float_value=spec.rate)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -21,8 +21,13 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 
-SamplerKind = Literal["never", "always", "float"]
-KINDS: tuple[SamplerKind, ...] = ("never", "always", "float")
+from chatops.samplers import RATED, forms, kind_names
+from petstore.v1 import petstore_pb2 as pb
+
+KIND = kind_names(pb.SamplerType)  # petstore.v1.SamplerType -> kind: never, always, float
+TYPE = {kind: cast(pb.SamplerType, value) for value, kind in KIND.items()}
+KINDS = tuple(KIND.values())
+WRITTEN = forms(KINDS, ":RATE")  # as PETSTORE_SAMPLER and the CLI take them: never, always, float:RATE
 
 # Set in a request's context when the caller sent the gRPC metadata key `trace`.
 FORCE_TRACE = otel_context.create_key("petstore.force_trace")
@@ -41,13 +46,13 @@ class SamplerSpecError(ValueError):
 class SamplerSpec:
     """Which child sampler runs: never, always, or float with a rate in (0, 1]."""
 
-    kind: SamplerKind
+    kind: str
     rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise SamplerSpecError("type", f"must be one of {', '.join(KINDS)}, not {self.kind!r}")
-        if self.kind == "float":
+        if self.kind == RATED:
             if not 0.0 < self.rate <= 1.0:  # also rejects NaN
                 raise SamplerSpecError("float_value", f"must be in (0, 1], not {self.rate}")
         elif self.rate != 0.0:
@@ -57,32 +62,34 @@ class SamplerSpec:
     def parse(cls, text: str) -> SamplerSpec:
         """`never`, `always` or `float:0.25` (as in PETSTORE_SAMPLER)."""
         kind, sep, rate = text.strip().lower().partition(":")
-        if kind == "float":
+        if kind == RATED:
             if not sep:
                 raise SamplerSpecError("float_value", "write the rate as float:0.1")
             try:
                 value = float(rate)
             except ValueError:
                 raise SamplerSpecError("float_value", f"{rate!r} is not a number") from None
-            return cls("float", value)
+            return cls(kind, value)
         if sep:
             raise SamplerSpecError("float_value", f"only a float sampler takes a rate, not {kind}")
-        if kind == "never":
-            return cls("never")
-        if kind == "always":
-            return cls("always")
-        raise SamplerSpecError("type", f"must be one of never, always, float:RATE, not {text!r}")
+        if kind in KINDS:
+            return cls(kind)
+        raise SamplerSpecError("type", f"must be one of {', '.join(WRITTEN)}, not {text!r}")
 
     def __str__(self) -> str:
-        return f"float:{self.rate:g}" if self.kind == "float" else self.kind
+        return f"{self.kind}:{self.rate:g}" if self.kind == RATED else self.kind
+
+
+# What each kind runs, from its rate; a test checks every kind of the enum has one.
+CHILDREN: dict[str, Callable[[float], Sampler]] = {
+    "never": lambda _: ALWAYS_OFF,
+    "always": lambda _: ALWAYS_ON,
+    RATED: TraceIdRatioBased,
+}
 
 
 def _child_for(spec: SamplerSpec) -> Sampler:
-    if spec.kind == "always":
-        return ALWAYS_ON
-    if spec.kind == "float":
-        return TraceIdRatioBased(spec.rate)
-    return ALWAYS_OFF
+    return CHILDREN[spec.kind](spec.rate)
 
 
 class PetstoreSampler(Sampler):

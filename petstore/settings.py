@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from chatops.samplers import listed
 from chatops.settings import BusSettings, HostPort, HostPorts
-from petstore.sampler import SamplerSpec, SamplerSpecError
+from petstore.sampler import WRITTEN, SamplerSpec, SamplerSpecError
 
 
 def _package_version() -> str:
@@ -22,7 +23,7 @@ def _sampler(value: str) -> str:
     try:
         SamplerSpec.parse(value)
     except SamplerSpecError as exc:
-        raise ValueError(f"must be never, always or float:RATE with RATE in (0, 1] ({exc})") from None
+        raise ValueError(f"must be {listed(WRITTEN, ' or ')} with RATE in (0, 1] ({exc})") from None
     return value
 
 

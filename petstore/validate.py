@@ -6,18 +6,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
+from chatops.samplers import RATED, listed
 from petstore.errors import InvalidArgument
 from petstore.model import Pet, PetKind, SearchFilter
-from petstore.sampler import SamplerSpec, SamplerSpecError
+from petstore.sampler import KIND, SamplerSpec, SamplerSpecError
 from petstore.v1 import petstore_pb2 as pb
 
 MAX_NAME = 100
 MAX_ITEMS = 1000
-_SAMPLER_KINDS = {
-    pb.SAMPLER_TYPE_NEVER: "never",
-    pb.SAMPLER_TYPE_ALWAYS: "always",
-    pb.SAMPLER_TYPE_FLOAT: "float",
-}
+_SAMPLER_TYPES = listed([name for name, value in pb.SamplerType.items() if value], " or ")
 
 
 def _date(field: str, value: pb.Date) -> date:
@@ -136,14 +133,12 @@ def sampler_request(req: pb.ChangeSamplerRequest) -> SamplerSpec:
     if not req.HasField("sampler"):
         raise InvalidArgument("sampler", "is required")
     s = req.sampler
-    kind = _SAMPLER_KINDS.get(s.type)
+    kind = KIND.get(s.type)
     if kind is None:
-        raise InvalidArgument("sampler.type", "must be SAMPLER_TYPE_NEVER, _ALWAYS or _FLOAT")
-    if kind == "never":
-        return SamplerSpec("never")  # a rate sent with never/always has no meaning; ignore it
-    if kind == "always":
-        return SamplerSpec("always")
+        raise InvalidArgument("sampler.type", f"must be {_SAMPLER_TYPES}")
+    if kind != RATED:
+        return SamplerSpec(kind)  # a rate sent with never/always has no meaning; ignore it
     try:
-        return SamplerSpec("float", s.float_value)
+        return SamplerSpec(kind, s.float_value)
     except SamplerSpecError as exc:
         raise InvalidArgument(f"sampler.{exc.field}", exc.reason) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from chatops import samplers
 from chatops.v1 import (
     alerts_pb2,
     audit_pb2,
@@ -119,21 +120,22 @@ def _one_id(rest: str, what: str) -> str:
 
 
 def change_sampling(rest: str, now: datetime) -> sampling_pb2.SetSamplingRequest:
-    """change sampling never|always|float <rate>"""
+    """change sampling never|always|float <rate> (every kind of chatops.v1.SamplerType)"""
     words = rest.replace("=", " ").lower().split()
-    kinds = {"never": sampling_pb2.SAMPLER_TYPE_NEVER, "always": sampling_pb2.SAMPLER_TYPE_ALWAYS}
+    choices = samplers.listed(samplers.forms(samplers.KINDS, " <rate>"))
     if not words:
-        raise ValueProblem("say which sampler: never, always, or float <rate>")
-    if words[0] in kinds:
-        if len(words) > 1:
-            raise ValueProblem(f"`{words[0]}` takes no rate")
-        return sampling_pb2.SetSamplingRequest(sampler=sampling_pb2.Sampler(type=kinds[words[0]]))
-    if words[0] == "float":
+        raise ValueProblem(f"say which sampler: {choices}")
+    kind = words[0]
+    if kind not in samplers.TYPE:
+        raise ValueProblem(f"`{short(kind)}` is not a sampler; choose {choices}")
+    if kind == samplers.RATED:
         if len(words) != 2:
-            raise ValueProblem("`float` needs one rate, e.g. `change sampling float 0.25`")
-        sampler = sampling_pb2.Sampler(type=sampling_pb2.SAMPLER_TYPE_FLOAT, rate=parse_rate(words[1]))
+            raise ValueProblem(f"`{kind}` needs one rate, e.g. `change sampling {kind} 0.25`")
+        sampler = sampling_pb2.Sampler(type=samplers.TYPE[kind], rate=parse_rate(words[1]))
         return sampling_pb2.SetSamplingRequest(sampler=sampler)
-    raise ValueProblem(f"`{short(words[0])}` is not a sampler; choose never, always, or float <rate>")
+    if len(words) > 1:
+        raise ValueProblem(f"`{kind}` takes no rate")
+    return sampling_pb2.SetSamplingRequest(sampler=sampling_pb2.Sampler(type=samplers.TYPE[kind]))
 
 
 def show_sampling(rest: str, now: datetime) -> sampling_pb2.GetSamplingRequest:

@@ -14,6 +14,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from chatops import contract as c
+from chatops import samplers
 from chatops.contract import Command, Rep, Req, check_complete
 from gateway.commands import builders
 from gateway.render import cards, deadletters, deploys, replies
@@ -122,7 +123,7 @@ SPECS: tuple[Spec, ...] = (
     spec(
         "change sampling",
         c.SAMPLING_SET,
-        "change sampling never|always|float <rate>",
+        f"change sampling {'|'.join(samplers.forms(samplers.KINDS, ' <rate>'))}",
         "Switch the petstore's trace sampler (admins; asks to confirm).",
         ("change sampling float 0.25", "change sampling always"),
         builders.change_sampling,

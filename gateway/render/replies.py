@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chatops import samplers
 from chatops.durations import duration_text
 from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
 from gateway.render.doc import Doc, Fields, Image, Link, Links, Para, Part, Table, took, when
@@ -31,10 +32,8 @@ def _omitted(reply: Message) -> tuple[Part, ...]:
 
 def sampler_text(sampler: sampling_pb2.Sampler) -> str:
     """`always`, `never`, `float 0.25`."""
-    if sampler.type == sampling_pb2.SAMPLER_TYPE_FLOAT:
-        return f"float {sampler.rate:g}"
-    names = {sampling_pb2.SAMPLER_TYPE_NEVER: "never", sampling_pb2.SAMPLER_TYPE_ALWAYS: "always"}
-    return names.get(sampler.type, "unknown")
+    kind = samplers.KIND.get(sampler.type, "unknown")
+    return f"{kind} {sampler.rate:g}" if kind == samplers.RATED else kind
 
 
 def list_traces(reply: traces_pb2.ListTracesReply) -> Doc:

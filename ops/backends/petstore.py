@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import grpc
 
+from chatops import samplers
 from chatops.errors import BACKEND_FAILED, BACKEND_TIMEOUT
 from ops.errors import OpsError
 from ops.tracing import TRACEPARENT, client_span, traceparent
@@ -34,12 +35,8 @@ class SamplerBackend(Protocol):
         ...
 
 
-_KINDS = {
-    petstore_pb2.SAMPLER_TYPE_NEVER: "never",
-    petstore_pb2.SAMPLER_TYPE_ALWAYS: "always",
-    petstore_pb2.SAMPLER_TYPE_FLOAT: "float",
-}
-_TYPES = {v: k for k, v in _KINDS.items()}
+_KINDS = samplers.kind_names(petstore_pb2.SamplerType)
+_TYPES = {kind: cast(petstore_pb2.SamplerType, value) for value, kind in _KINDS.items()}
 
 
 def _from_pb(s: petstore_pb2.Sampler) -> SamplerSetting:
@@ -47,7 +44,7 @@ def _from_pb(s: petstore_pb2.Sampler) -> SamplerSetting:
 
 
 def _to_pb(s: SamplerSetting) -> petstore_pb2.Sampler:
-    return petstore_pb2.Sampler(type=_TYPES[s.kind], float_value=s.rate if s.kind == "float" else 0.0)
+    return petstore_pb2.Sampler(type=_TYPES[s.kind], float_value=s.rate if s.kind == samplers.RATED else 0.0)
 
 
 class GrpcPetstore:

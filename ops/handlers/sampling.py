@@ -4,37 +4,33 @@ from __future__ import annotations
 
 import math
 
+from chatops import samplers
 from chatops.v1 import sampling_pb2
 from ops.backends.petstore import SamplerSetting
 from ops.context import CallContext
 from ops.deps import Deps
 from ops.errors import bad_request
 
-_KIND = {
-    sampling_pb2.SAMPLER_TYPE_NEVER: "never",
-    sampling_pb2.SAMPLER_TYPE_ALWAYS: "always",
-    sampling_pb2.SAMPLER_TYPE_FLOAT: "float",
-}
-_TYPE = {v: k for k, v in _KIND.items()}
+_CHOICES = samplers.listed(samplers.forms(samplers.KINDS, " with a rate in (0, 1]"))
 
 
 def to_setting(sampler: sampling_pb2.Sampler) -> SamplerSetting:
     """Check a requested sampler (pure): never, always, or float with a rate in (0, 1]."""
-    kind = _KIND.get(sampler.type)
+    kind = samplers.KIND.get(sampler.type)
     if kind is None:
-        raise bad_request("sampler type must be never, always, or float with a rate in (0, 1]")
-    if kind == "float":
+        raise bad_request(f"sampler type must be {_CHOICES}")
+    if kind == samplers.RATED:
         rate = sampler.rate
         if not math.isfinite(rate) or not 0.0 < rate <= 1.0:
             raise bad_request(f"sampling rate must be in (0, 1], e.g. 0.1 for 10%, not {rate:g}")
-        return SamplerSetting("float", rate)
+        return SamplerSetting(kind, rate)
     return SamplerSetting(kind)
 
 
 def to_pb(setting: SamplerSetting) -> sampling_pb2.Sampler:
     return sampling_pb2.Sampler(
-        type=_TYPE.get(setting.kind, sampling_pb2.SAMPLER_TYPE_UNSPECIFIED),
-        rate=setting.rate if setting.kind == "float" else 0.0,
+        type=samplers.TYPE.get(setting.kind, sampling_pb2.SAMPLER_TYPE_UNSPECIFIED),
+        rate=setting.rate if setting.kind == samplers.RATED else 0.0,
     )
 
 

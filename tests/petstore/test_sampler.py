@@ -12,7 +12,16 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from petstore.sampler import FORCE_TRACE, PetstoreSampler, SamplerSpec, SamplerSpecError
+from petstore.sampler import (
+    FORCE_TRACE,
+    KIND,
+    KINDS,
+    TYPE,
+    WRITTEN,
+    PetstoreSampler,
+    SamplerSpec,
+    SamplerSpecError,
+)
 
 
 @pytest.mark.parametrize(
@@ -108,3 +117,11 @@ def test_switch_returns_the_previous_and_is_safe_across_threads() -> None:
     assert errors == []
     assert sampler.spec in specs
     assert str(SamplerSpec("float", 0.25)) == "float:0.25"
+
+
+@pytest.mark.parametrize("written", WRITTEN)
+def test_every_kind_of_the_enum_parses_and_samples(written: str) -> None:
+    spec = SamplerSpec.parse(written.replace("RATE", "0.5"))
+    assert spec.kind in KINDS and TYPE[spec.kind] in KIND
+    sampler = PetstoreSampler(spec)  # a kind without a child sampler raises KeyError here
+    assert str(sampler.spec) == written.replace("RATE", "0.5")
