@@ -1,7 +1,8 @@
-"""`python -m deployer`: run the deploy agent."""
+"""`python -m deployer`: the same as `chatops deployer`."""
 
 import sys
 
-from deployer.cli import main
+from chatops.cli import main
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    sys.exit(main(["deployer", *sys.argv[1:]]))

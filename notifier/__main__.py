@@ -2,7 +2,7 @@
 
 import sys
 
-from notifier.cli import main
+from chatops.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(["notifier", *sys.argv[1:]]))

@@ -1,7 +1,8 @@
-"""`python -m ops`: run the Ops service."""
+"""`python -m ops`: the same as `chatops ops`."""
 
 import sys
 
-from ops.cli import main
+from chatops.cli import main
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    sys.exit(main(["ops", *sys.argv[1:]]))

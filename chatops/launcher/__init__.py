@@ -15,7 +15,7 @@ from chatops.launcher import configs, plan, spec
 from chatops.launcher.ports import LOOPBACK, NATS_NODES, Ports, first_busy, second_replicas
 from chatops.launcher.settings import LauncherSettings
 from chatops.launcher.stack import Preflight, find_binaries, preflight, run
-from chatops.settings import load_settings
+from chatops.settings import SettingsError, load_settings
 from chatops.streams import Limits
 from slackemu import webhooks
 
@@ -185,7 +185,11 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if args.health_timeout <= 0:
         parser().error("--health-timeout must be positive")
-    settings = load_settings(LauncherSettings)
+    try:
+        settings = load_settings(LauncherSettings)
+    except SettingsError as exc:  # as `chatops up` says it, also for `python -m chatops.launcher`
+        print(f"chatops up: {exc}", file=sys.stderr)
+        return 2
     logs.setup(settings.LOG_LEVEL, "up")  # for library warnings; the launcher's own lines are printed
     try:
         opts = _options(args, settings)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from chatops.settings import BusSettings, CsvList
+from chatops.settings import AdminList, BusSettings
 
 
 class LauncherSettings(BusSettings):
@@ -14,8 +14,10 @@ class LauncherSettings(BusSettings):
 
     # With a bot token the gateway talks to the real workspace; without one the offline Slack starts.
     SLACK_BOT_TOKEN: SecretStr = SecretStr("")
-    # With real Slack both the gateway and ops get this list; the offline Slack's users replace it.
-    CHATOPS_ADMINS: CsvList
+    # With real Slack the gateway, ops and the deployer get this list; the offline Slack's users replace
+    # it. Checked here either way, so a typo stops `chatops up` naming the entry instead of someone
+    # finding out when chat refuses them.
+    CHATOPS_ADMINS: AdminList
     # With real Slack: the on-call channel's incoming webhook, Alertmanager's own way to say that
     # chatops itself is down (the offline Slack has one built in). A secret: it is all a poster needs.
     SLACK_ONCALL_WEBHOOK_URL: SecretStr = SecretStr("")

@@ -174,6 +174,23 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
     assert "OPS_BACKEND_TIMEOUT" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("module", ["ops", "deployer"])
+def test_python_m_names_a_bad_admins_entry_in_one_line(tmp_path: Path, module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_with(CHATOPS_ADMINS="U0BOSS,root", PYTHONPATH=str(ROOT)),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"chatops {module}: configuration error: CHATOPS_ADMINS: 'root' is neither an actor like "
+        "slack:U024BE7LH or console:alice nor a Slack user id like U024BE7LH"
+    )
+
+
 def test_sigterm_while_nats_is_unreachable_stops_cleanly(tmp_path: Path) -> None:
     proc = components.ops(tmp_path / "ops", NatsServer(tmp_path / "nats"))  # never started
     proc.start(wait=False)

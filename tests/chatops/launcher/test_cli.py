@@ -119,3 +119,13 @@ def test_a_cluster_with_an_existing_nats_or_replicas_without_a_cluster_is_one_li
     )
     two = run_up(tmp_path, "--cluster", "2")
     assert two.returncode == 2 and "invalid choice: 2 (choose from 1, 3)" in two.stderr
+
+
+def test_a_bad_admins_entry_is_one_line_before_anything_starts(tmp_path):
+    done = run_up(tmp_path, env_extra={"CHATOPS_ADMINS": "U0BOSS,slack U0OTHER"})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "chatops up: configuration error: CHATOPS_ADMINS: 'slack U0OTHER' is neither an actor like "
+        "slack:U024BE7LH or console:alice nor a Slack user id like U024BE7LH"
+    )
+    assert not (tmp_path / "data").exists()  # refused before writing identities or starting anything

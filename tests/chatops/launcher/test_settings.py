@@ -45,7 +45,7 @@ def test_the_same_from_a_dotenv_file(clean_env, tmp_path):
     settings = load_settings(LauncherSettings)
     assert settings.external_nats == "nats://127.0.0.1:4998"
     assert settings.real_slack
-    assert settings.CHATOPS_ADMINS == ("U0A", "U0B")
+    assert settings.CHATOPS_ADMINS == ("slack:U0A", "slack:U0B")  # bare Slack ids, normalised
 
 
 def test_a_blank_token_is_not_real_slack_and_a_bad_url_names_the_variable(clean_env):
@@ -92,3 +92,15 @@ def test_a_cluster_has_one_node_or_three(clean_env):
     clean_env.setenv("CHATOPS_CLUSTER", "2")
     with pytest.raises(SettingsError, match="CHATOPS_CLUSTER: must be 1 or 3"):
         load_settings(LauncherSettings)
+
+
+def test_a_bad_admins_entry_is_refused_naming_it_and_how_to_write_it(clean_env):
+    clean_env.setenv("CHATOPS_ADMINS", "U0BOSS, console:root,alcie")
+    with pytest.raises(SettingsError) as info:
+        load_settings(LauncherSettings)
+    assert str(info.value) == (
+        "configuration error: CHATOPS_ADMINS: 'alcie' is neither an actor like slack:U024BE7LH or "
+        "console:alice nor a Slack user id like U024BE7LH"
+    )
+    clean_env.setenv("CHATOPS_ADMINS", "U0BOSS, console:root")
+    assert load_settings(LauncherSettings).CHATOPS_ADMINS == ("slack:U0BOSS", "console:root")
