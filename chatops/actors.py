@@ -6,6 +6,11 @@ or a NATS identity acting as itself. Every actor in the code is built and taken 
 
 from __future__ import annotations
 
+import re
+
+# A lower-case kind, then an id with no space, colon or comma (CHATOPS_ADMINS is a comma-separated list).
+_ACTOR = re.compile(r"[a-z][a-z0-9_-]*:[^\s:,]+")
+
 SLACK = "slack"
 CONSOLE = "console"
 NATS = "nats"
@@ -24,6 +29,11 @@ def console(user: str) -> str:
 def nats(identity: str) -> str:
     """The actor of a NATS identity acting as itself: `tools` -> `nats:tools`."""
     return f"{NATS}:{identity}"
+
+
+def is_actor(text: str) -> bool:
+    """`text` is an actor as written: `slack:U024BE7LH`, `console:alice`, `ci-bot:deploy`."""
+    return _ACTOR.fullmatch(text) is not None
 
 
 def split(actor: str) -> tuple[str, str]:

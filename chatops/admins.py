@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from chatops import actors
 
-_ACTOR = re.compile(r"^[a-z][a-z0-9_-]*:[^\s:,]+$")
 _SLACK_ID = re.compile(r"^[A-Z0-9]+$")
 
 
@@ -22,7 +21,7 @@ class AdminEntryError(ValueError):
 def normalise(entry: str) -> str:
     """`slack:U1` and `console:alice` as given; a bare Slack id `U1` -> `slack:U1`."""
     entry = entry.strip()
-    if _ACTOR.match(entry):
+    if actors.is_actor(entry):
         return entry
     if _SLACK_ID.match(entry):
         return actors.slack(entry)

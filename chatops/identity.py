@@ -11,7 +11,6 @@ sender is unknown acts as `nats:unknown`, which is never an admin.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -24,7 +23,7 @@ from chatops.subjects import H_REQUEST_INFO
 
 log = logs.get_logger(__name__)
 
-_CLAIM = re.compile(r"^(?P<ns>[a-z][a-z0-9_-]*):(?P<id>[^\s:,]{1,200})$")
+MAX_CLAIMED_ID = 200  # characters of the id in an accepted Chatops-Actor claim
 
 
 class RosterError(ValueError):
@@ -123,8 +122,9 @@ def resolve(claim: str, sender: Member | None) -> Actor:
     if sender is None:
         return Actor(UNKNOWN, verified=False, claimed=claim)
     own = actors.nats(sender.name)
-    match = _CLAIM.match(claim)
-    if match and sender.speaks_for and match["ns"] == sender.speaks_for:
+    kind, ident = actors.split(claim)
+    speaks = bool(sender.speaks_for) and kind == sender.speaks_for
+    if speaks and actors.is_actor(claim) and len(ident) <= MAX_CLAIMED_ID:
         return Actor(claim, verified=True, sender=sender.name)
     return Actor(own, verified=True, sender=sender.name, claimed="" if claim == own else claim)
 

@@ -23,7 +23,6 @@ _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _TRACE_IN_URL = re.compile(r"/trace/([0-9a-fA-F]{16,32})/?$")
 _MATCHER = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)(.*)$")
 _SLACK_USER = re.compile(r"^<@([UW][A-Z0-9]+)>$|^@?([UW][A-Z0-9]{2,})$")
-_ACTOR = re.compile(r"^[a-z]+:[^\s:]+$")
 
 
 def parse_time(value: str, name: str) -> datetime:
@@ -122,7 +121,7 @@ def parse_actor(value: str) -> str:
     m = _SLACK_USER.match(value.strip())
     if m:
         return actors.slack(m.group(1) or m.group(2))
-    if _ACTOR.match(value.strip()):
+    if actors.is_actor(value.strip()):
         return value.strip()
     raise ValueProblem(
         f"`user={short(value)}` names nobody I know; mention them (user=@someone) or give an actor "

@@ -32,3 +32,10 @@ def test_a_slack_actor_gives_back_its_user(user: str) -> None:
     assert actors.slack_user(actors.slack(user)) == user
     assert actors.split(actors.nats(user)) == (actors.NATS, user)
     assert actors.slack_user(actors.console(user)) == ""
+
+
+def test_an_actor_is_a_kind_and_an_id_without_space_colon_or_comma() -> None:
+    for good in ("slack:U024BE7LH", "console:alice", "nats:tools", "ci-bot:deploy_1", "a1:x"):
+        assert actors.is_actor(good), good
+    for bad in ("alice", "slack:", ":U1", "Slack:U1", "slack:U1 U2", "slack:U1,U2", "a:b:c", "slack:U1\n"):
+        assert not actors.is_actor(bad), bad
