@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,22 @@ def operator_jwt(operator: Key, name: str = "test-operator", system_account: str
     return sign(operator, operator.public, name, nats)
 
 
-def account_jwt(operator: Key, account: Key, name: str, *, jetstream: bool = False) -> str:
-    """An account signed by `operator`, without limits; `jetstream` turns JetStream on for it."""
+def account_jwt(
+    operator: Key,
+    account: Key,
+    name: str,
+    *,
+    jetstream: bool = False,
+    exports: Sequence[dict[str, Any]] = (),
+    imports: Sequence[dict[str, Any]] = (),
+) -> str:
+    """An account signed by `operator`, without limits; `jetstream` turns JetStream on for it.
+
+    `exports` and `imports` are claims as nats-io/jwt lays them out: an export has `subject`, `type`
+    ("service" or "stream") and maybe `response_type` ("Stream"); an import has `account` (the
+    exporter's public key), `subject` (as the exporter names it), `type`, maybe `local_subject` (the
+    importer's name for it) and, for a service, `share` (stamp requests with Nats-Request-Info).
+    """
     limits: dict[str, Any] = {
         "subs": UNLIMITED,
         "data": UNLIMITED,
@@ -102,12 +117,21 @@ def account_jwt(operator: Key, account: Key, name: str, *, jetstream: bool = Fal
     if jetstream:
         limits |= {"mem_storage": UNLIMITED, "disk_storage": UNLIMITED, "streams": UNLIMITED}
         limits |= {"consumer": UNLIMITED}
-    return sign(operator, account.public, name, {"type": "account", "limits": limits})
+    nats: dict[str, Any] = {"type": "account", "limits": limits}
+    if exports:
+        nats["exports"] = list(exports)
+    if imports:
+        nats["imports"] = list(imports)
+    return sign(operator, account.public, name, nats)
 
 
-def user_jwt(account: Key, user: Key, name: str, *, expires: int = 0) -> str:
-    """A user of `account`, signed by it, with no limits and no permission rules (may do anything)."""
+def user_jwt(
+    account: Key, user: Key, name: str, *, expires: int = 0, permissions: dict[str, Any] | None = None
+) -> str:
+    """A user of `account`, signed by it, with no limits; without `permissions` (the claims' `pub`,
+    `sub` and `resp`) it may publish and subscribe to anything."""
     nats = {"type": "user", "pub": {}, "sub": {}, "subs": UNLIMITED, "data": UNLIMITED, "payload": UNLIMITED}
+    nats |= permissions or {}
     return sign(account, user.public, name, nats, expires=expires)
 
 
@@ -163,17 +187,27 @@ class Operator:
             self.account.public: account_jwt(self.operator, self.account, "CHATOPS", jetstream=True),
             self.system.public: account_jwt(self.operator, self.system, "SYS"),
         }
-        preload = "\n".join(f"  {key}: {token}" for key, token in accounts.items())
-        return (
-            f"host: {LOOPBACK}\n"
-            f"port: {port}\n"
-            f"server_name: operator-{port}\n"
-            f"operator: {operator_jwt(self.operator, system_account=self.system.public)}\n"
-            f"system_account: {self.system.public}\n"
-            "resolver: MEMORY\n"
-            f"resolver_preload: {{\n{preload}\n}}\n"
-            f'jetstream: {{store_dir: "{store}"}}\n'
-        )
+        return operator_config(port, store, self.operator, self.system, accounts)
+
+
+def operator_config(
+    port: int, store: Path, operator: Key, system: Key, accounts: dict[str, str], *, max_control_line: int = 0
+) -> str:
+    """nats-server trusting `operator`, with `system` as its system account and `accounts` (public key
+    -> account JWT, the system account's among them) in a memory resolver; JetStream stores in `store`.
+    `max_control_line`: the longest protocol line it reads (a CONNECT carries the user's JWT)."""
+    preload = "\n".join(f"  {key}: {token}" for key, token in accounts.items())
+    limit = f"max_control_line: {max_control_line}\n" if max_control_line else ""
+    return limit + (
+        f"host: {LOOPBACK}\n"
+        f"port: {port}\n"
+        f"server_name: operator-{port}\n"
+        f"operator: {operator_jwt(operator, system_account=system.public)}\n"
+        f"system_account: {system.public}\n"
+        "resolver: MEMORY\n"
+        f"resolver_preload: {{\n{preload}\n}}\n"
+        f'jetstream: {{store_dir: "{store}"}}\n'
+    )
 
 
 class OperatorNats:
