@@ -23,6 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "history": ("gateway.console:history_main", "show the audit log (who ran what)"),
     "provision": ("chatops.cli:provision_main", "create the streams and buckets, raise their limits"),
     "access": ("chatops.access.cli:main", "write the NATS config, identities and (with --tls) certificates"),
+    "roster": (
+        "chatops.access.roster:main",
+        "write the roster ops reads from an operator's credentials files",
+    ),
 }
 
 

@@ -2,10 +2,12 @@
 
 A request that reaches a service through a service import with `share: true` carries the header
 `Nats-Request-Info`, written by the server (a client's own copy is replaced): the sender's account
-and, for an nkey user, its public key. The roster (written by `chatops access`) maps public keys to
-identity names. An identity may claim actors only in the namespace it speaks for (the gateway
-`slack:…`, the console `console:…`); any other request acts as `nats:<identity>`; and a request whose
-sender is unknown acts as `nats:unknown`, which is never an admin.
+(its name in a server config, its public key `A…` on an operator-managed NATS) and its user's public
+key (`U…`, an nkey or a JWT user alike). The roster (written by `chatops access`, or by
+`chatops roster` from an operator's credentials files) maps those to identity names. An identity
+may claim actors only in the namespace it speaks for (the gateway `slack:…`, the console
+`console:…`); any other request acts as `nats:<identity>`; and a request whose sender is unknown
+acts as `nats:unknown`, which is never an admin.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Member:
 
     name: str
     account: str
-    nkey: str  # the public key, U…
+    nkey: str  # the user's public key, U…
     speaks_for: str = ""  # the actor namespace it may claim, e.g. "slack"
 
 
@@ -61,7 +63,9 @@ class Roster:
         except OSError as exc:
             raise RosterError(f"cannot read {path}: {exc.strerror}") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise RosterError(f"{path} is not a roster written by `chatops access`: {exc}") from None
+            raise RosterError(
+                f"{path} is not a roster written by `chatops access` or `chatops roster`: {exc}"
+            ) from None
 
     @cached_property
     def _by_key(self) -> dict[tuple[str, str], Member]:
@@ -135,7 +139,7 @@ def load_roster(path: Path | None) -> Roster:
         log.warning(
             "identities.none",
             effect="every command acts as nats:unknown, so nobody may change anything",
-            fix="set CHATOPS_IDENTITIES to the roster `chatops access` writes",
+            fix="set CHATOPS_IDENTITIES to the roster `chatops access` (or `chatops roster`) writes",
         )
         return Roster()
     try:

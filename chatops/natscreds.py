@@ -96,14 +96,25 @@ def parse(text: str, *, now: float) -> UserCreds:
         raise CredsError(
             f"has no -----{SEED_BEGIN}----- block: a credentials file holds the JWT and the seed"
         )
-    claims = _claims(token.strip())
-    nats = claims["nats"]
-    if nats.get("type") != "user":
-        raise CredsError(f"holds a JWT of type {str(nats.get('type'))[:20]!r}, not a user's")
-    subject = str(claims.get("sub", ""))
+    claims = _user_claims(token.strip())
     key = _user_key(seed.strip())
+    subject = str(claims.get("sub", ""))
     if key != subject:
         raise CredsError(f"holds the seed of {key}, but its JWT is for user {subject[:60]}: they must match")
+    return _user_of(claims, now=now)
+
+
+def _user_claims(token: str) -> dict[str, Any]:
+    claims = _claims(token)
+    kind = claims["nats"].get("type")
+    if kind != "user":
+        raise CredsError(f"holds a JWT of type {str(kind)[:20]!r}, not a user's")
+    return claims
+
+
+def _user_of(claims: dict[str, Any], *, now: float) -> UserCreds:
+    """The public facts of a user JWT's claims; CredsError when it expired."""
+    nats = claims["nats"]
     expires = claims.get("exp")
     if isinstance(expires, int | float) and expires > 0:
         if expires <= now:
@@ -112,7 +123,25 @@ def parse(text: str, *, now: float) -> UserCreds:
     else:
         expires = None
     account = str(nats.get("issuer_account") or claims.get("iss", ""))
-    return UserCreds(user=key, account=account, name=str(claims.get("name", "")), expires=expires)
+    user = str(claims.get("sub", ""))
+    return UserCreds(user=user, account=account, name=str(claims.get("name", "")), expires=expires)
+
+
+def public_identity(text: str, *, now: float) -> UserCreds:
+    """Who a credentials file, or a user JWT alone (`nsc describe user --raw`: no seed), connects as."""
+    if JWT_BEGIN in text:
+        return parse(text, now=now)
+    token = text.strip()
+    if token.startswith("SU") and len(token.split()) == 1:
+        raise CredsError("holds an nkey seed alone: give the user's credentials file or its JWT")
+    if not token or len(token.split()) != 1:
+        raise CredsError(
+            f"is neither a NATS credentials file nor a user JWT: it has no -----{JWT_BEGIN}----- block"
+        )
+    creds = _user_of(_user_claims(token), now=now)
+    if not creds.user.startswith("U") or not creds.account.startswith("A"):
+        raise CredsError("holds a user JWT that names no user key (U…) and account key (A…)")
+    return creds
 
 
 def check(path: Path, *, now: float) -> UserCreds:
