@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatops import actors
 from chatops.access.table import IDENTITIES
-from chatops.identity import NATS, Member, Roster
+from chatops.identity import Member, Roster
 from chatops.natscreds import CredsError, public_identity
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_NAMESPACE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _TABLE = {i.name: i.speaks_for for i in IDENTITIES}
 
 
@@ -49,9 +49,10 @@ class Entry:
             raise EntryError(f"{arg!r}: a name is lower-case letters, digits, '.', '_' or '-'")
         if not colon:
             namespace = _TABLE.get(name, "")
-        elif namespace == NATS or (namespace and not _NAMESPACE.match(namespace)):
+        elif namespace == actors.NATS or (namespace and not actors.is_actor(f"{namespace}:id")):
             raise EntryError(
-                f"{arg!r}: {namespace!r} is not a namespace it may speak for (lower-case, not {NATS!r})"
+                f"{arg!r}: {namespace!r} is not a namespace it may speak for "
+                f"(an actor kind, lower-case, not {actors.NATS!r})"
             )
         return cls(name, namespace, Path(path))
 
@@ -111,7 +112,7 @@ def main(argv: list[str]) -> int:
         return 2
     args.out.write_text(roster.to_json())
     for m in roster.members:
-        speaks = f"{m.speaks_for}:…" if m.speaks_for else f"{NATS}:{m.name} only"
+        speaks = f"{m.speaks_for}:…" if m.speaks_for else f"{actors.nats(m.name)} only"
         print(f"{m.name:<12} account {m.account} user {m.nkey} acts as {speaks}")
     print(f"wrote {args.out} (give it to ops and the deployer as CHATOPS_IDENTITIES)")
     return 0
