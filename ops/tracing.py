@@ -70,13 +70,13 @@ class SpanSink(Protocol):
 
 
 class StoreSink:
-    """The local trace store, written from a thread (SQLite blocks)."""
+    """The local trace store, written on its own thread (SQLite blocks)."""
 
     def __init__(self, store: SpanStore) -> None:
         self.store = store
 
     async def write(self, spans: Sequence[Span]) -> None:
-        await asyncio.to_thread(self.store.add, spans)
+        await self.store.call(lambda: self.store.add(spans))
 
 
 class OtlpSink:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 from datetime import UTC, datetime
 
@@ -38,8 +37,8 @@ def receiver_app(store: SpanStore) -> web.Application:
             return store.add(decode(body))
 
         try:
-            # Both in a thread: a big batch of spans must not hold up the commands on the event loop.
-            stored = await asyncio.to_thread(decode_and_store)
+            # Both on the store's thread: a big batch of spans must not hold up the commands on the loop.
+            stored = await store.call(decode_and_store)
         except OtlpError as exc:
             log.warning("otlp.rejected", error=str(exc))
             return web.Response(status=400, text=str(exc))
@@ -55,7 +54,7 @@ def receiver_app(store: SpanStore) -> web.Application:
             trace_id = normalize_trace_id(request.match_info["trace_id"])
         except OpsError as exc:
             return web.Response(status=400, text=exc.text)
-        found = await asyncio.to_thread(store.get, trace_id)
+        found = await store.call(lambda: store.get(trace_id))
         if found is None:
             return web.Response(status=404, text=f"no trace {trace_id} in the local store")
         return web.Response(text=render_page(found), content_type="text/html")

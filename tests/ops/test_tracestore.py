@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +23,8 @@ from opentelemetry.trace import Status, StatusCode
 from chatops.v1 import traces_pb2
 from ops.errors import OpsError
 from ops.spans import Span, SpanEvent, TraceQuery
-from ops.tracestore.store import SpanStore
+from ops.tracestore.store import LocalTraces, SpanStore
+from ops.tracing import StoreSink
 from tests.conftest import FIXTURES
 from tests.ops.conftest import OpsUnderTest, StartOps, ask, error_of, reply_of
 
@@ -227,6 +229,31 @@ async def test_receiver_refuses_bad_bodies(ops: OpsUnderTest) -> None:
     assert (await asyncio.to_thread(post, b"x", "text/plain"))[0] == 415
     status, _ = await asyncio.to_thread(post, json.dumps({"resourceSpans": []}).encode(), "application/json")
     assert status == 200
+
+
+async def test_the_store_works_on_one_thread_of_its_own(tmp_path: Path) -> None:
+    """Writes, searches, reads and probes at once all run on the store's one thread (none on asyncio's
+    default pool, where each of up to cores + 4 threads would hold SQLite's memory in an arena of its
+    own), and that thread ends with the store."""
+    before = set(threading.enumerate())
+    store = SpanStore(tmp_path / "t.db")
+    traces, sink = LocalTraces(store), StoreSink(store)
+    now = time.time()
+    spans = [_span(f"{i:032x}", "1" * 16, now - i, 0.1) for i in range(1, 161)]
+    window = TraceQuery(service="petstore", start_ns=int((now - 3600) * S), end_ns=int(now * S), limit=20)
+    await asyncio.gather(
+        *(sink.write(spans[i::8]) for i in range(8)),
+        *(traces.find(window) for _ in range(16)),
+        *(traces.get(f"{i:032x}") for i in range(1, 9)),
+        traces.check(),
+    )
+    assert len(await traces.find(window)) == 20
+    new = set(threading.enumerate()) - before
+    assert [t.name for t in new] == ["trace-store_0"]
+    store.close()
+    assert not any(t.is_alive() for t in new)
+    with pytest.raises(OpsError, match="cannot be read"):
+        await traces.check()
 
 
 def test_span_events_survive_storage(tmp_path: Path) -> None:
