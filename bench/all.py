@@ -87,15 +87,20 @@ def ingest_rows(data: dict[str, Any]) -> list[Row]:
 
 
 def memory_rows(data: list[dict[str, Any]]) -> list[Row]:
-    return [
-        (
-            f"memory {r['component']}: after load / idle" + ("" if r.get("limited", True) else " (not ours)"),
-            f"{r['after_mb']:.0f} MB",
-            f"{r['idle_mb']:.0f} MB",
-            f"{r['after_mb'] - r['idle_mb']:+.1f} MB",
+    rows: list[Row] = []
+    for r in data:
+        after = r["after_mb"]
+        loads = ", ".join(str(i) for i in range(1, len(after) + 1))
+        rows.append(
+            (
+                f"memory {r['component']}: after load{'s' if len(after) > 1 else ''} {loads} / idle"
+                + ("" if r.get("limited", True) else " (not ours)"),
+                " / ".join(f"{mb:.0f}" for mb in after) + " MB",
+                f"{r['idle_mb']:.0f} MB",
+                " / ".join(f"{mb - r['idle_mb']:+.1f}" for mb in after) + " MB",
+            )
         )
-        for r in data
-    ]
+    return rows
 
 
 def cluster_rows(data: dict[str, Any]) -> list[Row]:
