@@ -2,7 +2,7 @@
 floor it measured in the same run (the ratio is ours over the floor: 1.00 is as good as the floor).
 
 Each benchmark runs as its own process (`python -m bench.<name> --json FILE`) and prints its own
-details first; the table comes last. Takes about twenty minutes on two cores.
+details first; the table comes last. Takes about twenty-five minutes on two cores.
 
     .venv/bin/python -m bench.all [--quick]
 """
