@@ -5,16 +5,24 @@ bucket chatops_alert_messages (where each open card is, which notification it sh
 message of each subject on, so a replica that starts knows what every other one knows. `view()`
 turns that, the notification a card shows and the recent deploys into what the card shows besides
 the notification; `on_change` hears which cards a new event changed, for the refresher.
+
+It keeps only what a card can still show (`prune`), so a gateway that runs for months holds as many
+acks and silences as there are open cards, plus the last GRACE seconds' worth: an ack while its
+card's episode is open (a card it does not hold open reads its ack from the stream, as a replica
+that starts would), a silence until it ended GRACE ago and mutes or muted no open card's alerts.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from chatops import codec, logs
 from chatops.cardref import episode_of, firing
@@ -27,6 +35,7 @@ from chatops.subjects import (
     CARDS_SILENCES,
     CARDS_STREAM,
     KV_ALERT_MESSAGES,
+    ack_subject,
 )
 from chatops.userregex import RegexError, compile_regex
 from chatops.v1 import cards_pb2 as pb
@@ -43,6 +52,10 @@ log = logs.get_logger(__name__)
 # Notifications open cards show, kept as the bytes the bus holds (a decoded one takes about six times
 # the room) up to this many bytes in all: a storm of big notifications cannot grow the gateway.
 NOTES_CACHE_BYTES = 2 << 20
+# How long an ack of no open card and an ended silence are kept: far longer than a card's record can
+# take to reach this replica after its ack, or a new notification after a silence that touches it.
+GRACE = 3600.0
+PRUNE_EVERY = 60.0  # seconds between looks for what no card can show any more
 
 
 def matches(matchers: Iterable[Matcher], labels: dict[str, str]) -> bool:
@@ -63,6 +76,19 @@ def matches(matchers: Iterable[Matcher], labels: dict[str, str]) -> bool:
 
 def _at(ts: object) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)  # type: ignore[attr-defined,no-any-return]
+
+
+def _seconds(ts: object) -> float:
+    return float(ts.ToNanoseconds()) / 1e9  # type: ignore[attr-defined]
+
+
+def ended_at(event: pb.SilenceEvent) -> float:
+    """When the silence ends or ended, in seconds since the epoch (an expired one: when it was seen
+    expired, if that was before its planned end)."""
+    end = _seconds(event.ends_at)
+    if event.state == "expired" and event.HasField("time"):
+        return min(end, _seconds(event.time))
+    return end
 
 
 def maker(event: pb.SilenceEvent) -> Person:
@@ -92,8 +118,14 @@ def touches(event: pb.SilenceEvent, alerts: Iterable[AlertInstance]) -> bool:
 class CardBook:
     """What every card shows besides its notification, as this replica has read it from the bus."""
 
-    def __init__(self, js: JetStreamContext, *, window: timedelta = timedelta(hours=1)) -> None:
-        self.js = js
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        window: timedelta = timedelta(hours=1),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.js, self.clock = js, clock
         self.changes = RecentChanges(js, window)
         self.window = window
         self.records: dict[str, AlertMessageRecord] = {}  # open cards only
@@ -101,6 +133,7 @@ class CardBook:
         self.silences: dict[str, pb.SilenceEvent] = {}
         self._notes: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._notes_bytes = 0
+        self._pruned_at = -math.inf
         self.on_change: Callable[[set[str]], None] = lambda refs: None
         self._cards = Follower(js, CARDS_STREAM, f"{CARDS_PREFIX}.>", self._on_cards)
         self._records = Follower(
@@ -119,6 +152,7 @@ class CardBook:
         """Until everything on the bus when it started is read."""
         await self._records.caught_up.wait()
         await self._cards.caught_up.wait()
+        await self._prune_due()
 
     # -- following ----------------------------------------------------------------------------------
     async def _on_records(self, msgs: list[Msg]) -> None:
@@ -146,6 +180,7 @@ class CardBook:
             and any(s.state != "expired" for s in self.silences.values())
         ):
             self.on_change(opened)
+        await self._prune_due()
 
     async def _on_cards(self, msgs: list[Msg]) -> None:
         changed: set[str] = set()
@@ -163,6 +198,7 @@ class CardBook:
                 log.warning("cards.event_unreadable", subject=msg.subject, error=str(exc))
         if changed:
             self.on_change(changed)
+        await self._prune_due()
 
     async def _touched(self, silence: pb.SilenceEvent) -> set[str]:
         found = set()
@@ -171,6 +207,57 @@ class CardBook:
             if note is not None and touches(silence, note.alerts):
                 found.add(ref)
         return found
+
+    # -- forgetting ---------------------------------------------------------------------------------
+    def _caught_up(self) -> bool:
+        return self._records.caught_up.is_set() and self._cards.caught_up.is_set()
+
+    def _open(self, ref: str, episode: str) -> bool:
+        """Whether the card's episode is open here, so that `acks` holds its ack if it has one."""
+        record = self.records.get(ref)
+        return self._caught_up() and record is not None and episode_of(record) == episode
+
+    async def _prune_due(self) -> None:
+        if self.clock() - self._pruned_at >= PRUNE_EVERY:
+            await self.prune()
+
+    async def prune(self) -> tuple[int, int]:
+        """Drop the acks and silences no card can show any more; returns how many of each.
+
+        Nothing is dropped before both followers have read what the bus held when they started: what
+        is kept is then what a replica that starts now keeps, from the same bus."""
+        if not self._caught_up():
+            return 0, 0
+        now = self.clock()
+        self._pruned_at = now
+        acks = [
+            ref
+            for ref, ack in self.acks.items()
+            if not self._open(ref, ack.episode) and _seconds(ack.time) < now - GRACE
+        ]
+        for ref in acks:
+            del self.acks[ref]
+        ended = {s.silence_id: s for s in self.silences.values() if ended_at(s) < now - GRACE}
+        for record in list(self.records.values()):
+            if not ended:
+                break
+            note = await self.notification(record)
+            if note is not None:
+                ended = {k: s for k, s in ended.items() if not touches(s, note.alerts)}
+        dropped = 0
+        for silence_id, silence in ended.items():
+            if self.silences.get(silence_id) is silence:  # not changed by an event read meanwhile
+                del self.silences[silence_id]
+                dropped += 1
+        if acks or dropped:
+            log.info(
+                "cards.pruned",
+                acks=len(acks),
+                silences=dropped,
+                kept_acks=len(self.acks),
+                kept_silences=len(self.silences),
+            )
+        return len(acks), dropped
 
     # -- reading ------------------------------------------------------------------------------------
     async def notification(self, record: AlertMessageRecord) -> AlertNotification | None:
@@ -204,13 +291,27 @@ class CardBook:
             return None
         return ack
 
+    async def ack_for(self, ref: str, record: AlertMessageRecord) -> pb.AckEvent | None:
+        """`ack_of` for any card: the ack of one not open here may have been dropped (`prune`), so it is
+        read from the stream, as a replica that starts now would read it."""
+        if ref in self.acks or self._open(ref, episode_of(record)):
+            return self.ack_of(ref, record)
+        try:
+            raw = await self.js.get_last_msg(CARDS_STREAM, ack_subject(ref))
+        except NotFoundError:
+            return None
+        ack = codec.decode_record(raw.data or b"", pb.AckEvent, key=ref, required=())
+        if ack is None or not ack.acked or ack.episode != episode_of(record):
+            return None
+        return ack
+
     def silences_of(self, note: AlertNotification) -> list[pb.SilenceEvent]:
         """Every silence that mutes or muted an alert of the card."""
         return [s for s in self.silences.values() if touches(s, note.alerts)]
 
     async def view(self, ref: str, record: AlertMessageRecord | None, note: AlertNotification) -> CardView:
         """What the card shows besides `note`; `record` is None for a card not yet posted."""
-        ack = self.ack_of(ref, record) if record is not None else None
+        ack = await self.ack_for(ref, record) if record is not None else None
         live = [a for a in note.alerts if a.status == "firing"]
         shown, resolved = [], []
         for silence in self.silences_of(note):
