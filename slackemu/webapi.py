@@ -71,11 +71,22 @@ def _fault(emu: Emulator, method: str) -> None:
         raise ApiError("ratelimited", 429, {"Retry-After": str(fault.retry_after)})
 
 
+def peer(request: web.Request) -> str:
+    """`host:port` of the client's end of the connection: one value per TCP connection a client holds."""
+    address = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else ""
+
+
 async def handle(request: web.Request) -> web.Response:
     """Answer one Web API call; every call lands in the request log (without its token)."""
     emu: Emulator = request.app["emulator"]
     method = request.match_info["method"]
-    entry: JsonDict = {"at": time.time(), "method": method, "http_method": request.method}
+    entry: JsonDict = {
+        "at": time.time(),
+        "method": method,
+        "http_method": request.method,
+        "peer": peer(request),
+    }
     status, headers = 200, {}
     try:
         token, args = await parse(request, emu)
