@@ -49,7 +49,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.seen import SeenEvents
 from gateway.settings import GatewaySettings
 from gateway.slack.admission import admission
-from gateway.slack.app import ClickHandler, InFlight, build_app, build_client, register, serving
+from gateway.slack.app import ClickHandler, InFlight, build_app, register, serving, slack_client
 from gateway.slack.blocks import CANCEL, CONFIRM
 from gateway.slack.chat import SlackChat, TaggedChat
 from gateway.slack.handlers import SlackGateway
@@ -112,7 +112,9 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         stack.push_async_callback(nc.close)
         js = jetstream(nc, settings)
         await ensure(js, [*(kv_stream(b) for b in BUCKETS), CARDS_STREAM], Limits.from_settings(settings))
-        client = build_client(settings, metrics.slack_failed)
+        # One HTTP session for every Slack call; entered before every part that calls Slack, so it
+        # closes after all of them have stopped (and the events under way have been answered).
+        client = await stack.enter_async_context(slack_client(settings, metrics.slack_failed))
         app = build_app(settings, client)
 
         async def audit_sink(event: audit_pb2.AuditEvent) -> None:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -38,6 +39,26 @@ def build_client(settings: GatewaySettings, failed: Failed = lambda method, erro
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=2))
     return client
+
+
+@contextlib.asynccontextmanager
+async def slack_client(
+    settings: GatewaySettings, failed: Failed = lambda method, error: None
+) -> AsyncIterator[AsyncWebClient]:
+    """`build_client`'s client over one aiohttp session, kept open until exit; made in the running loop.
+
+    Without a session of its own slack_sdk opens one per call: a new connection (and TLS handshake) for
+    every post and update. This one keeps its connections alive, so a burst of calls shares one or two.
+    bolt's AsyncApp and its Socket Mode handler call through this client, or copies of it with the same
+    session. Close it only after everything that may call Slack has stopped.
+    """
+    client = build_client(settings, failed)
+    # The total timeout slack_sdk gives the sessions it makes itself (it passes none per request).
+    timeout = aiohttp.ClientTimeout(total=client.timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        client.session = session
+        yield client
+    # A call still made after this finds the session closed, and slack_sdk opens one just for it.
 
 
 class _DropTokenNotice(logging.Filter):
