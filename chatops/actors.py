@@ -6,6 +6,8 @@ or a NATS identity acting as itself. Every actor in the code is built and taken 
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 
 # A lower-case kind, then an id with no space, colon or comma (CHATOPS_ADMINS is a comma-separated list).
@@ -24,6 +26,15 @@ def slack(user: str) -> str:
 def console(user: str) -> str:
     """The actor of a person at a shell: `alice` -> `console:alice`; an actor is kept as it is."""
     return user if ":" in user else f"{CONSOLE}:{user}"
+
+
+def shell_user() -> str:
+    """The login of whoever runs this process, from the password database (not $USER, which any
+    caller sets): the id of its `console:` actor."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
 
 
 def nats(identity: str) -> str:

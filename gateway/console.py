@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import pwd
 import sys
 from pathlib import Path
 
@@ -38,7 +36,7 @@ def beside_stack(settings: ConsoleSettings, stack: StackBus | None, root: Path) 
 
     No NATS_URL: the bus the stack recorded. No NATS_CREDS or NATS_NKEY_SEED_FILE: the console's seed
     when it is there. No NATS_TLS_*, on the stack's bus when it runs TLS: its CA and the console's
-    certificate.
+    certificate. No CHATOPS_ADMINS: the admins the stack gave its ops, so a refusal names them.
     """
     update: dict[str, object] = {}
     url = settings.NATS_URL
@@ -52,6 +50,8 @@ def beside_stack(settings: ConsoleSettings, stack: StackBus | None, root: Path) 
     if stack is not None and stack.tls and url == stack.nats_url and tls == (None, None, None):
         pair = files.cert("console")
         update |= {"NATS_TLS_CA": files.ca, "NATS_TLS_CERT": pair.cert, "NATS_TLS_KEY": pair.key}
+    if stack is not None and stack.admins and not settings.CHATOPS_ADMINS:
+        update["CHATOPS_ADMINS"] = stack.admins
     return settings.model_copy(update=update)
 
 
@@ -75,21 +75,15 @@ def unreachable(settings: ConsoleSettings, reason: str, stack: StackBus | None =
     )
 
 
-def _login() -> str:
-    # The password database, not $USER: nothing outside settings reads the environment.
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        return str(os.getuid())
-
-
 def ask_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="chatops ask",
         description="Run one chat command over the bus and print the reply: chatops ask deployed version",
     )
     p.add_argument("text", nargs="+", help="the command, as you would type it in chat")
-    p.add_argument("--as", dest="user", default=_login(), help="who asks (actor console:USER); default: you")
+    p.add_argument(
+        "--as", dest="user", default=actors.shell_user(), help="who asks (actor console:USER); default: you"
+    )
     p.add_argument("--channel", default="console", help="recorded as the channel in the audit log")
     p.add_argument("--yes", action="store_true", help="confirm a command that changes something")
     p.add_argument(
@@ -173,7 +167,7 @@ def history_main(argv: list[str]) -> int:
     p.add_argument("--user", help="only this actor, e.g. slack:U024BE7LH or console:alice")
     p.add_argument("--command", help="only this command (sampling.set) or noun (sampling)")
     p.add_argument("--since", help="only events this recent, e.g. 1h or 7d")
-    p.add_argument("--as", dest="who", default=_login(), help="who asks; default: you")
+    p.add_argument("--as", dest="who", default=actors.shell_user(), help="who asks; default: you")
     args = p.parse_args(argv)
     options = [
         f"{k}={v}"

@@ -18,7 +18,7 @@ import aiohttp
 from nats.errors import Error as NatsError
 from tabulate import tabulate
 
-from chatops import nats_server
+from chatops import actors, nats_server
 from chatops.bus import connect, jetstream
 from chatops.launcher import plan
 from chatops.launcher.output import Output, Row, table
@@ -136,7 +136,9 @@ class StateFile:
             "launcher_pid": os.getpid(),
             "healthy": self.healthy,
             # Where the bus is, for the console and tools beside the stack (chatops.stackstate).
-            **StackBus(self.opts.shown_bus_url, tls=access is not None and access.use_tls).to_state(),
+            **StackBus(
+                self.opts.shown_bus_url, tls=access is not None and access.use_tls, admins=self.opts.admins
+            ).to_state(),
             "tools_seed": str(access.seed("tools")) if access else "",
             "slack_page": slack_page(self.opts),
             "cluster": self.opts.cluster,
@@ -166,11 +168,14 @@ def slack_page(opts: StackOptions) -> str:
 
 
 async def _with_emulator(opts: StackOptions, slack: EmulatedSlack, out: Output) -> StackOptions:
-    """Every human of the offline Slack is an admin, for the gateway and ops alike: it is a demo."""
+    """Every human of the offline Slack is an admin, for the gateway and ops alike, and so is whoever
+    started the demo, at this shell (`chatops ask`): it is a demo."""
     ws = await read_workspace(opts.ports.url("slackemu"))
     people = ", ".join(f"{name} ({uid})" for uid, name in ws.humans) or "nobody (the emulator did not say)"
-    out.note(f"admins in the offline Slack: {people}")
-    return replace(opts, slack=replace(slack, oncall_channel=ws.oncall_channel), admins=ws.admins)
+    you = actors.console(actors.shell_user())
+    out.note(f"admins in the offline Slack: {people}; at this shell: {you} (chatops ask)")
+    admins = (*(actors.slack(uid) for uid in ws.admins), you)
+    return replace(opts, slack=replace(slack, oncall_channel=ws.oncall_channel), admins=admins)
 
 
 async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackOptions:

@@ -30,7 +30,8 @@ def markdown() -> str:
         "console identity (`.chatops/creds/console.nk`, with `--tls` also its certificate in "
         "`.chatops/tls/`). Elsewhere set `NATS_URL`, give it an identity with `NATS_NKEY_SEED_FILE` "
         "or `NATS_CREDS`, and for a TLS bus `NATS_TLS_CA`, `NATS_TLS_CERT` and `NATS_TLS_KEY`; "
-        "what you set always wins.",
+        "what you set always wins. In the demo (the offline Slack) you are an admin there too, as "
+        "`console:<your login>`: `chatops ask --yes change sampling float 0.5`.",
         "",
         "| command | what it does |",
         "|---|---|",

@@ -159,6 +159,13 @@ def test_what_is_not_set_comes_from_the_tls_stack_and_what_is_set_wins(tmp_path)
     assert Path("/etc/me.creds") == given.NATS_CREDS and given.NATS_NKEY_SEED_FILE is None
 
 
+def test_with_no_admins_set_the_console_knows_the_stacks_and_set_ones_win(tmp_path):
+    stack = StackBus("nats://127.0.0.1:4222", admins=("slack:U0ADMIN", "console:alice"))
+    assert stack.admins == beside_stack(console_settings(), stack, tmp_path).CHATOPS_ADMINS
+    given = beside_stack(console_settings(CHATOPS_ADMINS="console:bob"), stack, tmp_path)
+    assert given.CHATOPS_ADMINS == ("console:bob",)
+
+
 def test_with_no_stack_recorded_the_settings_are_as_given(tmp_path):
     assert beside_stack(console_settings(), None, tmp_path) == console_settings()
 

@@ -158,6 +158,18 @@ class Up:
     async def connect(self, identity: str) -> Client:
         return await connect(self.settings(identity), identity)
 
+    def console(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`chatops ARGS…` as a newcomer runs it beside the stack: from where `chatops up` ran, no NATS_*."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
+        return subprocess.run(
+            [sys.executable, "-m", "chatops", *args],
+            cwd=self.data_dir.parent,
+            env={**env, "PYTHONPATH": str(ROOT), "CHATOPS_COMMAND_TIMEOUT": "20"},
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+
     @property
     def notifier_token(self) -> str:
         return (self.data_dir / "config" / "notifier.token").read_text().strip()

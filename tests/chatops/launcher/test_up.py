@@ -18,6 +18,7 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
+from chatops import actors
 from chatops.bus import Caller, ServiceFailed, call, connect
 from chatops.contract import command
 from chatops.launcher.ports import in_use
@@ -149,6 +150,20 @@ async def test_the_offline_slack_users_are_admins_for_the_gateway_and_ops(stack)
         assert "Sampling changed from" in done["text"]
         stranger = await control.create_user("stranger", "Not An Admin")
         await ask(control, oncall, stranger, "change sampling never", expect="only admins may run it")
+
+
+def test_whoever_started_the_demo_is_an_admin_at_the_console_too(stack):
+    you = actors.console(actors.shell_user())
+    assert you in stack.state()["admins"]
+    assert f"at this shell: {you} (chatops ask)" in stack.output.read_text()
+    changed = stack.console("ask", "--yes", "change", "sampling", "float", "0.25")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "0.25" in changed.stdout
+    # Another console actor is refused, and the refusal names the admins the stack's ops has.
+    refused = stack.console("ask", "--as", "visitor", "--yes", "change", "sampling", "never")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr
+    assert "only admins may run it" in said and you in said and "@U" in said  # the Slack users
 
 
 async def test_the_demo_alert_fires_on_its_own_and_reaches_oncall(stack):

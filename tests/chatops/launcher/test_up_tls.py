@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +16,6 @@ from chatops.contract import command
 from chatops.settings import BusSettings
 from chatops.v1.version_pb2 import GetVersionRequest
 from slackemu.client import EmulatorControl
-from tools.harness.procs import ROOT
 from tools.harness.up import Up, running_up
 from tools.harness.wait import eventually, eventually_sync
 
@@ -93,27 +89,14 @@ async def test_a_client_without_a_certificate_is_not_let_in(stack):
     assert not await connects(trusting)
 
 
-def newcomer(stack: Up, *args: str) -> subprocess.CompletedProcess[str]:
-    """`chatops …` as a newcomer runs it beside the stack: from where `chatops up` ran, no NATS_* set."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "chatops", *args],
-        cwd=stack.data_dir.parent,
-        env={**env, "PYTHONPATH": str(ROOT), "CHATOPS_COMMAND_TIMEOUT": "20"},
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-
-
 def test_the_console_beside_the_stack_finds_its_tls_bus_on_its_ports_by_itself(stack):
     # The stack runs on a --base-port block over TLS; the console reads where from .chatops/state.json.
-    asked = newcomer(stack, "ask", "--as", "newcomer", "deployed", "version")
+    asked = stack.console("ask", "--as", "newcomer", "deployed", "version")
     assert asked.returncode == 0, asked.stderr
     assert "0.1.0" in asked.stdout
 
     def recorded() -> bool:
-        shown = newcomer(stack, "history", "--user", "console:newcomer")
+        shown = stack.console("history", "--user", "console:newcomer")
         assert shown.returncode == 0, shown.stderr
         return "version.get" in shown.stdout
 
