@@ -1,5 +1,8 @@
+"""`python -m petstore`: the same as `chatops petstore`."""
+
 import sys
 
-from petstore.cli import main
+from chatops.cli import main
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    sys.exit(main(["petstore", *sys.argv[1:]]))
