@@ -168,8 +168,9 @@ def history_main(argv: list[str]) -> int:
     p.add_argument("--command", help="only this command (sampling.set) or noun (sampling)")
     p.add_argument("--since", help="only events this recent, e.g. 1h or 7d")
     p.add_argument("--as", dest="who", default=actors.shell_user(), help="who asks; default: you")
+    p.add_argument("words", nargs="*", help="or as in chat: limit=10 user=console:alice since=1d")
     args = p.parse_args(argv)
-    options = [
+    options = [*args.words] + [
         f"{k}={v}"
         for k, v in (
             ("limit", args.limit),

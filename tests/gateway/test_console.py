@@ -220,3 +220,10 @@ async def test_console_reads_changes_and_refuses_through_real_ops(tmp_path, nats
         assert "console:root" in out or "root" in out
         assert "error 403" in out  # mallory's refusal: the console said no, ops recorded it
         assert "sampling.set" in out
+
+        # The words of chat work too, and the grammar's own usage answers a wrong one.
+        code, chat_out, err = await chatops(nats_server, "history", "limit=10", "command=sampling")
+        assert code == 0, err
+        assert chat_out.count("sampling.set") == out.count("sampling.set")
+        code, _, err = await chatops(nats_server, "history", "limt=10")
+        assert code == 2 and "limt" in err and "history [limit=N]" in err
