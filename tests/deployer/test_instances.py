@@ -53,7 +53,7 @@ async def test_a_release_that_cannot_start_says_why(runner: tuple[ProcessRunner,
     release = MANIFEST.release("petstore", "0.1.0")
     assert release is not None
     run.env = {**run.env, "PETSTORE_SAMPLER": "sometimes"}  # the petstore refuses this setting
-    with pytest.raises(StartFailed, match=r"petstore-1 exited with code 1 at 0\.1\.0: .*PETSTORE_SAMPLER"):
+    with pytest.raises(StartFailed, match=r"petstore-1 exited with code 2 at 0\.1\.0: .*PETSTORE_SAMPLER"):
         await run.start(slot, release)
 
 
