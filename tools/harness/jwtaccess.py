@@ -16,18 +16,11 @@ from typing import Any
 
 import nkeys
 
-from chatops import nats_server
 from chatops.access import config
 from chatops.access.keys import write_private
 from chatops.access.table import IDENTITIES, SERVICE_JS_API, identity
-from chatops.bus import connect, jetstream
-from chatops.launcher.spec import nats_component
-from chatops.settings import BusSettings
-from chatops.streams import provision
-from tools.harness.natsjwt import Key, account_jwt, creds_text, operator_config, sign, user_jwt
-from tools.harness.ports import LOOPBACK, free_port
-from tools.harness.procs import Process
-from tools.harness.wait import in_thread
+from tools.harness.natsjwt import JwtNats, Key, account_jwt, creds_text, operator_config, sign, user_jwt
+from tools.harness.ports import LOOPBACK
 
 KINDS = ("service", "stream")
 MAX_CONTROL_LINE = 16384
@@ -150,37 +143,27 @@ def _covers(pattern: str, subject: str) -> bool:
     return len(want) == len(got)
 
 
-class AccessNats:
-    """nats-server in operator mode holding the `chatops access` layout as JWTs, its streams provisioned
-    once up; `env(name)` / `settings(name)` connect as identity `name` with a credentials file."""
+class AccessNats(JwtNats):
+    """The `chatops access` layout as JWTs; `env(name)` / `settings(name)` connect as identity `name`
+    with a credentials file."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
+        super().__init__(workdir)
         self.trust = AccessTrust.new()
-        self.layout = self.trust.layout(self.port, workdir / "jetstream")
-        workdir.mkdir(parents=True, exist_ok=True)
-        conf = workdir / "nats-operator.conf"
+        self.layout = self.trust.layout(self.port, self.store)
         accounts = self.trust.account_jwts(self.layout)
         # The table's least privilege makes ops' and the gateway's user JWTs ~5 KB, past the default
         # 4 KB protocol line that their CONNECT has to fit in.
-        text = operator_config(
-            self.port,
-            workdir / "jetstream",
-            self.trust.operator,
-            self.trust.system,
-            accounts,
-            max_control_line=MAX_CONTROL_LINE,
+        self.serve(
+            operator_config(
+                self.port,
+                self.store,
+                self.trust.operator,
+                self.trust.system,
+                accounts,
+                max_control_line=MAX_CONTROL_LINE,
+            )
         )
-        conf.write_text(text)
-        component = nats_component(
-            nats_server.find(), self.port, workdir / "jetstream", config=conf, name="nats"
-        )
-        self.proc = Process(component, workdir)
-
-    @property
-    def url(self) -> str:
-        return f"nats://{LOOPBACK}:{self.port}"
 
     def creds(self, name: str) -> Path:
         """Identity `name`'s credentials file, written the first time it is asked for."""
@@ -201,22 +184,3 @@ class AccessNats:
         if identity(name).service is not None:
             env["NATS_JS_API_PREFIX"] = SERVICE_JS_API
         return env
-
-    def settings(self, name: str) -> BusSettings:
-        return BusSettings(**self.env(name))  # type: ignore[arg-type]
-
-    def start(self) -> AccessNats:
-        self.proc.start(timeout=20)
-        in_thread(self._provision())
-        return self
-
-    async def _provision(self) -> None:
-        settings = self.settings("provisioner")
-        nc = await connect(settings, "provisioner", reconnect=False)
-        try:
-            await provision(jetstream(nc, settings))
-        finally:
-            await nc.close()
-
-    def stop(self) -> None:
-        self.proc.stop()

@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import nkeys
 
@@ -210,40 +211,35 @@ def operator_config(
     )
 
 
-class OperatorNats:
-    """nats-server in operator mode (see `Operator.server_config`), its streams provisioned once up;
-    `env(name)` / `settings(name)` connect as a user `name` of the account, with a credentials file."""
+class JwtNats(ABC):
+    """nats-server in operator mode on a free port, its streams provisioned once up: a subclass
+    writes the server's configuration (`serve`) and says how user `name` connects (`env`)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.port = free_port()
-        self.operator = Operator.new()
+        self.store = workdir / "jetstream"
         workdir.mkdir(parents=True, exist_ok=True)
-        config = workdir / "nats-operator.conf"
-        config.write_text(self.operator.server_config(self.port, workdir / "jetstream"))
-        component = nats_component(
-            nats_server.find(), self.port, workdir / "jetstream", config=config, name="nats"
-        )
-        self.proc = Process(component, workdir)
+
+    def serve(self, config_text: str) -> None:
+        """Write the configuration; the server starts with `start`."""
+        config = self.workdir / "nats-operator.conf"
+        config.write_text(config_text)
+        component = nats_component(nats_server.find(), self.port, self.store, config=config, name="nats")
+        self.proc = Process(component, self.workdir)
 
     @property
     def url(self) -> str:
         return f"nats://{LOOPBACK}:{self.port}"
 
-    def creds(self, name: str) -> Path:
-        """The credentials file of user `name`, made the first time it is asked for."""
-        path = self.workdir / "creds" / f"{name}.creds"
-        if not path.exists():
-            self.operator.write_creds(path, name)
-        return path
-
+    @abstractmethod
     def env(self, name: str) -> dict[str, str]:
-        return {"NATS_URL": self.url, "NATS_CREDS": str(self.creds(name))}
+        """The settings that connect as user `name`."""
 
     def settings(self, name: str) -> BusSettings:
         return BusSettings(**self.env(name))  # type: ignore[arg-type]
 
-    def start(self) -> OperatorNats:
+    def start(self) -> Self:
         self.proc.start(timeout=20)
         in_thread(self._provision())
         return self
@@ -258,3 +254,23 @@ class OperatorNats:
 
     def stop(self) -> None:
         self.proc.stop()
+
+
+class OperatorNats(JwtNats):
+    """One account (see `Operator.server_config`); `env(name)` / `settings(name)` connect as a user
+    `name` of it, with a credentials file."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.operator = Operator.new()
+        self.serve(self.operator.server_config(self.port, self.store))
+
+    def creds(self, name: str) -> Path:
+        """The credentials file of user `name`, made the first time it is asked for."""
+        path = self.workdir / "creds" / f"{name}.creds"
+        if not path.exists():
+            self.operator.write_creds(path, name)
+        return path
+
+    def env(self, name: str) -> dict[str, str]:
+        return {"NATS_URL": self.url, "NATS_CREDS": str(self.creds(name))}
