@@ -170,16 +170,8 @@ def history_main(argv: list[str]) -> int:
     p.add_argument("--as", dest="who", default=actors.shell_user(), help="who asks; default: you")
     p.add_argument("words", nargs="*", help="or as in chat: limit=10 user=console:alice since=1d")
     args = p.parse_args(argv)
-    options = [*args.words] + [
-        f"{k}={v}"
-        for k, v in (
-            ("limit", args.limit),
-            ("user", args.user),
-            ("command", args.command),
-            ("since", args.since),
-        )
-        if v
-    ]
+    flags = {"limit": args.limit, "user": args.user, "command": args.command, "since": args.since}
+    options = [*args.words, *(f"{k}={v}" for k, v in flags.items() if v)]
     if any(" " in o for o in options):
         p.error("option values cannot contain spaces")
     settings = console_settings()
