@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+
+import nats.errors
+from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
 
 from chatops.streams import provision
 from chatops.subjects import KV_CONFIRMATIONS, KV_SEEN_EVENTS
@@ -10,6 +15,27 @@ from chatops.v1 import sampling_pb2
 from gateway.commands import Request, parse
 from gateway.confirmations import Confirmations, expired, pending_for
 from gateway.seen import SeenEvents, kv_key
+
+
+class LostAnswers:
+    """A real bucket whose create is carried out but its answer lost (`creates` times), and whose get
+    fails while `down`: what a client sees of a slow or unreachable cluster."""
+
+    def __init__(self, kv: KeyValue, creates: int = 1, down: bool = False) -> None:
+        self.kv, self.creates, self.down = kv, creates, down
+
+    async def create(self, key: str, value: bytes) -> int:
+        if self.creates <= 0:
+            return await self.kv.create(key, value)
+        self.creates -= 1
+        with contextlib.suppress(KeyWrongLastSequenceError):
+            await self.kv.create(key, value)
+        raise TimeoutError("the answer was lost")
+
+    async def get(self, key: str) -> KeyValue.Entry:
+        if self.down:
+            raise nats.errors.NoRespondersError
+        return await self.kv.get(key)
 
 
 async def test_each_event_key_is_first_exactly_once_across_replicas(nc):
@@ -23,6 +49,20 @@ async def test_each_event_key_is_first_exactly_once_across_replicas(nc):
     assert await replicas[1].first(odd)
     assert not await replicas[2].first(odd)
     assert kv_key("Ev0ABC") == "Ev0ABC" and kv_key(odd).startswith("h")
+
+
+async def test_a_claim_whose_answer_was_lost_is_settled_by_what_was_stored(nc):
+    js = nc.jetstream()
+    await provision(js)
+    kv = await js.key_value(KV_SEEN_EVENTS)
+    # Another replica claimed it; this one's create was refused, but the refusal never came back.
+    assert await SeenEvents(kv).first("Ev1LOSTREFUSAL")
+    assert not await SeenEvents(LostAnswers(kv)).first("Ev1LOSTREFUSAL")
+    # This one's create was stored and its answer lost: it is the first, and nobody after it is.
+    assert await SeenEvents(LostAnswers(kv)).first("Ev1LOSTSTORED")
+    assert not await SeenEvents(kv).first("Ev1LOSTSTORED")
+    # Nothing answers at all: answer anyway (twice beats never).
+    assert await SeenEvents(LostAnswers(kv, down=True)).first("Ev1LOSTSTORED")
 
 
 async def test_a_confirmation_saved_by_one_replica_is_taken_once_by_another(nc):
