@@ -18,6 +18,7 @@ import pytest
 
 from gateway.cli import serve
 from gateway.settings import GatewaySettings
+from tools.harness.components import gateway_env
 from tools.harness.ports import LOOPBACK, free_port
 from tools.harness.servers import NatsServer, running
 from tools.harness.slackemu import SlackEmulator
@@ -78,23 +79,12 @@ async def _burst(settings: GatewaySettings, slack: SlackEmulator, metrics_url: s
 async def test_a_burst_of_replies_shares_one_connection_and_the_session_closes(
     nats: NatsServer, tmp_path: Path, socket_mode: bool
 ) -> None:
-    http_listen = f"{LOOPBACK}:{free_port()}"
-    metrics_listen = f"{LOOPBACK}:{free_port()}"
-    request_url = None if socket_mode else f"http://{http_listen}/slack/events"
+    http_port, metrics_port = free_port(), free_port()
+    request_url = None if socket_mode else f"http://{LOOPBACK}:{http_port}/slack/events"
     # Fast enough for the emulator's rate limit and the gateway's pacer never to hold a reply back.
     slack = SlackEmulator(tmp_path / "slack", request_url=request_url, rate_per_sec=100, rate_burst=100)
-    mode = (
-        {"SLACK_APP_TOKEN": slack.app_token}
-        if socket_mode
-        else {"SLACK_SIGNING_SECRET": slack.signing_secret, "SLACK_APP_TOKEN": ""}
-    )
     values = {
-        **nats.env("gateway"),
-        **mode,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_API_URL": slack.api_url,
-        "SLACK_HTTP_LISTEN": http_listen,
-        "GATEWAY_METRICS_LISTEN": metrics_listen,
+        **gateway_env(nats, slack, metrics_port, socket_mode=socket_mode, http_port=http_port),
         "SLACK_ONCALL_CHANNEL": "",
         "SLACK_POST_RATE": "100",
         "SLACK_POST_BURST": "100",
@@ -106,7 +96,7 @@ async def test_a_burst_of_replies_shares_one_connection_and_the_session_closes(
     try:
         with running(slack), warnings.catch_warnings(record=True) as heard:
             warnings.simplefilter("always", ResourceWarning)
-            calls = await _burst(settings, slack, f"http://{metrics_listen}/healthz")
+            calls = await _burst(settings, slack, f"http://{LOOPBACK}:{metrics_port}/healthz")
             # Whatever the gateway let go of without closing is reported when it is collected.
             gc.collect()
     finally:

@@ -130,6 +130,26 @@ def notifier(workdir: Path, bus: Bus, **env: str) -> Service:
     return service("notifier", "notifier", workdir, values, port)
 
 
+def gateway_env(
+    bus: Bus, slack: SlackEmulator, metrics_port: int, *, socket_mode: bool = True, http_port: int = 0
+) -> dict[str, str]:
+    """The gateway's settings on `slack`: over Socket Mode, or taking signed Events API POSTs on
+    `http_port` (a free one when 0); its /metrics and /healthz on `metrics_port`."""
+    mode = (
+        {"SLACK_APP_TOKEN": slack.app_token}
+        if socket_mode
+        else {"SLACK_SIGNING_SECRET": slack.signing_secret, "SLACK_APP_TOKEN": ""}
+    )
+    return {
+        **bus.env("gateway"),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_API_URL": slack.api_url,
+        **mode,
+        "SLACK_HTTP_LISTEN": f"{LOOPBACK}:{http_port or free_port()}",
+        "GATEWAY_METRICS_LISTEN": f"{LOOPBACK}:{metrics_port}",
+    }
+
+
 def gateway(
     workdir: Path,
     bus: Bus,
@@ -140,24 +160,9 @@ def gateway(
     http_port: int = 0,
     **env: str,
 ) -> Service:
-    """`python -m gateway` on `slack`: over Socket Mode, or taking signed Events API POSTs on `http_port`."""
+    """`python -m gateway` on `slack` (see `gateway_env`), then `env`."""
     port = free_port()
-    mode = (
-        {"SLACK_APP_TOKEN": slack.app_token}
-        if socket_mode
-        else {"SLACK_SIGNING_SECRET": slack.signing_secret, "SLACK_APP_TOKEN": ""}
-    )
-    values = {
-        **bus.env("gateway"),
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_API_URL": slack.api_url,
-        **mode,
-        "SLACK_HTTP_LISTEN": f"{LOOPBACK}:{http_port or free_port()}",
-        "GATEWAY_METRICS_LISTEN": f"{LOOPBACK}:{port}",
-        "PROMETHEUS_URL": UNREACHABLE,
-        "ALERTMANAGER_URL": UNREACHABLE,
-        **env,
-    }
+    values = {**gateway_env(bus, slack, port, socket_mode=socket_mode, http_port=http_port), **env}
     return service(name, "gateway", workdir, values, port)
 
 
