@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,8 +21,8 @@ from chatops.v1 import audit_pb2, traces_pb2
 from tests.ops.conftest import ask, error_of, reply_of
 from tools.harness import components
 from tools.harness.ports import free_port
-from tools.harness.procs import ROOT
-from tools.harness.servers import NatsServer, env_with
+from tools.harness.procs import python_m
+from tools.harness.servers import NatsServer
 from tools.harness.wait import eventually, eventually_sync
 
 
@@ -162,28 +160,14 @@ async def _shows_served(tools: Client, replicas: int) -> dict[str, int] | None:
 
 
 def test_bad_setting_is_named(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "chatops", "ops"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env_with(OPS_BACKEND_TIMEOUT="soon", PYTHONPATH=str(ROOT)),
-    )
+    result = python_m("chatops", "ops", cwd=tmp_path, OPS_BACKEND_TIMEOUT="soon")
     assert result.returncode == 2
     assert "OPS_BACKEND_TIMEOUT" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("module", ["ops", "deployer"])
 def test_python_m_names_a_bad_admins_entry_in_one_line(tmp_path: Path, module: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", module],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env_with(CHATOPS_ADMINS="U0BOSS,root", PYTHONPATH=str(ROOT)),
-    )
+    result = python_m(module, cwd=tmp_path, CHATOPS_ADMINS="U0BOSS,root")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"chatops {module}: configuration error: CHATOPS_ADMINS: 'root' is neither an actor like "

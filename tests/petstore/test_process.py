@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from petstore.v1 import petstore_pb2 as pb
 from petstore.v1 import petstore_pb2_grpc as pb_grpc
 from tools.harness.petstore import Petstore
 from tools.harness.ports import free_port
-from tools.harness.procs import ROOT
+from tools.harness.procs import python_m
 from tools.harness.servers import Prometheus
 from tools.harness.wait import eventually
 
@@ -175,14 +174,7 @@ def test_a_taken_port_is_a_clear_error_not_a_shared_port(petstore: Petstore, tmp
 
 
 def test_python_m_names_a_bad_setting_in_one_line_with_exit_2(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "petstore", "serve"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PETSTORE_SAMPLER": "sometimes", "PYTHONPATH": str(ROOT)},
-    )
+    result = python_m("petstore", "serve", cwd=tmp_path, PETSTORE_SAMPLER="sometimes")
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("chatops petstore: configuration error: PETSTORE_SAMPLER:")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

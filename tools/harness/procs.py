@@ -4,6 +4,7 @@ It dies with the run, however the run ends; it can be stopped and started again 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -99,3 +100,15 @@ class Process:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def python_m(module: str, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS…` run to its end from `cwd`, this environment plus `env`, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
