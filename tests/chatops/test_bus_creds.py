@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,8 +18,8 @@ from ops.app import running as ops_running
 from ops.settings import OpsSettings
 from tools.harness.components import ops_env
 from tools.harness.natsjwt import Key, OperatorNats, creds_text, user_jwt
-from tools.harness.procs import ROOT
-from tools.harness.servers import env_with, running
+from tools.harness.procs import python_m
+from tools.harness.servers import running
 from tools.harness.wait import eventually
 
 
@@ -133,19 +132,16 @@ async def test_the_console_asks_real_ops_each_connected_with_its_own_creds_file(
     settings = OpsSettings(**ops_env(tmp_path / "ops", bus))  # type: ignore[arg-type]
     assert settings.NATS_CREDS is not None and settings.NATS_NKEY_SEED_FILE is None
     async with ops_running(settings):
-        env = env_with(**bus.env("console"), CHATOPS_COMMAND_TIMEOUT="20", PYTHONPATH=str(ROOT))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
+        # In a thread: this loop serves ops while the console asks it.
+        done = await asyncio.to_thread(
+            python_m,
             "chatops",
             "ask",
             "list",
             "traces",
-            env=env,
             cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            CHATOPS_COMMAND_TIMEOUT="20",
+            **bus.env("console"),
         )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=90)
-    assert proc.returncode == 0, err.decode()
-    assert "No traces match." in out.decode()
+    assert done.returncode == 0, done.stderr
+    assert "No traces match." in done.stdout
