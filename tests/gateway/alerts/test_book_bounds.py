@@ -167,6 +167,15 @@ async def scene(nc: Client, clock: Clock) -> tuple[Card, Card, AlertMessageRecor
     return open_, closed, await resolve(js, closed)
 
 
+async def scene_read(nc: Client, cards: CardBook, clock: Clock) -> tuple[Card, Card, AlertMessageRecord]:
+    """The `scene`, once `cards` has read all of it."""
+    open_, closed, closed_record = await scene(nc, clock)
+    await eventually(
+        lambda: len(cards.silences) == 3 and closed.ref not in cards.records, what="the scene read"
+    )
+    return open_, closed, closed_record
+
+
 def shown(card: Card, view: CardView) -> str:
     """The card's text as Slack would show it with this view."""
     message = to_slack(alert_doc(card.note, ref=card.ref, view=view))
@@ -177,10 +186,7 @@ async def test_an_open_card_keeps_its_ack_and_silences_and_a_resolved_one_its_ac
     js_ready: Client, book: tuple[CardBook, Clock]
 ) -> None:
     cards, clock = book
-    open_, closed, closed_record = await scene(js_ready, clock)
-    await eventually(
-        lambda: len(cards.silences) == 3 and closed.ref not in cards.records, what="the scene read"
-    )
+    open_, closed, closed_record = await scene_read(js_ready, cards, clock)
     before = await cards.view(open_.ref, open_.record, open_.note)
 
     clock.now += 10 * DAY
@@ -205,10 +211,7 @@ async def test_a_replica_that_starts_later_keeps_and_shows_the_same(
     js_ready: Client, book: tuple[CardBook, Clock]
 ) -> None:
     cards, clock = book
-    open_, closed, closed_record = await scene(js_ready, clock)
-    await eventually(
-        lambda: len(cards.silences) == 3 and closed.ref not in cards.records, what="the scene read"
-    )
+    open_, closed, closed_record = await scene_read(js_ready, cards, clock)
     clock.now += 10 * DAY
     await cards.prune()
 
