@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chatops.v1 import deadletters_pb2 as pb
-from gateway.render.doc import Doc, Para, Part, Table, cut, when
+from gateway.render.doc import Doc, Para, Part, Table, counted, cut, when
 
 REASON_CHARS = 160
 
@@ -55,7 +55,7 @@ def list_dead_letters(reply: pb.ListDeadLettersReply) -> Doc:
                 "sends them again."
             )
         )
-    return Doc(f"{reply.waiting} dead letters waiting; newest first:", tuple(parts))
+    return Doc(f"{counted(reply.waiting, 'dead letter')} waiting; newest first:", tuple(parts))
 
 
 def replay_dead_letters(reply: pb.ReplayDeadLettersReply) -> Doc:

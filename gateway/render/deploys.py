@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chatops.v1 import deploys_pb2 as pb
-from gateway.render.doc import Doc, Fields, Para, Part, Table, took, when
+from gateway.render.doc import Doc, Fields, Para, Part, Table, counted, took, when
 
 BAR = 10
 DONE, FAILED, NOW, LATER = "✔", "✖", "⏳", "◻"
@@ -150,7 +150,7 @@ def list_deploys(reply: pb.ListDeploysReply) -> Doc:
     latest = reply.deploys[0]
     if latest.reason:
         parts.append(Para(f"Latest: {latest.reason}"))
-    return Doc(f"{len(rows)} deploys, newest first:", tuple(parts))
+    return Doc(f"{counted(len(rows), 'deploy')}, newest first:", tuple(parts))
 
 
 def release_status(reply: pb.ReleaseStatusReply) -> Doc:

@@ -181,6 +181,12 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
+def counted(n: int, one: str, many: str = "") -> str:
+    """`1 trace`, `3 traces`: a count and its noun, singular for one; `many` for a plural that is
+    not the noun and an s."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def when(moment: datetime | None) -> str:
     """A UTC time as `2026-01-02 15:04:05`, or `-` when unknown."""
     if moment is None:

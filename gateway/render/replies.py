@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chatops import samplers
 from chatops.durations import duration_text
 from chatops.v1 import alerts_pb2, audit_pb2, graphs_pb2, sampling_pb2, traces_pb2, version_pb2
-from gateway.render.doc import Doc, Fields, Image, Link, Links, Para, Part, Table, took, when
+from gateway.render.doc import Doc, Fields, Image, Link, Links, Para, Part, Table, counted, took, when
 
 
 def _time(ts: Timestamp, present: bool = True) -> datetime | None:
@@ -57,7 +57,7 @@ def list_traces(reply: traces_pb2.ListTracesReply) -> Doc:
         parts.append(Links(links))
     parts.extend(_omitted(reply))
     parts.append(Para("Say `show trace <id>` for one of them; pasting a link above works too."))
-    return Doc(f"{len(rows)} traces, newest first:", tuple(parts))
+    return Doc(f"{counted(len(rows), 'trace')}, newest first:", tuple(parts))
 
 
 def show_trace(reply: traces_pb2.ShowTraceReply) -> Doc:
@@ -87,7 +87,7 @@ def show_logs(reply: traces_pb2.ShowLogsReply) -> Doc:
         return Doc(f"Trace {reply.trace_id} has no log lines.")
     rows = tuple((when(_time(e.time)), e.operation, e.message, _labels(e.attributes)) for e in reply.logs)
     table = Table(("time (UTC)", "operation", "message", "attributes"), rows)
-    return Doc(f"{len(rows)} log lines of trace {reply.trace_id}:", (table, *_omitted(reply)))
+    return Doc(f"{counted(len(rows), 'log line')} of trace {reply.trace_id}:", (table, *_omitted(reply)))
 
 
 def get_sampling(reply: sampling_pb2.GetSamplingReply) -> Doc:
@@ -126,7 +126,7 @@ def list_alerts(reply: alerts_pb2.ListAlertsReply) -> Doc:
         for a in reply.alerts
     )
     table = Table(("alert", "state", "since (UTC)", "labels", "value"), rows)
-    return Doc(f"{len(rows)} active alerts:", (table, *_omitted(reply)))
+    return Doc(f"{counted(len(rows), 'active alert')}:", (table, *_omitted(reply)))
 
 
 def create_silence(reply: alerts_pb2.CreateSilenceReply) -> Doc:
@@ -168,7 +168,7 @@ def list_audit(reply: audit_pb2.ListAuditReply) -> Doc:
     )
     table = Table(("time (UTC)", "who", "command", "outcome", "channel", "took"), rows)
     parts = (table, *_omitted(reply), *_unsearched(reply))
-    return Doc(f"{len(rows)} audit events, newest first:", parts)
+    return Doc(f"{counted(len(rows), 'audit event')}, newest first:", parts)
 
 
 def render_graph(reply: graphs_pb2.RenderGraphReply) -> Doc:

@@ -39,7 +39,7 @@ def test_the_replies_say_what_waits_why_and_what_was_sent() -> None:
     text = to_text(
         render_reply("deadletters.list", pb.ListDeadLettersReply(dead_letters=[waiting, done], waiting=1))
     )
-    assert "1 dead letters waiting" in text and "FIRING [critical] PetstoreDown" in text
+    assert "1 dead letter waiting" in text and "FIRING [critical] PetstoreDown" in text
     assert "is_archived" in text and "(unreadable, 2 bytes)" in text and "sent again by slack:U1" in text
     assert "replay dead letters all" in text
     assert "every alert notification reached chat" in to_text(

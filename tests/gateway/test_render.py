@@ -230,3 +230,31 @@ def test_history_says_when_older_events_were_not_searched():
 def test_busy_is_said_as_busy():
     doc = failure_doc(request("deployed version"), ServiceFailed(503, "32 version.get commands are running"))
     assert doc.title == "`deployed version` failed (503, ops is busy): 32 version.get commands are running"
+
+
+def test_list_titles_agree_in_number_with_their_count():
+    def titles(n: int) -> list[str]:
+        alert = alerts_pb2.Alert(name="A", state=alerts_pb2.ALERT_STATE_FIRING)
+        event = audit_pb2.AuditEvent(actor="slack:U1", command="version.get", outcome="ok")
+        log = traces_pb2.LogEntry(operation="op", message="m")
+        return [
+            render_reply(
+                "traces.list", traces_pb2.ListTracesReply(traces=[summary(i) for i in range(n)])
+            ).title,
+            render_reply("traces.logs", traces_pb2.ShowLogsReply(trace_id=TID, logs=[log] * n)).title,
+            render_reply("alerts.list", alerts_pb2.ListAlertsReply(alerts=[alert] * n)).title,
+            render_reply("audit.list", audit_pb2.ListAuditReply(events=[event] * n)).title,
+        ]
+
+    assert titles(1) == [
+        "1 trace, newest first:",
+        f"1 log line of trace {TID}:",
+        "1 active alert:",
+        "1 audit event, newest first:",
+    ]
+    assert titles(2) == [
+        "2 traces, newest first:",
+        f"2 log lines of trace {TID}:",
+        "2 active alerts:",
+        "2 audit events, newest first:",
+    ]
