@@ -55,6 +55,12 @@ def beside_stack(settings: ConsoleSettings, stack: StackBus | None, root: Path) 
     return settings.model_copy(update=update)
 
 
+def log_level(settings: ConsoleSettings) -> str:
+    """LOG_LEVEL when it was set; otherwise ERROR: at a terminal the reply already says what went wrong
+    (ops not answering, a refusal), and a log line saying it again before it only gets in the way."""
+    return settings.LOG_LEVEL if "LOG_LEVEL" in settings.model_fields_set else "ERROR"
+
+
 def unreachable(settings: ConsoleSettings, reason: str, stack: StackBus | None = None) -> str:
     """Why the console could not ask, and what to do; `stack` is the local stack's record, if any."""
     identity = settings.NATS_CREDS or settings.NATS_NKEY_SEED_FILE
@@ -96,7 +102,7 @@ def main(argv: list[str]) -> int:
     """`chatops ask`: parse, check admins, send, print; the exit code says how it went."""
     args = ask_parser().parse_args(argv)
     settings = console_settings()
-    logs.setup("WARNING", "console")
+    logs.setup(log_level(settings), "console")
     return asyncio.run(_ask(" ".join(args.text), args.user, args.channel, args.yes, settings, args.save_to))
 
 
@@ -175,5 +181,5 @@ def history_main(argv: list[str]) -> int:
     if any(" " in o for o in options):
         p.error("option values cannot contain spaces")
     settings = console_settings()
-    logs.setup("WARNING", "console")
+    logs.setup(log_level(settings), "console")
     return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from tools.harness.servers import NatsServer
 from tools.harness.servers import running as server_running
 
 ROOT = Path(__file__).resolve().parents[2]
+# A line chatops.logs writes: time, level, component, logger, event.
+LOG_LINE = re.compile(r"^\S+ \S+ ((?:DEBUG|INFO|WARNING|ERROR) console .*)$", re.MULTILINE)
 
 
 async def chatops(
@@ -33,12 +36,14 @@ async def chatops(
     admins: str = "",
     identity: bool = True,
     cwd: Path | None = None,
+    **given: str,
 ) -> tuple[int, str, str]:
     """Run `python -m chatops …` without blocking the loop that serves ops: on `nats` as the console
-    identity (only its URL without `identity`); with no `nats`, no NATS_* variable is set at all."""
+    identity (only its URL without `identity`); with no `nats`, no NATS_* variable is set at all.
+    LOG_LEVEL only when `given`, with any other variable."""
     bus = {} if nats is None else nats.env("console") if identity else {"NATS_URL": nats.url}
-    outside = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
-    env = {**outside, **bus, "CHATOPS_ADMINS": admins, "CHATOPS_COMMAND_TIMEOUT": "20"}
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("NATS_") and k != "LOG_LEVEL"}
+    env = {**outside, **bus, "CHATOPS_ADMINS": admins, "CHATOPS_COMMAND_TIMEOUT": "20", **given}
     env["PYTHONPATH"] = str(ROOT)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -61,11 +66,19 @@ def nats_server(secure_nats: NatsServer) -> NatsServer:
     return secure_nats
 
 
-async def test_with_ops_stopped_the_console_says_ops_is_not_answering(nats_server):
-    code, _, err = await chatops(nats_server, "ask", "deployed", "version")
+async def test_with_ops_stopped_the_console_says_ops_is_not_answering(tmp_path, nats_server):
+    code, out, err = await chatops(nats_server, "ask", "deployed", "version", cwd=tmp_path)
     assert code == 1
-    assert "the Ops service is not answering" in err
+    # Only the reply, at a terminal: no log line saying it again before it.
+    assert err.startswith("`deployed version` failed: the Ops service is not answering."), err
+    assert not LOG_LINE.search(out + err), err
     assert "Traceback" not in err
+    # Logs go where LOG_LEVEL asks: at WARNING the failed command is a log line, then the reply.
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version", cwd=tmp_path, LOG_LEVEL="warning")
+    assert code == 1
+    [line] = LOG_LINE.findall(err)
+    assert line.startswith("WARNING console gateway.flow command.failed command=version.get"), err
+    assert "the Ops service is not answering" in err.split("\n", 1)[1]
 
 
 async def test_without_an_identity_the_console_says_what_to_set_instead_of_waiting(tmp_path, nats_server):
