@@ -62,6 +62,7 @@ class DeployerSettings(BusSettings):
     DEPLOYER_METRICS_LISTEN: HostPort = "127.0.0.1:9105"
     DEPLOYER_BACKEND_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
     CHATOPS_ADMINS: AdminList
-    # The roster `chatops access` writes: each identity's public nkey, so it knows who sent a command.
+    # The roster `chatops access` (or, on an operator-managed NATS, `chatops roster`) writes: each
+    # identity's public nkey, so it knows who sent a command.
     CHATOPS_IDENTITIES: Path | None = None
     OTEL_EXPORTER_OTLP_ENDPOINT: OptionalHttpUrl = ""
