@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from nats.aio.client import Client
 
 from chatops import actors, logs, redact
 from chatops.access.files import LOCAL_ROOT, AccessFiles
-from chatops.bus import BusUnreachable, Caller, connect
+from chatops.bus import BusUnreachable, Caller, CommandError, connect
 from chatops.settings import load_settings
-from chatops.stackstate import StackBus, recorded_bus, state_path
+from chatops.stackstate import BadRecord, StackBus, find_data_dir, recorded_bus, state_path
 from gateway.audit import record, refusal_event
 from gateway.commands import parse
 from gateway.flow import Answer, Confirm, Refuse, Run, bus_asker, decide, new_traceparent, run
@@ -19,6 +22,7 @@ from gateway.render.doc import Image
 from gateway.render.text import to_text
 from gateway.settings import ConsoleSettings
 
+log = logs.get_logger(__name__)
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
 # What `chatops up` (so `make demo`) records and writes, seen from the checkout it runs in: where its
 # bus is (and whether over TLS), the console's seed and, with --tls, the console's certificate.
@@ -26,9 +30,48 @@ LOCAL_STATE = state_path(LOCAL_ROOT)
 LOCAL_SEED = AccessFiles(LOCAL_ROOT, use_tls=False).seed("console")
 
 
-def console_settings() -> ConsoleSettings:
-    """The settings; what they leave out, from the local stack when one was started here."""
-    return beside_stack(load_settings(ConsoleSettings), recorded_bus(LOCAL_ROOT), LOCAL_ROOT)
+@dataclass(frozen=True)
+class LocalStack:
+    """The data dir of a `chatops up` found from here (`root`, e.g. `../.chatops`) and the bus its
+    state.json records: None when there is no record, or one that cannot be used (`problem` says why)."""
+
+    root: Path
+    bus: StackBus | None
+    problem: str = ""
+
+
+def local_stack(here: Path, home: Path | None) -> LocalStack | None:
+    """The local stack in `here` or the nearest folder above it that has one (not above `home`)."""
+    root = find_data_dir(here, home)
+    if root is None:
+        return None
+    try:
+        return LocalStack(root, recorded_bus(root))
+    except BadRecord as exc:
+        return LocalStack(root, None, f"{state_path(root)} {exc}")
+
+
+def _here() -> tuple[Path, Path | None]:
+    """Where the console runs and whose home that is (None when neither HOME nor the system says)."""
+    try:
+        home: Path | None = Path.home()
+    except RuntimeError:
+        home = None
+    return Path.cwd(), home
+
+
+def console_settings(stack: LocalStack | None) -> ConsoleSettings:
+    """The settings; what they leave out, from the local stack found from here, if any. A record that
+    cannot be used is said (it is then as if there were none)."""
+    settings = load_settings(ConsoleSettings)
+    if stack is None:
+        return settings
+    if stack.problem:
+        print(
+            f"chatops: {stack.problem}, so it is not used; `chatops up` writes it anew when it starts",
+            file=sys.stderr,
+        )
+    return beside_stack(settings, stack.bus, stack.root)
 
 
 def beside_stack(settings: ConsoleSettings, stack: StackBus | None, root: Path) -> ConsoleSettings:
@@ -61,21 +104,21 @@ def log_level(settings: ConsoleSettings) -> str:
     return settings.LOG_LEVEL if "LOG_LEVEL" in settings.model_fields_set else "ERROR"
 
 
-def unreachable(settings: ConsoleSettings, reason: str, stack: StackBus | None = None) -> str:
-    """Why the console could not ask, and what to do; `stack` is the local stack's record, if any."""
+def unreachable(settings: ConsoleSettings, reason: str, stack: LocalStack | None = None) -> str:
+    """Why the console could not ask, and what to do; `stack` is the local stack found, if any."""
     identity = settings.NATS_CREDS or settings.NATS_NKEY_SEED_FILE
     who = f"as {identity}" if identity else "with no identity (NATS_NKEY_SEED_FILE or NATS_CREDS)"
     if settings.NATS_TLS_CERT is not None:
         who += f" with the certificate {settings.NATS_TLS_CERT}"
     said = f"cannot reach the bus at {redact.urls(settings.NATS_URL)} {who}: {reason}\n"
-    if stack is not None and stack.nats_url == settings.NATS_URL:
+    if stack is not None and stack.bus is not None and stack.bus.nats_url == settings.NATS_URL:
         return said + (
-            f"That is the bus `chatops up` recorded in {LOCAL_STATE}; if that stack has stopped, start it "
-            "again (`make demo` or `chatops up`), or set NATS_URL for another bus."
+            f"That is the bus `chatops up` recorded in {state_path(stack.root)}; if that stack has "
+            "stopped, start it again (`make demo` or `chatops up`), or set NATS_URL for another bus."
         )
     return said + (
-        "Next to `make demo` (or `chatops up`, with --tls too), run it from the checkout: it reads where "
-        f"the bus is from {LOCAL_STATE} and connects as {LOCAL_SEED}. Elsewhere set NATS_URL, "
+        "Next to `make demo` (or `chatops up`, with --tls too), run it in the checkout or a folder in it: "
+        f"it reads where the bus is from {LOCAL_STATE} and connects as {LOCAL_SEED}. Elsewhere set NATS_URL, "
         "NATS_NKEY_SEED_FILE to the console's seed (or NATS_CREDS), and for a TLS bus NATS_TLS_CA, "
         "NATS_TLS_CERT and NATS_TLS_KEY."
     )
@@ -101,13 +144,21 @@ def ask_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """`chatops ask`: parse, check admins, send, print; the exit code says how it went."""
     args = ask_parser().parse_args(argv)
-    settings = console_settings()
+    stack = local_stack(*_here())
+    settings = console_settings(stack)
     logs.setup(log_level(settings), "console")
-    return asyncio.run(_ask(" ".join(args.text), args.user, args.channel, args.yes, settings, args.save_to))
+    text = " ".join(args.text)
+    return asyncio.run(_ask(text, args.user, args.channel, args.yes, settings, stack, args.save_to))
 
 
 async def _ask(
-    text: str, user: str, channel: str, yes: bool, settings: ConsoleSettings, save_to: Path = Path(".")
+    text: str,
+    user: str,
+    channel: str,
+    yes: bool,
+    settings: ConsoleSettings,
+    stack: LocalStack | None,
+    save_to: Path = Path("."),
 ) -> int:
     actor = actors.console(user)
     caller = Caller(
@@ -125,17 +176,11 @@ async def _ask(
     try:
         nc = await connect(settings, "console", reconnect=False)
     except BusUnreachable as exc:
-        print(unreachable(settings, str(exc), recorded_bus(LOCAL_ROOT)), file=sys.stderr)
+        print(unreachable(settings, str(exc), stack), file=sys.stderr)
         return FAILED
     try:
         if isinstance(step, Refuse):
-            await record(
-                nc,
-                refusal_event(step.request.command, step.request.message, caller, step.doc.title),
-                timeout=settings.CHATOPS_COMMAND_TIMEOUT,
-            )
-            print(to_text(step.doc), file=sys.stderr)
-            return REFUSED
+            return await _refuse(nc, step, caller, settings.CHATOPS_COMMAND_TIMEOUT)
         request = step.request if isinstance(step, Run | Confirm) else None
         assert request is not None
         answer = await run(request, caller, bus_asker(nc, settings.CHATOPS_COMMAND_TIMEOUT))
@@ -145,6 +190,17 @@ async def _ask(
     if answer.doc.image is not None:
         return _save(answer.doc.image, save_to)
     return OK if answer.outcome == "ok" else FAILED
+
+
+async def _refuse(nc: Client, step: Refuse, caller: Caller, timeout: float) -> int:
+    """Say no; ops records the refusal in the audit log, and when ops is down the refusal still stands."""
+    event = refusal_event(step.request.command, step.request.message, caller, step.doc.title)
+    try:
+        await record(nc, event, timeout=timeout)
+    except CommandError as exc:
+        log.warning("audit.refusal_not_recorded", error=exc.message, request_id=caller.request_id)
+    print(to_text(step.doc), file=sys.stderr)
+    return REFUSED
 
 
 def _print(answer: Answer) -> None:
@@ -180,6 +236,7 @@ def history_main(argv: list[str]) -> int:
     options = [*args.words, *(f"{k}={v}" for k, v in flags.items() if v)]
     if any(" " in o for o in options):
         p.error("option values cannot contain spaces")
-    settings = console_settings()
+    stack = local_stack(*_here())
+    settings = console_settings(stack)
     logs.setup(log_level(settings), "console")
-    return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings))
+    return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings, stack))

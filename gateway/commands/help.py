@@ -25,9 +25,9 @@ def markdown() -> str:
         "Mention the bot (`@chatops deployed version`) or send it a direct message. "
         "Commands marked *admins* need your Slack user id in `CHATOPS_ADMINS` and ask you to "
         'confirm with a button first. `chatops ask "…"` runs the same commands from a shell: next '
-        "to `make demo` or `chatops up` (with `--tls` or `--base-port` too), run it from the checkout: "
-        "it reads where the bus is from `.chatops/state.json` and connects as the local stack's "
-        "console identity (`.chatops/creds/console.nk`, with `--tls` also its certificate in "
+        "to `make demo` or `chatops up` (with `--tls` or `--base-port` too), run it in the checkout "
+        "or a folder in it: it reads where the bus is from `.chatops/state.json` and connects as the "
+        "local stack's console identity (`.chatops/creds/console.nk`, with `--tls` also its certificate in "
         "`.chatops/tls/`). Elsewhere set `NATS_URL`, give it an identity with `NATS_NKEY_SEED_FILE` "
         "or `NATS_CREDS`, and for a TLS bus `NATS_TLS_CA`, `NATS_TLS_CERT` and `NATS_TLS_KEY`; "
         "what you set always wins. In the demo (the offline Slack) you are an admin there too, as "

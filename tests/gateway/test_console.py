@@ -143,6 +143,50 @@ async def test_a_stack_recorded_here_that_stopped_is_named_in_the_error(tmp_path
     assert "Traceback" not in err
 
 
+async def test_run_from_a_folder_inside_the_checkout_the_console_finds_the_stack_above(tmp_path, nats_server):
+    # A record from before `tls` and `admins` were recorded: a plain bus, no admins.
+    checkout = stack_beside(tmp_path / "checkout", nats_server)
+    state_path(checkout / LOCAL_ROOT).write_text(json.dumps({"healthy": True, "nats_url": nats_server.url}))
+    deep = checkout / "gateway" / "slack"
+    deep.mkdir(parents=True)
+    code, _, err = await chatops(None, "ask", "deployed", "version", cwd=deep)
+    assert code == 1
+    assert "the Ops service is not answering" in err, err  # found the bus and the seed two folders up
+    code, _, err = await chatops(None, "ask", "--as", "mallory", "change sampling always", cwd=deep)
+    assert code == 3 and "Admins: nobody" in err, err  # no admins recorded: none
+
+
+async def test_a_folder_with_no_stack_here_or_above_gets_the_message_saying_where_to_run_it(
+    tmp_path, nats_server
+):
+    # A stack above the home does not count: the search stops at the home's parent.
+    stack_beside(tmp_path, nats_server)
+    home = tmp_path / "home" / "me"
+    elsewhere = home / "notes"
+    elsewhere.mkdir(parents=True)
+    code, _, err = await chatops(
+        nats_server, "ask", "deployed", "version", identity=False, cwd=elsewhere, HOME=str(home)
+    )
+    assert code == 1
+    assert "cannot reach the bus" in err and "Authorization Violation" in err  # not the seed above
+    assert (
+        "run it in the checkout or a folder in it: it reads where the bus is from .chatops/state.json" in err
+    )
+    assert "Traceback" not in err
+
+
+async def test_a_record_that_makes_no_sense_is_said_and_not_used(tmp_path, nats_server):
+    checkout = stack_beside(tmp_path / "checkout", nats_server)
+    record = {"nats_url": f"nats://127.0.0.1:{free_port()}", "tls": "yes"}
+    state_path(checkout / LOCAL_ROOT).write_text(json.dumps(record))
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version", cwd=checkout)
+    assert code == 1
+    said = "chatops: .chatops/state.json has tls as a string, not true or false, so it is not used"
+    assert err.startswith(said + "; `chatops up` writes it anew when it starts\n"), err
+    assert "the Ops service is not answering" in err  # on the bus given, as if there were no record
+    assert "Traceback" not in err
+
+
 def console_settings(**given: str) -> ConsoleSettings:
     return ConsoleSettings(**given)  # type: ignore[arg-type]
 
