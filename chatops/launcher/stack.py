@@ -167,13 +167,16 @@ def slack_page(opts: StackOptions) -> str:
     return opts.ports.url("slackemu", "/") if opts.slack is not None else ""
 
 
-async def _with_emulator(opts: StackOptions, slack: EmulatedSlack, out: Output) -> StackOptions:
-    """Every human of the offline Slack is an admin, for the gateway and ops alike, and so is whoever
-    started the demo, at this shell (`chatops ask`): it is a demo."""
+async def with_emulator(
+    opts: StackOptions, slack: EmulatedSlack, note: Callable[[str], None] = lambda line: None
+) -> StackOptions:
+    """`opts` once the offline Slack runs, for the parts started after it: its #oncall, and as admins
+    every human in it, for the gateway and ops alike, and whoever started the demo, at this shell
+    (`chatops ask`): it is a demo. `note` hears who they are."""
     ws = await read_workspace(opts.ports.url("slackemu"))
     people = ", ".join(f"{name} ({uid})" for uid, name in ws.humans) or "nobody (the emulator did not say)"
     you = actors.console(actors.shell_user())
-    out.note(f"admins in the offline Slack: {people}; at this shell: {you} (chatops ask)")
+    note(f"admins in the offline Slack: {people}; at this shell: {you} (chatops ask)")
     admins = (*(actors.slack(uid) for uid in ws.admins), you)
     return replace(opts, slack=replace(slack, oncall_channel=ws.oncall_channel), admins=admins)
 
@@ -199,7 +202,7 @@ async def _start_all(sup: Supervisor, opts: StackOptions, out: Output) -> StackO
             for change in await provision_bus(opts):
                 out.note(f"provisioned: {change}")
         if name == "slackemu" and opts.slack is not None:
-            opts = await _with_emulator(opts, opts.slack, out)
+            opts = await with_emulator(opts, opts.slack, out.note)
     return opts
 
 

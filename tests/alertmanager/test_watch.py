@@ -9,12 +9,13 @@ same way. One stack serves the whole module.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from chatops.launcher.configs import Tuning, write_configs
 from chatops.launcher.plan import plan
 from chatops.launcher.ports import Ports
 from chatops.launcher.spec import Component, EmulatedSlack, StackOptions
-from chatops.launcher.stack import find_binaries, workspace_of
+from chatops.launcher.stack import find_binaries, with_emulator
 from slackemu import webhooks
 from slackemu.client import EmulatorControl
 from tools.harness.alerts import push_alert
@@ -103,11 +104,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         for name in [c.name for c in plan(opts)]:
             local.start(name)
             if name == "slackemu":
-                with urllib.request.urlopen(ports.url("slackemu", "/control/state"), timeout=5) as resp:
-                    ws = workspace_of(json.loads(resp.read()))
-                local.opts = replace(
-                    local.opts, slack=replace(slack, oncall_channel=ws.oncall_channel), admins=ws.admins
-                )
+                # The launcher's own step: what the offline Slack says reaches the parts after it.
+                local.opts = asyncio.run(with_emulator(local.opts, slack))
 
         # Prometheus ran before the components did, so their "down" alerts may have fired and resolved
         # already; start from quiet: every component scraped and on the bus, only the Watchdog firing.
