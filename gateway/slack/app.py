@@ -17,18 +17,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
 
 from chatops import health, logs
 from gateway.settings import GatewaySettings
-from gateway.slack.client import CountingWebClient, Failed
+from gateway.slack.client import CountEventCalls, CountingWebClient, Failed
 from gateway.slack.events import ButtonClick, ChatMessage, button_click, chat_message
 
 log = logs.get_logger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def build_client(settings: GatewaySettings, failed: Failed = lambda method, error: None) -> AsyncWebClient:
+def build_client(settings: GatewaySettings, failed: Failed = lambda method, error: None) -> CountingWebClient:
     """The Web API client: SLACK_API_URL as base, 429s retried after Retry-After, 5xx retried.
 
     `failed(method, error)` hears of every call that still failed after those retries.
@@ -44,13 +43,14 @@ def build_client(settings: GatewaySettings, failed: Failed = lambda method, erro
 @contextlib.asynccontextmanager
 async def slack_client(
     settings: GatewaySettings, failed: Failed = lambda method, error: None
-) -> AsyncIterator[AsyncWebClient]:
+) -> AsyncIterator[CountingWebClient]:
     """`build_client`'s client over one aiohttp session, kept open until exit; made in the running loop.
 
     Without a session of its own slack_sdk opens one per call: a new connection (and TLS handshake) for
     every post and update. This one keeps its connections alive, so a burst of calls shares one or two.
     bolt's AsyncApp and its Socket Mode handler call through this client, or copies of it with the same
-    session. Close it only after everything that may call Slack has stopped.
+    session (each event's, counting too: see `build_app`). Close it only after everything that may call
+    Slack has stopped.
     """
     client = build_client(settings, failed)
     # The total timeout slack_sdk gives the sessions it makes itself (it passes none per request).
@@ -67,8 +67,9 @@ class _DropTokenNotice(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(settings: GatewaySettings, client: AsyncWebClient) -> AsyncApp:
-    """The bolt app; signatures are checked in HTTP mode (Socket Mode needs none)."""
+def build_app(settings: GatewaySettings, client: CountingWebClient) -> AsyncApp:
+    """The bolt app; signatures are checked in HTTP mode (Socket Mode needs none). The client bolt
+    makes for each event counts its failures where `client` does."""
     logging.getLogger("slack_bolt.AsyncApp").addFilter(_DropTokenNotice())
     secret = settings.SLACK_SIGNING_SECRET.get_secret_value()
     return AsyncApp(
@@ -76,6 +77,7 @@ def build_app(settings: GatewaySettings, client: AsyncWebClient) -> AsyncApp:
         signing_secret=secret or None,
         request_verification_enabled=not settings.socket_mode,
         name="chatops-gateway",
+        before_authorize=CountEventCalls(client),
     )
 
 
