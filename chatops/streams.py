@@ -62,7 +62,10 @@ class Limits:
     deploys_max_bytes: int = 256 << 20
     deadletter_max_age: float = 90 * DAY
     deadletter_max_bytes: int = 256 << 20
-    cards_max_bytes: int = 256 << 20  # kept as long as the alerts they are about (alerts_max_age)
+    # Card events are kept as long as the alerts they are about (0: alerts_max_age); ops appends the
+    # state of a card or a silence still open again before it would age out (ops/cardkeeper.py).
+    cards_max_age: float = 0.0
+    cards_max_bytes: int = 256 << 20
     duplicate_window: float = 2 * 3600.0
     replicas: int = 1
     # Each KV bucket's size and value caps: a flood of events or clicks cannot fill the disk. A full
@@ -128,7 +131,7 @@ def stream_configs(limits: Limits) -> list[StreamConfig]:
             CARDS_STREAM,
             "Acks of alert cards and every change of a silence; a card is their projection",
             CARDS_PREFIX,
-            limits.alerts_max_age,  # kept as long as the alerts they are about
+            limits.cards_max_age or limits.alerts_max_age,
             limits.cards_max_bytes,
         ),
         stream(

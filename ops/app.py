@@ -22,6 +22,7 @@ from ops.backends import alertmanager, jaeger, prometheus
 from ops.backends.http import HttpBackend
 from ops.backends.petstore import GrpcPetstore
 from ops.backends.traces import TraceBackend
+from ops.cardkeeper import CardKeeper
 from ops.cards import CardLog
 from ops.deadletters import DeadLetters
 from ops.deps import Deps
@@ -159,6 +160,9 @@ async def running(settings: OpsSettings, *, name: str = "ops") -> AsyncIterator[
         )
         service = await answering(nc, endpoints, stack)  # every subscription in place before we say we are up
         health.nc = nc
+        keeper = CardKeeper(js, cards)  # open cards keep their ack past CHATOPS_CARDS' age limit
+        keeper.start()
+        stack.push_async_callback(keeper.stop)
         if settings.SILENCE_WATCH_INTERVAL > 0:
             interval = settings.SILENCE_WATCH_INTERVAL
             watch = SilenceWatch(

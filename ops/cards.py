@@ -44,6 +44,16 @@ class Card:
         return [name] if name else []
 
 
+@dataclass(frozen=True)
+class Stored:
+    """The latest message on a card event subject, as the stream holds it."""
+
+    subject: str
+    data: bytes
+    seq: int
+    stored: float  # when the stream stored it, seconds since the epoch
+
+
 class CardLog:
     """Appends ack and silence events, reads their latest state, and finds cards."""
 
@@ -68,6 +78,29 @@ class CardLog:
         if event is not None:
             event.sequence = int(raw.seq or 0)
         return event
+
+    async def latest(self, subject: str) -> Stored | None:
+        """The latest message on `subject`, with when it was stored (None when there is none)."""
+        try:
+            raw = await self.js.get_last_msg(CARDS_STREAM, subject)
+        except NotFoundError:
+            return None
+        stored = raw.time.timestamp() if raw.time is not None else 0.0
+        return Stored(subject, raw.data or b"", int(raw.seq or 0), stored)
+
+    async def append_again(self, latest: Stored, data: bytes) -> bool:
+        """Append `data`, a copy of `latest` (ops/cardkeeper.py), if `latest` is still the latest on its
+        subject; False when another event, or another replica's copy, came first."""
+        headers = {H_MSG_ID: f"renew:{latest.subject}:{latest.seq}", EXPECT_LAST: str(latest.seq)}
+        try:
+            ack = await self.js.publish(
+                latest.subject, data, stream=CARDS_STREAM, timeout=self.timeout, headers=headers
+            )
+        except APIError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                return False
+            raise
+        return not ack.duplicate
 
     async def append_ack(self, event: AckEvent, after: int) -> int:
         """Append if the card's last ack event is still sequence `after` (0: none); Raced if not, or

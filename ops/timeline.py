@@ -194,7 +194,9 @@ async def timeline(js: JetStreamContext, since_ns: int, scope: Scope, limit: int
 
     Each log is in time order and each of its messages makes at least one entry, so the oldest `limit`
     entries come from the oldest `limit` messages of each log whose every message makes an entry: such
-    a log is read no further (commands and deploys always; alerts and acks when no alert is asked for).
+    a log is read no further (commands and deploys always; alerts when no alert is asked for). Card
+    events are read further: a silence's change may make no entry, nor may a copy of an ack or a
+    silence that ops appended again only to keep it past the stream's age limit (ops/cardkeeper.py).
     """
     listed = min(limit, SCAN)
     scoped = SCAN if scope.alert else listed
@@ -204,8 +206,8 @@ async def timeline(js: JetStreamContext, since_ns: int, scope: Scope, limit: int
 
     alerts, acks, silences, audit, deploys = await asyncio.gather(
         log_of(ALERTS_STREAM, f"{ALERTS_PREFIX}.>", scoped),
-        log_of(CARDS_STREAM, f"{CARDS_ACKS}.>", scoped),
-        log_of(CARDS_STREAM, f"{CARDS_SILENCES}.>", SCAN),  # a silence's change may make no entry
+        log_of(CARDS_STREAM, f"{CARDS_ACKS}.>", SCAN),
+        log_of(CARDS_STREAM, f"{CARDS_SILENCES}.>", SCAN),
         log_of(AUDIT_STREAM, f"{AUDIT_PREFIX}.>", listed),
         log_of(DEPLOYS_STREAM, f"{DEPLOYS_PREFIX}.>", listed),
     )
@@ -213,11 +215,11 @@ async def timeline(js: JetStreamContext, since_ns: int, scope: Scope, limit: int
     refs = sorted(set(cards.values()) | {e.ref for e in entries})
     for msg in acks.msgs:
         ack = _decode(msg, pb.AckEvent)
-        if ack is not None and (not scope.alert or ack.ref in refs):
+        if ack is not None and not ack.HasField("renewed_at") and (not scope.alert or ack.ref in refs):
             entries.append(ack_entry(ack))
     for msg in silences.msgs:
         silence = _decode(msg, pb.SilenceEvent)
-        if silence is not None and in_scope(silence, cards, scope):
+        if silence is not None and not silence.HasField("renewed_at") and in_scope(silence, cards, scope):
             entries.extend(silence_entries(silence, cards))
     for msg in audit.msgs:
         event = _decode(msg, audit_pb2.AuditEvent)
@@ -231,7 +233,7 @@ async def timeline(js: JetStreamContext, since_ns: int, scope: Scope, limit: int
     entries.sort(key=lambda e: e.time.ToNanoseconds())  # stable: one log's own order is kept
     # What was not read of a log read only as far as the limit is left out as well; a log that held
     # more than one search reads cuts the timeline short.
-    read_to = list(zip(logs, (scoped, scoped, SCAN, listed, listed), strict=True))
+    read_to = list(zip(logs, (scoped, SCAN, SCAN, listed, listed), strict=True))
     reply = pb.TimelineReply(
         entries=entries[:limit],
         omitted=max(0, len(entries) - limit) + sum(r.left for r, most in read_to if most < SCAN),

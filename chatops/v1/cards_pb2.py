@@ -26,33 +26,33 @@ from chatops.v1 import alerts_pb2 as chatops_dot_v1_dot_alerts__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63hatops/v1/cards.proto\x12\nchatops.v1\x1a\x17\x63hatops/v1/alerts.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x01\n\x08\x41\x63kEvent\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x11\n\tgroup_key\x18\x02 \x01(\t\x12\x0f\n\x07\x65pisode\x18\x03 \x01(\t\x12\r\n\x05\x61\x63ked\x18\x04 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x12\n\nalertnames\x18\t \x03(\t\x12\x10\n\x08sequence\x18\n \x01(\x04\"\xa6\x01\n\rSilencedAlert\x12\x13\n\x0b\x66ingerprint\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\talertname\x18\x03 \x01(\t\x12\r\n\x05muted\x18\x04 \x01(\x08\x12/\n\x0bresolved_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xae\x03\n\x0cSilenceEvent\x12\x12\n\nsilence_id\x18\x01 \x01(\t\x12%\n\x08matchers\x18\x02 \x03(\x0b\x32\x13.chatops.v1.Matcher\x12-\n\tstarts_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x05 \x01(\t\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\r\n\x05state\x18\x07 \x01(\t\x12*\n\x07\x63hanges\x18\x08 \x03(\x0e\x32\x19.chatops.v1.SilenceChange\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12\x12\n\nactor_name\x18\n \x01(\t\x12)\n\x06\x61lerts\x18\x0b \x03(\x0b\x32\x19.chatops.v1.SilencedAlert\x12\x10\n\x08observed\x18\x0c \x01(\x08\x12(\n\x04time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03url\x18\x0e \x01(\t\x12\x10\n\x08sequence\x18\x0f \x01(\x04\" \n\x0f\x41\x63kAlertRequest\x12\r\n\x05\x61lert\x18\x01 \x01(\t\"\xd6\x01\n\rAckAlertReply\x12\'\n\x07outcome\x18\x01 \x01(\x0e\x32\x16.chatops.v1.AckOutcome\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x11\n\tshort_ref\x18\x03 \x01(\t\x12\x12\n\nalertnames\x18\x04 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\n\n\x02ts\x18\t \x01(\t\"i\n\x0fTimelineRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61lert\x18\x02 \x01(\t\x12\x12\n\x05limit\x18\x03 \x01(\x05H\x00\x88\x01\x01\x42\x08\n\x06_limit\"\xa2\x01\n\rTimelineEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.chatops.v1.TimelineKind\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x12\n\nactor_name\x18\x04 \x01(\t\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x0b\n\x03ref\x18\x06 \x01(\t\"\xa7\x01\n\rTimelineReply\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.chatops.v1.TimelineEntry\x12\x0f\n\x07omitted\x18\x02 \x01(\r\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61lert\x18\x04 \x01(\t\x12\x0c\n\x04refs\x18\x05 \x03(\t\x12\x11\n\tcut_short\x18\x06 \x01(\x08*\xb8\x01\n\rSilenceChange\x12\x1e\n\x1aSILENCE_CHANGE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SILENCE_CHANGE_CREATED\x10\x01\x12\x1a\n\x16SILENCE_CHANGE_CHANGED\x10\x02\x12\x18\n\x14SILENCE_CHANGE_MUTED\x10\x03\x12\x1b\n\x17SILENCE_CHANGE_RESOLVED\x10\x04\x12\x18\n\x14SILENCE_CHANGE_ENDED\x10\x05*\xad\x01\n\nAckOutcome\x12\x1b\n\x17\x41\x43K_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x43K_OUTCOME_ACKED\x10\x01\x12\x1d\n\x19\x41\x43K_OUTCOME_ALREADY_ACKED\x10\x02\x12\x17\n\x13\x41\x43K_OUTCOME_UNACKED\x10\x03\x12\x19\n\x15\x41\x43K_OUTCOME_NOT_ACKED\x10\x04\x12\x18\n\x14\x41\x43K_OUTCOME_RESOLVED\x10\x05*\xad\x01\n\x0cTimelineKind\x12\x1d\n\x19TIMELINE_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13TIMELINE_KIND_ALERT\x10\x01\x12\x15\n\x11TIMELINE_KIND_ACK\x10\x02\x12\x19\n\x15TIMELINE_KIND_SILENCE\x10\x03\x12\x19\n\x15TIMELINE_KIND_COMMAND\x10\x04\x12\x18\n\x14TIMELINE_KIND_DEPLOY\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63hatops/v1/cards.proto\x12\nchatops.v1\x1a\x17\x63hatops/v1/alerts.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\x08\x41\x63kEvent\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x11\n\tgroup_key\x18\x02 \x01(\t\x12\x0f\n\x07\x65pisode\x18\x03 \x01(\t\x12\r\n\x05\x61\x63ked\x18\x04 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x12\n\nalertnames\x18\t \x03(\t\x12\x10\n\x08sequence\x18\n \x01(\x04\x12.\n\nrenewed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x01\n\rSilencedAlert\x12\x13\n\x0b\x66ingerprint\x18\x01 \x01(\t\x12-\n\tstarts_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\talertname\x18\x03 \x01(\t\x12\r\n\x05muted\x18\x04 \x01(\x08\x12/\n\x0bresolved_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xde\x03\n\x0cSilenceEvent\x12\x12\n\nsilence_id\x18\x01 \x01(\t\x12%\n\x08matchers\x18\x02 \x03(\x0b\x32\x13.chatops.v1.Matcher\x12-\n\tstarts_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x05 \x01(\t\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\r\n\x05state\x18\x07 \x01(\t\x12*\n\x07\x63hanges\x18\x08 \x03(\x0e\x32\x19.chatops.v1.SilenceChange\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12\x12\n\nactor_name\x18\n \x01(\t\x12)\n\x06\x61lerts\x18\x0b \x03(\x0b\x32\x19.chatops.v1.SilencedAlert\x12\x10\n\x08observed\x18\x0c \x01(\x08\x12(\n\x04time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03url\x18\x0e \x01(\t\x12\x10\n\x08sequence\x18\x0f \x01(\x04\x12.\n\nrenewed_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\" \n\x0f\x41\x63kAlertRequest\x12\r\n\x05\x61lert\x18\x01 \x01(\t\"\xd6\x01\n\rAckAlertReply\x12\'\n\x07outcome\x18\x01 \x01(\x0e\x32\x16.chatops.v1.AckOutcome\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x11\n\tshort_ref\x18\x03 \x01(\t\x12\x12\n\nalertnames\x18\x04 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\n\n\x02ts\x18\t \x01(\t\"i\n\x0fTimelineRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61lert\x18\x02 \x01(\t\x12\x12\n\x05limit\x18\x03 \x01(\x05H\x00\x88\x01\x01\x42\x08\n\x06_limit\"\xa2\x01\n\rTimelineEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.chatops.v1.TimelineKind\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x12\n\nactor_name\x18\x04 \x01(\t\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x0b\n\x03ref\x18\x06 \x01(\t\"\xa7\x01\n\rTimelineReply\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.chatops.v1.TimelineEntry\x12\x0f\n\x07omitted\x18\x02 \x01(\r\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61lert\x18\x04 \x01(\t\x12\x0c\n\x04refs\x18\x05 \x03(\t\x12\x11\n\tcut_short\x18\x06 \x01(\x08*\xb8\x01\n\rSilenceChange\x12\x1e\n\x1aSILENCE_CHANGE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SILENCE_CHANGE_CREATED\x10\x01\x12\x1a\n\x16SILENCE_CHANGE_CHANGED\x10\x02\x12\x18\n\x14SILENCE_CHANGE_MUTED\x10\x03\x12\x1b\n\x17SILENCE_CHANGE_RESOLVED\x10\x04\x12\x18\n\x14SILENCE_CHANGE_ENDED\x10\x05*\xad\x01\n\nAckOutcome\x12\x1b\n\x17\x41\x43K_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x43K_OUTCOME_ACKED\x10\x01\x12\x1d\n\x19\x41\x43K_OUTCOME_ALREADY_ACKED\x10\x02\x12\x17\n\x13\x41\x43K_OUTCOME_UNACKED\x10\x03\x12\x19\n\x15\x41\x43K_OUTCOME_NOT_ACKED\x10\x04\x12\x18\n\x14\x41\x43K_OUTCOME_RESOLVED\x10\x05*\xad\x01\n\x0cTimelineKind\x12\x1d\n\x19TIMELINE_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13TIMELINE_KIND_ALERT\x10\x01\x12\x15\n\x11TIMELINE_KIND_ACK\x10\x02\x12\x19\n\x15TIMELINE_KIND_SILENCE\x10\x03\x12\x19\n\x15TIMELINE_KIND_COMMAND\x10\x04\x12\x18\n\x14TIMELINE_KIND_DEPLOY\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chatops.v1.cards_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SILENCECHANGE']._serialized_start=1604
-  _globals['_SILENCECHANGE']._serialized_end=1788
-  _globals['_ACKOUTCOME']._serialized_start=1791
-  _globals['_ACKOUTCOME']._serialized_end=1964
-  _globals['_TIMELINEKIND']._serialized_start=1967
-  _globals['_TIMELINEKIND']._serialized_end=2140
+  _globals['_SILENCECHANGE']._serialized_start=1700
+  _globals['_SILENCECHANGE']._serialized_end=1884
+  _globals['_ACKOUTCOME']._serialized_start=1887
+  _globals['_ACKOUTCOME']._serialized_end=2060
+  _globals['_TIMELINEKIND']._serialized_start=2063
+  _globals['_TIMELINEKIND']._serialized_end=2236
   _globals['_ACKEVENT']._serialized_start=97
-  _globals['_ACKEVENT']._serialized_end=306
-  _globals['_SILENCEDALERT']._serialized_start=309
-  _globals['_SILENCEDALERT']._serialized_end=475
-  _globals['_SILENCEEVENT']._serialized_start=478
-  _globals['_SILENCEEVENT']._serialized_end=908
-  _globals['_ACKALERTREQUEST']._serialized_start=910
-  _globals['_ACKALERTREQUEST']._serialized_end=942
-  _globals['_ACKALERTREPLY']._serialized_start=945
-  _globals['_ACKALERTREPLY']._serialized_end=1159
-  _globals['_TIMELINEREQUEST']._serialized_start=1161
-  _globals['_TIMELINEREQUEST']._serialized_end=1266
-  _globals['_TIMELINEENTRY']._serialized_start=1269
-  _globals['_TIMELINEENTRY']._serialized_end=1431
-  _globals['_TIMELINEREPLY']._serialized_start=1434
-  _globals['_TIMELINEREPLY']._serialized_end=1601
+  _globals['_ACKEVENT']._serialized_end=354
+  _globals['_SILENCEDALERT']._serialized_start=357
+  _globals['_SILENCEDALERT']._serialized_end=523
+  _globals['_SILENCEEVENT']._serialized_start=526
+  _globals['_SILENCEEVENT']._serialized_end=1004
+  _globals['_ACKALERTREQUEST']._serialized_start=1006
+  _globals['_ACKALERTREQUEST']._serialized_end=1038
+  _globals['_ACKALERTREPLY']._serialized_start=1041
+  _globals['_ACKALERTREPLY']._serialized_end=1255
+  _globals['_TIMELINEREQUEST']._serialized_start=1257
+  _globals['_TIMELINEREQUEST']._serialized_end=1362
+  _globals['_TIMELINEENTRY']._serialized_start=1365
+  _globals['_TIMELINEENTRY']._serialized_end=1527
+  _globals['_TIMELINEREPLY']._serialized_start=1530
+  _globals['_TIMELINEREPLY']._serialized_end=1697
 # @@protoc_insertion_point(module_scope)

@@ -57,7 +57,7 @@ TIMELINE_KIND_COMMAND: TimelineKind
 TIMELINE_KIND_DEPLOY: TimelineKind
 
 class AckEvent(_message.Message):
-    __slots__ = ("ref", "group_key", "episode", "acked", "actor", "actor_name", "time", "request_id", "alertnames", "sequence")
+    __slots__ = ("ref", "group_key", "episode", "acked", "actor", "actor_name", "time", "request_id", "alertnames", "sequence", "renewed_at")
     REF_FIELD_NUMBER: _ClassVar[int]
     GROUP_KEY_FIELD_NUMBER: _ClassVar[int]
     EPISODE_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class AckEvent(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ALERTNAMES_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RENEWED_AT_FIELD_NUMBER: _ClassVar[int]
     ref: str
     group_key: str
     episode: str
@@ -78,7 +79,8 @@ class AckEvent(_message.Message):
     request_id: str
     alertnames: _containers.RepeatedScalarFieldContainer[str]
     sequence: int
-    def __init__(self, ref: _Optional[str] = ..., group_key: _Optional[str] = ..., episode: _Optional[str] = ..., acked: _Optional[bool] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., alertnames: _Optional[_Iterable[str]] = ..., sequence: _Optional[int] = ...) -> None: ...
+    renewed_at: _timestamp_pb2.Timestamp
+    def __init__(self, ref: _Optional[str] = ..., group_key: _Optional[str] = ..., episode: _Optional[str] = ..., acked: _Optional[bool] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., alertnames: _Optional[_Iterable[str]] = ..., sequence: _Optional[int] = ..., renewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SilencedAlert(_message.Message):
     __slots__ = ("fingerprint", "starts_at", "alertname", "muted", "resolved_at")
@@ -95,7 +97,7 @@ class SilencedAlert(_message.Message):
     def __init__(self, fingerprint: _Optional[str] = ..., starts_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alertname: _Optional[str] = ..., muted: _Optional[bool] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SilenceEvent(_message.Message):
-    __slots__ = ("silence_id", "matchers", "starts_at", "ends_at", "created_by", "comment", "state", "changes", "actor", "actor_name", "alerts", "observed", "time", "url", "sequence")
+    __slots__ = ("silence_id", "matchers", "starts_at", "ends_at", "created_by", "comment", "state", "changes", "actor", "actor_name", "alerts", "observed", "time", "url", "sequence", "renewed_at")
     SILENCE_ID_FIELD_NUMBER: _ClassVar[int]
     MATCHERS_FIELD_NUMBER: _ClassVar[int]
     STARTS_AT_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +113,7 @@ class SilenceEvent(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RENEWED_AT_FIELD_NUMBER: _ClassVar[int]
     silence_id: str
     matchers: _containers.RepeatedCompositeFieldContainer[_alerts_pb2.Matcher]
     starts_at: _timestamp_pb2.Timestamp
@@ -126,7 +129,8 @@ class SilenceEvent(_message.Message):
     time: _timestamp_pb2.Timestamp
     url: str
     sequence: int
-    def __init__(self, silence_id: _Optional[str] = ..., matchers: _Optional[_Iterable[_Union[_alerts_pb2.Matcher, _Mapping]]] = ..., starts_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., comment: _Optional[str] = ..., state: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[SilenceChange, str]]] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., alerts: _Optional[_Iterable[_Union[SilencedAlert, _Mapping]]] = ..., observed: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., url: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    renewed_at: _timestamp_pb2.Timestamp
+    def __init__(self, silence_id: _Optional[str] = ..., matchers: _Optional[_Iterable[_Union[_alerts_pb2.Matcher, _Mapping]]] = ..., starts_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., comment: _Optional[str] = ..., state: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[SilenceChange, str]]] = ..., actor: _Optional[str] = ..., actor_name: _Optional[str] = ..., alerts: _Optional[_Iterable[_Union[SilencedAlert, _Mapping]]] = ..., observed: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., url: _Optional[str] = ..., sequence: _Optional[int] = ..., renewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AckAlertRequest(_message.Message):
     __slots__ = ("alert",)
