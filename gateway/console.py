@@ -51,13 +51,18 @@ def local_stack(here: Path, home: Path | None) -> LocalStack | None:
         return LocalStack(root, None, f"{state_path(root)} {exc}")
 
 
-def _here() -> tuple[Path, Path | None]:
-    """Where the console runs and whose home that is (None when neither HOME nor the system says)."""
+def stack_here() -> LocalStack | None:
+    """`local_stack` from the folder the console runs in (none when that folder is gone), below the
+    user's home (anywhere when neither HOME nor the system says whose it is)."""
+    try:
+        here = Path.cwd()
+    except OSError:
+        return None
     try:
         home: Path | None = Path.home()
     except RuntimeError:
         home = None
-    return Path.cwd(), home
+    return local_stack(here, home)
 
 
 def console_settings(stack: LocalStack | None) -> ConsoleSettings:
@@ -144,7 +149,7 @@ def ask_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """`chatops ask`: parse, check admins, send, print; the exit code says how it went."""
     args = ask_parser().parse_args(argv)
-    stack = local_stack(*_here())
+    stack = stack_here()
     settings = console_settings(stack)
     logs.setup(log_level(settings), "console")
     text = " ".join(args.text)
@@ -236,7 +241,7 @@ def history_main(argv: list[str]) -> int:
     options = [*args.words, *(f"{k}={v}" for k, v in flags.items() if v)]
     if any(" " in o for o in options):
         p.error("option values cannot contain spaces")
-    stack = local_stack(*_here())
+    stack = stack_here()
     settings = console_settings(stack)
     logs.setup(log_level(settings), "console")
     return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings, stack))

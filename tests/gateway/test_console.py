@@ -36,20 +36,21 @@ async def chatops(
     admins: str = "",
     identity: bool = True,
     cwd: Path | None = None,
+    gone: bool = False,
     **given: str,
 ) -> tuple[int, str, str]:
     """Run `python -m chatops …` without blocking the loop that serves ops: on `nats` as the console
     identity (only its URL without `identity`); with no `nats`, no NATS_* variable is set at all.
-    LOG_LEVEL only when `given`, with any other variable."""
+    LOG_LEVEL only when `given`, with any other variable. `gone`: `cwd` is removed as it starts."""
     bus = {} if nats is None else nats.env("console") if identity else {"NATS_URL": nats.url}
     outside = {k: v for k, v in os.environ.items() if not k.startswith("NATS_") and k != "LOG_LEVEL"}
     env = {**outside, **bus, "CHATOPS_ADMINS": admins, "CHATOPS_COMMAND_TIMEOUT": "20", **given}
     env["PYTHONPATH"] = str(ROOT)
+    argv = (sys.executable, "-m", "chatops", *args)
+    if gone:
+        argv = ("sh", "-c", 'rmdir "$PWD" && exec "$@"', "sh", *argv)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatops",
-        *args,
+        *argv,
         env=env,
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
@@ -184,6 +185,15 @@ async def test_a_record_that_makes_no_sense_is_said_and_not_used(tmp_path, nats_
     said = "chatops: .chatops/state.json has tls as a string, not true or false, so it is not used"
     assert err.startswith(said + "; `chatops up` writes it anew when it starts\n"), err
     assert "the Ops service is not answering" in err  # on the bus given, as if there were no record
+    assert "Traceback" not in err
+
+
+async def test_run_in_a_folder_that_is_gone_the_console_still_asks(tmp_path, nats_server):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code, _, err = await chatops(nats_server, "ask", "deployed", "version", cwd=gone, gone=True)
+    assert not gone.exists()
+    assert code == 1 and "the Ops service is not answering" in err, err  # no stack to find: asked
     assert "Traceback" not in err
 
 
