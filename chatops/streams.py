@@ -41,6 +41,7 @@ from chatops.subjects import (
     KV_ALERT_MESSAGES,
     KV_CONFIRMATIONS,
     KV_DEPLOY_MESSAGES,
+    KV_JOURNAL,
     KV_LEASES,
     KV_SEEN_EVENTS,
 )
@@ -48,6 +49,7 @@ from chatops.subjects import (
 log = logs.get_logger(__name__)
 
 DAY = 24 * 3600.0
+JOURNAL_TTL = 3600.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
         bucket(KV_CONFIRMATIONS, "pending confirmations", DAY),
         bucket(KV_DEPLOY_MESSAGES, "deploy -> the chat messages that show its progress", 30 * DAY),
         bucket(KV_LEASES, "a job only one replica does at a time -> who does it, until when", DAY),
+        # An hour: a message no gateway answered that long (none ran) is let go of.
+        bucket(KV_JOURNAL, "chat messages taken by a gateway, until answered", JOURNAL_TTL),
     ]
 
 

@@ -41,6 +41,7 @@ KV_CONFIRMATIONS = "chatops_confirmations"  # pending confirmation id -> command
 KV_DEPLOY_LOCKS = "chatops_deploy_locks"  # service -> who deploys it now (expires with its holder)
 KV_DEPLOY_MESSAGES = "chatops_deploy_messages"  # deploy / request id -> the chat messages showing it
 KV_LEASES = "chatops_leases"  # a job only one replica does at a time -> who does it, until when
+KV_JOURNAL = "chatops_journal"  # chat message dedupe key -> the message a gateway holds, until answered
 
 # Durable consumer that delivers alerts to chat.
 ALERTS_DELIVERY_DURABLE = "chatops-gateway-alerts"

@@ -26,6 +26,7 @@ from chatops.subjects import (
     KV_ALERT_MESSAGES,
     KV_CONFIRMATIONS,
     KV_DEPLOY_MESSAGES,
+    KV_JOURNAL,
     KV_LEASES,
     KV_SEEN_EVENTS,
 )
@@ -45,7 +46,9 @@ from gateway.alerts.store import MessageStore
 from gateway.confirmations import Confirmations
 from gateway.deploy_delivery import DeployDelivery, remember_thread
 from gateway.flow import bus_asker
+from gateway.journal import Journal
 from gateway.metrics import GatewayMetrics
+from gateway.recovery import Recovery
 from gateway.seen import SeenEvents
 from gateway.settings import GatewaySettings
 from gateway.slack.admission import admission
@@ -57,7 +60,7 @@ from gateway.slack.pacing import Pacer, Priority
 
 log = logs.get_logger(__name__)
 # The gateway's own state.
-BUCKETS = (KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES, KV_LEASES)
+BUCKETS = (KV_SEEN_EVENTS, KV_JOURNAL, KV_CONFIRMATIONS, KV_ALERT_MESSAGES, KV_DEPLOY_MESSAGES, KV_LEASES)
 # Seconds beyond the command timeout a stopping gateway gives the commands it has to answer them.
 DRAIN_MARGIN = 2.0
 NOTES_LEASE = "gateway.card-notes"  # the one replica that posts re-announcements and silence notes
@@ -138,6 +141,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
         allowed = admission(
             settings.SLACK_ALLOWED_TEAMS, await own_workspace(client), settings.SLACK_ALLOWED_CHANNELS
         )
+        journal = Journal(js, await js.key_value(KV_JOURNAL), process_id())
         gateway = SlackGateway(
             admission=allowed,
             chat=chat,
@@ -149,6 +153,8 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             confirm_ttl=settings.CHATOPS_CONFIRM_TTL,
             metrics=metrics,
             follow=follow,
+            journal=journal,
+            renew_every=settings.CHATOPS_RECOVER_AFTER / 4,
         )
         # Deploy steps reach the asker's thread always, and the on-call channel when there is one.
         deploys = DeployDelivery(
@@ -203,10 +209,23 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             watch.start()
             stack.push_async_callback(watch.stop)
         inflight = InFlight()
-        register(app, gateway.on_message, clicks, inflight)
+        register(app, gateway.on_message, clicks, inflight, taker=gateway)
+        # Messages taken by a gateway that died are answered by one that runs: this one sweeps the
+        # journal at start and every quarter of CHATOPS_RECOVER_AFTER.
+        recovery = Recovery(
+            journal,
+            gateway.recover,
+            gateway.give_up,
+            metrics,
+            stale_after=settings.CHATOPS_RECOVER_AFTER,
+            interval=settings.CHATOPS_RECOVER_AFTER / 4,
+        )
+        recovery.start()
         # On the way out Slack is let go of first (no new events), then what it already handed over
         # is finished (a rolling restart loses no command), and only then the rest stops.
-        stack.push_async_callback(inflight.drain, settings.CHATOPS_COMMAND_TIMEOUT + DRAIN_MARGIN)
+        drain = settings.CHATOPS_COMMAND_TIMEOUT + DRAIN_MARGIN
+        stack.push_async_callback(inflight.drain, drain)
+        stack.push_async_callback(recovery.stop, drain)  # no sweep after Slack is let go of
         await stack.enter_async_context(serving(app, settings))
         log.info(
             "gateway.ready",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
@@ -19,6 +20,12 @@ REQUIRED = (
 )  # without them a Confirm could not run the right thing for the right person
 
 
+def confirmation_id(dedupe_key: str) -> str:
+    """The confirmation id of a chat message: the same for the gateway that took it and for one that
+    takes it over after that one stopped, so that one message never has two questions that can run."""
+    return hashlib.sha256(f"confirm:{dedupe_key}".encode()).hexdigest()[:32]
+
+
 def expired(pending: PendingConfirmation, now: float | None = None) -> bool:
     """True once the question's time is up."""
     return (time.time() if now is None else now) >= pending.expires_at.ToNanoseconds() / 1e9
@@ -33,10 +40,12 @@ def pending_for(
     thread_ts: str,
     ttl: float,
     now: float | None = None,
+    pending_id: str = "",
 ) -> PendingConfirmation:
-    """A new PendingConfirmation for `req`, expiring `ttl` seconds after `now` (the current time)."""
+    """A new PendingConfirmation for `req`, expiring `ttl` seconds after `now` (the current time);
+    its id is `pending_id` (see `confirmation_id`), else a random one."""
     pending = PendingConfirmation(
-        id=uuid.uuid4().hex,
+        id=pending_id or uuid.uuid4().hex,
         command=req.command.name,
         request=req.message.SerializeToString(),
         text=req.text,
@@ -70,6 +79,14 @@ class Confirmations:
             return None
         pending = codec.decode_record(entry.value, PendingConfirmation, key=pending_id, required=REQUIRED)
         return None if pending is None else (pending, entry.revision or 0)
+
+    async def known(self, pending_id: str) -> bool:
+        """True when a confirmation with this id was saved (pending, or handled since)."""
+        try:
+            await self._kv.get(pending_id)
+        except (KeyNotFoundError, KeyDeletedError):
+            return False
+        return True
 
     async def take(self, pending_id: str, revision: int) -> bool:
         """Mark it handled; False when another click or replica took it first."""

@@ -95,6 +95,18 @@ class GatewayMetrics:
         self.duplicates = Counter(
             "chatops_gateway_duplicate_events", "Slack events skipped as already answered", registry=reg
         )
+        self.recovered = Counter(
+            "chatops_gateway_recovered_messages",
+            "Chat messages taken over from a gateway that stopped before answering them, by outcome: "
+            "answered, failed (left to the next sweep), given_up",
+            ["outcome"],
+            registry=reg,
+        )
+        self.journal_errors = Counter(
+            "chatops_gateway_journal_errors",
+            "Chat messages answered without a journal entry, as the journal bucket could not be written",
+            registry=reg,
+        )
         self.clicks = Counter(
             "chatops_gateway_button_clicks", "Confirm/Cancel clicks, by result", ["result"], registry=reg
         )

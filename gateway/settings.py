@@ -26,6 +26,9 @@ class GatewaySettings(BusSettings):
     SLACK_ALLOWED_CHANNELS: CsvList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)
     CHATOPS_CONFIRM_TTL: float = Field(default=300.0, gt=0, le=3600)
+    # A chat message whose gateway has not said it is still answering it for this many seconds (the
+    # gateway died) is answered by another replica; a gateway says so every quarter of this.
+    CHATOPS_RECOVER_AFTER: float = Field(default=30.0, ge=1, le=600)
     # How long an alert handed to a gateway that died waits before another delivery takes it.
     ALERTS_ACK_WAIT: float = Field(default=30.0, ge=5, le=600)
     # A notification not delivered this many seconds after it was stored goes to CHATOPS_DEADLETTER.

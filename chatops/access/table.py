@@ -37,6 +37,7 @@ from chatops.subjects import (
     KV_CONFIRMATIONS,
     KV_DEPLOY_LOCKS,
     KV_DEPLOY_MESSAGES,
+    KV_JOURNAL,
     KV_LEASES,
     KV_SEEN_EVENTS,
     REFUSED_CHAT,
@@ -168,7 +169,14 @@ IDENTITIES: tuple[Identity, ...] = (
         appends=(DEADLETTER_STREAM,),  # the alert notifications delivery gives up on
         # Alert cards are a projection of acks, silences, the cards' records and recent deploys.
         reads=(CARDS_STREAM, DEPLOYS_STREAM, streams.kv_stream(KV_ALERT_MESSAGES)),
-        buckets=(KV_ALERT_MESSAGES, KV_SEEN_EVENTS, KV_CONFIRMATIONS, KV_DEPLOY_MESSAGES, KV_LEASES),
+        buckets=(
+            KV_ALERT_MESSAGES,
+            KV_SEEN_EVENTS,
+            KV_JOURNAL,
+            KV_CONFIRMATIONS,
+            KV_DEPLOY_MESSAGES,
+            KV_LEASES,
+        ),
         # A message from a workspace or channel it does not serve that is not a command has no command
         # for ops to refuse: the gateway records that refusal itself, on this one subject.
         appends_on=(audit_subject(REFUSED_CHAT),),

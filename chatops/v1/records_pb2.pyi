@@ -125,3 +125,35 @@ class LeaseRecord(_message.Message):
     owner: str
     until: _timestamp_pb2.Timestamp
     def __init__(self, owner: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class JournalEntry(_message.Message):
+    __slots__ = ("dedupe_key", "channel", "ts", "thread_ts", "user", "text", "direct", "origin", "accepted_at", "holder", "held_at", "done", "takeovers", "claim")
+    DEDUPE_KEY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TS_FIELD_NUMBER: _ClassVar[int]
+    THREAD_TS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    DIRECT_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    HELD_AT_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TAKEOVERS_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
+    dedupe_key: str
+    channel: str
+    ts: str
+    thread_ts: str
+    user: str
+    text: str
+    direct: bool
+    origin: _containers.RepeatedScalarFieldContainer[str]
+    accepted_at: _timestamp_pb2.Timestamp
+    holder: str
+    held_at: _timestamp_pb2.Timestamp
+    done: bool
+    takeovers: int
+    claim: str
+    def __init__(self, dedupe_key: _Optional[str] = ..., channel: _Optional[str] = ..., ts: _Optional[str] = ..., thread_ts: _Optional[str] = ..., user: _Optional[str] = ..., text: _Optional[str] = ..., direct: _Optional[bool] = ..., origin: _Optional[_Iterable[str]] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., holder: _Optional[str] = ..., held_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., done: _Optional[bool] = ..., takeovers: _Optional[int] = ..., claim: _Optional[str] = ...) -> None: ...

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 
 from chatops import health, logs
+from gateway.journal import Accepted
 from gateway.settings import GatewaySettings
 from gateway.slack.client import CountEventCalls, CountingWebClient, Failed
 from gateway.slack.events import ButtonClick, ChatMessage, button_click, chat_message
@@ -82,6 +83,15 @@ def build_app(settings: GatewaySettings, client: CountingWebClient) -> AsyncApp:
 
 
 ClickHandler = Callable[[ButtonClick], Awaitable[None]]
+ACCEPTED = "chatops_accepted"  # where the journaling middleware leaves its Accepted for the listener
+
+
+class Taker(Protocol):
+    """Takes a message before Slack has its ack (`accept`), and answers it after (`handle`)."""
+
+    async def accept(self, msg: ChatMessage) -> Accepted: ...
+
+    async def handle(self, msg: ChatMessage, accepted: Accepted) -> None: ...
 
 
 class InFlight:
@@ -119,21 +129,41 @@ def register(
     on_message: Callable[[ChatMessage], Awaitable[None]],
     clicks: Mapping[str, ClickHandler],
     inflight: InFlight | None = None,
+    taker: Taker | None = None,
 ) -> None:
     """app_mention and message.im go to `on_message`; a click on a button goes to `clicks[action_id]`.
 
     Payloads are translated here, once (gateway.slack.events); the handlers see only the gateway's own
     values, and one crashing never takes the gateway down. `inflight` counts the handlers under way.
+    With a `taker`, a message goes to `taker.accept` in a global middleware, which bolt runs to its end
+    before it acknowledges the event (Socket Mode sends the ack, and HTTP mode answers the POST, once
+    dispatch returns; the listener runs after), and then to `taker.handle` instead of `on_message`.
     """
     under_way = inflight or InFlight()
+
+    async def journaling(
+        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        msg = chat_message(body, context.bot_user_id or "") if taker is not None else None
+        if msg is not None and taker is not None:
+            try:
+                context[ACCEPTED] = await taker.accept(msg)
+            except Exception:  # answered still: only not recoverable should this process die
+                log.exception("slack.accept_failed", channel=msg.channel, user=msg.user)
+                context[ACCEPTED] = Accepted(first=True)
+        await next()
 
     async def on_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
         msg = chat_message(body, context.bot_user_id or "")
         if msg is None:
             return
+        accepted = context.get(ACCEPTED)
         try:
             async with under_way.held():
-                await on_message(msg)
+                if taker is not None and isinstance(accepted, Accepted):
+                    await taker.handle(msg, accepted)
+                else:
+                    await on_message(msg)
         except Exception:
             log.exception("slack.message_crashed", channel=msg.channel, user=msg.user)
 
@@ -152,6 +182,8 @@ def register(
                 "slack.click_crashed", action=click.action_id, channel=click.channel, user=click.user
             )
 
+    if taker is not None:
+        app.middleware(journaling)
     app.event("app_mention")(on_event)
     app.event("message")(on_event)
     for action_id in clicks:

@@ -15,10 +15,11 @@ from chatops.v1.records_pb2 import PendingConfirmation
 from gateway.audit import AuditSink, origin_refusal_event, refusal_event
 from gateway.commands import Request, parse
 from gateway.commands.table import BY_COMMAND
-from gateway.confirmations import Confirmations, expired, pending_for
+from gateway.confirmations import Confirmations, confirmation_id, expired, pending_for
 from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
+from gateway.journal import Accepted, Journal, JournalError, Ticket, message_of
 from gateway.metrics import GatewayMetrics
-from gateway.render.doc import Doc, Mention, Para
+from gateway.render.doc import Doc, Mention, Note, Para
 from gateway.render.notes import confirm_doc
 from gateway.render.slack import mrkdwn, to_file, to_slack, to_upload
 from gateway.render.text import to_text
@@ -33,6 +34,11 @@ log = logs.get_logger(__name__)
 # progress events will update (deploys), under "Confirmed by <who>: <command>".
 ThreadNotes = Callable[[str, str, str, str, str], Awaitable[None]]
 SLOW_REACTION = "hourglass_flowing_sand"
+# Under an answer to a message taken over from a gateway that stopped: it may have answered already.
+RECOVERED = (
+    "Answered after a gateway restart: the gateway that took this message stopped before it was done. "
+    "If an answer is above already, this one repeats it."
+)
 
 
 class SlackGateway:
@@ -53,19 +59,58 @@ class SlackGateway:
         admission: Admission | None = None,
         follow: ThreadNotes | None = None,
         clock: Callable[[], float] = time.time,
+        journal: Journal | None = None,
+        renew_every: float = 5.0,
     ) -> None:
         self.chat, self.ask, self.seen, self.confirmations = chat, ask, seen, confirmations
         self.audit, self.admins, self.confirm_ttl = audit, admins, confirm_ttl
         self.metrics, self.slow_after, self.follow = metrics, slow_after, follow
         self.admission = admission  # None: every workspace and channel (tests that need no policy)
         self.clock = clock  # when a confirmation expires (tests move it instead of waiting)
+        # None: no journal (tests of the rest); a message is then lost should the process die.
+        self.journal, self.renew_every = journal, renew_every
 
     async def on_message(self, msg: ChatMessage) -> None:
         """Handle one message addressed to the bot; a duplicate delivery is dropped."""
+        await self.handle(msg, await self.accept(msg))
+
+    async def accept(self, msg: ChatMessage) -> Accepted:
+        """Take the message from Slack: journal it, then claim it (bolt runs this before it acks).
+
+        The journal's create-only entry answers a Slack retry or a copy on another replica once, and
+        lets another replica answer it should this process die; the claim in KV_chatops_seen_events
+        keeps a day's memory of it (and is what a gateway of an older version looks at).
+        """
+        ticket = None
+        if self.journal is not None:
+            try:
+                ticket = await self.journal.open(msg)
+                if ticket is None:
+                    return Accepted(first=False)
+            except JournalError as exc:  # answered still, only not recoverable should this process die
+                self.metrics.journal_errors.inc()
+                log.warning("journal.unavailable", key=msg.dedupe_key, error=str(exc))
         if not await self.seen.first(msg.dedupe_key):
+            if ticket is not None and self.journal is not None:
+                with contextlib.suppress(Exception):  # another gateway answers it; the entry expires
+                    await self.journal.close(ticket)
+            return Accepted(first=False)
+        return Accepted(first=True, ticket=ticket)
+
+    async def handle(self, msg: ChatMessage, accepted: Accepted) -> None:
+        """Answer a message `accept` took; a duplicate is dropped. Its journal entry is renewed while
+        this runs and marked done at the end."""
+        if not accepted.first:
             self.metrics.duplicates.inc()
             log.info("slack.duplicate", key=msg.dedupe_key)
             return
+        if self.journal is None:
+            await self._handle(msg)
+            return
+        async with self.journal.held(accepted.ticket, self.renew_every):
+            await self._handle(msg)
+
+    async def _handle(self, msg: ChatMessage, note: Note | None = None) -> None:
         why = self.admission.refusal(msg.origin, msg.channel, msg.direct) if self.admission else ""
         if why:
             await self._refuse_origin(msg, why)
@@ -74,7 +119,7 @@ class SlackGateway:
         caller = await person(self.chat, msg.user, msg.channel)
         step = decide(parse(msg.text), caller.actor, self.admins)
         try:
-            name, outcome = await self._act(step, caller, msg)
+            name, outcome = await self._act(step, caller, msg, note)
         except Exception:
             # Say so in the thread rather than leave the user waiting; the log has the traceback.
             name, outcome = "", "crashed"
@@ -114,10 +159,10 @@ class SlackGateway:
         )
         await self.chat.post(msg.channel, to_slack(Doc(why, ok=False)), msg.thread_ts)
 
-    async def _act(self, step: Step, caller: Caller, msg: ChatMessage) -> tuple[str, str]:
-        """Carry out the step; returns (command, outcome) for the metrics."""
+    async def _act(self, step: Step, caller: Caller, msg: ChatMessage, note: Note | None) -> tuple[str, str]:
+        """Carry out the step; returns (command, outcome) for the metrics. `note` goes under the reply."""
         if isinstance(step, Answer):
-            await self.chat.post(msg.channel, to_slack(step.doc), msg.thread_ts)
+            await self.chat.post(msg.channel, to_slack(noted(step.doc, note)), msg.thread_ts)
             return step.outcome, step.outcome
         if isinstance(step, Refuse):
             try:
@@ -126,13 +171,16 @@ class SlackGateway:
                 )
             except Exception:  # the refusal still stands, and is said, when the audit log is down
                 log.exception("audit.refusal_not_recorded", request_id=caller.request_id)
-            await self.chat.post(msg.channel, to_slack(step.doc), msg.thread_ts)
+            await self.chat.post(msg.channel, to_slack(noted(step.doc, note)), msg.thread_ts)
             return step.request.command.name, "refused"
         if isinstance(step, Confirm):
-            await self._ask_to_confirm(step.request, caller, msg)
+            if note is None:
+                await self._ask_to_confirm(step.request, caller, msg)
+            else:
+                await self._ask_again(step.request, caller, msg, note)
             return step.request.command.name, "confirm"
         answer = await self._run_noting_slowness(step.request, caller, msg)
-        await self._say(msg, answer.doc, caller)
+        await self._say(msg, noted(answer.doc, note), caller)
         return step.request.command.name, answer.outcome
 
     async def _say(self, msg: ChatMessage, doc: Doc, caller: Caller) -> None:
@@ -175,8 +223,15 @@ class SlackGateway:
             await self.chat.react(msg.channel, msg.ts, SLOW_REACTION)
         return await task
 
-    async def _ask_to_confirm(self, req: Request, caller: Caller, msg: ChatMessage) -> None:
-        pending = pending_for(
+    async def _ask_to_confirm(
+        self,
+        req: Request,
+        caller: Caller,
+        msg: ChatMessage,
+        note: Note | None = None,
+        saved: PendingConfirmation | None = None,
+    ) -> None:
+        pending = saved or pending_for(
             req,
             actor=caller.actor,
             actor_name=caller.actor_name,
@@ -184,12 +239,46 @@ class SlackGateway:
             thread_ts=msg.thread_ts,
             ttl=self.confirm_ttl,
             now=self.clock(),
+            pending_id=confirmation_id(msg.dedupe_key),
         )
-        await self.confirmations.save(pending)
-        posted = await self.chat.post(
-            msg.channel, confirm_message(confirm_doc(req, self.confirm_ttl), pending.id), msg.thread_ts
-        )
+        if saved is None:
+            await self.confirmations.save(pending)
+        doc = noted(confirm_doc(req, self.confirm_ttl), note)
+        posted = await self.chat.post(msg.channel, confirm_message(doc, pending.id), msg.thread_ts)
         await self.confirmations.attach_message(pending, posted.ts)
+
+    async def _ask_again(self, req: Request, caller: Caller, msg: ChatMessage, note: Note) -> None:
+        """A change taken over from a gateway that stopped: its question, once. Its id is the message's,
+        so a question the first gateway posted already is the one that stands (a click on it runs the
+        change, once) and is not asked a second time; nothing runs without a click."""
+        pending_id = confirmation_id(msg.dedupe_key)
+        found = await self.confirmations.get(pending_id)
+        if found is None and await self.confirmations.known(pending_id):
+            doc = Doc(f"`{req.text}` was confirmed or cancelled already (see above).", footer=(note,))
+            await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+        elif found is not None and found[0].message_ts:
+            doc = Doc(f"`{req.text}` waits for your Confirm or Cancel above.", footer=(note,))
+            await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+        else:  # never asked, or saved and then not posted (or posted, not attached: asked again)
+            await self._ask_to_confirm(req, caller, msg, note, found[0] if found is not None else None)
+
+    async def recover(self, ticket: Ticket) -> str:
+        """Answer a message taken over from a gateway that stopped, with a note saying so."""
+        msg = message_of(ticket.entry)
+        assert self.journal is not None
+        async with self.journal.held(ticket, self.renew_every):
+            await self._handle(msg, Note(RECOVERED))
+        return "answered"
+
+    async def give_up(self, ticket: Ticket) -> None:
+        """Say in the thread that the message will not be answered (gateways stopped on it)."""
+        msg = message_of(ticket.entry)
+        doc = Doc(
+            "Sorry, I could not answer this: the gateway stopped every time it tried.",
+            (Para(f"`{msg.text}` was not run; send it again if it is still needed."),),
+            ok=False,
+        )
+        await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
 
     async def on_click(self, click: ButtonClick) -> None:
         """Confirm runs the change (only for the user who asked); Cancel or expiry drops it."""
@@ -281,3 +370,8 @@ def _caller_of(pending: PendingConfirmation) -> Caller:
         source="slack",
         traceparent=new_traceparent(),
     )
+
+
+def noted(doc: Doc, note: Note | None) -> Doc:
+    """The doc with `note` under it, if any."""
+    return doc if note is None else replace(doc, footer=(*doc.footer, note))

@@ -11,10 +11,14 @@ import pytest
 from nats.aio.client import Client
 
 from chatops.access.roster import main as roster_main
-from chatops.bus import connect
+from chatops.bus import connect, jetstream
 from chatops.identity import Roster
 from chatops.settings import BusSettings
+from chatops.streams import provision
+from chatops.subjects import KV_JOURNAL
 from chatops.v1 import audit_pb2, sampling_pb2
+from gateway.journal import Journal
+from gateway.slack.events import ChatMessage
 from ops.app import running as ops_running
 from ops.settings import OpsSettings
 from tests.ops.conftest import ask, error_of, reply_of
@@ -131,3 +135,23 @@ async def test_ops_names_a_creds_user_from_the_roster_and_refuses_one_it_does_no
         ("sampling.get", "nats:unknown", "", ADMIN, 0),
         ("sampling.set", "nats:tools", "tools", ADMIN, 403),
     ]
+
+
+async def test_the_gateway_keeps_its_journal_on_an_operator_managed_bus(
+    bus: AccessNats, clients: dict[str, Client]
+) -> None:
+    provisioner = await connect(bus.settings("provisioner"), "provisioner", reconnect=False)
+    try:
+        await provision(jetstream(provisioner, bus.settings("provisioner")))
+    finally:
+        await provisioner.close()
+    js = jetstream(clients["gateway"], bus.settings("gateway"))
+    journal = Journal(js, await js.key_value(KV_JOURNAL), "gw-1", clock=lambda: 0.0)
+    ticket = await journal.open(
+        ChatMessage("Ev0JWT", "U1", "C1", "show sampling", "1.1", "1.1", direct=False)
+    )
+    assert ticket is not None and await journal.renew(ticket)
+    [found] = [f for f in await journal.scan(0, 50) if f.key == "Ev0JWT"]
+    taken = await Journal(js, journal.kv, "gw-2").take(found)
+    assert taken is not None
+    await journal.close(taken)

@@ -19,7 +19,9 @@ from chatops.access.table import IDENTITIES
 from chatops.bus import connect_options, settle
 from chatops.identity import Roster, request_info
 from chatops.streams import names
-from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, AUDIT_STREAM, KV_SEEN_EVENTS
+from chatops.subjects import ALERTS_DELIVERY_DURABLE, ALERTS_STREAM, AUDIT_STREAM, KV_JOURNAL, KV_SEEN_EVENTS
+from gateway.journal import Journal
+from gateway.slack.events import ChatMessage
 from tools.harness.servers import NatsServer
 from tools.harness.wait import eventually
 
@@ -54,6 +56,7 @@ PUBLISH: dict[str, frozenset[str]] = {
     # tools may send it, but the bus hands it to ops' refusal subject (see the test below).
     "chatops.cmd.sampling.set": frozenset({"gateway", "console", "tools"}),
     f"$KV.{KV_SEEN_EVENTS}.someone": frozenset({"gateway"}),
+    f"$KV.{KV_JOURNAL}.someone": frozenset({"gateway"}),
     "_INBOX.gateway.forged-reply": frozenset(),
     "$SRV.INFO.chatops-ops": frozenset({"tools"}),
     f"$JS.API.CONSUMER.MSG.NEXT.{ALERTS_STREAM}.{ALERTS_DELIVERY_DURABLE}": frozenset({"gateway"}),
@@ -272,6 +275,22 @@ async def test_nobody_can_purge_or_delete_the_audit_log(clients) -> None:
     assert info.config.deny_purge and info.config.deny_delete
     with pytest.raises(NatsError, match="deny"):
         await admin.update_stream(replace(info.config, deny_purge=False))
+
+
+async def test_the_gateway_keeps_its_journal_and_sweeps_it(clients) -> None:
+    js = clients["gateway"].nc.jetstream()
+    journal = Journal(js, await js.key_value(KV_JOURNAL), "gw-1", clock=lambda: 0.0)
+    msg = ChatMessage("Ev0PERMS", "U1", "C1", "show sampling", "1.1", "1.1", direct=False)
+    ticket = await journal.open(msg)
+    assert ticket is not None and await journal.renew(ticket)
+    [found] = [f for f in await journal.scan(0, 50) if f.key == "Ev0PERMS"]
+    assert found.entry is not None and journal.stale(found.entry, 0.0)
+    taken = await Journal(js, journal.kv, "gw-2").take(found)
+    assert taken is not None and taken.entry.holder == "gw-2"
+    await journal.close(taken)
+    # Nobody else reads or writes it.
+    with pytest.raises((NatsError, TimeoutError)):
+        await clients["tools"].nc.jetstream(timeout=1).get_msg(f"KV_{KV_JOURNAL}", 1)
 
 
 async def test_the_gateway_uses_its_buckets_and_its_durable_consumer(clients) -> None:

@@ -1,0 +1,222 @@
+"""The journal of chat messages a gateway has taken: a JournalEntry per message in a JetStream KV bucket,
+written before Slack has its acknowledgement, renewed while answered, marked done once answered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
+
+from chatops import codec, logs
+from chatops.streams import kv_stream
+from chatops.subjects import KV_JOURNAL
+from chatops.v1.records_pb2 import JournalEntry
+from gateway.seen import kv_key
+from gateway.slack.events import ChatMessage
+
+log = logs.get_logger(__name__)
+REQUIRED = ("dedupe_key", "channel", "thread_ts", "user")  # without them there is no one to answer
+
+
+class JournalError(Exception):
+    """The journal could not be read or written (NATS down, a timeout); the text says why."""
+
+
+@dataclass
+class Ticket:
+    """A journal entry held by this process, and the revision last written (for compare-and-set)."""
+
+    key: str
+    entry: JournalEntry
+    revision: int
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a gateway made of a message Slack handed it: answer it (`first`), and its journal entry."""
+
+    first: bool
+    ticket: Ticket | None = None
+
+
+@dataclass(frozen=True)
+class Found:
+    """An entry read while sweeping: where it is in the bucket's stream, and its revision."""
+
+    seq: int
+    key: str
+    entry: JournalEntry | None  # None: deleted or unreadable
+
+
+def message_of(entry: JournalEntry) -> ChatMessage:
+    """The chat message a journal entry holds."""
+    return ChatMessage(
+        dedupe_key=entry.dedupe_key,
+        user=entry.user,
+        channel=entry.channel,
+        text=entry.text,
+        ts=entry.ts,
+        thread_ts=entry.thread_ts,
+        direct=entry.direct,
+        origin=tuple(entry.origin),
+    )
+
+
+def _error(exc: Exception) -> JournalError:
+    return JournalError(f"{type(exc).__name__}: {exc}")
+
+
+class Journal:
+    """Open, renew, close and take over journal entries; `owner` names this process in them."""
+
+    def __init__(
+        self, js: JetStreamContext, kv: KeyValue, owner: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.js, self.kv, self.owner, self.clock = js, kv, owner, clock
+
+    def _stamp(self, entry: JournalEntry) -> None:
+        entry.holder = self.owner
+        entry.held_at.FromNanoseconds(int(self.clock() * 1e9))
+
+    async def open(self, msg: ChatMessage) -> Ticket | None:
+        """Journal a message just taken from Slack: a Ticket, or None when it is journaled already (a
+        Slack retry, or a copy another replica holds). Raises JournalError when the bucket cannot say."""
+        key = kv_key(msg.dedupe_key)
+        entry = JournalEntry(
+            dedupe_key=msg.dedupe_key,
+            channel=msg.channel,
+            ts=msg.ts,
+            thread_ts=msg.thread_ts,
+            user=msg.user,
+            text=msg.text,
+            direct=msg.direct,
+            origin=msg.origin,
+            claim=uuid.uuid4().hex,
+        )
+        self._stamp(entry)
+        entry.accepted_at.CopyFrom(entry.held_at)
+        value = codec.encode(entry)
+        try:
+            return Ticket(key, entry, await self.kv.create(key, value))
+        except KeyWrongLastSequenceError:
+            return None
+        except (NatsError, TimeoutError) as exc:
+            lost = exc
+        # The create may have been stored with its answer lost on the way back: the value says whose.
+        try:
+            stored = await self.kv.get(key)
+        except KeyNotFoundError:
+            raise _error(lost) from None
+        except (NatsError, TimeoutError) as exc:
+            raise _error(exc) from None
+        return Ticket(key, entry, stored.revision or 0) if stored.value == value else None
+
+    async def renew(self, ticket: Ticket) -> bool:
+        """Say this process still answers it; False when another replica has taken it over."""
+        entry = JournalEntry()
+        entry.CopyFrom(ticket.entry)
+        self._stamp(entry)
+        try:
+            ticket.revision = await self.kv.update(ticket.key, codec.encode(entry), last=ticket.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        ticket.entry = entry
+        return True
+
+    async def close(self, ticket: Ticket) -> None:
+        """Mark it done: answered (or refused, or asked to confirm), nothing is left to do."""
+        entry = JournalEntry()
+        entry.CopyFrom(ticket.entry)
+        self._stamp(entry)
+        entry.done = True
+        ticket.revision = await self.kv.put(ticket.key, codec.encode(entry))
+        ticket.entry = entry
+
+    @contextlib.asynccontextmanager
+    async def held(self, ticket: Ticket | None, every: float) -> AsyncIterator[None]:
+        """Renew the entry every `every` seconds while the body answers it, then mark it done. Without a
+        ticket (the journal was down when the message came) this does nothing."""
+        if ticket is None:
+            yield
+            return
+        renewing = asyncio.create_task(self._renewing(ticket, every), name=f"journal-renew-{ticket.key}")
+        cancelled = False
+        try:
+            yield
+        except asyncio.CancelledError:
+            # The process stops before it could answer (past its drain): left open, another answers it.
+            cancelled = True
+            raise
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            if not cancelled:  # answered, or failed and said so (a crash is logged, not tried again)
+                await self._close_quietly(ticket)
+
+    async def _close_quietly(self, ticket: Ticket) -> None:
+        try:
+            await self.close(ticket)
+        except (NatsError, TimeoutError) as exc:
+            # Left open, another replica answers it again later; the note there says it may repeat.
+            log.warning("journal.not_closed", key=ticket.entry.dedupe_key, error=f"{type(exc).__name__}")
+
+    async def _renewing(self, ticket: Ticket, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if not await self.renew(ticket):
+                    log.warning("journal.taken_from_us", key=ticket.entry.dedupe_key)
+                    return
+            except (NatsError, TimeoutError) as exc:
+                log.warning("journal.not_renewed", key=ticket.entry.dedupe_key, error=f"{type(exc).__name__}")
+
+    async def scan(self, after: int, limit: int) -> list[Found]:
+        """Up to `limit` entries stored after stream sequence `after`, oldest write first (each key's
+        latest write is all the bucket keeps). Raises JournalError when the bucket cannot say."""
+        stream, subjects = kv_stream(KV_JOURNAL), f"$KV.{KV_JOURNAL}.>"
+        found: list[Found] = []
+        seq = after
+        while len(found) < limit:
+            try:
+                raw = await self.js.get_msg(stream, seq + 1, subject=subjects, next=True)
+            except NotFoundError:
+                break
+            except (NatsError, TimeoutError) as exc:
+                raise _error(exc) from None
+            seq = raw.seq or seq + 1
+            key = (raw.subject or "").removeprefix(f"$KV.{KV_JOURNAL}.")
+            deleted = (raw.headers or {}).get("KV-Operation") in ("DEL", "PURGE")
+            entry = None
+            if raw.data and not deleted:
+                entry = codec.decode_record(raw.data, JournalEntry, key=key, required=REQUIRED)
+            found.append(Found(seq, key, entry))
+        return found
+
+    def stale(self, entry: JournalEntry, after: float) -> bool:
+        """True when it is not done and its holder has not renewed it for `after` seconds."""
+        return not entry.done and self.clock() - entry.held_at.ToNanoseconds() / 1e9 >= after
+
+    async def take(self, found: Found) -> Ticket | None:
+        """Take a stale entry over with a compare-and-set: a Ticket for exactly one replica, else None."""
+        assert found.entry is not None
+        entry = JournalEntry()
+        entry.CopyFrom(found.entry)
+        self._stamp(entry)
+        entry.takeovers += 1
+        entry.claim = uuid.uuid4().hex
+        try:
+            revision = await self.kv.update(found.key, codec.encode(entry), last=found.seq)
+        except KeyWrongLastSequenceError:
+            return None
+        except (NatsError, TimeoutError) as exc:
+            raise _error(exc) from None
+        return Ticket(found.key, entry, revision)
