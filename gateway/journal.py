@@ -202,8 +202,12 @@ class Journal:
         return found
 
     def stale(self, entry: JournalEntry, after: float) -> bool:
-        """True when it is not done and its holder has not renewed it for `after` seconds."""
-        return not entry.done and self.clock() - entry.held_at.ToNanoseconds() / 1e9 >= after
+        """True when it is not done and its holder, another process, has not renewed it for `after`
+        seconds. This process's own entries are never stale: it is alive, so it is answering them (a
+        stalled loop would otherwise sweep before it renews, and answer twice)."""
+        if entry.done or entry.holder == self.owner:
+            return False
+        return self.clock() - entry.held_at.ToNanoseconds() / 1e9 >= after
 
     async def take(self, found: Found) -> Ticket | None:
         """Take a stale entry over with a compare-and-set: a Ticket for exactly one replica, else None."""

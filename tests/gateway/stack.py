@@ -166,6 +166,8 @@ class World:
             CHATOPS_ADMINS=self.admin_id,
             CHATOPS_CONFIRM_TTL="300",
             CHATOPS_COMMAND_TIMEOUT="8",
+            # A message a replica killed mid-answer held is answered by another this soon.
+            CHATOPS_RECOVER_AFTER="4",
             SLACK_ONCALL_CHANNEL=self.oncall_id,
             # The gateway keeps to the emulator's pace, a little under its burst.
             SLACK_POST_RATE=str(self.slack_rate),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -12,11 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.slack.handlers import RECOVERED
 from petstore.client import PetstoreClient
 from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import person
 from tests.gateway.stack import World
 from tools.harness.components import Service
+from tools.harness.scaled import start
 from tools.harness.servers import running
 from tools.harness.wait import eventually
 
@@ -146,3 +149,28 @@ async def test_the_same_event_three_times_across_replicas_gets_one_reply(world, 
         what="both retries counted as duplicates",
     )
     assert [m["ts"] for m in await bot_replies(control, grace.channel, ts)] == [reply["ts"]]
+
+
+async def test_a_command_held_by_a_gateway_killed_mid_answer_is_answered_once_by_the_other(
+    world, replica, control
+):
+    first = world.gateways[0]  # the one Slack posts events to
+    heidi = await person(control, name="heidi")
+    ts = await control.mention(heidi.user, heidi.channel, "deployed version")  # ops waits 5 s on Prometheus
+
+    async def acked() -> bool:
+        return any(
+            d["acked"] for d in await control.deliveries() if d["payload"].get("event", {}).get("ts") == ts
+        )
+
+    await eventually(acked, what="the event acked")
+    try:
+        await asyncio.to_thread(first.kill)  # no drain, no goodbye: the command in its hands is gone
+        reply = await control.wait_for_message(heidi.channel, thread_ts=ts, timeout=60)
+        assert RECOVERED in reply["text"] and "failed (504" in reply["text"]
+        answered = 'chatops_gateway_recovered_messages_total{outcome="answered"}'
+        await eventually(lambda: replica.metric(answered) == 1, what="the replica counted its recovery")
+        assert [m["ts"] for m in await bot_replies(control, heidi.channel, ts)] == [reply["ts"]]
+        assert "journal.recovered" in replica.log_tail(200)
+    finally:
+        await start(first.proc)

@@ -86,10 +86,19 @@ async def test_a_done_message_is_never_answered_again(nc):
     gw = await replica(nc, "live", chat, ask)
     await gw.on_message(said("Ev3", "U1", "show sampling"))
     assert len(chat.posts) == 1 and ask.sent == ["sampling.get"]
-    recovery = sweeper(gw)
+    recovery = sweeper(await replica(nc, "other", chat, ask))
     recovery.stale_after = 0.0  # even at once: a done entry is done
     assert await recovery.sweep() == 0
     assert len(chat.posts) == 1 and ask.sent == ["sampling.get"]
+
+
+async def test_a_replica_never_takes_over_what_it_holds_itself(nc):
+    chat, ask = RecordingChat(), Asked()
+    gw = await replica(nc, "busy", chat, ask, behind=2 * STALE)  # as if its loop had stalled that long
+    accepted = await gw.accept(said("Ev3b", "U1", "show sampling"))
+    assert accepted.ticket is not None
+    assert await sweeper(gw).sweep() == 0 and chat.posts == []
+    assert await sweeper(await replica(nc, "other", chat, ask)).sweep() == 1
 
 
 async def test_two_sweeping_replicas_answer_an_orphan_once_with_the_note(nc):
