@@ -89,20 +89,8 @@ class Journal:
     async def open(self, msg: ChatMessage) -> Ticket | None:
         """Journal a message just taken from Slack: a Ticket, or None when it is journaled already (a
         Slack retry, or a copy another replica holds). Raises JournalError when the bucket cannot say."""
-        key = kv_key(msg.dedupe_key)
-        entry = JournalEntry(
-            dedupe_key=msg.dedupe_key,
-            channel=msg.channel,
-            ts=msg.ts,
-            thread_ts=msg.thread_ts,
-            user=msg.user,
-            text=msg.text,
-            direct=msg.direct,
-            origin=msg.origin,
-            claim=uuid.uuid4().hex,
-        )
-        self._stamp(entry)
-        entry.accepted_at.CopyFrom(entry.held_at)
+        ticket = self.draft(msg)
+        key, entry = ticket.key, ticket.entry
         value = codec.encode(entry)
         try:
             return Ticket(key, entry, await self.kv.create(key, value))
@@ -118,6 +106,26 @@ class Journal:
         except (NatsError, TimeoutError) as exc:
             raise _error(exc) from None
         return Ticket(key, entry, stored.revision or 0) if stored.value == value else None
+
+    def draft(self, msg: ChatMessage) -> Ticket:
+        """The entry `open` writes for a message, not written (revision 0). Held, such a ticket is not
+        renewed, only marked done at the end: should its `open` have been stored after all (its answer
+        lost, the bus away), no replica answers the message a second time."""
+        key = kv_key(msg.dedupe_key)
+        entry = JournalEntry(
+            dedupe_key=msg.dedupe_key,
+            channel=msg.channel,
+            ts=msg.ts,
+            thread_ts=msg.thread_ts,
+            user=msg.user,
+            text=msg.text,
+            direct=msg.direct,
+            origin=msg.origin,
+            claim=uuid.uuid4().hex,
+        )
+        self._stamp(entry)
+        entry.accepted_at.CopyFrom(entry.held_at)
+        return Ticket(key, entry, 0)
 
     async def renew(self, ticket: Ticket) -> bool:
         """Say this process still answers it; False when another replica has taken it over."""
@@ -147,7 +155,9 @@ class Journal:
         if ticket is None:
             yield
             return
-        renewing = asyncio.create_task(self._renewing(ticket, every), name=f"journal-renew-{ticket.key}")
+        renewing = None
+        if ticket.revision:  # a draft has nothing of ours stored that a renewal could compare with
+            renewing = asyncio.create_task(self._renewing(ticket, every), name=f"journal-renew-{ticket.key}")
         cancelled = False
         try:
             yield
@@ -156,9 +166,10 @@ class Journal:
             cancelled = True
             raise
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            if renewing is not None:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
             if not cancelled:  # answered, or failed and said so (a crash is logged, not tried again)
                 await self._close_quietly(ticket)
 

@@ -90,6 +90,7 @@ class SlackGateway:
             except JournalError as exc:  # answered still, only not recoverable should this process die
                 self.metrics.journal_errors.inc()
                 log.warning("journal.unavailable", key=msg.dedupe_key, error=str(exc))
+                ticket = self.journal.draft(msg)  # marked done once answered, should it be stored
         if not await self.seen.first(msg.dedupe_key):
             if ticket is not None and self.journal is not None:
                 with contextlib.suppress(Exception):  # another gateway answers it; the entry expires

@@ -182,3 +182,24 @@ async def test_a_message_that_stops_every_gateway_is_given_up_on_and_said_so(nc)
     [(_, thread, text)] = chat.posts
     assert thread == "1.Ev8" and "could not answer" in text and ask.sent == []
     assert await sweeper(gw).sweep() == 0
+
+
+class LostAndDown(LostAnswers):
+    """A bucket whose create is stored with its answer lost while reads fail; it takes puts again."""
+
+    async def put(self, key: str, value: bytes) -> int:
+        return await self.kv.put(key, value)
+
+
+async def test_a_message_journaled_while_the_bus_was_away_is_marked_done_once_answered(nc):
+    chat, ask = RecordingChat(), Asked()
+    gw = await replica(nc, "unsure", chat, ask)
+    assert gw.journal is not None
+    real = gw.journal.kv
+    gw.journal.kv = LostAndDown(real, down=True)  # type: ignore[assignment]
+    await gw.on_message(said("Ev9", "U1", "show sampling"))
+    assert len(chat.posts) == 1
+    assert gw.metrics.registry.get_sample_value("chatops_gateway_journal_errors_total") == 1.0
+    # The create was stored after all: marked done with the answer, so no replica answers it again.
+    assert codec.decode((await real.get("Ev9")).value or b"", JournalEntry).done
+    assert await sweeper(await replica(nc, "other", chat, ask)).sweep() == 0
