@@ -156,23 +156,28 @@ def _streams_account(keys: Mapping[str, str]) -> dict[str, Any]:
     return {"jetstream": "enabled", "users": users, "exports": exports, "imports": _service_imports(False)}
 
 
-def _followed() -> dict[str, list[str]]:
-    """Each subject read-only identities follow -> the accounts it is published in: where those who
-    append to its stream are (a message that crossed a service import is not passed on again)."""
+def _followed() -> dict[str, list[tuple[str, str]]]:
+    """Each subject read-only identities follow -> where it is published, as (account, subject): the
+    accounts of those who append to its stream, the whole subject, and of those who append on single
+    subjects of it, those subjects only (a message that crossed a service import is not passed on
+    again, so each is followed where it is first published)."""
     stores = stream_subjects()
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[tuple[str, str]]] = {}
     for subject in dict.fromkeys(s for i in IDENTITIES if i.account == READONLY_ACCOUNT for s in i.follows):
-        writers = [i.account for i in IDENTITIES for st in i.appends if subject in stores[st]]
-        found[subject] = list(dict.fromkeys(writers)) or [STREAMS_ACCOUNT]
+        sources = [(i.account, subject) for i in IDENTITIES for st in i.appends if subject in stores[st]]
+        sources += [(i.account, s) for i in IDENTITIES for s in i.appends_on if _covers(subject, s)]
+        found[subject] = list(dict.fromkeys(sources)) or [(STREAMS_ACCOUNT, subject)]
     return found
 
 
+def _covers(pattern: str, subject: str) -> bool:
+    """A subject is within a pattern: the same, or below a `….>` pattern's prefix."""
+    return subject == pattern or (pattern.endswith(">") and subject.startswith(pattern[:-1]))
+
+
 def _follow_exports(account: str) -> list[dict[str, Any]]:
-    return [
-        {"stream": subject, "accounts": [READONLY_ACCOUNT]}
-        for subject, sources in _followed().items()
-        if account in sources
-    ]
+    subjects = (s for sources in _followed().values() for source, s in sources if source == account)
+    return [{"stream": s, "accounts": [READONLY_ACCOUNT]} for s in dict.fromkeys(subjects)]
 
 
 def _readonly_account(keys: Mapping[str, str]) -> dict[str, Any]:
@@ -181,8 +186,8 @@ def _readonly_account(keys: Mapping[str, str]) -> dict[str, Any]:
     imports = _service_imports(True)
     imports += [
         {"stream": {"account": source, "subject": subject}}
-        for subject, sources in _followed().items()
-        for source in sources
+        for sources in _followed().values()
+        for source, subject in sources
     ]
     return {"users": users, "imports": imports}
 

@@ -4,18 +4,20 @@ a credentials file, and ops knowing the senders from the roster `chatops roster`
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from chatops.access.roster import main as roster_main
 from chatops.bus import connect, jetstream
 from chatops.identity import Roster
 from chatops.settings import BusSettings
 from chatops.streams import provision
-from chatops.subjects import KV_JOURNAL
+from chatops.subjects import AUDIT_STREAM, KV_JOURNAL
 from chatops.v1 import audit_pb2, sampling_pb2
 from gateway.journal import Journal
 from gateway.slack.events import ChatMessage
@@ -137,14 +139,19 @@ async def test_ops_names_a_creds_user_from_the_roster_and_refuses_one_it_does_no
     ]
 
 
-async def test_the_gateway_keeps_its_journal_on_an_operator_managed_bus(
-    bus: AccessNats, clients: dict[str, Client]
-) -> None:
+async def provisioned(bus: AccessNats) -> None:
+    """The streams and buckets, made as `chatops provision` makes them (again: it changes nothing)."""
     provisioner = await connect(bus.settings("provisioner"), "provisioner", reconnect=False)
     try:
         await provision(jetstream(provisioner, bus.settings("provisioner")))
     finally:
         await provisioner.close()
+
+
+async def test_the_gateway_keeps_its_journal_on_an_operator_managed_bus(
+    bus: AccessNats, clients: dict[str, Client]
+) -> None:
+    await provisioned(bus)
     js = jetstream(clients["gateway"], bus.settings("gateway"))
     journal = Journal(js, await js.key_value(KV_JOURNAL), "gw-1", clock=lambda: 0.0)
     ticket = await journal.open(
@@ -155,3 +162,16 @@ async def test_the_gateway_keeps_its_journal_on_an_operator_managed_bus(
     taken = await Journal(js, journal.kv, "gw-2").take(found)
     assert taken is not None
     await journal.close(taken)
+
+
+async def test_tools_follow_the_gateways_own_refusals_on_an_operator_managed_bus(
+    bus: AccessNats, clients: dict[str, Client]
+) -> None:
+    await provisioned(bus)
+    got: asyncio.Queue[Msg] = asyncio.Queue()
+    await clients["tools"].subscribe("chatops.audit.>", cb=got.put)
+    await clients["tools"].flush()
+    js = jetstream(clients["gateway"], bus.settings("gateway"))
+    await js.publish("chatops.audit.chat.refused", b"a refusal", stream=AUDIT_STREAM)
+    msg = await asyncio.wait_for(got.get(), 10)
+    assert (msg.subject, msg.data) == ("chatops.audit.chat.refused", b"a refusal")

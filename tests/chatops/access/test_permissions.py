@@ -260,6 +260,24 @@ async def test_ops_appends_and_reads_the_audit_log_and_tools_follow_it(clients) 
     assert live == [b"an event"]
 
 
+async def test_tools_follow_the_refusals_the_gateway_records_itself(clients) -> None:
+    # The gateway appends to the audit log on one subject only, in its own account: tools follow
+    # that subject too, or a tool watching chatops.audit.> would miss who tried what from where.
+    got = asyncio.Event()
+    live: list[tuple[str, bytes]] = []
+
+    async def on_event(msg: Msg) -> None:
+        live.append((msg.subject, msg.data))
+        got.set()
+
+    await clients["tools"].nc.subscribe("chatops.audit.>", cb=on_event)
+    await settle(clients["tools"].nc)
+    js = clients["gateway"].nc.jetstream()
+    await js.publish("chatops.audit.chat.refused", b"a refusal", stream=AUDIT_STREAM)
+    await asyncio.wait_for(got.wait(), 10)
+    assert live == [("chatops.audit.chat.refused", b"a refusal")]
+
+
 async def test_nobody_can_purge_or_delete_the_audit_log(clients) -> None:
     admin = clients["provisioner"].nc.jetstream()
     before = (await admin.stream_info(AUDIT_STREAM)).state.messages
