@@ -93,7 +93,7 @@ class SlackGateway:
                 ticket = self.journal.draft(msg)  # marked done once answered, should it be stored
         if not await self.seen.first(msg.dedupe_key):
             if ticket is not None and self.journal is not None:
-                with contextlib.suppress(Exception):  # another gateway answers it; the entry expires
+                with contextlib.suppress(Exception):  # another gateway answers it: done here
                     await self.journal.close(ticket)
             return Accepted(first=False)
         return Accepted(first=True, ticket=ticket)
