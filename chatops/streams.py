@@ -49,7 +49,10 @@ from chatops.subjects import (
 log = logs.get_logger(__name__)
 
 DAY = 24 * 3600.0
-JOURNAL_TTL = 3600.0
+# A chat message no gateway answered is kept this long (none ran meanwhile): a gateway that starts
+# within a day still answers it, saying how late. Its bucket's size cap (kv_max_bytes) bounds what a
+# flood stores; a message that finds it full is answered still, only not kept for another replica.
+JOURNAL_TTL = DAY
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ def kv_configs(limits: Limits) -> list[KeyValueConfig]:
         bucket(KV_CONFIRMATIONS, "pending confirmations", DAY),
         bucket(KV_DEPLOY_MESSAGES, "deploy -> the chat messages that show its progress", 30 * DAY),
         bucket(KV_LEASES, "a job only one replica does at a time -> who does it, until when", DAY),
-        # An hour: a message no gateway answered that long (none ran) is let go of.
+        # A day: a message no gateway answered that long (none ran) is let go of.
         bucket(KV_JOURNAL, "chat messages taken by a gateway, until answered", JOURNAL_TTL),
     ]
 

@@ -8,7 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -37,6 +37,8 @@ class Ticket:
     key: str
     entry: JournalEntry
     revision: int
+    # Its writes are compare-and-set on `revision`: the renewal task and the handler take turns.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -129,15 +131,29 @@ class Journal:
 
     async def renew(self, ticket: Ticket) -> bool:
         """Say this process still answers it; False when another replica has taken it over."""
-        entry = JournalEntry()
-        entry.CopyFrom(ticket.entry)
-        self._stamp(entry)
-        try:
-            ticket.revision = await self.kv.update(ticket.key, codec.encode(entry), last=ticket.revision)
-        except KeyWrongLastSequenceError:
-            return False
-        ticket.entry = entry
-        return True
+        return await self._rewrite(ticket)
+
+    async def mark_audited(self, ticket: Ticket) -> bool:
+        """Note in its entry that its refusal is in the audit log, so that a replica answering it again
+        does not record it twice; False when another replica has taken it over. A draft (nothing of
+        ours stored) keeps the mark for its done write."""
+        if not ticket.revision:
+            ticket.entry.audited = True
+            return True
+        return await self._rewrite(ticket, audited=True)
+
+    async def _rewrite(self, ticket: Ticket, *, audited: bool = False) -> bool:
+        async with ticket.lock:
+            entry = JournalEntry()
+            entry.CopyFrom(ticket.entry)
+            self._stamp(entry)
+            entry.audited = entry.audited or audited
+            try:
+                ticket.revision = await self.kv.update(ticket.key, codec.encode(entry), last=ticket.revision)
+            except KeyWrongLastSequenceError:
+                return False
+            ticket.entry = entry
+            return True
 
     async def close(self, ticket: Ticket) -> None:
         """Mark it done: answered (or refused, or asked to confirm), nothing is left to do."""

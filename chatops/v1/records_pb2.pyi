@@ -127,7 +127,7 @@ class LeaseRecord(_message.Message):
     def __init__(self, owner: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class JournalEntry(_message.Message):
-    __slots__ = ("dedupe_key", "channel", "ts", "thread_ts", "user", "text", "direct", "origin", "accepted_at", "holder", "held_at", "done", "takeovers", "claim")
+    __slots__ = ("dedupe_key", "channel", "ts", "thread_ts", "user", "text", "direct", "origin", "accepted_at", "holder", "held_at", "done", "takeovers", "claim", "audited")
     DEDUPE_KEY_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TS_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +142,7 @@ class JournalEntry(_message.Message):
     DONE_FIELD_NUMBER: _ClassVar[int]
     TAKEOVERS_FIELD_NUMBER: _ClassVar[int]
     CLAIM_FIELD_NUMBER: _ClassVar[int]
+    AUDITED_FIELD_NUMBER: _ClassVar[int]
     dedupe_key: str
     channel: str
     ts: str
@@ -156,4 +157,5 @@ class JournalEntry(_message.Message):
     done: bool
     takeovers: int
     claim: str
-    def __init__(self, dedupe_key: _Optional[str] = ..., channel: _Optional[str] = ..., ts: _Optional[str] = ..., thread_ts: _Optional[str] = ..., user: _Optional[str] = ..., text: _Optional[str] = ..., direct: _Optional[bool] = ..., origin: _Optional[_Iterable[str]] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., holder: _Optional[str] = ..., held_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., done: _Optional[bool] = ..., takeovers: _Optional[int] = ..., claim: _Optional[str] = ...) -> None: ...
+    audited: bool
+    def __init__(self, dedupe_key: _Optional[str] = ..., channel: _Optional[str] = ..., ts: _Optional[str] = ..., thread_ts: _Optional[str] = ..., user: _Optional[str] = ..., text: _Optional[str] = ..., direct: _Optional[bool] = ..., origin: _Optional[_Iterable[str]] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., holder: _Optional[str] = ..., held_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., done: _Optional[bool] = ..., takeovers: _Optional[int] = ..., claim: _Optional[str] = ..., audited: _Optional[bool] = ...) -> None: ...

@@ -11,6 +11,7 @@ from dataclasses import replace
 from chatops import actors, codec, logs
 from chatops.bus import Caller
 from chatops.codec import CodecError
+from chatops.v1.audit_pb2 import AuditEvent
 from chatops.v1.records_pb2 import PendingConfirmation
 from gateway.audit import AuditSink, origin_refusal_event, refusal_event
 from gateway.commands import Request, parse
@@ -19,6 +20,7 @@ from gateway.confirmations import Confirmations, confirmation_id, expired, pendi
 from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
 from gateway.journal import Accepted, Journal, JournalError, Ticket, message_of
 from gateway.metrics import GatewayMetrics
+from gateway.recovered import Recovered, decided_doc, give_up_doc, late_change_doc, recovered
 from gateway.render.doc import Doc, Mention, Note, Para
 from gateway.render.notes import confirm_doc
 from gateway.render.slack import mrkdwn, to_file, to_slack, to_upload
@@ -34,11 +36,6 @@ log = logs.get_logger(__name__)
 # progress events will update (deploys), under "Confirmed by <who>: <command>".
 ThreadNotes = Callable[[str, str, str, str, str], Awaitable[None]]
 SLOW_REACTION = "hourglass_flowing_sand"
-# Under an answer to a message taken over from a gateway that stopped: it may have answered already.
-RECOVERED = (
-    "Answered after a gateway restart: the gateway that took this message stopped before it was done. "
-    "If an answer is above already, this one repeats it."
-)
 
 
 class SlackGateway:
@@ -109,25 +106,29 @@ class SlackGateway:
             await self._handle(msg)
             return
         async with self.journal.held(accepted.ticket, self.renew_every):
-            await self._handle(msg)
+            await self._handle(msg, accepted.ticket)
 
-    async def _handle(self, msg: ChatMessage, note: Note | None = None) -> None:
+    async def _handle(
+        self, msg: ChatMessage, ticket: Ticket | None = None, again: Recovered | None = None
+    ) -> None:
+        """Answer it; `again`: taken over from a gateway that stopped, every answer carries its note."""
+        note = again.note if again is not None else None
         why = self.admission.refusal(msg.origin, msg.channel, msg.direct) if self.admission else ""
         if why:
-            await self._refuse_origin(msg, why)
+            await self._refuse_origin(msg, why, ticket, again)
             return
         started = time.monotonic()
         caller = await person(self.chat, msg.user, msg.channel)
         step = decide(parse(msg.text), caller.actor, self.admins)
         try:
-            name, outcome = await self._act(step, caller, msg, note)
+            name, outcome = await self._act(step, caller, msg, ticket, again)
         except Exception:
             # Say so in the thread rather than leave the user waiting; the log has the traceback.
             name, outcome = "", "crashed"
             log.exception("slack.message_failed", request_id=caller.request_id, channel=msg.channel)
             sorry = Doc(f"Sorry, that failed inside the gateway (request id {caller.request_id}).", ok=False)
             with contextlib.suppress(Exception):
-                await self.chat.post(msg.channel, to_slack(sorry), msg.thread_ts)
+                await self.chat.post(msg.channel, to_slack(noted(sorry, note)), msg.thread_ts)
         self.metrics.commands.labels(name, outcome).inc()
         self.metrics.latency.labels(name).observe(time.monotonic() - started)
         log.info(
@@ -140,15 +141,15 @@ class SlackGateway:
             trace_id=trace_id_of(caller.traceparent),
         )
 
-    async def _refuse_origin(self, msg: ChatMessage, why: str) -> None:
-        """One line in the thread, and an audit event: who tried what, from where."""
+    async def _refuse_origin(
+        self, msg: ChatMessage, why: str, ticket: Ticket | None, again: Recovered | None
+    ) -> None:
+        """One line in the thread, and an audit event (once): who tried what, from where."""
         caller = Caller(actor=actors.slack(msg.user), channel=msg.channel, source="slack")
         parsed = parse(msg.text)
         event = origin_refusal_event(parsed, msg.text, caller, f"{why} (from {', '.join(msg.origin)})")
-        try:
-            await self.audit(event)
-        except Exception:  # the refusal stands, and is said, when the audit log is down
-            log.exception("audit.refusal_not_recorded", request_id=caller.request_id)
+        if again is None or not again.audited:
+            await self._audit(event, ticket)
         self.metrics.commands.labels(event.command, "refused_origin").inc()
         log.warning(
             "slack.refused_origin",
@@ -158,27 +159,46 @@ class SlackGateway:
             command=event.command,
             request_id=caller.request_id,
         )
-        await self.chat.post(msg.channel, to_slack(Doc(why, ok=False)), msg.thread_ts)
+        doc = noted(Doc(why, ok=False), again.note if again is not None else None)
+        await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
 
-    async def _act(self, step: Step, caller: Caller, msg: ChatMessage, note: Note | None) -> tuple[str, str]:
-        """Carry out the step; returns (command, outcome) for the metrics. `note` goes under the reply."""
+    async def _audit(self, event: AuditEvent, ticket: Ticket | None) -> None:
+        """Record a refusal, and note in the journal entry that it is recorded: a replica that answers
+        the message again (its gateway stopped before it was done) does not record it twice."""
+        try:
+            await self.audit(event)
+        except Exception:  # the refusal stands, and is said, when the audit log is down
+            log.exception("audit.refusal_not_recorded", request_id=event.request_id)
+            return
+        if ticket is None or self.journal is None:
+            return
+        try:
+            await self.journal.mark_audited(ticket)
+        except Exception as exc:  # recorded; should this process stop now, it may be recorded twice
+            log.warning("journal.audit_not_noted", request_id=event.request_id, error=type(exc).__name__)
+
+    async def _act(
+        self, step: Step, caller: Caller, msg: ChatMessage, ticket: Ticket | None, again: Recovered | None
+    ) -> tuple[str, str]:
+        """Carry out the step; returns (command, outcome) for the metrics. `again`'s note goes under it."""
+        note = again.note if again is not None else None
         if isinstance(step, Answer):
             await self.chat.post(msg.channel, to_slack(noted(step.doc, note)), msg.thread_ts)
             return step.outcome, step.outcome
         if isinstance(step, Refuse):
-            try:
-                await self.audit(
-                    refusal_event(step.request.command, step.request.message, caller, step.doc.title)
-                )
-            except Exception:  # the refusal still stands, and is said, when the audit log is down
-                log.exception("audit.refusal_not_recorded", request_id=caller.request_id)
+            if again is None or not again.audited:
+                event = refusal_event(step.request.command, step.request.message, caller, step.doc.title)
+                await self._audit(event, ticket)
             await self.chat.post(msg.channel, to_slack(noted(step.doc, note)), msg.thread_ts)
             return step.request.command.name, "refused"
         if isinstance(step, Confirm):
-            if note is None:
+            if again is None:
                 await self._ask_to_confirm(step.request, caller, msg)
+            elif again.late:
+                await self._too_late(step.request, msg, again.note)
+                return step.request.command.name, "too_late"
             else:
-                await self._ask_again(step.request, caller, msg, note)
+                await self._ask_again(step.request, caller, msg, again.note)
             return step.request.command.name, "confirm"
         answer = await self._run_noting_slowness(step.request, caller, msg)
         await self._say(msg, noted(answer.doc, note), caller)
@@ -255,31 +275,42 @@ class SlackGateway:
         pending_id = confirmation_id(msg.dedupe_key)
         found = await self.confirmations.get(pending_id)
         if found is None and await self.confirmations.known(pending_id):
-            doc = Doc(f"`{req.text}` was confirmed or cancelled already (see above).", footer=(note,))
-            await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+            await self.chat.post(msg.channel, to_slack(decided_doc(req.text, note)), msg.thread_ts)
         elif found is not None and found[0].message_ts:
             doc = Doc(f"`{req.text}` waits for your Confirm or Cancel above.", footer=(note,))
             await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
         else:  # never asked, or saved and then not posted (or posted, not attached: asked again)
             await self._ask_to_confirm(req, caller, msg, note, found[0] if found is not None else None)
 
+    async def _too_late(self, req: Request, msg: ChatMessage, note: Note) -> None:
+        """A change taken over long after it was asked (no gateway ran): not run, and not asked again.
+        A question the stopped gateway had posted is taken back, so a click on it runs nothing."""
+        pending_id = confirmation_id(msg.dedupe_key)
+        found = await self.confirmations.get(pending_id)
+        if found is None:
+            decided = await self.confirmations.known(pending_id)
+        else:
+            decided = not await self.confirmations.take(pending_id, found[1])  # a click just now
+        doc = decided_doc(req.text, note) if decided else late_change_doc(req.text, note)
+        await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+        if found is not None and not decided and found[0].message_ts:
+            gone = resolved_message(f"Not run: `{req.text}` was asked too long ago (see below).")
+            await self.chat.update(msg.channel, found[0].message_ts, gone)
+
     async def recover(self, ticket: Ticket) -> str:
-        """Answer a message taken over from a gateway that stopped, with a note saying so."""
+        """Answer a message taken over from a gateway that stopped, with a note saying so (and how late,
+        when no gateway ran for longer than a confirmation stays valid)."""
         msg = message_of(ticket.entry)
         assert self.journal is not None
+        again = recovered(ticket.entry, self.clock(), self.confirm_ttl)
         async with self.journal.held(ticket, self.renew_every):
-            await self._handle(msg, Note(RECOVERED))
-        return "answered"
+            await self._handle(msg, ticket, again)
+        return "answered late" if again.late else "answered"
 
     async def give_up(self, ticket: Ticket) -> None:
         """Say in the thread that the message will not be answered (gateways stopped on it)."""
         msg = message_of(ticket.entry)
-        doc = Doc(
-            "Sorry, I could not answer this: the gateway stopped every time it tried.",
-            (Para(f"`{msg.text}` was not run; send it again if it is still needed."),),
-            ok=False,
-        )
-        await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
+        await self.chat.post(msg.channel, to_slack(give_up_doc(msg.text)), msg.thread_ts)
 
     async def on_click(self, click: ButtonClick) -> None:
         """Confirm runs the change (only for the user who asked); Cancel or expiry drops it."""

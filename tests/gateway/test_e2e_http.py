@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.slack.handlers import RECOVERED
+from gateway.recovered import RECOVERED
 from petstore.client import PetstoreClient
 from petstore.v1 import petstore_pb2 as pb
 from tests.gateway.conftest import person

@@ -18,10 +18,11 @@ from chatops.v1.records_pb2 import JournalEntry
 from gateway.confirmations import confirmation_id
 from gateway.journal import Journal
 from gateway.metrics import GatewayMetrics
+from gateway.recovered import RECOVERED
 from gateway.recovery import MAX_TAKEOVERS, TAKE_LIMIT, Recovery
 from gateway.slack.blocks import CONFIRM
 from gateway.slack.events import ButtonClick
-from gateway.slack.handlers import RECOVERED, SlackGateway
+from gateway.slack.handlers import SlackGateway
 from tests.gateway.test_handlers import RecordingChat, gateway_on, said
 from tests.gateway.test_state import LostAnswers
 
