@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
@@ -24,6 +25,13 @@ from gateway.slack.events import ChatMessage
 
 log = logs.get_logger(__name__)
 REQUIRED = ("dedupe_key", "channel", "thread_ts", "user")  # without them there is no one to answer
+SUBJECTS = f"$KV.{KV_JOURNAL}.>"
+# A scan reads this many entries one request each, the rest in batches of BATCH through a consumer
+# that the server drops once idle for CONSUMER_IDLE seconds (a gateway that dies mid-scan leaves none).
+FEW = 32
+BATCH = 256
+CONSUMER_IDLE = 30.0
+FETCH_TIMEOUT = 5.0
 
 
 class JournalError(Exception):
@@ -72,6 +80,16 @@ def message_of(entry: JournalEntry) -> ChatMessage:
     )
 
 
+def _found(seq: int, subject: str, headers: dict[str, str] | None, data: bytes | None) -> Found:
+    """An entry as the bucket's stream holds it; a delete marker or an unreadable value has no entry."""
+    key = subject.removeprefix(f"$KV.{KV_JOURNAL}.")
+    deleted = (headers or {}).get("KV-Operation") in ("DEL", "PURGE")
+    entry = None
+    if data and not deleted:
+        entry = codec.decode_record(data, JournalEntry, key=key, required=REQUIRED)
+    return Found(seq, key, entry)
+
+
 def _error(exc: Exception) -> JournalError:
     return JournalError(f"{type(exc).__name__}: {exc}")
 
@@ -80,9 +98,15 @@ class Journal:
     """Open, renew, close and take over journal entries; `owner` names this process in them."""
 
     def __init__(
-        self, js: JetStreamContext, kv: KeyValue, owner: str, clock: Callable[[], float] = time.time
+        self,
+        js: JetStreamContext,
+        kv: KeyValue,
+        owner: str,
+        clock: Callable[[], float] = time.time,
+        few: int = FEW,
     ) -> None:
         self.js, self.kv, self.owner, self.clock = js, kv, owner, clock
+        self.few = few  # entries a scan reads one request each before it reads in batches
 
     def _stamp(self, entry: JournalEntry) -> None:
         entry.holder = self.owner
@@ -206,27 +230,69 @@ class Journal:
             except (NatsError, TimeoutError) as exc:
                 log.warning("journal.not_renewed", key=ticket.entry.dedupe_key, error=f"{type(exc).__name__}")
 
-    async def scan(self, after: int, limit: int) -> list[Found]:
+    async def scan(self, after: int, limit: int) -> AsyncGenerator[Found, None]:
         """Up to `limit` entries stored after stream sequence `after`, oldest write first (each key's
-        latest write is all the bucket keeps). Raises JournalError when the bucket cannot say."""
-        stream, subjects = kv_stream(KV_JOURNAL), f"$KV.{KV_JOURNAL}.>"
-        found: list[Found] = []
-        seq = after
-        while len(found) < limit:
-            try:
-                raw = await self.js.get_msg(stream, seq + 1, subject=subjects, next=True)
-            except NotFoundError:
-                break
-            except (NatsError, TimeoutError) as exc:
-                raise _error(exc) from None
-            seq = raw.seq or seq + 1
-            key = (raw.subject or "").removeprefix(f"$KV.{KV_JOURNAL}.")
-            deleted = (raw.headers or {}).get("KV-Operation") in ("DEL", "PURGE")
-            entry = None
-            if raw.data and not deleted:
-                entry = codec.decode_record(raw.data, JournalEntry, key=key, required=REQUIRED)
-            found.append(Found(seq, key, entry))
-        return found
+        latest write is all the bucket keeps), read as the caller goes. Raises JournalError when the
+        bucket cannot say.
+
+        The first `few` are read one request each, which is all a sweep usually finds; more (a gateway
+        starting after a day of messages, or after an outage) are read in batches through a pull
+        consumer made for this scan: 3 to 6 times faster, more so on a cluster (`bench/journal_sweep.py`).
+        """
+        seq, read = after, 0
+        while read < min(limit, self.few):
+            found = await self._next(seq)
+            if found is None:
+                return
+            yield found
+            seq, read = found.seq, read + 1
+        if read < limit:
+            async with contextlib.aclosing(self._batched(seq, limit - read)) as rest:
+                async for found in rest:
+                    yield found
+
+    async def _next(self, after: int) -> Found | None:
+        try:
+            raw = await self.js.get_msg(kv_stream(KV_JOURNAL), after + 1, subject=SUBJECTS, next=True)
+        except NotFoundError:
+            return None
+        except (NatsError, TimeoutError) as exc:
+            raise _error(exc) from None
+        return _found(raw.seq or after + 1, raw.subject or "", raw.headers, raw.data)
+
+    async def _batched(self, after: int, limit: int) -> AsyncGenerator[Found, None]:
+        """Entries after `after` through an ephemeral pull consumer; the server drops it once idle."""
+        stream = kv_stream(KV_JOURNAL)
+        config = ConsumerConfig(
+            name=f"sweep-{uuid.uuid4().hex}",
+            filter_subject=SUBJECTS,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=after + 1,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=CONSUMER_IDLE,
+            mem_storage=True,
+            num_replicas=1,
+        )
+        try:
+            info = await self.js.add_consumer(stream, config)
+            sub = await self.js.pull_subscribe_bind(stream=stream, name=config.name)
+        except (NatsError, TimeoutError) as exc:
+            raise _error(exc) from None
+        try:
+            left = min(limit, info.num_pending or 0)
+            while left > 0:
+                try:
+                    msgs = await sub.fetch(min(BATCH, left), timeout=FETCH_TIMEOUT)
+                except TimeoutError:  # fewer than it had: entries expired meanwhile
+                    return
+                except NatsError as exc:
+                    raise _error(exc) from None
+                for msg in msgs:
+                    left -= 1
+                    yield _found(msg.metadata.sequence.stream, msg.subject, msg.headers, msg.data)
+        finally:
+            with contextlib.suppress(NatsError, TimeoutError):
+                await sub.unsubscribe()
 
     def stale(self, entry: JournalEntry, after: float) -> bool:
         """True when it is not done and its holder, another process, has not renewed it for `after`

@@ -167,8 +167,14 @@ IDENTITIES: tuple[Identity, ...] = (
         sends=Sends.EVERYTHING,
         consumes=((ALERTS_STREAM, ALERTS_DELIVERY_DURABLE), (DEPLOYS_STREAM, DEPLOYS_DELIVERY_DURABLE)),
         appends=(DEADLETTER_STREAM,),  # the alert notifications delivery gives up on
-        # Alert cards are a projection of acks, silences, the cards' records and recent deploys.
-        reads=(CARDS_STREAM, DEPLOYS_STREAM, streams.kv_stream(KV_ALERT_MESSAGES)),
+        # Alert cards are a projection of acks, silences, the cards' records and recent deploys; a
+        # journal sweep reads many entries in batches through a consumer of its own.
+        reads=(
+            CARDS_STREAM,
+            DEPLOYS_STREAM,
+            streams.kv_stream(KV_ALERT_MESSAGES),
+            streams.kv_stream(KV_JOURNAL),
+        ),
         buckets=(
             KV_ALERT_MESSAGES,
             KV_SEEN_EVENTS,

@@ -11,12 +11,12 @@ from google.protobuf.message import Message
 from chatops import codec
 from chatops.bus import Caller
 from chatops.contract import Command
-from chatops.streams import provision
+from chatops.streams import kv_stream, provision
 from chatops.subjects import KV_JOURNAL
 from chatops.v1 import sampling_pb2
 from chatops.v1.records_pb2 import JournalEntry
 from gateway.confirmations import confirmation_id
-from gateway.journal import Journal
+from gateway.journal import Found, Journal
 from gateway.metrics import GatewayMetrics
 from gateway.recovered import RECOVERED
 from gateway.recovery import MAX_TAKEOVERS, TAKE_LIMIT, Recovery
@@ -42,6 +42,11 @@ class Asked:
         reply = sampling_pb2.GetSamplingReply()
         reply.sampler.type = sampling_pb2.SAMPLER_TYPE_ALWAYS
         return reply
+
+
+async def scanned(journal: Journal, after: int = 0, limit: int = 1000) -> list[Found]:
+    """Every entry a scan yields."""
+    return [found async for found in journal.scan(after, limit)]
 
 
 async def journal_of(nc, owner: str, *, behind: float = 0.0) -> Journal:
@@ -204,3 +209,28 @@ async def test_a_message_journaled_while_the_bus_was_away_is_marked_done_once_an
     # The create was stored after all: marked done with the answer, so no replica answers it again.
     assert codec.decode((await real.get("Ev9")).value or b"", JournalEntry).done
     assert await sweeper(await replica(nc, "other", chat, ask)).sweep() == 0
+
+
+async def test_a_scan_reads_the_first_entries_one_by_one_and_the_rest_in_batches_alike(nc):
+    dead = await journal_of(nc, "dead", behind=2 * STALE)
+    for n in range(12):
+        await dead.open(said(f"Ev10x{n}", "U1", "help"))
+    await dead.kv.delete("Ev10x3")  # a delete marker is read as an entry without a value
+    one_by_one = await scanned(Journal(dead.js, dead.kv, "a", few=1000))
+    batched = await scanned(Journal(dead.js, dead.kv, "b", few=2))
+    assert [(f.seq, f.key, f.entry) for f in batched] == [(f.seq, f.key, f.entry) for f in one_by_one]
+    assert [f.key for f in batched] == [f"Ev10x{n}" for n in range(12) if n != 3] + ["Ev10x3"]
+    assert batched[-1].entry is None and all(f.entry is not None for f in batched[:-1])
+    after = batched[4].seq
+    assert [f.seq for f in await scanned(Journal(dead.js, dead.kv, "c", few=1), after, 3)] == [
+        f.seq for f in batched[5:8]
+    ]
+    # A sweep going on where the last stopped: past the few, through a consumer, to the end.
+    gw = await replica(nc, "sweeper", RecordingChat(), Asked())
+    assert gw.journal is not None
+    gw.journal.few = 2
+    recovery = sweeper(gw)
+    assert await recovery.sweep() == TAKE_LIMIT and await recovery.sweep() == 11 - TAKE_LIMIT
+    assert await recovery.sweep() == 0
+    # Up to what the takeovers and the answers wrote last: nothing behind it is left to do.
+    assert recovery.cursor == (await dead.js.stream_info(kv_stream(KV_JOURNAL))).state.last_seq
