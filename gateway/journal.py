@@ -32,6 +32,7 @@ FEW = 32
 BATCH = 256
 CONSUMER_IDLE = 30.0
 FETCH_TIMEOUT = 5.0
+BATCH_AGAIN_AFTER = 600.0  # after a consumer could not be made, scans read one by one this long
 
 
 class JournalError(Exception):
@@ -107,6 +108,7 @@ class Journal:
     ) -> None:
         self.js, self.kv, self.owner, self.clock = js, kv, owner, clock
         self.few = few  # entries a scan reads one request each before it reads in batches
+        self._batch_again_at = 0.0
 
     def _stamp(self, entry: JournalEntry) -> None:
         entry.holder = self.owner
@@ -240,16 +242,19 @@ class Journal:
         consumer made for this scan: 3 to 6 times faster, more so on a cluster (`bench/journal_sweep.py`).
         """
         seq, read = after, 0
-        while read < min(limit, self.few):
+        while read < limit:
+            if read == self.few and self.clock() >= self._batch_again_at:
+                batches = await self._consumer(seq)
+                if batches is not None:
+                    async with contextlib.aclosing(self._batched(*batches, limit - read)) as rest:
+                        async for batched in rest:
+                            yield batched
+                    return
             found = await self._next(seq)
             if found is None:
                 return
             yield found
             seq, read = found.seq, read + 1
-        if read < limit:
-            async with contextlib.aclosing(self._batched(seq, limit - read)) as rest:
-                async for found in rest:
-                    yield found
 
     async def _next(self, after: int) -> Found | None:
         try:
@@ -260,8 +265,9 @@ class Journal:
             raise _error(exc) from None
         return _found(raw.seq or after + 1, raw.subject or "", raw.headers, raw.data)
 
-    async def _batched(self, after: int, limit: int) -> AsyncGenerator[Found, None]:
-        """Entries after `after` through an ephemeral pull consumer; the server drops it once idle."""
+    async def _consumer(self, after: int) -> tuple[JetStreamContext.PullSubscription, int] | None:
+        """A pull consumer of the entries after `after` (the server drops it once idle), and how many
+        it has; None when it cannot be made (a bus whose permissions predate it): read one by one."""
         stream = kv_stream(KV_JOURNAL)
         config = ConsumerConfig(
             name=f"sweep-{uuid.uuid4().hex}",
@@ -277,9 +283,16 @@ class Journal:
             info = await self.js.add_consumer(stream, config)
             sub = await self.js.pull_subscribe_bind(stream=stream, name=config.name)
         except (NatsError, TimeoutError) as exc:
-            raise _error(exc) from None
+            self._batch_again_at = self.clock() + BATCH_AGAIN_AFTER
+            log.warning("journal.reading_one_by_one", error=f"{type(exc).__name__}: {exc}")
+            return None
+        return sub, info.num_pending or 0
+
+    async def _batched(
+        self, sub: JetStreamContext.PullSubscription, pending: int, limit: int
+    ) -> AsyncGenerator[Found, None]:
         try:
-            left = min(limit, info.num_pending or 0)
+            left = min(limit, pending)
             while left > 0:
                 try:
                     msgs = await sub.fetch(min(BATCH, left), timeout=FETCH_TIMEOUT)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import nats.errors
 from google.protobuf.message import Message
 
 from chatops import codec
@@ -211,6 +212,20 @@ async def test_a_message_journaled_while_the_bus_was_away_is_marked_done_once_an
     assert await sweeper(await replica(nc, "other", chat, ask)).sweep() == 0
 
 
+class NoConsumers:
+    """JetStream on a bus where this identity may not make a consumer on the journal's stream."""
+
+    def __init__(self, js: Any) -> None:
+        self.js, self.tried = js, 0
+
+    async def add_consumer(self, *args: Any, **kwargs: Any) -> None:
+        self.tried += 1
+        raise nats.errors.TimeoutError
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.js, name)
+
+
 async def test_a_scan_reads_the_first_entries_one_by_one_and_the_rest_in_batches_alike(nc):
     dead = await journal_of(nc, "dead", behind=2 * STALE)
     for n in range(12):
@@ -221,6 +236,11 @@ async def test_a_scan_reads_the_first_entries_one_by_one_and_the_rest_in_batches
     assert [(f.seq, f.key, f.entry) for f in batched] == [(f.seq, f.key, f.entry) for f in one_by_one]
     assert [f.key for f in batched] == [f"Ev10x{n}" for n in range(12) if n != 3] + ["Ev10x3"]
     assert batched[-1].entry is None and all(f.entry is not None for f in batched[:-1])
+    # A bus whose permissions predate the sweep's consumer: read one by one, and not tried every scan.
+    refusing = NoConsumers(dead.js)
+    slow = Journal(refusing, dead.kv, "d", few=2)  # type: ignore[arg-type]
+    assert [f.seq for f in await scanned(slow)] == [f.seq for f in one_by_one]
+    assert [f.seq for f in await scanned(slow)] == [f.seq for f in one_by_one] and refusing.tried == 1
     after = batched[4].seq
     assert [f.seq for f in await scanned(Journal(dead.js, dead.kv, "c", few=1), after, 3)] == [
         f.seq for f in batched[5:8]
