@@ -71,7 +71,8 @@ def origin_refusal_event(
 
 
 async def record(nc: Client, event: audit_pb2.AuditEvent, *, timeout: float = 10.0) -> None:
-    """Have ops write this refusal to the audit log (its only writer, under the sender the bus names)."""
+    """Have ops write this refusal to the audit log (under the sender the bus names); a chat.refused event
+    the gateway appends itself."""
     if event.command == REFUSED_CHAT:
         await _append_chat_refusal(nc, event, timeout)
         return

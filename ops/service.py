@@ -206,7 +206,7 @@ class Endpoints(Generic[D]):
                 raise OpsError(BAD_REQUEST, str(exc)) from None
             arguments = codec.json_text(message)
             if ctx.refused:
-                # A front end said no already; ops is the audit log's only writer, so it records that.
+                # A front end said no already; ops audits the commands it serves, so it records that.
                 raise OpsError(FORBIDDEN, ctx.refused)
             if command.changes:
                 require_admin(command.name, ctx, self.admins)
