@@ -166,7 +166,7 @@ async def run(alerts: int, spacing: float, workdir: Path, result: dict[str, floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--alerts", type=int, default=20)
     parser.add_argument("--spacing", type=float, default=1.5, help="seconds between alert groups")
     parser.add_argument("--json", help="also write the result to this file")

@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=8.0, help="each throughput measurement")
     parser.add_argument("--clients", type=int, default=16, help="commands sent at once")
     parser.add_argument("--groups", type=int, default=60, help="alert groups per posts/s measurement")

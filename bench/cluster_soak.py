@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--json", help="also write the result to this file")

@@ -114,7 +114,7 @@ async def run(entries: int, rounds: int, cluster: bool, root: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--entries", type=int, default=2000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-cluster", action="store_true", help="only the single nats-server")

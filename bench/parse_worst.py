@@ -71,7 +71,7 @@ def best(fn: Callable[[], None], repeat: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeat", type=int, default=20)
     args = p.parse_args()
     small, big = shapes(1000), shapes(4000)
