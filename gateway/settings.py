@@ -78,9 +78,4 @@ class ConsoleSettings(BusSettings):
     """`chatops ask` / `chatops history`: no Slack credentials, the same admins and timeout."""
 
     CHATOPS_ADMINS: AdminList
-    # Workspace (T…) and Enterprise Grid org (E…) ids whose people may use the bot; empty: the bot's
-    # own workspace (and org), as auth.test names it. Slack Connect guests from elsewhere are refused.
-    SLACK_ALLOWED_TEAMS: CsvList
-    # Channel ids where commands are taken, and `dm` for direct messages; empty: everywhere.
-    SLACK_ALLOWED_CHANNELS: CsvList
     CHATOPS_COMMAND_TIMEOUT: float = Field(default=10.0, gt=0, le=120)

@@ -58,6 +58,17 @@ def test_every_setting_of_every_component_is_documented():
     assert not missing, f"README.md does not mention: {sorted(missing)}"
 
 
+def test_the_console_reads_the_gateway_settings_the_readme_says_it_uses():
+    from chatops.settings import BusSettings
+    from gateway.settings import ConsoleSettings
+
+    heading = re.search(r"\*\*gateway\*\* \(`chatops gateway`; (.*)\)\n", README)
+    assert heading, "the gateway's settings table names what chatops ask / history use"
+    said = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", heading.group(1)))
+    own = set(ConsoleSettings.model_fields) - set(BusSettings.model_fields)
+    assert own == said == {"CHATOPS_ADMINS", "CHATOPS_COMMAND_TIMEOUT"}
+
+
 def test_every_linked_file_exists():
     for target in re.findall(r"\]\((?!https?://|#)([^)]+)\)", README):
         assert (ROOT / target).exists(), target
