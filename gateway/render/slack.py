@@ -289,6 +289,7 @@ def to_upload(doc: Doc) -> SlackUpload | None:
         return None
     lines = [f"*{escape(doc.title)}*"]
     lines.extend(mrkdwn(p.text) for p in doc.parts if isinstance(p, Para))
+    lines.extend(mrkdwn(n.text) for n in doc.footer if isinstance(n, Note))  # e.g. a recovered answer's
     return SlackUpload(
         filename=doc.image.filename,
         data=doc.image.data,

@@ -4,7 +4,12 @@ recovered without a second audit event, and a full journal, on a real nats-serve
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+from google.protobuf.message import Message
+
+from chatops.bus import Caller
+from chatops.contract import Command
 from chatops.streams import DAY, kv_stream
 from chatops.subjects import KV_JOURNAL
 from chatops.v1 import audit_pb2
@@ -15,7 +20,7 @@ from gateway.slack.admission import FOREIGN, Admission
 from gateway.slack.blocks import CONFIRM
 from gateway.slack.events import ButtonClick
 from gateway.slack.handlers import SlackGateway
-from tests.gateway.test_handlers import RecordingChat, gateway_on, said
+from tests.gateway.test_handlers import RecordingChat, drawn, gateway_on, said
 from tests.gateway.test_journal import STALE, Asked, journal_of, sweeper
 
 HOURS = 3600.0
@@ -91,8 +96,18 @@ async def test_after_an_outage_a_read_is_answered_saying_how_late_and_a_change_i
     )
 
 
-async def test_a_recovered_refusal_is_audited_once_and_carries_the_note(nc):
-    chat, ask = RecordingChat(), Asked()
+class AskedAndDrawn(Asked):
+    """Ops answering sampling commands and drawing graphs."""
+
+    async def __call__(self, command: Command[Any, Any], request: Message, caller: Caller) -> Message:
+        if command.name == "graph.render":
+            self.sent.append(command.name)
+            return await drawn(command, request, caller)
+        return await super().__call__(command, request, caller)
+
+
+async def test_every_recovered_answer_carries_the_note_and_a_refusal_is_audited_once(nc):
+    chat, ask = RecordingChat(), AskedAndDrawn()
     policy = Admission(frozenset({"T1"}))
     dead, dead_audited = await replica(nc, "dead", RecordingChat(), ask, behind=2 * STALE, admission=policy)
     refused = said("Ev4", "U1", "change sampling always")  # a non-admin's change
@@ -102,9 +117,12 @@ async def test_a_recovered_refusal_is_audited_once_and_carries_the_note(nc):
         accepted = await dead.accept(msg)
         await dead._handle(msg, accepted.ticket)  # refused and audited, then stopped before done
     await dead.accept(unaudited)  # stopped before it was refused
+    await dead.accept(said("Ev7", "U1", "graph up for=1h"))  # a picture, shared as a file
     assert len(dead_audited) == 2
     gw, audited = await replica(nc, "alive", chat, ask, admission=policy)
-    assert await sweeper(gw).sweep() == 3
+    assert await sweeper(gw).sweep() == 4
+    [(_, thread, upload)] = chat.uploads
+    assert thread == "1.Ev7" and RECOVERED in upload.comment
     by_thread = {thread: text for _, thread, text in chat.posts}
     assert "only admins may run it" in by_thread["1.Ev4"] and RECOVERED in by_thread["1.Ev4"]
     assert FOREIGN in by_thread["1.Ev5"] and RECOVERED in by_thread["1.Ev5"]
@@ -112,7 +130,7 @@ async def test_a_recovered_refusal_is_audited_once_and_carries_the_note(nc):
     # Only the refusal the stopped gateway had not recorded is recorded now.
     assert [e.command for e in audited] == ["sampling.set"]
     assert "never" in audited[0].arguments.lower()
-    assert ask.sent == []
+    assert ask.sent == ["graph.render"]
 
 
 async def test_the_journal_keeps_a_day_and_a_message_finding_it_full_is_answered_still(nc):
