@@ -96,19 +96,23 @@ async def test_a_call_bolt_makes_with_its_client_for_an_event_is_counted_too(
             await ctl.wait_connected(timeout=60)  # Socket Mode opens after the gateway's own auth.test
             user = await ctl.create_user("dana")
             channel = await ctl.create_channel("errors")
-            await ctl.set_fault("server_error", methods=["auth.test"], count=3)  # every try of one call
+            await ctl.set_fault("server_error", methods=["auth.test"])  # every try, until cleared
             await ctl.mention(user, channel, "help")
 
             async def counted_on_metrics() -> bool:
-                return await _served_count(metrics_url, "auth.test", "internal_error") == 1
+                return await _served_count(metrics_url, "auth.test", "internal_error") >= 1
 
             await eventually(counted_on_metrics, timeout=30, what="auth.test's failure on /metrics")
             # Slack answers again: the next event is authorized and answered.
+            await ctl.clear_faults()
             ts = await ctl.mention(user, channel, "help")
             reply = await ctl.wait_for_message(channel, thread_ts=ts, timeout=30)
             assert "Here is what I can do" in reply["text"]
+            counted = await _served_count(metrics_url, "auth.test", "internal_error")
             failed = [r for r in await ctl.requests("auth.test") if r["status"] == 500]
     finally:
         stop.set()
         await asyncio.wait_for(gateway, 60)
-    assert len(failed) == 3
+    # One count per call whose three tries were all refused. While bolt retries, the ack waits, so Slack
+    # may deliver the event again, and that delivery's call is a call of its own (counted on its own).
+    assert counted >= 1 and len(failed) >= 3 * counted
