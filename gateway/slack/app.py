@@ -84,6 +84,7 @@ def build_app(settings: GatewaySettings, client: CountingWebClient) -> AsyncApp:
 
 ClickHandler = Callable[[ButtonClick], Awaitable[None]]
 ACCEPTED = "chatops_accepted"  # where the journaling middleware leaves its Accepted for the listener
+HOLD = "chatops_hold"  # and the Hold that counts the message under way, which the listener releases
 
 
 class Taker(Protocol):
@@ -94,25 +95,47 @@ class Taker(Protocol):
     async def handle(self, msg: ChatMessage, accepted: Accepted) -> None: ...
 
 
+class Hold:
+    """One event counted under way until `release()` (a second call does nothing)."""
+
+    def __init__(self, inflight: InFlight) -> None:
+        self._inflight: InFlight | None = inflight
+
+    def release(self) -> None:
+        if self._inflight is not None:
+            self._inflight.released()
+            self._inflight = None
+
+
 class InFlight:
-    """The Slack events being handled now. Slack has had their acks and sends them to no one else, so
-    a gateway that stops lets them finish (`drain`) before it lets go of NATS and Slack."""
+    """The Slack events being handled now (a message from the moment it is journaled). Slack has had
+    their acks, or finds them journaled here when it sends them again, and no one else answers them,
+    so a gateway that stops lets them finish (`drain`) before it lets go of NATS and Slack."""
 
     def __init__(self) -> None:
         self.count = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @contextlib.asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
+    def hold(self) -> Hold:
+        """Count an event under way until the Hold is released (by another task, maybe)."""
         self.count += 1
         self._idle.clear()
+        return Hold(self)
+
+    def released(self) -> None:
+        """One event is no longer under way (its Hold's `release`)."""
+        self.count -= 1
+        if not self.count:
+            self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        hold = self.hold()
         try:
             yield
         finally:
-            self.count -= 1
-            if not self.count:
-                self._idle.set()
+            hold.release()
 
     async def drain(self, timeout: float) -> None:
         """Until every event under way is handled, or `timeout` seconds (then it says how many were not)."""
@@ -138,6 +161,9 @@ def register(
     With a `taker`, a message goes to `taker.accept` in a global middleware, which bolt runs to its end
     before it acknowledges the event (Socket Mode sends the ack, and HTTP mode answers the POST, once
     dispatch returns; the listener runs after), and then to `taker.handle` instead of `on_message`.
+    Such a message is under way from the middleware on: a gateway stopped while it journals one
+    answers it before it lets go of NATS (Slack may have its ack, or redeliver it to a replica that
+    finds it journaled and leaves it to this one), not a recovery later.
     """
     under_way = inflight or InFlight()
 
@@ -146,26 +172,35 @@ def register(
     ) -> None:
         msg = chat_message(body, context.bot_user_id or "") if taker is not None else None
         if msg is not None and taker is not None:
+            hold = context[HOLD] = under_way.hold()  # released by the listener once it is answered
             try:
                 context[ACCEPTED] = await taker.accept(msg)
             except Exception:  # answered still: only not recoverable should this process die
                 log.exception("slack.accept_failed", channel=msg.channel, user=msg.user)
                 context[ACCEPTED] = Accepted(first=True)
+            except BaseException:
+                hold.release()
+                raise
         await next()
 
-    async def on_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        msg = chat_message(body, context.bot_user_id or "")
-        if msg is None:
-            return
-        accepted = context.get(ACCEPTED)
+    async def answer(msg: ChatMessage, accepted: object) -> None:
         try:
-            async with under_way.held():
-                if taker is not None and isinstance(accepted, Accepted):
-                    await taker.handle(msg, accepted)
-                else:
-                    await on_message(msg)
+            if taker is not None and isinstance(accepted, Accepted):
+                await taker.handle(msg, accepted)
+            else:
+                await on_message(msg)
         except Exception:
             log.exception("slack.message_crashed", channel=msg.channel, user=msg.user)
+
+    async def on_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
+        held = context.get(HOLD)
+        hold = held if isinstance(held, Hold) else under_way.hold()
+        try:
+            msg = chat_message(body, context.bot_user_id or "")
+            if msg is not None:
+                await answer(msg, context.get(ACCEPTED))
+        finally:
+            hold.release()
 
     async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

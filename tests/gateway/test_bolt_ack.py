@@ -1,8 +1,10 @@
 """bolt acknowledges a chat message only once the gateway has journaled it, in Socket Mode and in HTTP
-mode: the real AsyncApp dispatching an envelope, against the offline Slack (for auth.test) and real KV."""
+mode, and a gateway stopped meanwhile answers it in its drain: the real AsyncApp dispatching an
+envelope, against the offline Slack (for auth.test) and real KV."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -14,7 +16,7 @@ from chatops import codec
 from chatops.subjects import KV_JOURNAL
 from chatops.v1.records_pb2 import JournalEntry
 from gateway.journal import Accepted
-from gateway.slack.app import register
+from gateway.slack.app import InFlight, register
 from gateway.slack.events import ChatMessage
 from gateway.slack.handlers import SlackGateway
 from tests.gateway.test_handlers import RecordingChat
@@ -41,6 +43,33 @@ class Noting:
         await self.handle(msg, await self.accept(msg))
 
 
+class Stalled(Noting):
+    """A gateway whose journal write stalls (its NATS node restarting, a loaded machine) until let go."""
+
+    def __init__(self, gw: SlackGateway) -> None:
+        super().__init__(gw)
+        self.stalled, self.go = asyncio.Event(), asyncio.Event()
+
+    async def accept(self, msg: ChatMessage) -> Accepted:
+        self.stalled.set()
+        await self.go.wait()
+        return await super().accept(msg)
+
+
+def mention(event_id: str, bot_user_id: str) -> dict[str, object]:
+    return {
+        "type": "event_callback",
+        "event_id": event_id,
+        "event": {
+            "type": "app_mention",
+            "user": "U0ASKER",
+            "channel": "C0ACK",
+            "ts": "1700000000.000200",
+            "text": f"<@{bot_user_id}> help",
+        },
+    }
+
+
 @pytest.mark.parametrize("mode", ["socket_mode", "http"])
 async def test_bolt_acks_a_message_only_once_it_is_journaled(nc, slack_emulator, slack_control, mode):
     chat = RecordingChat()
@@ -50,17 +79,7 @@ async def test_bolt_acks_a_message_only_once_it_is_journaled(nc, slack_emulator,
     taker = Noting(gw)
     register(app, taker.on_message, {}, taker=taker)
     event_id = f"Ev0ACK{mode.upper().replace('_', '')}"
-    body = {
-        "type": "event_callback",
-        "event_id": event_id,
-        "event": {
-            "type": "app_mention",
-            "user": "U0ASKER",
-            "channel": "C0ACK",
-            "ts": "1700000000.000200",
-            "text": f"<@{slack_control.bot_user_id}> help",
-        },
-    }
+    body = mention(event_id, slack_control.bot_user_id)
     request = AsyncBoltRequest(body=body if mode == "socket_mode" else json.dumps(body), mode=mode)
     response = await app.async_dispatch(request)  # what bolt sends Slack as the ack
     # Journaled before the ack: the listener, a task bolt starts as it acks, cannot have written it.
@@ -80,3 +99,26 @@ async def test_bolt_acks_a_message_only_once_it_is_journaled(nc, slack_emulator,
 
     await eventually(done, what="answered, then marked done")
     assert "Here is what I can do" in chat.posts[0][2]
+
+
+async def test_a_gateway_stopped_while_it_journals_a_message_answers_it_before_it_lets_go(
+    nc, slack_emulator, slack_control
+):
+    # SIGTERM lands while the middleware journals the message: Slack may have its ack, or redeliver
+    # it to a replica that finds it journaled and drops it. Either way this gateway is the one to
+    # answer it, so its drain waits for the message as for any other under way (not a recovery 30 s on).
+    chat = RecordingChat()
+    client = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
+    app = AsyncApp(client=client, request_verification_enabled=False, name="drain")
+    taker, inflight = Stalled(await replica(nc, "stopping", chat, Asked())), InFlight()
+    register(app, taker.on_message, {}, inflight, taker=taker)
+    request = AsyncBoltRequest(body=mention("Ev0DRAIN", slack_control.bot_user_id), mode="socket_mode")
+    dispatching = asyncio.create_task(app.async_dispatch(request))
+    await eventually(taker.stalled.is_set, what="the journal write under way")
+    draining = asyncio.create_task(inflight.drain(timeout=30))
+    taker.go.set()
+    await draining
+    assert len(chat.posts) == 1 and "Here is what I can do" in chat.posts[0][2]
+    assert (await dispatching).status == 200
+    kv = await nc.jetstream().key_value(KV_JOURNAL)
+    assert codec.decode((await kv.get("Ev0DRAIN")).value or b"", JournalEntry).done
