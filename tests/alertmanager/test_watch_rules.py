@@ -136,12 +136,14 @@ CASES = [
         fires("ChatopsAlertsDeadLettered", "30s", None),
         fires("ChatopsAlertsDeadLettered", "1m", {**GW, "severity": "critical"}, "1"),
     ),
-    # One failed audit append is already a gap in the log; refused webhooks are lost alerts.
+    # One failed audit append is already a gap in the log, one unjournaled message a gap in the
+    # gateways' safety net; refused webhooks are lost alerts.
     case(
         [
             series(
                 "chatops_ops_audit_failures_total", {"job": "chatops-ops", "instance": "i"}, "0 0 0 1 1 1 1 1"
             ),
+            series("chatops_gateway_journal_errors_total", GW, "0 0 0 1 1 1 1 1"),
             series(
                 "chatops_notifier_rejected_total",
                 {"job": "chatops-notifier", "instance": "n", "reason": "unauthorized"},
@@ -156,6 +158,8 @@ CASES = [
         fires(
             "ChatopsAuditFailing", "1m", {"job": "chatops-ops", "instance": "i", "severity": "warning"}, "1"
         ),
+        fires("ChatopsGatewayJournalFailing", "30s", None),
+        fires("ChatopsGatewayJournalFailing", "1m", {**GW, "severity": "warning"}, "1"),
         fires(
             "ChatopsNotifierRefusingAlerts",
             "1m",
