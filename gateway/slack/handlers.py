@@ -1,40 +1,36 @@
-"""What the gateway does with a Slack message or button click, in the project's own types."""
+"""What the gateway does with a Slack message, in the project's own types (a click: `clicks.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 
-from chatops import actors, codec, logs
+from chatops import actors, logs
 from chatops.bus import Caller
-from chatops.codec import CodecError
 from chatops.v1.audit_pb2 import AuditEvent
 from chatops.v1.records_pb2 import PendingConfirmation
 from gateway.audit import AuditSink, origin_refusal_event, refusal_event
 from gateway.commands import Request, parse
-from gateway.commands.table import BY_COMMAND
-from gateway.confirmations import Confirmations, confirmation_id, expired, pending_for
-from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, new_traceparent, run, trace_id_of
+from gateway.confirmations import Confirmations, confirmation_id, pending_for
+from gateway.flow import Answer, Asker, Confirm, Refuse, Step, decide, run, trace_id_of
 from gateway.journal import Accepted, Journal, JournalError, Ticket, message_of
 from gateway.metrics import GatewayMetrics
 from gateway.recovered import Recovered, decided_doc, give_up_doc, late_change_doc, recovered
-from gateway.render.doc import Doc, Mention, Note, Para
+from gateway.render.doc import Doc, Note, Para
 from gateway.render.notes import confirm_doc
-from gateway.render.slack import mrkdwn, to_file, to_slack, to_upload
+from gateway.render.slack import to_file, to_slack, to_upload
 from gateway.render.text import to_text
 from gateway.seen import SeenEvents
 from gateway.slack.admission import Admission
-from gateway.slack.blocks import CANCEL, confirm_message, resolved_message
+from gateway.slack.blocks import confirm_message, resolved_message
 from gateway.slack.chat import Chat, ChatError, person
+from gateway.slack.clicks import ConfirmClicks, ThreadNotes
 from gateway.slack.events import ButtonClick, ChatMessage
 
 log = logs.get_logger(__name__)
-# (request id, channel, ts, who confirmed, the command as typed in backticks): the message a change's
-# progress events will update (deploys), under "Confirmed by <who>: <command>".
-ThreadNotes = Callable[[str, str, str, str, str], Awaitable[None]]
 SLOW_REACTION = "hourglass_flowing_sand"
 
 
@@ -61,11 +57,20 @@ class SlackGateway:
     ) -> None:
         self.chat, self.ask, self.seen, self.confirmations = chat, ask, seen, confirmations
         self.audit, self.admins, self.confirm_ttl = audit, admins, confirm_ttl
-        self.metrics, self.slow_after, self.follow = metrics, slow_after, follow
+        self.metrics, self.slow_after = metrics, slow_after
         self.admission = admission  # None: every workspace and channel (tests that need no policy)
         self.clock = clock  # when a confirmation expires (tests move it instead of waiting)
         # None: no journal (tests of the rest); a message is then lost should the process die.
         self.journal, self.renew_every = journal, renew_every
+        self.clicks = ConfirmClicks(
+            chat=chat,
+            ask=ask,
+            confirmations=confirmations,
+            metrics=metrics,
+            admission=admission,
+            follow=follow,
+            clock=clock,
+        )
 
     async def on_message(self, msg: ChatMessage) -> None:
         """Handle one message addressed to the bot; a duplicate delivery is dropped."""
@@ -313,95 +318,8 @@ class SlackGateway:
         await self.chat.post(msg.channel, to_slack(give_up_doc(msg.text)), msg.thread_ts)
 
     async def on_click(self, click: ButtonClick) -> None:
-        """Confirm runs the change (only for the user who asked); Cancel or expiry drops it."""
-        if self.admission and self.admission.refusal(click.origin):
-            self.metrics.clicks.labels("refused_origin").inc()
-            log.warning("slack.click_refused_origin", user=click.user, origin=",".join(click.origin))
-            await self.chat.ephemeral(click.channel, click.user, mrkdwn(self.admission.refusal(click.origin)))
-            return
-        found = await self.confirmations.get(click.value)
-        if found is None:
-            self.metrics.clicks.labels("stale").inc()
-            await self.chat.update(
-                click.channel,
-                click.message_ts,
-                resolved_message("This request was already handled or has expired."),
-            )
-            return
-        pending, revision = found
-        owner = actors.slack_user(pending.actor)
-        if actors.slack(click.user) != pending.actor:
-            self.metrics.clicks.labels("not_owner").inc()
-            await self.chat.ephemeral(
-                click.channel,
-                click.user,
-                mrkdwn(("Only ", Mention(owner), " can confirm or cancel this.")),
-                pending.thread_ts,
-            )
-            return
-        if not await self.confirmations.take(pending.id, revision):
-            self.metrics.clicks.labels("taken").inc()
-            return  # another click or replica is handling it
-        ts = click.message_ts or pending.message_ts
-        if expired(pending, self.clock()):
-            self.metrics.clicks.labels("expired").inc()
-            await self.chat.update(
-                click.channel, ts, resolved_message(f"Expired: `{pending.text}` was not run.")
-            )
-            return
-        if click.action_id == CANCEL:
-            self.metrics.clicks.labels("cancelled").inc()
-            await self.chat.update(
-                click.channel,
-                ts,
-                resolved_message(("Cancelled by ", Mention(owner), f": `{pending.text}` was not run.")),
-            )
-            return
-        req = _request_of(pending)
-        if req is None:
-            # Saved by a newer gateway for a command this one does not know (a rolling upgrade).
-            self.metrics.clicks.labels("unknown").inc()
-            await self.chat.update(
-                click.channel,
-                ts,
-                resolved_message(f"`{pending.text}` was not run: this gateway cannot run it."),
-            )
-            return
-        self.metrics.clicks.labels("confirmed").inc()
-        await self.chat.update(click.channel, ts, resolved_message(f"Running `{pending.text}` (confirmed)…"))
-        caller = _caller_of(pending)
-        note = ("Confirmed by ", Mention(owner), f": `{pending.text}`")
-        follows = req.spec.progress_in_events and self.follow is not None
-        if follows and self.follow is not None:
-            # Before the command goes out, so that its first event already finds this message.
-            await self.follow(caller.request_id, click.channel, ts, owner, f"`{pending.text}`")
-        answer = await run(req, caller, self.ask)
-        self.metrics.commands.labels(pending.command, answer.outcome).inc()
-        if follows and answer.outcome == "ok":
-            return  # the deploy's events update the message from here on, step by step
-        await self.chat.update(click.channel, ts, resolved_message(note, answer.doc))
-
-
-def _request_of(pending: PendingConfirmation) -> Request | None:
-    """The saved request, or None when this gateway does not know its command or cannot decode it."""
-    spec = BY_COMMAND.get(pending.command)
-    if spec is None or spec.command is None:
-        return None
-    try:
-        message = codec.decode(pending.request, spec.command.request)
-    except CodecError:
-        return None
-    return Request(spec, spec.command, message, pending.text)
-
-
-def _caller_of(pending: PendingConfirmation) -> Caller:
-    return Caller(
-        actor=pending.actor,
-        actor_name=pending.actor_name,
-        channel=pending.channel,
-        source="slack",
-        traceparent=new_traceparent(),
-    )
+        """A Confirm or Cancel click on a question this gateway (or another replica) asked."""
+        await self.clicks.on_click(click)
 
 
 def noted(doc: Doc, note: Note | None) -> Doc:

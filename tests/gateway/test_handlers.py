@@ -298,7 +298,7 @@ async def test_a_confirmed_deploy_leaves_its_message_to_the_deploy_events(nc):
         return await accepted_deploy(command, request, caller)
 
     gw, _ = await gateway_on(nc, chat, ask=ask)
-    gw.follow = follow
+    gw.clicks.follow = follow
     await gw.on_message(said("e8", "UADMIN", "deploy petstore 0.2.0"))
     await gw.on_click(ButtonClick(CONFIRM, await _only_pending_id(nc), "UADMIN", "C1", "9.1"))
     assert followed == [(asked[0], "C1", "9.1", "UADMIN", "`deploy petstore 0.2.0`")]
@@ -313,7 +313,7 @@ async def test_a_refused_deploy_is_said_in_its_message(nc):
     async def follow(request_id: str, channel: str, ts: str, who: str, note: str) -> None:
         return None
 
-    gw.follow = follow
+    gw.clicks.follow = follow
     await gw.on_message(said("e9", "UADMIN", "rollback petstore"))
     await gw.on_click(ButtonClick(CONFIRM, await _only_pending_id(nc), "UADMIN", "C1", "9.1"))
     assert "the deployer is not answering" in chat.updates[-1][1]
