@@ -104,23 +104,8 @@ class Audit:
 async def clients(world: World, tmp_path: Path) -> AsyncIterator[dict[str, Client]]:
     """The gateway and tools identities, and a stranger: a user of the gateway's account with the
     gateway's permissions, whom nobody put in the roster."""
-    stranger = tmp_path / "stranger.creds"
-    world.nats.creds_like("gateway", stranger)
-    settings = {
-        "gateway": world.nats.settings("gateway"),
-        "tools": world.nats.settings("tools"),
-        "stranger": BusSettings(NATS_URL=world.nats.url, NATS_CREDS=stranger),
-    }
-    # The stranger has the gateway's permissions, so its replies come to the gateway's inbox prefix.
-    connected = {
-        name: await connect(s, "tools" if name == "tools" else "gateway", reconnect=False)
-        for name, s in settings.items()
-    }
-    try:
+    async with world.nats.senders(tmp_path / "stranger.creds") as connected:
         yield connected
-    finally:
-        for client in connected.values():
-            await client.close()
 
 
 async def deploys(nc: Client) -> list[tuple[str, str, str]]:

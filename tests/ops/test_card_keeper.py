@@ -7,39 +7,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
-from nats.js import JetStreamContext
 
-from chatops import codec
-from chatops.cardref import group_ref
 from chatops.streams import Limits, provision
-from chatops.subjects import ALERTS_STREAM, CARDS_STREAM, KV_ALERT_MESSAGES
+from chatops.subjects import CARDS_STREAM
 from chatops.v1 import cards_pb2 as pb
-from chatops.v1.events_pb2 import AlertNotification
-from chatops.v1.records_pb2 import AlertMessageRecord
 from gateway.alerts.book import CardBook
 from ops.cardkeeper import CardKeeper, Renewed, pause
 from ops.cards import CardLog
 from ops.context import CallContext
 from ops.handlers.acks import change
 from ops.timeline import Scope, timeline
-from tools.harness.alerts import store, webhook
+from tools.harness.alerts import Card, open_card, resolve_card
 from tools.harness.servers import NatsServer, running
 from tools.harness.wait import eventually
 
 MAX_AGE = 5.0  # CHATOPS_CARDS' age limit here (the keeper looks every 0.5 s)
 DAY = 86400.0
-
-
-@dataclass
-class Card:
-    ref: str
-    record: AlertMessageRecord
-    note: AlertNotification
 
 
 @pytest.fixture
@@ -52,33 +39,6 @@ async def bus(tmp_path: Path) -> AsyncIterator[Client]:
             yield client
         finally:
             await client.close()
-
-
-async def open_card(nc: Client, name: str) -> Card:
-    """A card posted for a firing group: its notification on CHATOPS_ALERTS, its record in the bucket."""
-    body = webhook(name, [("h1", "firing")])
-    js = nc.jetstream()
-    seq = await store(nc, body)
-    note = codec.decode((await js.get_msg(ALERTS_STREAM, seq)).data or b"", AlertNotification)
-    record = AlertMessageRecord(
-        channel="C0ONCALL",
-        ts=f"{seq}.000100",
-        group_key=note.group_key,
-        episode_id=note.notification_id,
-        applied_id=note.notification_id,
-        applied_seq=seq,
-    )
-    ref = group_ref(body["groupKey"])
-    await (await js.key_value(KV_ALERT_MESSAGES)).put(ref, codec.encode(record))
-    return Card(ref, record, note)
-
-
-async def closed(js: JetStreamContext, card: Card) -> AlertMessageRecord:
-    resolved = AlertMessageRecord()
-    resolved.CopyFrom(card.record)
-    resolved.resolved = True
-    await (await js.key_value(KV_ALERT_MESSAGES)).put(card.ref, codec.encode(resolved))
-    return resolved
 
 
 def silence(silence_id: str, card: Card, *, ends: float, state: str) -> pb.SilenceEvent:
@@ -113,7 +73,7 @@ async def test_an_open_cards_ack_outlives_the_age_limit_and_a_closed_cards_does_
     now = time.time()
     await cards.append_silence(silence("live", firing, ends=now + 30 * DAY, state="active"), "live-1")
     await cards.append_silence(silence("ended", firing, ends=now - 60, state="expired"), "ended-1")
-    done_record = await closed(js, done)
+    done_record = await resolve_card(js, done)
     written = (await js.stream_info(CARDS_STREAM)).state.last_seq
 
     assert await CardKeeper(js, cards).renew(MAX_AGE) == Renewed(0, 0)  # all younger than half the age

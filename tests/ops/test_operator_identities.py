@@ -15,7 +15,6 @@ from nats.aio.msg import Msg
 from chatops.access.roster import main as roster_main
 from chatops.bus import connect, jetstream
 from chatops.identity import Roster
-from chatops.settings import BusSettings
 from chatops.streams import provision
 from chatops.subjects import AUDIT_STREAM, KV_JOURNAL
 from chatops.v1 import audit_pb2, sampling_pb2
@@ -54,23 +53,8 @@ def jwt_alone(creds: Path, path: Path) -> Path:
 async def clients(bus: AccessNats, tmp_path: Path) -> AsyncIterator[dict[str, Client]]:
     """The gateway and tools identities, and a stranger: a user of the gateway's account with the
     gateway's permissions, whom nobody put in the roster."""
-    stranger = tmp_path / "stranger.creds"
-    bus.creds_like("gateway", stranger)
-    settings = {
-        "gateway": bus.settings("gateway"),
-        "tools": bus.settings("tools"),
-        "stranger": BusSettings(NATS_URL=bus.url, NATS_CREDS=stranger),
-    }
-    # The stranger has the gateway's permissions, so its replies come to the gateway's inbox prefix.
-    connected = {
-        name: await connect(s, "tools" if name == "tools" else "gateway", reconnect=False)
-        for name, s in settings.items()
-    }
-    try:
+    async with bus.senders(tmp_path / "stranger.creds") as connected:
         yield connected
-    finally:
-        for client in connected.values():
-            await client.close()
 
 
 async def test_ops_names_a_creds_user_from_the_roster_and_refuses_one_it_does_not_know(

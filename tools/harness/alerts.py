@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from chatops import codec
-from chatops.subjects import ALERTS_STREAM, H_MSG_ID, alert_subject
+from chatops.cardref import group_ref
+from chatops.subjects import ALERTS_STREAM, H_MSG_ID, KV_ALERT_MESSAGES, alert_subject
+from chatops.v1.events_pb2 import AlertNotification
+from chatops.v1.records_pb2 import AlertMessageRecord
 from notifier.webhook import content_id, parse_payload, to_notification
 from slackemu.client import EmulatorControl
 from tools.harness.procs import ROOT
@@ -59,6 +64,43 @@ async def store(nc: Client, body: dict[str, Any]) -> int:
         headers={H_MSG_ID: note.notification_id},
     )
     return int(ack.seq)
+
+
+@dataclass
+class Card:
+    """An alert card as the gateway keeps it: its ref, its record in the bucket, its notification."""
+
+    ref: str
+    record: AlertMessageRecord
+    note: AlertNotification
+
+
+async def open_card(nc: Client, name: str, instances: tuple[str, ...] = ("h1",)) -> Card:
+    """A card posted for a firing group: its notification on CHATOPS_ALERTS, its record in the bucket."""
+    body = webhook(name, [(i, "firing") for i in instances])
+    js = nc.jetstream()
+    seq = await store(nc, body)
+    note = codec.decode((await js.get_msg(ALERTS_STREAM, seq)).data or b"", AlertNotification)
+    record = AlertMessageRecord(
+        channel="C0ONCALL",
+        ts=f"{seq}.000100",
+        group_key=note.group_key,
+        episode_id=note.notification_id,
+        applied_id=note.notification_id,
+        applied_seq=seq,
+    )
+    ref = group_ref(body["groupKey"])
+    await (await js.key_value(KV_ALERT_MESSAGES)).put(ref, codec.encode(record))
+    return Card(ref, record, note)
+
+
+async def resolve_card(js: JetStreamContext, card: Card) -> AlertMessageRecord:
+    """The card's group resolved: its record says so (the card is closed)."""
+    resolved = AlertMessageRecord()
+    resolved.CopyFrom(card.record)
+    resolved.resolved = True
+    await (await js.key_value(KV_ALERT_MESSAGES)).put(card.ref, codec.encode(resolved))
+    return resolved
 
 
 def top_level(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,16 +9,20 @@ nats-server trusting them and hands out a credentials file per identity.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nkeys
+from nats.aio.client import Client
 
 from chatops.access import config
 from chatops.access.keys import write_private
 from chatops.access.table import IDENTITIES, SERVICE_JS_API, identity
+from chatops.bus import connect
+from chatops.settings import BusSettings
 from tools.harness.natsjwt import JwtNats, Key, account_jwt, creds_text, operator_config, sign, user_jwt
 from tools.harness.ports import LOOPBACK
 
@@ -184,3 +188,24 @@ class AccessNats(JwtNats):
         if identity(name).service is not None:
             env["NATS_JS_API_PREFIX"] = SERVICE_JS_API
         return env
+
+    @contextlib.asynccontextmanager
+    async def senders(self, stranger: Path) -> AsyncIterator[dict[str, Client]]:
+        """The gateway and tools identities connected, and a stranger: a user of the gateway's account
+        with the gateway's permissions whom no roster names (its creds written at `stranger`)."""
+        self.creds_like("gateway", stranger)
+        settings = {
+            "gateway": self.settings("gateway"),
+            "tools": self.settings("tools"),
+            "stranger": BusSettings(NATS_URL=self.url, NATS_CREDS=stranger),
+        }
+        # The stranger has the gateway's permissions, so its replies come to the gateway's inbox prefix.
+        connected = {
+            name: await connect(s, "tools" if name == "tools" else "gateway", reconnect=False)
+            for name, s in settings.items()
+        }
+        try:
+            yield connected
+        finally:
+            for client in connected.values():
+                await client.close()

@@ -6,15 +6,14 @@ the same bus holds and shows the same."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from chatops import codec
-from chatops.cardref import firing, group_ref
-from chatops.subjects import ALERTS_STREAM, CARDS_STREAM, KV_ALERT_MESSAGES, ack_subject, silence_subject
+from chatops.cardref import firing
+from chatops.subjects import CARDS_STREAM, ack_subject, silence_subject
 from chatops.v1 import cards_pb2 as pb
 from chatops.v1.events_pb2 import AlertNotification
 from chatops.v1.records_pb2 import AlertMessageRecord
@@ -22,7 +21,7 @@ from gateway.alerts.book import GRACE, CardBook
 from gateway.alerts.card import CardView
 from gateway.alerts.render import alert_doc
 from gateway.render.slack import to_slack
-from tools.harness.alerts import flat, store, webhook
+from tools.harness.alerts import Card, flat, open_card, resolve_card
 from tools.harness.wait import eventually
 
 T0 = 1_800_000_000.0  # the injected clock's start (seconds since the epoch)
@@ -36,40 +35,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@dataclass
-class Card:
-    ref: str
-    record: AlertMessageRecord
-    note: AlertNotification
-
-
-async def open_card(nc: Client, name: str, instances: tuple[str, ...] = ("h1",)) -> Card:
-    """A card posted for a firing group: its notification on CHATOPS_ALERTS, its record in the bucket."""
-    body = webhook(name, [(i, "firing") for i in instances])
-    js = nc.jetstream()
-    seq = await store(nc, body)
-    note = codec.decode((await js.get_msg(ALERTS_STREAM, seq)).data or b"", AlertNotification)
-    record = AlertMessageRecord(
-        channel="C0ONCALL",
-        ts=f"{seq}.000100",
-        group_key=note.group_key,
-        episode_id=note.notification_id,
-        applied_id=note.notification_id,
-        applied_seq=seq,
-    )
-    ref = group_ref(body["groupKey"])
-    await (await js.key_value(KV_ALERT_MESSAGES)).put(ref, codec.encode(record))
-    return Card(ref, record, note)
-
-
-async def resolve(js: JetStreamContext, card: Card) -> AlertMessageRecord:
-    resolved = AlertMessageRecord()
-    resolved.CopyFrom(card.record)
-    resolved.resolved = True
-    await (await js.key_value(KV_ALERT_MESSAGES)).put(card.ref, codec.encode(resolved))
-    return resolved
 
 
 async def ack(js: JetStreamContext, card: Card, user: str, at: float) -> None:
@@ -133,7 +98,7 @@ async def test_acks_of_resolved_cards_and_ended_silences_are_dropped_wave_after_
             await silence(js, f"s-{wave}-{n}", card, ends=clock.now + 600, state="expired")
             done.append(card)
         for card in done:
-            await resolve(js, card)
+            await resolve_card(js, card)
         await eventually(
             lambda: (
                 len(cards.acks) == WAVE + 1
@@ -164,7 +129,7 @@ async def scene(nc: Client, clock: Clock) -> tuple[Card, Card, AlertMessageRecor
     closed = await open_card(nc, "Closed")
     await ack(js, closed, "U2", clock.now)
     await silence(js, "of-closed", closed, ends=clock.now + 60, state="expired")
-    return open_, closed, await resolve(js, closed)
+    return open_, closed, await resolve_card(js, closed)
 
 
 async def scene_read(nc: Client, cards: CardBook, clock: Clock) -> tuple[Card, Card, AlertMessageRecord]:
