@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import arguments
 from slackemu.client import EmulatorControl
 from tools.harness.alerts import webhook
 from tools.harness.up import Up, running_up
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--alerts", type=int, default=1000)
     parser.add_argument("--json", help="also write the result to this file")

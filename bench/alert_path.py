@@ -12,7 +12,6 @@ rate limit does not dominate.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -21,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench import arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -166,7 +167,7 @@ async def run(alerts: int, spacing: float, workdir: Path, result: dict[str, floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--alerts", type=int, default=20)
     parser.add_argument("--spacing", type=float, default=1.5, help="seconds between alert groups")
     parser.add_argument("--json", help="also write the result to this file")

@@ -9,7 +9,6 @@ details first; the table comes last. Takes about twenty-five minutes on two core
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -18,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench import arguments
 
 Row = tuple[str, str, str, str]  # measure, ours, floor, ratio
 
@@ -163,7 +164,7 @@ def table(rows: list[Row]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and less load (a smoke run)")
     args = parser.parse_args()
     quick = args.quick

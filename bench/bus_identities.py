@@ -6,7 +6,6 @@ stamping who sent it) against the same request on an open nats-server, with TLS 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 
+from bench import arguments
 from tools.harness.servers import NatsServer
 
 SUBJECT = "chatops.cmd.version.get"
@@ -65,7 +65,7 @@ async def run(requests: int, root: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = arguments(__doc__)
     p.add_argument("--requests", type=int, default=2000)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

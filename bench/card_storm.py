@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import arguments
 from chatops.bus import Caller, call
 from chatops.contract import ALERTS_ACK, ALERTS_UNACK
 from chatops.v1.cards_pb2 import ACK_OUTCOME_ACKED, ACK_OUTCOME_UNACKED, AckAlertRequest
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--events", type=int, default=100)
     parser.add_argument("--json", help="also write the result to this file")
     return run(parser.parse_args())

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 from nats.aio.client import Client
 
+from bench import arguments
 from chatops.bus import Caller, CommandError, call
 from chatops.contract import command
 from chatops.v1 import sampling_pb2
@@ -215,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="each throughput measurement")
     parser.add_argument("--clients", type=int, default=16, help="commands sent at once")
     parser.add_argument("--groups", type=int, default=60, help="alert groups per posts/s measurement")

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import arguments
 from tools.harness.cluster_runs import lose_a_node_then_a_gateway, rolling_restart
 from tools.harness.scaled import Alerts, Chatter, Scaled
 
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--json", help="also write the result to this file")

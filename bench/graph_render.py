@@ -10,7 +10,6 @@ draws in processes. Needs nothing running.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 import statistics
@@ -19,6 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench import arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -102,7 +103,7 @@ async def main(graphs: int, series: int, points: int) -> None:
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = arguments(__doc__)
     p.add_argument("--graphs", type=int, default=20)
     p.add_argument("--series", type=int, default=10)
     p.add_argument("--points", type=int, default=241)

@@ -9,7 +9,6 @@ entries that are done (a gateway starting after a day of messages).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
+from bench import arguments
 from chatops.bus import jetstream
 from chatops.settings import BusSettings
 from chatops.subjects import KV_JOURNAL
@@ -114,7 +114,7 @@ async def run(entries: int, rounds: int, cluster: bool, root: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = arguments(__doc__)
     p.add_argument("--entries", type=int, default=2000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-cluster", action="store_true", help="only the single nats-server")

@@ -36,6 +36,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import arguments
 from chatops import codec
 from chatops.bus import Caller, raise_for_error
 from chatops.contract import command
@@ -209,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--commands", type=int, default=50_000)
     parser.add_argument("--notifications", type=int, default=5_000)
     parser.add_argument("--loads", type=int, default=2, help="loads of that size, one after another")

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bench import arguments
 from chatops.bus import connect, jetstream
 from chatops.settings import BusSettings, load_settings
 from chatops.subjects import ALERTS_STREAM, alert_subject
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--json", help="also write the result to this file")

@@ -33,6 +33,7 @@ import grpc
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from bench import arguments
 from chatops import codec
 from chatops.bus import Caller, connect, raise_for_error
 from chatops.contract import command
@@ -249,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = arguments(__doc__)
     parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds (default 8)")
     parser.add_argument("--chunk", type=int, default=150, help="requests per kind per round and 8 clients")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 32])

@@ -9,12 +9,13 @@ produces is rendered to Slack blocks and console text, as the gateway does on it
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench import arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -71,7 +72,7 @@ def best(fn: Callable[[], None], repeat: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = arguments(__doc__)
     p.add_argument("--repeat", type=int, default=20)
     args = p.parse_args()
     small, big = shapes(1000), shapes(4000)

@@ -37,6 +37,8 @@ from typing import Any
 
 import aiohttp
 
+from bench import arguments
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -295,7 +297,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = arguments(__doc__)
     p.add_argument("--minutes", type=float, default=10.0, help="how long to drive load and kill (default 10)")
     p.add_argument("--kill-every", type=float, nargs=2, default=(20.0, 40.0), metavar=("MIN", "MAX"))
     p.add_argument("--groups", type=int, default=12, help="alert groups cycling through their episodes")
