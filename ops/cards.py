@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from nats.js.errors import APIError, NotFoundError
 
 from chatops import codec, logs
@@ -70,13 +71,12 @@ class CardLog:
         return await self._last(silence_subject(silence_id), SilenceEvent)
 
     async def _last(self, subject: str, cls: type[E]) -> E | None:
-        try:
-            raw = await self.js.get_last_msg(CARDS_STREAM, subject)
-        except NotFoundError:
+        latest = await self.latest(subject)
+        if latest is None:
             return None
-        event = codec.decode_record(raw.data or b"", cls, key=subject, required=())
+        event = codec.decode_record(latest.data, cls, key=subject, required=())
         if event is not None:
-            event.sequence = int(raw.seq or 0)
+            event.sequence = latest.seq
         return event
 
     async def latest(self, subject: str) -> Stored | None:
@@ -88,19 +88,25 @@ class CardLog:
         stored = raw.time.timestamp() if raw.time is not None else 0.0
         return Stored(subject, raw.data or b"", int(raw.seq or 0), stored)
 
-    async def append_again(self, latest: Stored, data: bytes) -> bool:
-        """Append `data`, a copy of `latest` (ops/cardkeeper.py), if `latest` is still the latest on its
-        subject; False when another event, or another replica's copy, came first."""
-        headers = {H_MSG_ID: f"renew:{latest.subject}:{latest.seq}", EXPECT_LAST: str(latest.seq)}
+    async def _append_after(self, subject: str, data: bytes, msg_id: str, after: int) -> PubAck | None:
+        """Publish `data` on `subject` under `msg_id` if the subject's last event is still sequence
+        `after` (0: none); None when it is not."""
+        headers = {H_MSG_ID: msg_id, EXPECT_LAST: str(after)}
         try:
-            ack = await self.js.publish(
-                latest.subject, data, stream=CARDS_STREAM, timeout=self.timeout, headers=headers
+            return await self.js.publish(
+                subject, data, stream=CARDS_STREAM, timeout=self.timeout, headers=headers
             )
         except APIError as exc:
             if exc.err_code == WRONG_LAST_SEQUENCE:
-                return False
+                return None
             raise
-        return not ack.duplicate
+
+    async def append_again(self, latest: Stored, data: bytes) -> bool:
+        """Append `data`, a copy of `latest` (ops/cardkeeper.py), if `latest` is still the latest on its
+        subject; False when another event, or another replica's copy, came first."""
+        msg_id = f"renew:{latest.subject}:{latest.seq}"
+        ack = await self._append_after(latest.subject, data, msg_id, latest.seq)
+        return ack is not None and not ack.duplicate
 
     async def append_ack(self, event: AckEvent, after: int) -> int:
         """Append if the card's last ack event is still sequence `after` (0: none); Raced if not, or
@@ -108,20 +114,11 @@ class CardLog:
         # One id per request and state it changes: a publish sent twice is stored once, and a client
         # that reuses its request id for a later command is not mistaken for a retry.
         verb = "ack" if event.acked else "unack"
-        headers = {H_MSG_ID: f"{verb}:{event.request_id}:{after}", EXPECT_LAST: str(after)}
-        try:
-            ack = await self.js.publish(
-                ack_subject(event.ref),
-                codec.encode(event),
-                stream=CARDS_STREAM,
-                timeout=self.timeout,
-                headers=headers,
-            )
-        except APIError as exc:
-            if exc.err_code == WRONG_LAST_SEQUENCE:
-                raise Raced(event.ref) from None
-            raise
-        if ack.duplicate:  # this very request was appended before (a retry): decide on what is there
+        msg_id = f"{verb}:{event.request_id}:{after}"
+        ack = await self._append_after(ack_subject(event.ref), codec.encode(event), msg_id, after)
+        # None: another event came first; a duplicate: this very request was appended before (a retry).
+        # Either way, decide on what is there.
+        if ack is None or ack.duplicate:
             raise Raced(event.ref)
         return int(ack.seq)
 
