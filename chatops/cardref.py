@@ -8,6 +8,7 @@ import re
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chatops.v1.cards_pb2 import AckEvent
 from chatops.v1.records_pb2 import AlertMessageRecord
 
 # One firing of one alert: Alertmanager's fingerprint and when it started, in milliseconds.
@@ -36,6 +37,14 @@ def episode_of(record: AlertMessageRecord) -> str:
     """The episode a record shows: the notification that opened its message (its ts for records
     written before episodes were recorded)."""
     return record.episode_id or record.ts
+
+
+def in_force(ack: AckEvent | None, record: AlertMessageRecord) -> AckEvent | None:
+    """`ack`, a card's latest ack event, when it acknowledges the episode `record` shows; None when it is
+    an unack or names an older episode."""
+    if ack is None or not ack.acked or ack.episode != episode_of(record):
+        return None
+    return ack
 
 
 def firing(fingerprint: str, starts_at: Timestamp) -> Firing:

@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from chatops import codec, logs
-from chatops.cardref import episode_of
+from chatops.cardref import in_force
 from chatops.lifecycle import cancelled
 from chatops.streamread import read, sequence
 from chatops.subjects import CARDS_SILENCES, CARDS_STREAM, ack_subject
@@ -115,8 +115,10 @@ class CardKeeper:
             latest = await self.cards.latest(ack_subject(card.ref))
             if latest is None or latest.stored > due:
                 continue
-            ack = codec.decode_record(latest.data, AckEvent, key=latest.subject, required=())
-            if ack is not None and ack.acked and ack.episode == episode_of(card.record):
+            ack = in_force(
+                codec.decode_record(latest.data, AckEvent, key=latest.subject, required=()), card.record
+            )
+            if ack is not None:
                 acks += await self._again(latest, ack)
         silences = 0
         found = await read(

@@ -25,7 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from chatops import codec, logs
-from chatops.cardref import episode_of, firing
+from chatops.cardref import episode_of, firing, in_force
 from chatops.codec import CodecError
 from chatops.streams import kv_stream
 from chatops.subjects import (
@@ -286,10 +286,7 @@ class CardBook:
 
     def ack_of(self, ref: str, record: AlertMessageRecord) -> pb.AckEvent | None:
         """The ack in force on the card's episode, if any."""
-        ack = self.acks.get(ref)
-        if ack is None or not ack.acked or ack.episode != episode_of(record):
-            return None
-        return ack
+        return in_force(self.acks.get(ref), record)
 
     async def ack_for(self, ref: str, record: AlertMessageRecord) -> pb.AckEvent | None:
         """`ack_of` for any card: the ack of one not open here may have been dropped (`prune`), so it is
@@ -300,10 +297,7 @@ class CardBook:
             raw = await self.js.get_last_msg(CARDS_STREAM, ack_subject(ref))
         except NotFoundError:
             return None
-        ack = codec.decode_record(raw.data or b"", pb.AckEvent, key=ref, required=())
-        if ack is None or not ack.acked or ack.episode != episode_of(record):
-            return None
-        return ack
+        return in_force(codec.decode_record(raw.data or b"", pb.AckEvent, key=ref, required=()), record)
 
     def silences_of(self, note: AlertNotification) -> list[pb.SilenceEvent]:
         """Every silence that mutes or muted an alert of the card."""

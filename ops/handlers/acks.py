@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from chatops.cardref import episode_of, short_ref
+from chatops.cardref import episode_of, in_force, short_ref
 from chatops.v1 import cards_pb2 as pb
 from ops.cards import Card, CardLog, Raced
 from ops.context import CallContext
@@ -20,16 +20,9 @@ from ops.deps import Deps
 ATTEMPTS = 5
 
 
-def current(card: Card, last: pb.AckEvent | None) -> pb.AckEvent | None:
-    """The ack in force on the card's episode, if any (pure)."""
-    if last is None or not last.acked or last.episode != episode_of(card.record):
-        return None
-    return last
-
-
 def decide(card: Card, last: pb.AckEvent | None, acked: bool) -> pb.AckOutcome:
     """What an ack (or unack) does to the card now (pure)."""
-    held = current(card, last)
+    held = in_force(last, card.record)
     if card.record.resolved:
         return pb.ACK_OUTCOME_RESOLVED
     if acked:
@@ -59,7 +52,7 @@ async def change(cards: CardLog, ctx: CallContext, req: pb.AckAlertRequest, acke
         last = await cards.last_ack(card.ref)
         outcome = decide(card, last, acked)
         if outcome not in (pb.ACK_OUTCOME_ACKED, pb.ACK_OUTCOME_UNACKED):
-            return _reply(card, outcome, current(card, last))
+            return _reply(card, outcome, in_force(last, card.record))
         event = pb.AckEvent(
             ref=card.ref,
             group_key=card.record.group_key,
