@@ -88,6 +88,17 @@ def subject(prefix: str, *tokens: str) -> str:
     return ".".join([prefix, *(token(t) for t in tokens)])
 
 
+def covers(pattern: str, subject: str) -> bool:
+    """Whether the subject `pattern` (with NATS's `*` and `>` wildcards) matches `subject`."""
+    want, got = pattern.split("."), subject.split(".")
+    for i, part in enumerate(want):
+        if part == ">":
+            return len(got) > i
+        if i >= len(got) or (part != "*" and part != got[i]):
+            return False
+    return len(want) == len(got)
+
+
 def command_subject(command: str) -> str:
     """`sampling.set` -> `chatops.cmd.sampling.set`."""
     noun, verb = command.split(".", 1)

@@ -26,6 +26,7 @@ from chatops.access.table import (
     services,
     stream_subjects,
 )
+from chatops.subjects import covers
 
 
 @dataclass(frozen=True)
@@ -165,14 +166,9 @@ def _followed() -> dict[str, list[tuple[str, str]]]:
     found: dict[str, list[tuple[str, str]]] = {}
     for subject in dict.fromkeys(s for i in IDENTITIES if i.account == READONLY_ACCOUNT for s in i.follows):
         sources = [(i.account, subject) for i in IDENTITIES for st in i.appends if subject in stores[st]]
-        sources += [(i.account, s) for i in IDENTITIES for s in i.appends_on if _covers(subject, s)]
+        sources += [(i.account, s) for i in IDENTITIES for s in i.appends_on if covers(subject, s)]
         found[subject] = list(dict.fromkeys(sources)) or [(STREAMS_ACCOUNT, subject)]
     return found
-
-
-def _covers(pattern: str, subject: str) -> bool:
-    """A subject is within a pattern: the same, or below a `….>` pattern's prefix."""
-    return subject == pattern or (pattern.endswith(">") and subject.startswith(pattern[:-1]))
 
 
 def _follow_exports(account: str) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ from chatops.subjects import (
     REFUSED_CHAT,
     REFUSED_PREFIX,
     audit_subject,
+    covers,
 )
 
 STREAMS_ACCOUNT = "CHATOPS"
@@ -391,10 +392,10 @@ def servers_of(command: Command[Any, Any]) -> list[str]:
 
 
 def writers_of(stream: str) -> list[str]:
-    patterns = [p.removesuffix(">") for p in stream_subjects()[stream]]
+    patterns = stream_subjects()[stream]
     found = [i.name for i in IDENTITIES if stream in i.appends]
     for i in IDENTITIES:
-        only = [s for s in i.appends_on if any(s.startswith(p) for p in patterns)]
+        only = [s for s in i.appends_on if any(covers(p, s) for p in patterns)]
         if only:
             found.append(f"{i.name} (on {', '.join(only)} only)")
     return found

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatops.contract import BY_NAME, COMMANDS, DEPLOYER, OPS, command, served_by
-from chatops.subjects import alert_subject, audit_subject, command_subject, deploy_subject, token
+from chatops.subjects import alert_subject, audit_subject, command_subject, covers, deploy_subject, token
 
 
 def test_command_subjects_match_the_contract() -> None:
@@ -56,3 +56,13 @@ def test_any_label_becomes_one_safe_token(value: str) -> None:
     t = token(value)
     assert t
     assert not any(c in t for c in ".*> \t\r\n")
+
+
+def test_covers_follows_nats_wildcards() -> None:
+    assert covers("chatops.audit.>", "chatops.audit.chat.refused")
+    assert not covers("chatops.audit.>", "chatops.audit")
+    assert not covers("chatops.audit.>", "chatops.auditx.chat")
+    assert covers("chatops.*.chat.refused", "chatops.audit.chat.refused")
+    assert not covers("chatops.*", "chatops.audit.chat")
+    assert covers("chatops.audit.chat.refused", "chatops.audit.chat.refused")
+    assert not covers("chatops.audit.chat", "chatops.audit.chat.refused")

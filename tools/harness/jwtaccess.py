@@ -23,6 +23,7 @@ from chatops.access.keys import write_private
 from chatops.access.table import IDENTITIES, SERVICE_JS_API, identity
 from chatops.bus import connect
 from chatops.settings import BusSettings
+from chatops.subjects import covers
 from tools.harness.natsjwt import JwtNats, Key, account_jwt, creds_text, operator_config, sign, user_jwt
 from tools.harness.ports import LOOPBACK
 
@@ -85,7 +86,7 @@ class AccessTrust:
         if entry.get("share"):
             claim["share"] = True
         if any(
-            e["token_req"] for e in exports[exporter] if e["type"] == kind and _covers(e["subject"], subject)
+            e["token_req"] for e in exports[exporter] if e["type"] == kind and covers(e["subject"], subject)
         ):
             activation = {"type": "activation", "subject": subject, "kind": kind}
             claim["token"] = sign(
@@ -134,17 +135,6 @@ def export_claims(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if not entry.get("accounts"):
             claim["token_req"] = False
     return list(claims.values())
-
-
-def _covers(pattern: str, subject: str) -> bool:
-    """Whether the subject `pattern` (with `*` and `>`) matches `subject`."""
-    want, got = pattern.split("."), subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
-            return len(got) > i
-        if i >= len(got) or (token != "*" and token != got[i]):
-            return False
-    return len(want) == len(got)
 
 
 class AccessNats(JwtNats):
