@@ -149,11 +149,15 @@ def ask_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """`chatops ask`: parse, check admins, send, print; the exit code says how it went."""
     args = ask_parser().parse_args(argv)
+    return _ask_here(" ".join(args.text), args.user, args.channel, args.yes, args.save_to)
+
+
+def _ask_here(text: str, user: str, channel: str, yes: bool, save_to: Path = Path(".")) -> int:
+    """`_ask` with the settings, and the local stack found, from the folder the console runs in."""
     stack = stack_here()
     settings = console_settings(stack)
     logs.setup(log_level(settings), "console")
-    text = " ".join(args.text)
-    return asyncio.run(_ask(text, args.user, args.channel, args.yes, settings, stack, args.save_to))
+    return asyncio.run(_ask(text, user, channel, yes, settings, stack, save_to))
 
 
 async def _ask(
@@ -241,7 +245,4 @@ def history_main(argv: list[str]) -> int:
     options = [*args.words, *(f"{k}={v}" for k, v in flags.items() if v)]
     if any(" " in o for o in options):
         p.error("option values cannot contain spaces")
-    stack = stack_here()
-    settings = console_settings(stack)
-    logs.setup(log_level(settings), "console")
-    return asyncio.run(_ask(" ".join(["history", *options]), args.who, "console", False, settings, stack))
+    return _ask_here(" ".join(["history", *options]), args.who, "console", False)
