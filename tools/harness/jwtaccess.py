@@ -138,8 +138,7 @@ def export_claims(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 class AccessNats(JwtNats):
-    """The `chatops access` layout as JWTs; `env(name)` / `settings(name)` connect as identity `name`
-    with a credentials file."""
+    """The `chatops access` layout as JWTs; each user `name` is the table's identity `name`."""
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -159,13 +158,9 @@ class AccessNats(JwtNats):
             )
         )
 
-    def creds(self, name: str) -> Path:
-        """Identity `name`'s credentials file, written the first time it is asked for."""
-        path = self.workdir / "creds" / f"{name}.creds"
-        if not path.exists():
-            token = self.trust.user_token(name, self.layout)
-            write_private(path, creds_text(token, self.trust.users[name].seed).encode())
-        return path
+    def write_creds(self, path: Path, name: str) -> None:
+        token = self.trust.user_token(name, self.layout)
+        write_private(path, creds_text(token, self.trust.users[name].seed).encode())
 
     def creds_like(self, name: str, path: Path) -> Key:
         """A new user with identity `name`'s account and permissions, but not its key: its creds at `path`."""
@@ -174,7 +169,7 @@ class AccessNats(JwtNats):
         return user
 
     def env(self, name: str) -> dict[str, str]:
-        env = {"NATS_URL": self.url, "NATS_CREDS": str(self.creds(name))}
+        env = super().env(name)
         if identity(name).service is not None:
             env["NATS_JS_API_PREFIX"] = SERVICE_JS_API
         return env

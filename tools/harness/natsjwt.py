@@ -213,7 +213,8 @@ def operator_config(
 
 class JwtNats(ABC):
     """nats-server in operator mode on a free port, its streams provisioned once up: a subclass
-    writes the server's configuration (`serve`) and says how user `name` connects (`env`)."""
+    writes the server's configuration (`serve`) and user `name`'s credentials file (`write_creds`);
+    `env(name)` / `settings(name)` connect as that user with it."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -233,8 +234,19 @@ class JwtNats(ABC):
         return f"nats://{LOOPBACK}:{self.port}"
 
     @abstractmethod
+    def write_creds(self, path: Path, name: str) -> None:
+        """Write user `name`'s credentials file at `path`."""
+
+    def creds(self, name: str) -> Path:
+        """The credentials file of user `name`, written the first time it is asked for."""
+        path = self.workdir / "creds" / f"{name}.creds"
+        if not path.exists():
+            self.write_creds(path, name)
+        return path
+
     def env(self, name: str) -> dict[str, str]:
         """The settings that connect as user `name`."""
+        return {"NATS_URL": self.url, "NATS_CREDS": str(self.creds(name))}
 
     def settings(self, name: str) -> BusSettings:
         return BusSettings(**self.env(name))  # type: ignore[arg-type]
@@ -257,20 +269,12 @@ class JwtNats(ABC):
 
 
 class OperatorNats(JwtNats):
-    """One account (see `Operator.server_config`); `env(name)` / `settings(name)` connect as a user
-    `name` of it, with a credentials file."""
+    """One account (see `Operator.server_config`); each user `name` is a new user of it."""
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
         self.operator = Operator.new()
         self.serve(self.operator.server_config(self.port, self.store))
 
-    def creds(self, name: str) -> Path:
-        """The credentials file of user `name`, made the first time it is asked for."""
-        path = self.workdir / "creds" / f"{name}.creds"
-        if not path.exists():
-            self.operator.write_creds(path, name)
-        return path
-
-    def env(self, name: str) -> dict[str, str]:
-        return {"NATS_URL": self.url, "NATS_CREDS": str(self.creds(name))}
+    def write_creds(self, path: Path, name: str) -> None:
+        self.operator.write_creds(path, name)
