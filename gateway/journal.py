@@ -114,6 +114,13 @@ class Journal:
         entry.holder = self.owner
         entry.held_at.FromNanoseconds(int(self.clock() * 1e9))
 
+    def _restamped(self, entry: JournalEntry) -> JournalEntry:
+        """A copy of `entry` held by this process as of now, to change and write in its place."""
+        copy = JournalEntry()
+        copy.CopyFrom(entry)
+        self._stamp(copy)
+        return copy
+
     async def open(self, msg: ChatMessage) -> Ticket | None:
         """Journal a message just taken from Slack: a Ticket, or None when it is journaled already (a
         Slack retry, or a copy another replica holds). Raises JournalError when the bucket cannot say."""
@@ -170,9 +177,7 @@ class Journal:
 
     async def _rewrite(self, ticket: Ticket, *, audited: bool = False) -> bool:
         async with ticket.lock:
-            entry = JournalEntry()
-            entry.CopyFrom(ticket.entry)
-            self._stamp(entry)
+            entry = self._restamped(ticket.entry)
             entry.audited = entry.audited or audited
             try:
                 ticket.revision = await self.kv.update(ticket.key, codec.encode(entry), last=ticket.revision)
@@ -183,9 +188,7 @@ class Journal:
 
     async def close(self, ticket: Ticket) -> None:
         """Mark it done: answered (or refused, or asked to confirm), nothing is left to do."""
-        entry = JournalEntry()
-        entry.CopyFrom(ticket.entry)
-        self._stamp(entry)
+        entry = self._restamped(ticket.entry)
         entry.done = True
         ticket.revision = await self.kv.put(ticket.key, codec.encode(entry))
         ticket.entry = entry
@@ -318,9 +321,7 @@ class Journal:
     async def take(self, found: Found) -> Ticket | None:
         """Take a stale entry over with a compare-and-set: a Ticket for exactly one replica, else None."""
         assert found.entry is not None
-        entry = JournalEntry()
-        entry.CopyFrom(found.entry)
-        self._stamp(entry)
+        entry = self._restamped(found.entry)
         entry.takeovers += 1
         entry.claim = uuid.uuid4().hex
         try:
