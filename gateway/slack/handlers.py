@@ -153,8 +153,7 @@ class SlackGateway:
         caller = Caller(actor=actors.slack(msg.user), channel=msg.channel, source="slack")
         parsed = parse(msg.text)
         event = origin_refusal_event(parsed, msg.text, caller, f"{why} (from {', '.join(msg.origin)})")
-        if again is None or not again.audited:
-            await self._audit(event, ticket)
+        await self._audit(event, ticket, again)
         self.metrics.commands.labels(event.command, "refused_origin").inc()
         log.warning(
             "slack.refused_origin",
@@ -167,9 +166,11 @@ class SlackGateway:
         doc = noted(Doc(why, ok=False), again.note if again is not None else None)
         await self.chat.post(msg.channel, to_slack(doc), msg.thread_ts)
 
-    async def _audit(self, event: AuditEvent, ticket: Ticket | None) -> None:
+    async def _audit(self, event: AuditEvent, ticket: Ticket | None, again: Recovered | None) -> None:
         """Record a refusal, and note in the journal entry that it is recorded: a replica that answers
-        the message again (its gateway stopped before it was done) does not record it twice."""
+        the message again (its gateway stopped before it was done, `again`) does not record it twice."""
+        if again is not None and again.audited:
+            return
         try:
             await self.audit(event)
         except Exception:  # the refusal stands, and is said, when the audit log is down
@@ -191,9 +192,8 @@ class SlackGateway:
             await self.chat.post(msg.channel, to_slack(noted(step.doc, note)), msg.thread_ts)
             return step.outcome, step.outcome
         if isinstance(step, Refuse):
-            if again is None or not again.audited:
-                event = refusal_event(step.request.command, step.request.message, caller, step.doc.title)
-                await self._audit(event, ticket)
+            event = refusal_event(step.request.command, step.request.message, caller, step.doc.title)
+            await self._audit(event, ticket, again)
             await self.chat.post(msg.channel, to_slack(noted(step.doc, note)), msg.thread_ts)
             return step.request.command.name, "refused"
         if isinstance(step, Confirm):
