@@ -27,7 +27,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.recovery import SCAN_LIMIT, Recovery
 from gateway.slack.events import ChatMessage
 from tools.harness.cluster import NatsCluster, settle_cluster
-from tools.harness.servers import NatsServer
+from tools.harness.servers import NatsServer, running
 
 ONE_BY_ONE = 10**9  # a `few` no scan reaches: every entry one request
 
@@ -88,20 +88,13 @@ async def measure(nc: Client, settings: BusSettings, entries: int, rounds: int) 
 
 async def run(entries: int, rounds: int, cluster: bool, root: Path) -> None:
     print(f"journal sweep: {entries} entries, median of {rounds} rounds")
-    server = NatsServer(root / "single", identities=True).start()
-    try:
+    with running(NatsServer(root / "single", identities=True)) as server:
         print("one nats-server, as the gateway identity:")
-        nc = await server.connect("gateway")
-        try:
+        async with server.connected("gateway") as nc:
             await measure(nc, server.settings("gateway"), entries, rounds)
-        finally:
-            await nc.close()
-    finally:
-        server.stop()
     if not cluster:
         return
-    nodes = NatsCluster(root / "cluster").start()
-    try:
+    with running(NatsCluster(root / "cluster")) as nodes:
         await settle_cluster(nodes)
         print("3-node cluster (bucket at 3 replicas), as the gateway identity:")
         nc = await nodes.connect("gateway")
@@ -109,8 +102,6 @@ async def run(entries: int, rounds: int, cluster: bool, root: Path) -> None:
             await measure(nc, nodes.settings("gateway"), entries, rounds)
         finally:
             await nc.close()
-    finally:
-        nodes.stop()
 
 
 def main() -> None:
