@@ -209,7 +209,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event | None = None) ->
             watch.start()
             stack.push_async_callback(watch.stop)
         inflight = InFlight()
-        register(app, gateway.on_message, clicks, inflight, taker=gateway)
+        register(app, gateway, clicks, inflight)
         # Messages taken by a gateway that died are answered by one that runs: this one sweeps the
         # journal at start and every quarter of CHATOPS_RECOVER_AFTER.
         recovery = Recovery(

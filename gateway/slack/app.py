@@ -149,18 +149,17 @@ class InFlight:
 
 def register(
     app: AsyncApp,
-    on_message: Callable[[ChatMessage], Awaitable[None]],
+    taker: Taker,
     clicks: Mapping[str, ClickHandler],
     inflight: InFlight | None = None,
-    taker: Taker | None = None,
 ) -> None:
-    """app_mention and message.im go to `on_message`; a click on a button goes to `clicks[action_id]`.
+    """app_mention and message.im go to `taker`; a click on a button goes to `clicks[action_id]`.
 
     Payloads are translated here, once (gateway.slack.events); the handlers see only the gateway's own
     values, and one crashing never takes the gateway down. `inflight` counts the handlers under way.
-    With a `taker`, a message goes to `taker.accept` in a global middleware, which bolt runs to its end
-    before it acknowledges the event (Socket Mode sends the ack, and HTTP mode answers the POST, once
-    dispatch returns; the listener runs after), and then to `taker.handle` instead of `on_message`.
+    A message goes to `taker.accept` in a global middleware, which bolt runs to its end before it
+    acknowledges the event (Socket Mode sends the ack, and HTTP mode answers the POST, once dispatch
+    returns; the listener runs after), and then to `taker.handle`.
     Such a message is under way from the middleware on: a gateway stopped while it journals one
     answers it before it lets go of NATS (Slack may have its ack, or redeliver it to a replica that
     finds it journaled and leaves it to this one), not a recovery later.
@@ -170,8 +169,8 @@ def register(
     async def journaling(
         body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> None:
-        msg = chat_message(body, context.bot_user_id or "") if taker is not None else None
-        if msg is not None and taker is not None:
+        msg = chat_message(body, context.bot_user_id or "")
+        if msg is not None:
             hold = context[HOLD] = under_way.hold()  # released by the listener once it is answered
             try:
                 context[ACCEPTED] = await taker.accept(msg)
@@ -185,10 +184,9 @@ def register(
 
     async def answer(msg: ChatMessage, accepted: object) -> None:
         try:
-            if taker is not None and isinstance(accepted, Accepted):
-                await taker.handle(msg, accepted)
-            else:
-                await on_message(msg)
+            if not isinstance(accepted, Accepted):  # the middleware leaves one for every message
+                accepted = await taker.accept(msg)
+            await taker.handle(msg, accepted)
         except Exception:
             log.exception("slack.message_crashed", channel=msg.channel, user=msg.user)
 
@@ -217,8 +215,7 @@ def register(
                 "slack.click_crashed", action=click.action_id, channel=click.channel, user=click.user
             )
 
-    if taker is not None:
-        app.middleware(journaling)
+    app.middleware(journaling)
     app.event("app_mention")(on_event)
     app.event("message")(on_event)
     for action_id in clicks:

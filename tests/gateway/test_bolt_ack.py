@@ -39,9 +39,6 @@ class Noting:
     async def handle(self, msg: ChatMessage, accepted: Accepted) -> None:
         await self.gw.handle(msg, accepted)
 
-    async def on_message(self, msg: ChatMessage) -> None:
-        await self.handle(msg, await self.accept(msg))
-
 
 class Stalled(Noting):
     """A gateway whose journal write stalls (its NATS node restarting, a loaded machine) until let go."""
@@ -77,7 +74,7 @@ async def test_bolt_acks_a_message_only_once_it_is_journaled(nc, slack_emulator,
     client = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
     app = AsyncApp(client=client, request_verification_enabled=False, name="ack-order")
     taker = Noting(gw)
-    register(app, taker.on_message, {}, taker=taker)
+    register(app, taker, {})
     event_id = f"Ev0ACK{mode.upper().replace('_', '')}"
     body = mention(event_id, slack_control.bot_user_id)
     request = AsyncBoltRequest(body=body if mode == "socket_mode" else json.dumps(body), mode=mode)
@@ -111,7 +108,7 @@ async def test_a_gateway_stopped_while_it_journals_a_message_answers_it_before_i
     client = AsyncWebClient(token=slack_emulator.bot_token, base_url=slack_emulator.api_url)
     app = AsyncApp(client=client, request_verification_enabled=False, name="drain")
     taker, inflight = Stalled(await replica(nc, "stopping", chat, Asked())), InFlight()
-    register(app, taker.on_message, {}, inflight, taker=taker)
+    register(app, taker, {}, inflight)
     request = AsyncBoltRequest(body=mention("Ev0DRAIN", slack_control.bot_user_id), mode="socket_mode")
     dispatching = asyncio.create_task(app.async_dispatch(request))
     await eventually(taker.stalled.is_set, what="the journal write under way")
