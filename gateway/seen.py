@@ -50,7 +50,9 @@ class SeenEvents:
                 await self._kv.create(key, mine)
                 return True
             except KeyWrongLastSequenceError:
-                return False
+                if not lost:
+                    return False  # another's claim
+                # A claim again after a lost answer: what it met may be the first create, stored late.
             except (NatsError, TimeoutError) as exc:
                 lost = f"{type(exc).__name__}: {exc}"
             # The create may have been stored, or refused for another's claim, with its answer lost

@@ -38,6 +38,30 @@ class LostAnswers:
         return await self.kv.get(key)
 
 
+class LateCreate:
+    """A real bucket whose first create times out unstored and lands just after the read that looks
+    for it: a slow cluster storing a claim whose answer was already given up on."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+        self.late: tuple[str, bytes] | None = None
+        self.delayed = False
+
+    async def create(self, key: str, value: bytes) -> int:
+        if not self.delayed:
+            self.delayed, self.late = True, (key, value)
+            raise TimeoutError("the answer was lost")
+        return await self.kv.create(key, value)
+
+    async def get(self, key: str) -> KeyValue.Entry:
+        try:
+            return await self.kv.get(key)
+        finally:
+            if self.late is not None:
+                late, self.late = self.late, None
+                await self.kv.create(*late)
+
+
 async def test_each_event_key_is_first_exactly_once_across_replicas(nc):
     js = nc.jetstream()
     await provision(js)
@@ -61,6 +85,11 @@ async def test_a_claim_whose_answer_was_lost_is_settled_by_what_was_stored(nc):
     # This one's create was stored and its answer lost: it is the first, and nobody after it is.
     assert await SeenEvents(LostAnswers(kv)).first("Ev1LOSTSTORED")
     assert not await SeenEvents(kv).first("Ev1LOSTSTORED")
+    # Its create landed only after the read found nothing: the claim again is refused by its own.
+    late = LateCreate(kv)
+    assert await SeenEvents(late).first("Ev1LATE")
+    assert late.delayed and late.late is None
+    assert not await SeenEvents(kv).first("Ev1LATE")
     # Nothing answers at all: answer anyway (twice beats never).
     assert await SeenEvents(LostAnswers(kv, down=True)).first("Ev1LOSTSTORED")
 
